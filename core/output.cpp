@@ -1,0 +1,98 @@
+#include "core/output.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace splitsim {
+
+void write_file_atomic(const std::string& path, std::string_view content) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  if (p.has_parent_path()) fs::create_directories(p.parent_path());
+  std::string tmp = fmt::format("{}.tmp.{}", path, static_cast<long>(::getpid()));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(fmt::format("{}: cannot write ({})", tmp, std::strerror(errno)));
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error(fmt::format("{}: write failed", tmp));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(fmt::format("{}: cannot rename into place ({})", path, std::strerror(errno)));
+  }
+}
+
+void write_json_atomic(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
+
+std::string csv_escape(std::string_view cell) {
+  if (cell.find_first_of(",\"\n") == std::string_view::npos) return std::string(cell);
+  std::string out = "\"";
+  for (char c : cell) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string format_double(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{}", v);  // fmt prints the shortest round-trip representation
+}
+
+CsvTable::CsvTable(std::vector<std::string> header) : header_(std::move(header)) {}
+
+CsvTable& CsvTable::row() {
+  if (rows_ > 0 && cells_in_row_ != header_.size())
+    throw std::logic_error(fmt::format("CSV row {} has {} cells, header has {}", rows_, cells_in_row_, header_.size()));
+  if (rows_ > 0) body_ += '\n';
+  ++rows_;
+  cells_in_row_ = 0;
+  return *this;
+}
+
+CsvTable& CsvTable::add(std::string_view cell) {
+  if (cells_in_row_++ > 0) body_ += ',';
+  body_ += csv_escape(cell);
+  return *this;
+}
+
+CsvTable& CsvTable::add(double v) { return add(std::string_view(format_double(v))); }
+CsvTable& CsvTable::add(int64_t v) { return add(std::string_view(fmt::format("{}", v))); }
+
+std::string CsvTable::str() const {
+  if (rows_ > 0 && cells_in_row_ != header_.size())
+    throw std::logic_error(fmt::format("CSV row {} has {} cells, header has {}", rows_, cells_in_row_, header_.size()));
+  std::string out;
+  for (size_t i = 0; i < header_.size(); ++i) out += (i ? "," : "") + csv_escape(header_[i]);
+  out += '\n';
+  if (rows_ > 0) out += body_ + '\n';
+  return out;
+}
+
+void CsvTable::write(const std::string& path) const { write_file_atomic(path, str()); }
+
+std::string fnv1a_hex(std::string_view data) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+std::string hash_json(const nlohmann::json& j) { return fnv1a_hex(j.dump()); }
+
+}  // namespace splitsim

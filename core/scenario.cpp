@@ -1,0 +1,203 @@
+#include "core/scenario.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+
+#include "core/error.hpp"
+#include "core/strategy.hpp"
+
+namespace splitsim {
+namespace {
+
+constexpr int64_t kMaxTokens = 1 << 20;
+const std::vector<std::string> kDists = {"fixed", "uniform", "lognormal"};
+
+LengthDist read_length(const TomlReader& r, const std::string& key, int64_t fallback) {
+  LengthDist d;
+  if (!r.has(key)) {
+    d.value = fallback;
+    return d;
+  }
+  if (r.is_table(key)) {
+    auto t = r.table(key);
+    d.kind = t.choice("dist", kDists);
+    if (d.kind == "fixed") {
+      d.value = t.integer("value", 1, kMaxTokens);
+    } else {
+      d.min = t.integer_or("min", 1, kMaxTokens, 1);
+      d.max = t.integer("max", d.min, kMaxTokens);
+      if (d.kind == "lognormal") {
+        d.mu = t.number("mu", -50, 50);
+        d.sigma = t.number("sigma", 0, 10);
+      }
+    }
+    return d;
+  }
+  d.value = r.integer(key, 1, kMaxTokens);
+  return d;
+}
+
+nlohmann::json length_json(const LengthDist& d) {
+  if (d.kind == "fixed") return d.value;
+  nlohmann::json j{{"dist", d.kind}, {"min", d.min}, {"max", d.max}};
+  if (d.kind == "lognormal") {
+    j["mu"] = d.mu;
+    j["sigma"] = d.sigma;
+  }
+  return j;
+}
+
+DeviceGroup read_group(const TomlReader& r, const std::string& name) {
+  DeviceGroup g;
+  g.name = r.str_or("name", name);
+  g.profile = r.str("profile");
+  g.link = r.str("link");
+  g.count = r.integer("count", 1, 10'000'000);
+  g.cell_size = r.integer_or("cell_size", 0, 10'000'000, 0);
+  if (g.cell_size > g.count)
+    r.fail("cell_size", fmt::format("at most the group's device count ({})", g.count), std::to_string(g.cell_size));
+  return g;
+}
+
+}  // namespace
+
+double LengthDist::mean() const {
+  if (kind == "fixed") return static_cast<double>(value);
+  if (kind == "uniform") return 0.5 * static_cast<double>(min + max);
+  double m = std::exp(mu + 0.5 * sigma * sigma);
+  return std::clamp(m, static_cast<double>(min), static_cast<double>(max));
+}
+
+int64_t Scenario::device_count() const {
+  int64_t n = 0;
+  for (const auto& g : fleet) n += g.count;
+  return n;
+}
+
+std::string Scenario::where(const std::string& key) const {
+  for (const auto& o : overridden)
+    if (o == key || key.rfind(o + ".", 0) == 0) return origin + " (--set)";
+  return origin;
+}
+
+std::string data_dir() {
+  if (const char* d = std::getenv("SPLITSIM_DATA_DIR"); d && *d) return d;
+  return SPLITSIM_SOURCE_DIR;
+}
+
+Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
+  TomlReader r(src);
+  Scenario s;
+  s.origin = src->origin;
+  s.overridden.assign(src->overridden.begin(), src->overridden.end());
+  s.name = r.str_or("name", std::filesystem::path(src->origin).stem().string());
+  for (char c : s.name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      r.fail("name", "a name of letters, digits, '-', '_' or '.' (it names the results folder)", "\"" + s.name + "\"");
+  s.description = r.str_or("description", "");
+  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, std::numeric_limits<int64_t>::max(), 1));
+  s.model = r.str("model");
+
+  // Fleet: either [edge] with profile/link/count (one group) or [[edge.groups]].
+  TomlReader edge = r.table("edge");
+  if (edge.has("groups")) {
+    for (const auto& g : edge.tables("groups")) s.fleet.push_back(read_group(g, fmt::format("group{}", s.fleet.size())));
+  } else {
+    s.fleet.push_back(read_group(edge, "edge"));
+  }
+
+  if (auto sv = r.table_opt("server")) {
+    s.server.profile = sv->str_or("profile", s.server.profile);
+    s.server.backbone = sv->str_or("backbone", s.server.backbone);
+    s.server.max_batch = sv->integer_or("max_batch", 1, 65536, s.server.max_batch);
+    s.server.kv_memory = sv->quantity_or("kv_memory", Dim::bytes, 0);
+  }
+
+  TomlReader sp = r.table("split");
+  s.split.strategy = sp.choice_or("strategy", strategy_names(), s.split.strategy);
+  s.split.layer = sp.integer_or("layer", 0, 100000, s.split.layer);
+  auto bits = [&](const char* key, int64_t fallback, std::vector<int64_t> allowed) {
+    if (!sp.has(key)) return fallback;
+    int64_t b = sp.integer(key, 1, 32);
+    for (auto a : allowed)
+      if (a == b) return b;
+    std::string list;
+    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::to_string(a);
+    sp.fail(key, "one of " + list, std::to_string(b));
+  };
+  s.split.edge_bits = bits("edge_bits", s.split.edge_bits, {2, 3, 4, 8, 16});
+  s.split.cloud_bits = bits("cloud_bits", s.split.cloud_bits, {2, 3, 4, 8, 16});
+  s.split.kv_bits = bits("kv_bits", s.split.kv_bits, {4, 8, 16});
+  s.split.group_size = sp.integer_or("group_size", 8, 65536, s.split.group_size);
+
+  if (auto c = r.table_opt("codec")) {
+    s.codec.ts_mode = c->choice_or("ts_mode", {"none", "fixed", "percentile", "sigma"}, s.codec.ts_mode);
+    s.codec.ts_threshold = c->number_or("ts_threshold", 0, 1e30, s.codec.ts_threshold);
+    if (s.codec.ts_mode == "percentile" && s.codec.ts_threshold >= 1)
+      c->fail("ts_threshold", "a fraction in [0, 1) for ts_mode = \"percentile\"", fmt::format("{}", s.codec.ts_threshold));
+    s.codec.tabq_eps = c->number_or("tabq_eps", 1e-12, 1, s.codec.tabq_eps);
+    s.codec.tabq_bits = c->int_list_or("tabq_bits", 1, 16, s.codec.tabq_bits);
+    s.codec.uniform_bits = c->integer_or("uniform_bits", 1, 16, s.codec.uniform_bits);
+    s.codec.mean_bits = c->number_or("mean_bits", 0.5, 32, s.codec.mean_bits);
+    s.codec.outliers_per_token = c->number_or("outliers_per_token", 0, 1e6, s.codec.outliers_per_token);
+  }
+
+  TomlReader w = r.table("workload");
+  s.workload.arrival = w.choice_or("arrival", {"closed", "poisson"}, s.workload.arrival);
+  s.workload.think_time = w.quantity_or("think_time", Dim::time, 0);
+  if (s.workload.arrival == "poisson") {
+    s.workload.rate = w.quantity("rate", Dim::frequency);
+    if (s.workload.rate <= 0) w.fail("rate", "a positive rate like \"0.5/s\"", "0");
+  }
+  s.workload.requests_per_device = w.integer_or("requests_per_device", 1, 1'000'000, s.workload.requests_per_device);
+  s.workload.prompt_tokens = read_length(w, "prompt_tokens", 128);
+  s.workload.output_tokens = read_length(w, "output_tokens", 128);
+  s.workload.max_seq_len = w.integer_or("max_seq_len", 1, kMaxTokens, s.workload.max_seq_len);
+  int64_t longest = s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
+  if (longest > s.workload.max_seq_len)
+    w.fail("max_seq_len", fmt::format("at least prompt + output tokens ({})", longest),
+           std::to_string(s.workload.max_seq_len));
+
+  r.expect_all_used();
+  return s;
+}
+
+Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides) {
+  auto src = parse_toml_file(path);
+  apply_single_overrides(*src, overrides);
+  return scenario_from_source(src);
+}
+
+nlohmann::json Scenario::to_json() const {
+  nlohmann::json fleet_j = nlohmann::json::array();
+  for (const auto& g : fleet)
+    fleet_j.push_back({{"name", g.name}, {"profile", g.profile}, {"link", g.link}, {"count", g.count},
+                       {"cell_size", g.cell_size}});
+  return {
+      {"name", name},
+      {"description", description},
+      {"seed", seed},
+      {"model", model},
+      {"edge", {{"groups", fleet_j}}},
+      {"server",
+       {{"profile", server.profile}, {"backbone", server.backbone}, {"max_batch", server.max_batch},
+        {"kv_memory", server.kv_memory}}},
+      {"split",
+       {{"strategy", split.strategy}, {"layer", split.layer}, {"edge_bits", split.edge_bits},
+        {"cloud_bits", split.cloud_bits}, {"kv_bits", split.kv_bits}, {"group_size", split.group_size}}},
+      {"codec",
+       {{"ts_mode", codec.ts_mode}, {"ts_threshold", codec.ts_threshold}, {"tabq_eps", codec.tabq_eps},
+        {"tabq_bits", codec.tabq_bits}, {"uniform_bits", codec.uniform_bits}, {"mean_bits", codec.mean_bits},
+        {"outliers_per_token", codec.outliers_per_token}}},
+      {"workload",
+       {{"arrival", workload.arrival}, {"think_time", workload.think_time}, {"rate", workload.rate},
+        {"requests_per_device", workload.requests_per_device}, {"prompt_tokens", length_json(workload.prompt_tokens)},
+        {"output_tokens", length_json(workload.output_tokens)}, {"max_seq_len", workload.max_seq_len}}},
+  };
+}
+
+}  // namespace splitsim

@@ -1,0 +1,98 @@
+// The Scenario: one experiment, resolved from a TOML file plus --set overrides into an immutable value.
+//
+// A scenario composes its inputs by name (model = "llama2-7b", edge profile "jetson-xavier-nx", link "wifi5")
+// and never copies their numbers; hwprofiles/system.hpp loads those names into a System. Every quantity here
+// is in SI base units (s, B, B/s, 1/s).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/overrides.hpp"
+
+namespace splitsim {
+
+// A token-count distribution: fixed, uniform in [min, max], or lognormal(mu, sigma) clipped to [min, max].
+struct LengthDist {
+  std::string kind = "fixed";  // fixed | uniform | lognormal
+  int64_t value = 0;           // fixed
+  int64_t min = 1, max = 0;    // uniform and lognormal bounds
+  double mu = 0, sigma = 0;    // lognormal parameters of log(length)
+  int64_t upper_bound() const { return kind == "fixed" ? value : max; }
+  double mean() const;  // analytic mean (lognormal: of the unclipped law, clipped to the bounds)
+};
+
+struct DeviceGroup {
+  std::string name;       // "edge" for the single-group shorthand
+  std::string profile;    // hwprofiles/<profile>.toml
+  std::string link;       // hwprofiles/links/<link>.toml: the device's access link
+  int64_t count = 1;
+  int64_t cell_size = 0;  // 0: every device has its own access link; K: K devices share one access-point link
+};
+
+struct ServerConfig {
+  std::string profile = "a6000";
+  std::string backbone = "ethernet-10g";  // link between the access network and the server
+  int64_t max_batch = 32;
+  double kv_memory = 0;  // B reserved for KV caches; 0 = capacity minus weights minus runtime overhead
+};
+
+struct SplitConfig {
+  std::string strategy = "opsc";  // see core/strategy.hpp
+  int64_t layer = 0;              // layers [0, layer) run on the edge
+  int64_t edge_bits = 4;          // {2,3,4,8,16}
+  int64_t cloud_bits = 8;
+  int64_t kv_bits = 16;           // edge and server KV cache precision {4,8,16}
+  int64_t group_size = 128;       // weight quantization group along the input dimension
+};
+
+struct CodecConfig {
+  std::string ts_mode = "sigma";  // none | fixed | percentile | sigma
+  double ts_threshold = 6.0;      // fixed: tau; percentile: fraction of |x| kept as outliers; sigma: k
+  double tabq_eps = 1e-3;         // relative error budget: Delta^2/12 <= eps * var_t
+  std::vector<int64_t> tabq_bits = {2, 3, 4, 6, 8};
+  int64_t uniform_bits = 8;       // per-token uniform quantization for split-uniform
+  // Expected statistics for analytic estimates (until measured from real activations): TAB-Q bits per
+  // element and outliers per token. Estimates are labelled as such in outputs.
+  double mean_bits = 4.0;
+  double outliers_per_token = 8.0;
+};
+
+struct Workload {
+  std::string arrival = "closed";   // closed (think time between requests) | poisson (rate per device)
+  double think_time = 0;            // s
+  double rate = 0;                  // requests per second per device
+  int64_t requests_per_device = 1;
+  LengthDist prompt_tokens{"fixed", 128};
+  LengthDist output_tokens{"fixed", 128};
+  int64_t max_seq_len = 2048;       // KV cache is sized for this many tokens
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::string origin;  // the file it came from
+  std::vector<std::string> overridden;  // dotted keys set from the command line
+  uint64_t seed = 1;
+  std::string model;
+  std::vector<DeviceGroup> fleet;
+  ServerConfig server;
+  SplitConfig split;
+  CodecConfig codec;
+  Workload workload;
+
+  int64_t device_count() const;
+  std::string where(const std::string& key) const;  // "file" or "file (--set)", for error messages
+  nlohmann::json to_json() const;                   // the resolved values, every default filled in
+};
+
+// Loads and validates; InputError names file and key on any problem, including unknown keys.
+Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides = {});
+Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src);
+
+// The folder that holds models/, hwprofiles/, scenarios/: $SPLITSIM_DATA_DIR, else the source tree.
+std::string data_dir();
+
+}  // namespace splitsim

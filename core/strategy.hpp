@@ -1,0 +1,52 @@
+// Strategies: how a scenario's split settings become an execution Plan.
+//
+// A strategy decides which layers run where, at which weight precision, and what crosses the wire. The cost
+// model, the simulator and the explorer all read the Plan, never the strategy name. Adding a strategy is one
+// file in core/strategies/ and one line in the registry in core/strategy.cpp.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace splitsim {
+
+struct Scenario;
+
+// What crosses the uplink per transmitted block.
+enum class WireFormat {
+  token_ids,  // cloud-only: the prompt's token ids, once; nothing per generated token
+  none,       // edge-only: nothing
+  fp16,       // the hidden state in fp16
+  uniform,    // per-token uniform quantization at a fixed bit-width, no outlier handling
+  ts_tabq,    // Threshold Splitting + Token-wise Adaptive Bit Quantization
+};
+const char* wire_format_name(WireFormat f);
+
+struct Plan {
+  std::string strategy;
+  int64_t split_layer = 0;       // layers [0, split_layer) on the edge, [split_layer, L) on the server
+  bool edge_embeds = true;       // the edge holds the embedding table (false only for cloud-only)
+  bool server_has_head = true;   // the server runs final norm + LM head (false only for edge-only)
+  int64_t edge_bits = 16;
+  int64_t cloud_bits = 16;
+  int64_t kv_bits = 16;
+  WireFormat wire = WireFormat::fp16;
+  int64_t wire_bits = 16;        // uniform: bits per element
+  int64_t edge_layers() const { return split_layer; }
+};
+
+using StrategyFn = std::function<Plan(const Scenario&, int64_t n_layers)>;
+
+struct StrategyInfo {
+  std::string name;
+  std::string summary;
+  StrategyFn make;
+};
+
+const std::vector<StrategyInfo>& strategies();
+std::vector<std::string> strategy_names();
+// Throws InputError naming the scenario key split.strategy on an unknown name.
+Plan make_plan(const Scenario& sc, int64_t n_layers);
+
+}  // namespace splitsim

@@ -1,0 +1,51 @@
+// splitsim: one binary, subcommands per module (see cli.hpp).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "core/error.hpp"
+#include "explorer/cli.hpp"
+
+#ifndef SPLITSIM_VERSION
+#define SPLITSIM_VERSION "0.1.0"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"splitsim — split computing of LLM inference: simulate, explore, execute"};
+  app.set_version_flag("--version", SPLITSIM_VERSION);
+  app.require_subcommand(1);
+  CLI::App* bench = app.add_subcommand("bench", "Microbenchmarks that print measured numbers");
+  bench->require_subcommand(1);
+  splitsim::CliRoot root{app, *bench};
+  splitsim::add_model_commands(root);
+  splitsim::add_estimate_command(root);
+#ifdef SPLITSIM_HAVE_KERNELS_CLI
+  splitsim::add_kernels_commands(root);
+#endif
+#ifdef SPLITSIM_HAVE_SIM_CLI
+  splitsim::add_sim_commands(root);
+#endif
+#ifdef SPLITSIM_HAVE_EXEC_CLI
+  splitsim::add_exec_commands(root);
+#endif
+#ifdef SPLITSIM_HAVE_EXPLORER_CLI
+  splitsim::add_explorer_commands(root);
+#endif
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const splitsim::InputError& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "splitsim: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "splitsim: failed: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,328 @@
+#include "hwprofiles/cost_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/frame_format.hpp"
+#include "kernels/wire_format.hpp"
+
+namespace splitsim {
+namespace {
+
+// Kernel launches per transformer layer in a decode step: rmsnorm, fused qkv, rope, attention, o-projection
+// (+residual), rmsnorm, fused gate/up, activation, down (+residual). A fused decoder (llama.cpp, TensorRT-LLM)
+// launches about this many; the launch overhead per kernel comes from the hardware profile.
+constexpr double kLaunchesPerLayer = 9;
+constexpr double kLaunchesHead = 2;   // final norm + LM head GEMV
+constexpr double kLaunchesCodec = 3;  // row statistics, outlier split, pack
+
+// Weight-only quantization dequantizes to fp16 and multiplies there, so matmuls run at the fp16 rate (fp32 on
+// a device without fp16 arithmetic).
+constexpr const char* kComputePrecision = "fp16";
+constexpr double kActivationBytes = 2;  // fp16 activations on the devices
+
+}  // namespace
+
+nlohmann::json MemoryBreakdown::to_json() const {
+  return {{"weights", weights}, {"kv_cache", kv_cache}, {"workspace", workspace}, {"runtime", runtime},
+          {"total", total()},   {"capacity", capacity}, {"oom", oom()}};
+}
+
+StageTimes& StageTimes::operator+=(const StageTimes& o) {
+  edge_compute += o.edge_compute;
+  encode += o.encode;
+  uplink += o.uplink;
+  server_decode += o.server_decode;
+  server_compute += o.server_compute;
+  downlink += o.downlink;
+  return *this;
+}
+
+StageTimes StageTimes::scaled(double f) const {
+  StageTimes s = *this;
+  s.edge_compute *= f;
+  s.encode *= f;
+  s.uplink *= f;
+  s.server_decode *= f;
+  s.server_compute *= f;
+  s.downlink *= f;
+  return s;
+}
+
+nlohmann::json StageTimes::to_json() const {
+  return {{"edge_compute", edge_compute}, {"encode", encode},     {"uplink", uplink},
+          {"server_decode", server_decode}, {"server_compute", server_compute}, {"downlink", downlink},
+          {"total", total()}};
+}
+
+nlohmann::json Estimate::to_json() const {
+  return {{"prompt_tokens", prompt_tokens},
+          {"output_tokens", output_tokens},
+          {"edge_memory", edge_memory.to_json()},
+          {"server_memory", server_memory.to_json()},
+          {"server_max_sequences", server_max_sequences},
+          {"prefill", prefill.to_json()},
+          {"decode_mean", decode_mean.to_json()},
+          {"ttft", ttft},
+          {"tpot", tpot},
+          {"e2e", e2e},
+          {"bytes_up_prefill", bytes_up_prefill},
+          {"bytes_up_per_token", bytes_up_per_token},
+          {"bytes_down_per_token", bytes_down_per_token},
+          {"bytes_up_total", bytes_up_total},
+          {"bytes_down_total", bytes_down_total},
+          {"server_busy_per_token", server_busy_per_token},
+          {"wire_bytes_estimated", estimated_codec}};
+}
+
+CostModel::CostModel(const System& sys) : sys_(sys) {}
+
+double CostModel::op_time(const HwProfile& hw, double flops, double bytes, double launches) {
+  double compute = flops / (hw.peak_for(kComputePrecision) * hw.efficiency_compute.value);
+  double memory = bytes / (hw.memory_bandwidth.value * hw.efficiency_memory.value);
+  return std::max(compute, memory) + launches * hw.launch_overhead.value;
+}
+
+double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, int64_t batch,
+                                double sum_context) const {
+  if (layers <= 0 || batch <= 0) return 0;
+  const ModelSpec& m = sys_.model;
+  const double B = static_cast<double>(batch);
+  // Matmuls: the layer's weights are read once for the whole batch.
+  double mat_flops = B * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
+  double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
+                     B * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
+  // Attention: each sequence reads its own KV cache.
+  double att_flops = 4.0 * static_cast<double>(m.n_heads * m.head_dim()) * sum_context;
+  double att_bytes = m.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits)) * sum_context;
+  double per_layer = op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1) + op_time(hw, att_flops, att_bytes, 1);
+  return static_cast<double>(layers) * per_layer;
+}
+
+double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, int64_t T) const {
+  if (layers <= 0 || T <= 0) return 0;
+  const ModelSpec& m = sys_.model;
+  const double t = static_cast<double>(T);
+  double mat_flops = t * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
+  double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
+                     t * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
+  double att_flops = 4.0 * static_cast<double>(m.n_heads * m.head_dim()) * t * (t + 1) / 2;
+  double att_bytes = 2.0 * m.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits)) * t;  // write + read
+  double per_layer = op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1) + op_time(hw, att_flops, att_bytes, 1);
+  return static_cast<double>(layers) * per_layer;
+}
+
+double CostModel::head_time(const HwProfile& hw, int bits, int64_t tokens) const {
+  const ModelSpec& m = sys_.model;
+  double flops = static_cast<double>(tokens) * m.head_flops();
+  double bytes = matrix_bytes(m.vocab_size, m.dim, bits, static_cast<int>(sys_.scenario.split.group_size));
+  return op_time(hw, flops, bytes, kLaunchesHead);
+}
+
+double CostModel::codec_time(const HwProfile& hw, int64_t T) const {
+  if (sys_.plan.wire == WireFormat::token_ids || sys_.plan.wire == WireFormat::none) return 0;
+  const double in_bytes = static_cast<double>(T * sys_.model.dim) * 4.0;  // fp32 hidden state
+  if (hw.codec_throughput) return in_bytes / hw.codec_throughput->value + kLaunchesCodec * hw.launch_overhead.value;
+  // Two passes over the input (row statistics, then quantize and pack) plus the encoded output.
+  double passes = sys_.plan.wire == WireFormat::fp16 ? 1.0 : 2.0;
+  return op_time(hw, 0, passes * in_bytes + uplink_bytes(T), kLaunchesCodec);
+}
+
+double CostModel::edge_prefill(size_t g, int64_t T) const {
+  const HwProfile& hw = sys_.fleet[g].device;
+  const Plan& p = sys_.plan;
+  if (!p.edge_embeds) return 0;
+  double t = layers_prefill(hw, static_cast<int>(p.edge_bits), p.split_layer, T);
+  if (!p.server_has_head) t += head_time(hw, static_cast<int>(p.edge_bits), 1);
+  return t;
+}
+
+double CostModel::edge_step(size_t g, int64_t ctx) const {
+  const HwProfile& hw = sys_.fleet[g].device;
+  const Plan& p = sys_.plan;
+  if (!p.edge_embeds) return 0;
+  double t = layers_decode(hw, static_cast<int>(p.edge_bits), p.split_layer, 1, static_cast<double>(ctx));
+  if (!p.server_has_head) t += head_time(hw, static_cast<int>(p.edge_bits), 1);
+  return t;
+}
+
+double CostModel::edge_encode(size_t g, int64_t T) const { return codec_time(sys_.fleet[g].device, T); }
+
+double CostModel::server_decode_codec(int64_t T) const { return codec_time(sys_.server, T); }
+
+double CostModel::server_prefill(int64_t T) const {
+  const Plan& p = sys_.plan;
+  if (!p.server_has_head) return 0;
+  return layers_prefill(sys_.server, static_cast<int>(p.cloud_bits), server_layers(), T) +
+         head_time(sys_.server, static_cast<int>(p.cloud_bits), 1);
+}
+
+double CostModel::server_step(int64_t batch, double sum_context) const {
+  const Plan& p = sys_.plan;
+  if (!p.server_has_head || batch <= 0) return 0;
+  return layers_decode(sys_.server, static_cast<int>(p.cloud_bits), server_layers(), batch, sum_context) +
+         head_time(sys_.server, static_cast<int>(p.cloud_bits), batch);
+}
+
+double CostModel::server_step(std::span<const int64_t> contexts) const {
+  double sum = 0;
+  for (auto c : contexts) sum += static_cast<double>(c);
+  return server_step(static_cast<int64_t>(contexts.size()), sum);
+}
+
+double CostModel::uplink_bytes(int64_t T) const {
+  const Plan& p = sys_.plan;
+  const CodecConfig& c = sys_.scenario.codec;
+  const int64_t d = sys_.model.dim;
+  double payload = 0;
+  switch (p.wire) {
+    case WireFormat::none: return 0;
+    case WireFormat::token_ids: payload = static_cast<double>(T * kTokenPayloadBytes); break;
+    case WireFormat::fp16: payload = static_cast<double>(encoded_size_dense(WireCodec::fp16, T, d)); break;
+    case WireFormat::uniform:
+      payload = expected_encoded_size(WireCodec::uniform, T, d, static_cast<double>(p.wire_bits), 0);
+      break;
+    case WireFormat::ts_tabq:
+      payload = expected_encoded_size(WireCodec::ts_tabq, T, d, c.mean_bits, c.outliers_per_token);
+      break;
+  }
+  return static_cast<double>(kFrameHeaderBytes) + payload;
+}
+
+double CostModel::downlink_bytes() const {
+  if (sys_.plan.wire == WireFormat::none) return 0;
+  return static_cast<double>(kFrameHeaderBytes + kTokenPayloadBytes);
+}
+
+double CostModel::transfer_up(size_t g, double bytes) const {
+  if (bytes <= 0) return 0;
+  const auto& a = sys_.fleet[g].link;
+  const auto& b = sys_.backbone;
+  return a.latency.value + b.latency.value + bytes / std::min(a.uplink.value, b.uplink.value);
+}
+
+double CostModel::transfer_down(size_t g, double bytes) const {
+  if (bytes <= 0) return 0;
+  const auto& a = sys_.fleet[g].link;
+  const auto& b = sys_.backbone;
+  return a.latency.value + b.latency.value + bytes / std::min(a.downlink.value, b.downlink.value);
+}
+
+MemoryBreakdown CostModel::edge_memory(size_t g) const {
+  const ModelSpec& m = sys_.model;
+  const Plan& p = sys_.plan;
+  const int gs = static_cast<int>(sys_.scenario.split.group_size);
+  MemoryBreakdown mem;
+  mem.capacity = sys_.fleet[g].device.memory_capacity.value;
+  if (!p.edge_embeds) return mem;  // cloud-only: the device holds no model
+  const int bits = static_cast<int>(p.edge_bits);
+  mem.runtime = sys_.fleet[g].device.runtime_overhead.value;
+  mem.weights = m.embedding_bytes(bits, gs) + static_cast<double>(p.split_layer) * m.layer_weight_bytes(bits, gs);
+  if (!p.server_has_head) mem.weights += m.tied_embeddings ? 2.0 * m.dim : m.head_bytes(bits, gs);
+  const double max_seq = static_cast<double>(sys_.scenario.workload.max_seq_len);
+  mem.kv_cache = max_seq * static_cast<double>(p.split_layer) * m.kv_bytes_per_token_layer(static_cast<int>(p.kv_bits));
+  // fp32 buffers of a prefill of the longest prompt: residual, normed, q, attention output (4*T*d), the MLP's
+  // two hidden buffers (2*T*f), one head's T x T attention scores, and the logits when the edge runs the head.
+  const double T = static_cast<double>(sys_.scenario.workload.prompt_tokens.upper_bound());
+  if (p.split_layer > 0 || !p.server_has_head)
+    mem.workspace = 4.0 * (4.0 * T * m.dim + 2.0 * T * m.hidden_dim + T * T) +
+                    (p.server_has_head ? 0.0 : 4.0 * static_cast<double>(m.vocab_size));
+  else
+    mem.workspace = 4.0 * T * m.dim;  // split at 0: only the embedded prompt block
+  return mem;
+}
+
+double CostModel::server_weight_bytes() const {
+  const ModelSpec& m = sys_.model;
+  const Plan& p = sys_.plan;
+  if (!p.server_has_head) return 0;
+  const int gs = static_cast<int>(sys_.scenario.split.group_size);
+  const int bits = static_cast<int>(p.cloud_bits);
+  double w = static_cast<double>(server_layers()) * m.layer_weight_bytes(bits, gs) + 2.0 * m.dim;
+  // The head is a V x d matrix on the server even when tied: the edge holds the embedding copy.
+  w += matrix_bytes(m.vocab_size, m.dim, bits, gs);
+  if (!p.edge_embeds && !m.tied_embeddings) w += m.embedding_bytes(bits, gs);
+  return w;
+}
+
+double CostModel::server_kv_bytes_per_token() const {
+  return static_cast<double>(server_layers()) * sys_.model.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits));
+}
+
+double CostModel::server_kv_capacity() const {
+  if (sys_.scenario.server.kv_memory > 0) return sys_.scenario.server.kv_memory;
+  return std::max(0.0, sys_.server.memory_capacity.value - sys_.server.runtime_overhead.value - server_weight_bytes());
+}
+
+MemoryBreakdown CostModel::server_memory() const {
+  MemoryBreakdown mem;
+  mem.capacity = sys_.server.memory_capacity.value;
+  if (!sys_.plan.server_has_head) return mem;
+  mem.runtime = sys_.server.runtime_overhead.value;
+  mem.weights = server_weight_bytes();
+  mem.kv_cache = server_kv_bytes_per_token() * static_cast<double>(sys_.scenario.workload.max_seq_len);
+  return mem;
+}
+
+Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
+  const Plan& p = sys_.plan;
+  Estimate e;
+  e.prompt_tokens = prompt;
+  e.output_tokens = output;
+  e.edge_memory = edge_memory(g);
+  e.server_memory = server_memory();
+  double per_seq = server_kv_bytes_per_token() * static_cast<double>(sys_.scenario.workload.max_seq_len);
+  e.server_max_sequences = per_seq > 0 ? static_cast<int64_t>(server_kv_capacity() / per_seq) : 0;
+  e.estimated_codec = p.wire == WireFormat::ts_tabq;
+  e.bytes_up_prefill = uplink_bytes(prompt);
+  e.bytes_down_per_token = downlink_bytes();
+  // cloud-only sends its prompt once; split strategies send one hidden-state block per generated token.
+  e.bytes_up_per_token = (p.wire == WireFormat::token_ids) ? 0 : uplink_bytes(1);
+
+  // Time to first token.
+  StageTimes& f = e.prefill;
+  f.edge_compute = edge_prefill(g, prompt);
+  f.encode = edge_encode(g, prompt);
+  f.uplink = transfer_up(g, e.bytes_up_prefill);
+  f.server_decode = server_decode_codec(prompt);
+  f.server_compute = server_prefill(prompt);
+  f.downlink = transfer_down(g, e.bytes_down_per_token);
+  e.ttft = f.total();
+
+  // Decode steps k = 1 .. output-1 process the previous token at context t = prompt + k.
+  StageTimes sum;
+  double server_busy = f.server_compute + f.server_decode;
+  double decode_total = 0;
+  for (int64_t k = 1; k < output; ++k) {
+    const int64_t t = prompt + k;
+    StageTimes s;
+    s.server_compute = server_step(1, static_cast<double>(t));
+    server_busy += s.server_compute;
+    if (p.wire == WireFormat::token_ids) {
+      // The server generates on its own and streams tokens: the device sees one token per server step, or
+      // per downlink transfer if the link is the slower of the two.
+      const auto& a = sys_.fleet[g].link;
+      double link_time = e.bytes_down_per_token / std::min(a.downlink.value, sys_.backbone.downlink.value);
+      decode_total += std::max(s.server_compute, link_time);
+    } else {
+      s.edge_compute = edge_step(g, t);
+      s.encode = edge_encode(g, 1);
+      s.uplink = transfer_up(g, e.bytes_up_per_token);
+      s.server_decode = server_decode_codec(1);
+      server_busy += s.server_decode;
+      s.downlink = transfer_down(g, e.bytes_down_per_token);
+      decode_total += s.total();
+    }
+    sum += s;
+  }
+  const double steps = static_cast<double>(std::max<int64_t>(output - 1, 0));
+  e.decode_mean = steps > 0 ? sum.scaled(1.0 / steps) : StageTimes{};
+  e.tpot = steps > 0 ? decode_total / steps : 0;
+  e.e2e = e.ttft + decode_total;
+  e.bytes_up_total = e.bytes_up_prefill + steps * e.bytes_up_per_token;
+  e.bytes_down_total = static_cast<double>(output) * e.bytes_down_per_token;
+  e.server_busy_per_token = output > 0 ? server_busy / static_cast<double>(output) : 0;
+  return e;
+}
+
+}  // namespace splitsim

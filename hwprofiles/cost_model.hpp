@@ -1,0 +1,103 @@
+// The analytic cost model: roofline times of the operators of a split LLM, memory footprints, and the closed-
+// form latency of one device alone.
+//
+// Time of an operator = max(flops / (peak(precision) * eff_compute), bytes / (bandwidth * eff_memory))
+//                       + launches * launch_overhead.
+// Decode is memory-bound (a layer's weights are read once per step, shared by the whole batch on the server),
+// so fewer weight bits speed up decode; prefill is compute-bound. A transfer takes the route's one-way
+// latencies plus bytes over its narrowest bandwidth, the same closed form SimGrid reproduces for an
+// uncontended route. The simulator calls these same functions for every compute step it models.
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include <nlohmann/json.hpp>
+
+#include "hwprofiles/system.hpp"
+
+namespace splitsim {
+
+struct MemoryBreakdown {
+  double weights = 0;    // B
+  double kv_cache = 0;   // B, for max_seq_len tokens (edge) or for the admitted sequences (server)
+  double workspace = 0;  // B, activation buffers of the largest prefill
+  double runtime = 0;    // B, OS + runtime overhead from the hardware profile
+  double capacity = 0;   // B
+  double total() const { return weights + kv_cache + workspace + runtime; }
+  bool oom() const { return total() > capacity; }
+  nlohmann::json to_json() const;
+};
+
+// One pass through the split pipeline; prefill or one decode step.
+struct StageTimes {
+  double edge_compute = 0;
+  double encode = 0;
+  double uplink = 0;
+  double server_decode = 0;  // codec decode on the server
+  double server_compute = 0;
+  double downlink = 0;
+  double total() const { return edge_compute + encode + uplink + server_decode + server_compute + downlink; }
+  StageTimes& operator+=(const StageTimes& o);
+  StageTimes scaled(double f) const;
+  nlohmann::json to_json() const;
+};
+
+struct Estimate {
+  int64_t prompt_tokens = 0;
+  int64_t output_tokens = 0;
+  MemoryBreakdown edge_memory;
+  MemoryBreakdown server_memory;   // weights + KV of one sequence at max_seq_len
+  int64_t server_max_sequences = 0;  // KV capacity of the server in whole max_seq_len sequences
+  StageTimes prefill;              // the time to first token, by stage
+  StageTimes decode_mean;          // mean of one decode step, by stage
+  double ttft = 0, tpot = 0, e2e = 0;  // s
+  double bytes_up_prefill = 0, bytes_up_per_token = 0, bytes_down_per_token = 0;
+  double bytes_up_total = 0, bytes_down_total = 0;
+  double server_busy_per_token = 0;  // s of server compute per generated token at batch 1
+  bool estimated_codec = true;       // wire bytes from expected codec statistics, not a measured run
+  nlohmann::json to_json() const;
+};
+
+class CostModel {
+ public:
+  explicit CostModel(const System& sys);
+
+  const System& system() const { return sys_; }
+
+  static double op_time(const HwProfile& hw, double flops, double bytes, double launches);
+
+  // Edge device of fleet group g.
+  double edge_prefill(size_t g, int64_t T) const;   // embedding + edge layers (+ head for edge-only)
+  double edge_step(size_t g, int64_t t) const;      // one decode step at context t
+  double edge_encode(size_t g, int64_t T) const;    // codec encode of a T-token block
+  // Server.
+  double server_decode_codec(int64_t T) const;
+  double server_prefill(int64_t T) const;           // server part + head for the last position
+  double server_step(std::span<const int64_t> contexts) const;  // one batched decode iteration
+  double server_step(int64_t batch, double sum_context) const;
+  // Wire (application bytes, framing included).
+  double uplink_bytes(int64_t T) const;  // prompt block (T tokens) or one decode step (T = 1)
+  double downlink_bytes() const;         // one generated token
+  double transfer_up(size_t g, double bytes) const;
+  double transfer_down(size_t g, double bytes) const;
+  // Memory.
+  MemoryBreakdown edge_memory(size_t g) const;
+  double server_weight_bytes() const;
+  double server_kv_bytes_per_token() const;  // all server layers
+  double server_kv_capacity() const;         // B available for KV caches
+  MemoryBreakdown server_memory() const;
+
+  // One device of group g alone (no contention): TTFT, TPOT, end-to-end by exact summation over steps.
+  Estimate estimate(size_t g, int64_t prompt, int64_t output) const;
+
+ private:
+  double layers_decode(const HwProfile& hw, int bits, int64_t layers, int64_t batch, double sum_context) const;
+  double layers_prefill(const HwProfile& hw, int bits, int64_t layers, int64_t T) const;
+  double head_time(const HwProfile& hw, int bits, int64_t tokens) const;
+  double codec_time(const HwProfile& hw, int64_t T) const;
+  int64_t server_layers() const { return sys_.model.n_layers - sys_.plan.split_layer; }
+
+  const System& sys_;
+};
+
+}  // namespace splitsim

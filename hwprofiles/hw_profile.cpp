@@ -1,0 +1,129 @@
+#include "hwprofiles/hw_profile.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "core/scenario.hpp"
+
+namespace splitsim {
+namespace {
+
+nlohmann::json sourced_json(const Sourced& s) { return {{"value", s.value}, {"source", s.source}}; }
+
+std::vector<std::string> toml_stems(const std::string& dir) {
+  std::vector<std::string> out;
+  if (!std::filesystem::is_directory(dir)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".toml") out.push_back(e.path().stem().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string find_named(const std::string& dir, const std::string& what, const std::string& name,
+                       const std::vector<std::string>& known) {
+  std::string path = dir + "/" + name + ".toml";
+  if (name.empty() || name.find('/') != std::string::npos || !std::filesystem::exists(path)) {
+    std::string list;
+    for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+    throw InputError(fmt::format("unknown {} \"{}\" (known: {})", what, name, list));
+  }
+  return path;
+}
+
+const std::vector<std::string> kPrecisions = {"fp32", "fp16", "int8", "int4"};
+
+}  // namespace
+
+double HwProfile::peak_for(const std::string& precision) const {
+  // A narrower precision the device lacks runs at the next wider one it has.
+  auto it = std::find(kPrecisions.begin(), kPrecisions.end(), precision);
+  for (auto p = std::make_reverse_iterator(it + 1); p != kPrecisions.rend(); ++p)
+    if (auto f = peak.find(*p); f != peak.end()) return f->second.value;
+  return peak.begin()->second.value;
+}
+
+nlohmann::json HwProfile::to_json() const {
+  nlohmann::json pk;
+  for (const auto& [k, v] : peak) pk[k] = sourced_json(v);
+  nlohmann::json j{{"name", name},
+                   {"kind", kind},
+                   {"memory_capacity", sourced_json(memory_capacity)},
+                   {"memory_bandwidth", sourced_json(memory_bandwidth)},
+                   {"runtime_overhead", sourced_json(runtime_overhead)},
+                   {"launch_overhead", sourced_json(launch_overhead)},
+                   {"peak", pk},
+                   {"efficiency_compute", sourced_json(efficiency_compute)},
+                   {"efficiency_memory", sourced_json(efficiency_memory)}};
+  if (codec_throughput) j["codec_throughput"] = sourced_json(*codec_throughput);
+  return j;
+}
+
+nlohmann::json LinkProfile::to_json() const {
+  nlohmann::json j{{"name", name},
+                   {"uplink", sourced_json(uplink)},
+                   {"downlink", sourced_json(downlink)},
+                   {"latency", sourced_json(latency)}};
+  if (loss) j["loss"] = sourced_json(*loss);
+  return j;
+}
+
+HwProfile load_hw_profile_file(const std::string& path) {
+  auto src = parse_toml_file(path);
+  TomlReader r(src);
+  HwProfile h;
+  h.name = r.str("name");
+  h.kind = r.choice("kind", {"edge", "cloud"});
+  h.description = r.str_or("description", "");
+  h.memory_capacity = r.sourced("memory_capacity", Dim::bytes);
+  h.memory_bandwidth = r.sourced("memory_bandwidth", Dim::data_rate);
+  h.runtime_overhead = r.sourced("runtime_overhead", Dim::bytes);
+  h.launch_overhead = r.sourced("launch_overhead", Dim::time);
+  TomlReader pk = r.table("peak");
+  for (const auto& p : kPrecisions)
+    if (auto s = pk.sourced_opt(p, Dim::compute_rate)) h.peak[p] = *s;
+  if (h.peak.empty()) r.fail("peak", "at least one of fp32, fp16, int8, int4", "an empty table");
+  TomlReader eff = r.table("efficiency");
+  h.efficiency_compute = eff.sourced("compute", Dim::dimensionless);
+  h.efficiency_memory = eff.sourced("memory", Dim::dimensionless);
+  for (const char* k : {"compute", "memory"}) {
+    double v = k[0] == 'c' ? h.efficiency_compute.value : h.efficiency_memory.value;
+    if (!(v > 0 && v <= 1)) eff.fail(std::string(k) + ".value", "a fraction in (0, 1]", fmt::format("{}", v));
+  }
+  h.codec_throughput = r.sourced_opt("codec_throughput", Dim::data_rate);
+  r.expect_all_used();
+  if (h.memory_capacity.value <= 0) r.fail("memory_capacity", "a positive size", "0");
+  if (h.memory_bandwidth.value <= 0) r.fail("memory_bandwidth", "a positive rate", "0");
+  return h;
+}
+
+LinkProfile load_link_file(const std::string& path) {
+  auto src = parse_toml_file(path);
+  TomlReader r(src);
+  LinkProfile l;
+  l.name = r.str("name");
+  l.description = r.str_or("description", "");
+  l.uplink = r.sourced("uplink", Dim::data_rate);
+  l.downlink = r.sourced("downlink", Dim::data_rate);
+  l.latency = r.sourced("latency", Dim::time);
+  l.loss = r.sourced_opt("loss", Dim::dimensionless);
+  r.expect_all_used();
+  if (l.uplink.value <= 0) r.fail("uplink", "a positive rate", "0");
+  if (l.downlink.value <= 0) r.fail("downlink", "a positive rate", "0");
+  return l;
+}
+
+std::vector<std::string> hw_profile_names() { return toml_stems(data_dir() + "/hwprofiles"); }
+std::vector<std::string> link_names() { return toml_stems(data_dir() + "/hwprofiles/links"); }
+
+HwProfile load_hw_profile(const std::string& name) {
+  return load_hw_profile_file(find_named(data_dir() + "/hwprofiles", "hardware profile", name, hw_profile_names()));
+}
+
+LinkProfile load_link(const std::string& name) {
+  return load_link_file(find_named(data_dir() + "/hwprofiles/links", "link profile", name, link_names()));
+}
+
+}  // namespace splitsim

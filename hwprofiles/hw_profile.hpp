@@ -1,0 +1,53 @@
+// Hardware profiles (hwprofiles/<name>.toml) and link profiles (hwprofiles/links/<name>.toml).
+//
+// Every number carries its provenance string: "datasheet: <source>", "paper: <source>", "measured: <host>,
+// <date>, <command>", or "assumption: <reasoning>" for values no datasheet gives (efficiencies before
+// calibration, typical link throughputs). Values are SI doubles.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/toml_reader.hpp"
+
+namespace splitsim {
+
+struct HwProfile {
+  std::string name;
+  std::string kind;  // edge | cloud
+  std::string description;
+  Sourced memory_capacity;    // B
+  Sourced memory_bandwidth;   // B/s
+  Sourced runtime_overhead;   // B held by OS, runtime and framework before any weight is loaded
+  Sourced launch_overhead;    // s per kernel launch (or per operator call on a CPU)
+  std::map<std::string, Sourced> peak;  // op/s per precision: fp32, fp16, int8, int4
+  Sourced efficiency_compute;  // achieved fraction of peak for GEMM-like work
+  Sourced efficiency_memory;   // achieved fraction of memory bandwidth for streaming work (GEMV, codec)
+  std::optional<Sourced> codec_throughput;  // B/s of fp32 input for encode/decode, when measured
+
+  // Peak for a compute precision, falling back to the next wider one the device has (fp16 -> fp32).
+  double peak_for(const std::string& precision) const;
+  nlohmann::json to_json() const;
+};
+
+struct LinkProfile {
+  std::string name;
+  std::string description;
+  Sourced uplink;    // B/s
+  Sourced downlink;  // B/s
+  Sourced latency;   // s, one way
+  std::optional<Sourced> loss;  // packet loss fraction (informational; TCP retransmissions are in the rate)
+  nlohmann::json to_json() const;
+};
+
+HwProfile load_hw_profile(const std::string& name);  // hwprofiles/<name>.toml
+HwProfile load_hw_profile_file(const std::string& path);
+LinkProfile load_link(const std::string& name);      // hwprofiles/links/<name>.toml
+LinkProfile load_link_file(const std::string& path);
+std::vector<std::string> hw_profile_names();
+std::vector<std::string> link_names();
+
+}  // namespace splitsim

@@ -1,0 +1,79 @@
+#include "hwprofiles/system.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/output.hpp"
+#include "models/layer_graph.hpp"
+
+namespace splitsim {
+namespace {
+
+// Re-throws a loader's "unknown X" error as a scenario error naming the key that referenced it.
+template <class F>
+auto named(const Scenario& sc, const std::string& key, F&& load) {
+  try {
+    return load();
+  } catch (const InputError& e) {
+    std::string msg = e.what();
+    if (msg.rfind("unknown ", 0) == 0) throw InputError(fmt::format("{}: {}: {}", sc.where(key), key, msg));
+    throw;
+  }
+}
+
+}  // namespace
+
+System resolve_system(const Scenario& sc) {
+  System s;
+  s.scenario = sc;
+  s.model = named(sc, "model", [&] { return load_model(sc.model); });
+  bool single = sc.fleet.size() == 1 && sc.fleet[0].name == "edge";
+  for (size_t i = 0; i < sc.fleet.size(); ++i) {
+    const auto& g = sc.fleet[i];
+    std::string prefix = single ? "edge" : fmt::format("edge.groups[{}]", i);
+    FleetGroup fg{g, named(sc, prefix + ".profile", [&] { return load_hw_profile(g.profile); }),
+                  named(sc, prefix + ".link", [&] { return load_link(g.link); })};
+    if (fg.device.kind != "edge")
+      throw_input(sc.where(prefix + ".profile"), prefix + ".profile", "an edge device profile",
+                  fmt::format("\"{}\" (a {} profile)", g.profile, fg.device.kind));
+    s.fleet.push_back(std::move(fg));
+  }
+  s.server = named(sc, "server.profile", [&] { return load_hw_profile(sc.server.profile); });
+  s.backbone = named(sc, "server.backbone", [&] { return load_link(sc.server.backbone); });
+
+  auto valid = valid_split_layers(s.model);
+  if (std::find(valid.begin(), valid.end(), sc.split.layer) == valid.end())
+    throw_input(sc.where("split.layer"), "split.layer",
+                fmt::format("a split point of {} (0..{})", s.model.name, s.model.n_layers),
+                std::to_string(sc.split.layer));
+  if (sc.workload.max_seq_len > s.model.max_seq_len)
+    throw_input(sc.where("workload.max_seq_len"), "workload.max_seq_len",
+                fmt::format("at most the model's context length ({})", s.model.max_seq_len),
+                std::to_string(sc.workload.max_seq_len));
+  s.plan = make_plan(sc, s.model.n_layers);
+  return s;
+}
+
+nlohmann::json System::to_json() const {
+  nlohmann::json fleet_j = nlohmann::json::array();
+  for (const auto& g : fleet) fleet_j.push_back({{"device", g.device.to_json()}, {"link", g.link.to_json()}});
+  return {{"scenario", scenario.to_json()},
+          {"model", model.to_json()},
+          {"plan",
+           {{"strategy", plan.strategy}, {"split_layer", plan.split_layer}, {"edge_embeds", plan.edge_embeds},
+            {"server_has_head", plan.server_has_head}, {"edge_bits", plan.edge_bits}, {"cloud_bits", plan.cloud_bits},
+            {"kv_bits", plan.kv_bits}, {"wire", wire_format_name(plan.wire)}, {"wire_bits", plan.wire_bits}}},
+          {"fleet", fleet_j},
+          {"server", server.to_json()},
+          {"backbone", backbone.to_json()}};
+}
+
+std::string System::hash() const {
+  nlohmann::json j = to_json();
+  j["scenario"].erase("description");  // prose does not change results
+  return hash_json(j);
+}
+
+}  // namespace splitsim

@@ -1,0 +1,39 @@
+// A System: a Scenario with every name it references loaded (model, device and link profiles) and its
+// strategy turned into a Plan. This is the resolved configuration that results are keyed by.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/scenario.hpp"
+#include "core/strategy.hpp"
+#include "hwprofiles/hw_profile.hpp"
+#include "models/model_spec.hpp"
+
+namespace splitsim {
+
+struct FleetGroup {
+  DeviceGroup group;
+  HwProfile device;
+  LinkProfile link;
+};
+
+struct System {
+  Scenario scenario;
+  ModelSpec model;
+  Plan plan;
+  std::vector<FleetGroup> fleet;
+  HwProfile server;
+  LinkProfile backbone;
+
+  // Scenario + model + profiles + plan: everything that determines the results.
+  nlohmann::json to_json() const;
+  std::string hash() const;  // 16 hex digits of the canonical to_json()
+};
+
+// Loads everything the scenario names; InputError names the scenario file and key (model, edge.profile,
+// split.layer out of the model's valid split points, ...).
+System resolve_system(const Scenario& sc);
+
+}  // namespace splitsim
