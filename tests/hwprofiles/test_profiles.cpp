@@ -1,0 +1,72 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "hwprofiles/hw_profile.hpp"
+
+using namespace splitsim;
+
+namespace {
+bool has_provenance(const Sourced& s) {
+  for (const char* kind : {"datasheet", "paper", "measured", "assumption"})
+    if (s.source.rfind(kind, 0) == 0) return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("profiles: every shipped device profile loads and says where each number came from", "[profiles]") {
+  auto names = hw_profile_names();
+  for (const char* want : {"jetson-xavier-nx", "jetson-orin-nano", "jetson-agx-orin", "raspberry-pi-5", "a6000",
+                           "a100-80g", "h100-sxm"})
+    CHECK(std::find(names.begin(), names.end(), want) != names.end());
+  for (const auto& n : names) {
+    INFO(n);
+    HwProfile h = load_hw_profile(n);
+    CHECK(h.name == n);
+    for (const Sourced* s : {&h.memory_capacity, &h.memory_bandwidth, &h.runtime_overhead, &h.launch_overhead,
+                             &h.efficiency_compute, &h.efficiency_memory})
+      CHECK(has_provenance(*s));
+    for (const auto& [prec, s] : h.peak) {
+      INFO(prec);
+      CHECK(has_provenance(s));
+      CHECK(s.value > 0);
+    }
+  }
+  HwProfile nx = load_hw_profile("jetson-xavier-nx");
+  CHECK(nx.kind == "edge");
+  CHECK(nx.memory_capacity.value == 8.0 * 1024 * 1024 * 1024);
+  CHECK(nx.memory_bandwidth.value == 51.2e9);
+  HwProfile h100 = load_hw_profile("h100-sxm");
+  CHECK(h100.peak.count("int4") == 0);
+  CHECK(h100.peak_for("int4") == h100.peak.at("int8").value);  // no int4 path: falls back to int8
+  HwProfile pi = load_hw_profile("raspberry-pi-5");
+  CHECK(pi.peak_for("fp16") == pi.peak.at("fp16").value);
+}
+
+TEST_CASE("profiles: every shipped link loads with provenance", "[profiles]") {
+  for (const char* want : {"wifi5", "wifi6", "lte", "5g", "ethernet-1g", "ethernet-10g"}) {
+    INFO(want);
+    LinkProfile l = load_link(want);
+    CHECK(has_provenance(l.uplink));
+    CHECK(has_provenance(l.downlink));
+    CHECK(has_provenance(l.latency));
+    CHECK(l.uplink.value > 0);
+  }
+  CHECK(load_link("lte").loss.has_value());
+  CHECK(load_link("wifi5").uplink.value == 150e6 / 8);
+}
+
+TEST_CASE("profiles: bad profiles are one-line errors", "[profiles][bad-input]") {
+  namespace fs = std::filesystem;
+  fs::path p = fs::temp_directory_path() / "splitsim_bad_profile.toml";
+  std::ofstream(p) << "name = \"x\"\nkind = \"edge\"\nmemory_capacity = \"8GiB\"\n";
+  CHECK_THROWS_WITH(load_hw_profile_file(p.string()),
+                    p.string() + ": memory_capacity: expected { value = \"8GiB\", source = \"...\" }, got \"8GiB\"");
+  std::ofstream(p) << "name = \"x\"\nkind = \"fridge\"\n";
+  CHECK_THROWS_WITH(load_hw_profile_file(p.string()), p.string() + ": kind: expected one of edge|cloud, got \"fridge\"");
+  fs::remove(p);
+  CHECK_THROWS_WITH(load_hw_profile("nope"), Catch::Matchers::StartsWith("unknown hardware profile \"nope\""));
+  CHECK_THROWS_WITH(load_link("nope"), Catch::Matchers::StartsWith("unknown link profile \"nope\""));
+}
