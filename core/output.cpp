@@ -85,7 +85,7 @@ std::string CsvTable::str() const {
 void CsvTable::write(const std::string& path) const { write_file_atomic(path, str()); }
 
 std::string fnv1a_hex(std::string_view data) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64-bit offset basis
   for (unsigned char c : data) {
     h ^= c;
     h *= 1099511628211ull;

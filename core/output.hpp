@@ -19,6 +19,8 @@ class CsvTable {
   explicit CsvTable(std::vector<std::string> header);
   CsvTable& row();  // starts a new row
   CsvTable& add(std::string_view cell);
+  CsvTable& add(const char* cell) { return add(std::string_view(cell)); }  // not the bool overload
+  CsvTable& add(const std::string& cell) { return add(std::string_view(cell)); }
   CsvTable& add(double v);
   CsvTable& add(int64_t v);
   CsvTable& add(int v) { return add(static_cast<int64_t>(v)); }
