@@ -153,10 +153,11 @@ SPLITSIM_HD bool is_nan(float x) { return (float_bits(x) & 0x7FFFFFFFu) > 0x7F80
 // code q in [0, 2^bits - 1] decodes to min + q * delta.
 
 // The dense value that is quantized: NaN counts as 0, everything else is clamped to the fp16 range (the header
-// is fp16, so a row cannot span more). In TS mode non-finite values never reach the dense part.
+// is fp16, so a row cannot span more), and -0 becomes +0 (so that the row minimum has one bit pattern whatever
+// order a backend scans in). In TS mode non-finite values never reach the dense part.
 SPLITSIM_HD float dense_sanitize(float x) {
   if (is_nan(x)) return 0.0f;
-  return x > kHalfMax ? kHalfMax : (x < -kHalfMax ? -kHalfMax : x);
+  return add_rn(x > kHalfMax ? kHalfMax : (x < -kHalfMax ? -kHalfMax : x), 0.0f);
 }
 
 // Code of a sanitized value; inv_delta = 1.0f / delta computed once per row (0 when delta is 0).

@@ -1,0 +1,27 @@
+// Built only when nvcc is absent: the CUDA backend reports that this build has no CUDA kernels, and its entry
+// points fail with that message (callers check cuda_device_available() first, which is false here).
+#include <stdexcept>
+
+#include "kernels/codec_internal.hpp"
+#include "kernels/cuda_runtime.hpp"
+#include "kernels/opsc_internal.hpp"
+
+namespace splitsim {
+
+namespace cuda_detail {
+const Probe& probe() {
+  static const Probe p{false, "this build has no CUDA kernels (nvcc was not found at configure time)"};
+  return p;
+}
+}  // namespace cuda_detail
+
+namespace {
+[[noreturn]] void absent() { throw std::runtime_error("this build has no CUDA kernels (nvcc was not found)"); }
+}  // namespace
+
+void codec_detail::encode_cuda(const float*, int64_t, int64_t, const Resolved&, EncodeWork&) { absent(); }
+void codec_detail::decode_cuda(std::span<const uint8_t>, const Layout&, float*) { absent(); }
+double opsc_detail::gemv_cuda(const QuantizedMatrix&, const float*, float*) { absent(); }
+double opsc_detail::gemm_cuda(const QuantizedMatrix&, const float*, int64_t, float*) { absent(); }
+
+}  // namespace splitsim
