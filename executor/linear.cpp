@@ -3,7 +3,14 @@
 // figure of merit is weight bytes streamed per second; `splitsim bench exec` reports it against memcpy.
 #include "executor/linear.hpp"
 
+#include <fmt/format.h>
+
 #include <cassert>
+
+#include "core/error.hpp"
+#ifdef SPLITSIM_EXEC_HAVE_KERNELS
+#include "kernels/opsc.hpp"
+#endif
 
 namespace splitsim {
 
@@ -36,5 +43,49 @@ void matmul_fp32(const float* W, int64_t rows, int64_t cols, const float* X, int
 Linear::Linear(int64_t rows, int64_t cols, std::vector<float> w) : rows_(rows), cols_(cols), w_(std::move(w)) {
   assert(static_cast<int64_t>(w_.size()) == rows * cols);
 }
+
+#ifdef SPLITSIM_EXEC_HAVE_KERNELS
+
+bool opsc_available() { return true; }
+
+double Linear::bytes() const {
+  return q_ ? static_cast<double>(q_->bytes()) : static_cast<double>(w_.size() * sizeof(float));
+}
+
+void Linear::quantize(int bits, int group_size) {
+  if (bits == 32 || rows_ == 0) return;
+  if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
+    throw InputError(fmt::format("weight bits: expected 2, 3, 4, 8 (OPSC) or 32 (fp32), got {}", bits));
+  if (q_) throw InputError("weight bits: this matrix is already quantized");
+  q_ = std::make_shared<QuantizedMatrix>(quantize_matrix(w_.data(), rows_, cols_, bits, group_size));
+  std::vector<float>().swap(w_);
+  bits_ = bits;
+}
+
+// The packed path: the kernels' fused dequantize-GEMV once per token column. Their GEMM would stream the
+// codes once per batch, but a column's result would then depend on the batch it is in (a server batch mixes
+// sessions); the packed codes are 4-16x smaller than fp32, so re-reading them per column costs little.
+void Linear::apply(const float* X, int64_t n, float* Y) const {
+  if (!q_) {
+    matmul_fp32(w_.data(), rows_, cols_, X, n, Y);
+    return;
+  }
+  for (int64_t b = 0; b < n; ++b) gemv(*q_, X + b * cols_, Y + b * rows_);
+}
+
+#else
+
+bool opsc_available() { return false; }
+
+double Linear::bytes() const { return static_cast<double>(w_.size() * sizeof(float)); }
+
+void Linear::quantize(int bits, int) {
+  if (bits == 32 || rows_ == 0) return;
+  throw InputError(fmt::format("weight bits: {} needs the kernels/ OPSC weights, which this build does not have", bits));
+}
+
+void Linear::apply(const float* X, int64_t n, float* Y) const { matmul_fp32(w_.data(), rows_, cols_, X, n, Y); }
+
+#endif
 
 }  // namespace splitsim

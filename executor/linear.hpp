@@ -5,8 +5,12 @@
 // batch the decode steps of several edge clients and still produce, token for token, the output of the
 // unsplit model (a BLAS GEMM blocks the inner dimension differently for different batch sizes, and greedy
 // argmax is sensitive to the last bit in near-ties).
+//
+// A Linear holds either the fp32 matrix or, after quantize(), the OPSC packed matrix of kernels/opsc.hpp
+// (group-wise asymmetric, 2/3/4/8 bits) whose fused dequantize-GEMV/GEMM runs on the packed codes.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace splitsim {
@@ -15,6 +19,10 @@ namespace splitsim {
 // Each row's dot product runs over 16 interleaved partial sums, reduced in a fixed order, then the tail.
 void matmul_fp32(const float* W, int64_t rows, int64_t cols, const float* X, int64_t n, float* Y);
 
+struct QuantizedMatrix;  // kernels/opsc.hpp
+
+bool opsc_available();  // true when the build has kernels/
+
 class Linear {
  public:
   Linear() = default;
@@ -22,17 +30,23 @@ class Linear {
 
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
-  int bits() const { return 32; }
-  double bytes() const { return static_cast<double>(w_.size() * sizeof(float)); }  // B held
-  const float* data() const { return w_.data(); }
+  int bits() const { return bits_; }
+  double bytes() const;  // B held: fp32, or the packed format's quantized_matrix_bytes()
+  const float* data() const { return w_.data(); }  // fp32 only
   float* data() { return w_.data(); }
 
+  // Replaces the fp32 matrix by its OPSC quantization at `bits` (2, 3, 4, 8; 32 keeps fp32) with groups of
+  // `group_size` inputs. InputError for other bit-widths or a build without kernels/.
+  void quantize(int bits, int group_size);
+
   // Y (rows, n) = W · X (cols, n), column-major.
-  void apply(const float* X, int64_t n, float* Y) const { matmul_fp32(w_.data(), rows_, cols_, X, n, Y); }
+  void apply(const float* X, int64_t n, float* Y) const;
 
  private:
   int64_t rows_ = 0, cols_ = 0;
-  std::vector<float> w_;  // (rows, cols)
+  int bits_ = 32;
+  std::vector<float> w_;  // (rows, cols) while fp32
+  std::shared_ptr<const QuantizedMatrix> q_;  // when quantized (shared: copies of a model share it)
 };
 
 }  // namespace splitsim

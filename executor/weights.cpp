@@ -42,6 +42,19 @@ void ModelWeights::keep_only(const ModelPart& p) {
   part = p;
 }
 
+void ModelWeights::quantize(int bits, int group) {
+  if (bits == 32) return;
+  if (group < 1) throw InputError(fmt::format("--group-size: expected a positive group size, got {}", group));
+  for (int64_t l = part.layer_begin; l < part.layer_end; ++l)
+    for (Linear* m : {&layers[static_cast<size_t>(l)].wq, &layers[static_cast<size_t>(l)].wk, &layers[static_cast<size_t>(l)].wv,
+                      &layers[static_cast<size_t>(l)].wo, &layers[static_cast<size_t>(l)].w1, &layers[static_cast<size_t>(l)].w2,
+                      &layers[static_cast<size_t>(l)].w3})
+      m->quantize(bits, std::min<int>(group, static_cast<int>(m->cols())));
+  if (part.head) head.quantize(bits, std::min<int>(group, static_cast<int>(head.cols())));
+  weight_bits = bits;
+  group_size = group;
+}
+
 namespace {
 
 constexpr uint32_t kCheckpointMagic = 0x616b3432u;  // "ak42"

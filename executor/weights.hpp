@@ -45,6 +45,11 @@ struct ModelWeights {
   Linear head;                      // (V, d); a copy of the embedding when tied
 
   double bytes() const;  // B of weights held by this part
+  // OPSC: quantizes every layer matrix and the head of this part at `bits` (32 = keep fp32). The embedding
+  // stays fp32: a lookup reads one row per token, so it costs memory but no bandwidth.
+  void quantize(int bits, int group_size);
+  int weight_bits = 32;
+  int group_size = 0;
   // Drops what the part does not need (frees memory after a whole-model load).
   void keep_only(const ModelPart& p);
 };

@@ -1,0 +1,155 @@
+// One request from the edge: connect, hello (model fingerprint, split, context, sampling), then per step:
+// run the edge layers on the new tokens (the prompt block first, then one token at a time), encode, send,
+// wait for the token. At the end the server's per-step timings come back in a stats frame and are merged
+// into the step records. The request's clock starts after the handshake (the simulator has no handshake).
+#include "executor/edge.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "core/error.hpp"
+#include "executor/forward.hpp"
+#include "executor/generate.hpp"
+#include "executor/tokenizer.hpp"
+
+namespace splitsim {
+
+namespace {
+
+Frame json_frame(FrameType t, const nlohmann::json& j) {
+  std::string s = j.dump();
+  return {t, 0, std::vector<uint8_t>(s.begin(), s.end())};
+}
+
+[[noreturn]] void refused(const Frame& f, const char* when) {
+  if (f.type == FrameType::error)
+    throw InputError(fmt::format("server refused the session ({}): {}", when,
+                                 std::string(f.payload.begin(), f.payload.end())));
+  throw InputError(fmt::format("server: expected a reply to {}, got a {} frame", when, frame_type_name(f.type)));
+}
+
+}  // namespace
+
+EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::span<const int32_t> prompt,
+                            int64_t request, int64_t device, double run_start,
+                            const std::function<void(int32_t)>& on_token) {
+  const ModelSpec& m = w.spec;
+  if (prompt.empty()) throw InputError("prompt: expected at least one token (BOS), got none");
+  const int64_t context = context_for(m, static_cast<int64_t>(prompt.size()), o.steps);
+  if (static_cast<int64_t>(prompt.size()) >= m.max_seq_len)
+    throw InputError(fmt::format("prompt: expected fewer than {} tokens, got {}", m.max_seq_len, prompt.size()));
+  EdgeResult r;
+  Socket sock = connect_tcp(o.host, o.port);
+  ShapedSender up(sock, o.link.uplink_rate, o.link.delay);
+  ShapedReceiver down(sock, o.link.downlink_rate, o.link.delay);
+
+  Frame f = json_frame(FrameType::hello, {{"fingerprint", w.fingerprint},
+                                          {"split", o.split},
+                                          {"context", context},
+                                          {"temperature", o.sampling.temperature},
+                                          {"top_p", o.sampling.top_p},
+                                          {"seed", o.sampling.seed}});
+  up.send(f);
+  r.control_bytes_up += static_cast<double>(f.wire_bytes());
+  if (!down.receive(f)) throw InputError("server closed the connection during the handshake");
+  if (f.type != FrameType::hello_ack) refused(f, "hello");
+  r.control_bytes_down += static_cast<double>(f.wire_bytes());
+  {
+    auto ack = nlohmann::json::parse(f.payload.begin(), f.payload.end(), nullptr, false);
+    if (ack.is_object()) {
+      r.server_weights_bytes = ack.value("server_weights_bytes", 0.0);
+      r.server_kv_bytes = ack.value("server_kv_bytes", 0.0);
+    }
+  }
+
+  KvCache cache(m, w.part, context);
+  Workspace ws;
+  Eigen::MatrixXf x;  // (d, T)
+  std::vector<uint8_t> wire;
+  std::vector<int32_t> block(prompt.begin(), prompt.end());
+  RequestRecord& rec = r.record;
+  rec.request = request;
+  rec.device = device;
+  rec.group = "exec";
+  rec.prompt_tokens = static_cast<int64_t>(prompt.size());
+  const double arrival = now_s();
+  rec.arrival = arrival - run_start;
+  double first_token_at = 0, last_token_at = arrival;
+
+  for (int64_t step = 0;; ++step) {
+    TokenRecord tr;
+    tr.request = request;
+    tr.step = step;
+    const double t0 = now_s();
+    embed(w, block, x);  // (d, T)
+    Segment seg{&cache, static_cast<int64_t>(block.size())};
+    forward_layers(w, {&seg, 1}, x, ws);
+    const double t1 = now_s();
+    wire_encode(x, o.wire, wire);
+    const double t2 = now_s();
+    Frame hidden{FrameType::hidden, 0, wire};
+    up.send(hidden);
+    tr.bytes_up = hidden.wire_bytes();
+    double arrived = 0, delivered = 0;
+    if (!down.receive(f, &arrived, &delivered)) throw InputError("server closed the connection mid-request");
+    if (f.type != FrameType::token || f.payload.size() != 4) refused(f, "a hidden block");
+    tr.edge_compute = t1 - t0;
+    tr.encode = t2 - t1;
+    tr.uplink = up.wait_delivered() - t2;
+    tr.downlink = delivered - arrived;
+    tr.bytes_down = f.wire_bytes();
+    r.steps.push_back(tr);
+    int32_t token = 0;
+    std::memcpy(&token, f.payload.data(), 4);
+    if (token < 0 || token >= m.vocab_size) throw InputError(fmt::format("server: token id {} out of range", token));
+    if (token == kBosToken) break;  // end of text
+    r.tokens.push_back(token);
+    if (on_token) on_token(token);
+    last_token_at = delivered;
+    if (r.tokens.size() == 1) first_token_at = delivered;
+    if (static_cast<int64_t>(r.tokens.size()) >= o.steps || cache.pos + 1 > cache.capacity()) break;
+    block.assign(1, token);
+  }
+
+  f = {FrameType::end, 0, {}};
+  up.send(f);
+  r.control_bytes_up += static_cast<double>(f.wire_bytes());
+  if (!down.receive(f)) throw InputError("server closed the connection before its stats");
+  if (f.type != FrameType::stats) refused(f, "end");
+  r.control_bytes_down += static_cast<double>(f.wire_bytes());
+  auto stats = nlohmann::json::parse(f.payload.begin(), f.payload.end(), nullptr, false);
+  if (stats.is_discarded() || !stats.contains("steps")) throw InputError("stats frame: expected a JSON object with steps");
+  auto server_steps = steps_from_json(stats["steps"]);
+  if (server_steps.size() != r.steps.size())
+    throw InputError(fmt::format("stats frame: expected {} steps, got {}", r.steps.size(), server_steps.size()));
+
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    TokenRecord& tr = r.steps[i];
+    const ServerStep& ss = server_steps[i];
+    tr.server_queue = ss.queue;
+    tr.decode = ss.decode;
+    tr.server_compute = ss.compute;
+    r.server_busy_share += ss.decode + ss.compute / static_cast<double>(std::max<int64_t>(ss.batch, 1));
+    rec.edge_compute += tr.edge_compute;
+    rec.encode += tr.encode;
+    rec.uplink += tr.uplink;
+    rec.server_queue += tr.server_queue;
+    rec.server_decode += tr.decode;
+    rec.server_compute += tr.server_compute;
+    rec.downlink += tr.downlink;
+    rec.bytes_up += static_cast<double>(tr.bytes_up);
+    rec.bytes_down += static_cast<double>(tr.bytes_down);
+  }
+  rec.output_tokens = static_cast<int64_t>(r.tokens.size());
+  rec.ttft = r.tokens.empty() ? 0 : first_token_at - arrival;
+  rec.e2e = last_token_at - arrival;
+  rec.tpot = rec.output_tokens > 1 ? (rec.e2e - rec.ttft) / static_cast<double>(rec.output_tokens - 1) : 0;
+  r.edge_weights_bytes = w.bytes();
+  r.edge_kv_bytes = cache.bytes();
+  r.edge_workspace_bytes = ws.bytes() + static_cast<double>(x.size() * 4 + static_cast<int64_t>(wire.capacity()));
+  rec.edge_memory_peak = r.edge_weights_bytes + r.edge_kv_bytes + r.edge_workspace_bytes;
+  return r;
+}
+
+}  // namespace splitsim

@@ -1,0 +1,47 @@
+// The edge side of a split request: embedding + layers [0,S) with its own KV cache, the hidden state encoded
+// for the wire, sent over its (shaped) link to the server, which answers with the next token.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/metrics.hpp"
+#include "executor/records.hpp"
+#include "executor/sampler.hpp"
+#include "executor/transport.hpp"
+#include "executor/weights.hpp"
+#include "executor/wire.hpp"
+
+namespace splitsim {
+
+struct EdgeOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  int64_t split = 0;
+  LinkShape link;
+  WireConfig wire;
+  SamplingConfig sampling;  // the server samples with it
+  int64_t steps = 64;       // tokens to generate
+};
+
+struct EdgeResult {
+  std::vector<int32_t> tokens;  // generated (without the prompt)
+  RequestRecord record;
+  std::vector<TokenRecord> steps;
+  double control_bytes_up = 0, control_bytes_down = 0;  // hello/end and ack/stats frames (not in the simulator)
+  double edge_weights_bytes = 0, edge_kv_bytes = 0, edge_workspace_bytes = 0;
+  double server_weights_bytes = 0, server_kv_bytes = 0;
+  double server_busy_share = 0;  // s: this session's decode time plus its share (1/batch) of each batch's compute
+};
+
+// Runs one request against a server. `run_start` (now_s() time) is the zero of arrival times; `request` and
+// `device` label the records. Throws InputError on a refusal by the server (error frame) or a bad answer.
+EdgeResult run_edge_request(const ModelWeights& edge_part, const EdgeOptions& o, std::span<const int32_t> prompt,
+                            int64_t request, int64_t device, double run_start,
+                            const std::function<void(int32_t)>& on_token = {});
+
+}  // namespace splitsim

@@ -1,0 +1,299 @@
+// Transport: POSIX TCP sockets carrying frames, and the link shaper. Shaping is done by the edge for both
+// directions of its own link (sender-side for the uplink, receiver-side for the downlink): each edge client
+// has its own link, and the server needs no knowledge of it. On loopback the real transfer takes
+// microseconds, so the shaped times are what a frame experiences.
+#include "executor/transport.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/error.hpp"
+
+namespace splitsim {
+
+const char* frame_type_name(FrameType t) {
+  switch (t) {
+    case FrameType::hello: return "hello";
+    case FrameType::hello_ack: return "hello_ack";
+    case FrameType::hidden: return "hidden";
+    case FrameType::token: return "token";
+    case FrameType::end: return "end";
+    case FrameType::stats: return "stats";
+    case FrameType::error: return "error";
+  }
+  return "?";
+}
+
+namespace {
+void put_u32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint32_t get_u32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
+}
+}  // namespace
+
+// Header: magic u32 "SSF1", version u8, type u8, reserved u16, session u32, payload length u32 (little-endian).
+void write_frame_header(const FrameHeader& h, uint8_t out[kFrameHeaderBytes]) {
+  put_u32(out, kFrameMagic);
+  out[4] = kFrameVersion;
+  out[5] = static_cast<uint8_t>(h.type);
+  out[6] = out[7] = 0;
+  put_u32(out + 8, h.session);
+  put_u32(out + 12, h.length);
+}
+
+FrameHeader parse_frame_header(const uint8_t in[kFrameHeaderBytes]) {
+  if (get_u32(in) != kFrameMagic)
+    throw InputError(fmt::format("frame: expected magic \"SSF1\" (0x{:08x}), got 0x{:08x}", kFrameMagic, get_u32(in)));
+  if (in[4] != kFrameVersion)
+    throw InputError(fmt::format("frame: expected version {}, got {}", kFrameVersion, in[4]));
+  if (in[5] < 1 || in[5] > 7) throw InputError(fmt::format("frame: expected a type in 1..7, got {}", in[5]));
+  FrameHeader h;
+  h.type = static_cast<FrameType>(in[5]);
+  h.session = get_u32(in + 8);
+  h.length = get_u32(in + 12);
+  if (h.length > kMaxFramePayload)
+    throw InputError(fmt::format("frame: expected a payload of at most {} B, got {} B", kMaxFramePayload, h.length));
+  return h;
+}
+
+double now_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+void sleep_until_s(double t) {
+  const double left = t - now_s();
+  if (left <= 0) return;
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(t);
+  ts.tv_nsec = static_cast<long>((t - static_cast<double>(ts.tv_sec)) * 1e9);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- sockets
+
+Socket& Socket::operator=(Socket&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+Socket::~Socket() { close(); }
+
+void Socket::write_all(const uint8_t* data, size_t n) {
+  while (n > 0) {
+    ssize_t k = ::send(fd_, data, n, MSG_NOSIGNAL);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(fmt::format("socket write: {}", std::strerror(errno)));
+    }
+    data += k;
+    n -= static_cast<size_t>(k);
+  }
+}
+
+bool Socket::read_exact(uint8_t* data, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t k = ::recv(fd_, data + got, n - got, 0);
+    if (k == 0) {
+      if (got == 0) return false;
+      throw std::runtime_error(fmt::format("socket read: stream ended inside a frame ({} of {} B)", got, n));
+    }
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(fmt::format("socket read: {}", std::strerror(errno)));
+    }
+    got += static_cast<size_t>(k);
+  }
+  return true;
+}
+
+void Socket::shutdown() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+void Socket::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+namespace {
+void tune(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // one small frame per token: no Nagle delay
+}
+}  // namespace
+
+Socket connect_tcp(const std::string& host, int port) {
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res)
+    throw InputError(fmt::format("--connect: cannot resolve host \"{}\"", host));
+  int fd = -1;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
+    ::close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) throw InputError(fmt::format("--connect: no server listening at {}:{}", host, port));
+  tune(fd);
+  return Socket(fd);
+}
+
+Listener::Listener(const std::string& host, int port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
+  int one = 1;
+  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
+    throw InputError(fmt::format("--host: expected an IPv4 address like 127.0.0.1, got \"{}\"", host));
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd_, 64) != 0)
+    throw InputError(fmt::format("--port: cannot listen on {}:{} ({})", host, port, std::strerror(errno)));
+  socklen_t len = sizeof(addr);
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+Listener::~Listener() { close(); }
+
+void Listener::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Socket Listener::accept(double timeout_s) {
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout_s * 1000)) <= 0) return Socket();
+  int fd = ::accept(fd_, nullptr, nullptr);
+  if (fd < 0) return Socket();
+  tune(fd);
+  return Socket(fd);
+}
+
+// ---------------------------------------------------------------------------------------------- frames
+
+bool read_frame(Socket& s, Frame& f) {
+  uint8_t h[kFrameHeaderBytes];
+  if (!s.read_exact(h, sizeof(h))) return false;
+  FrameHeader hdr = parse_frame_header(h);
+  f.type = hdr.type;
+  f.session = hdr.session;
+  f.payload.resize(hdr.length);
+  if (hdr.length > 0 && !s.read_exact(f.payload.data(), hdr.length))
+    throw std::runtime_error("socket read: stream ended after a frame header");
+  return true;
+}
+
+namespace {
+std::vector<uint8_t> frame_bytes(const Frame& f) {
+  std::vector<uint8_t> b(static_cast<size_t>(f.wire_bytes()));
+  write_frame_header({f.type, f.session, static_cast<uint32_t>(f.payload.size())}, b.data());
+  std::copy(f.payload.begin(), f.payload.end(), b.begin() + kFrameHeaderBytes);
+  return b;
+}
+}  // namespace
+
+void write_frame(Socket& s, const Frame& f) {
+  auto b = frame_bytes(f);
+  s.write_all(b.data(), b.size());
+}
+
+// ---------------------------------------------------------------------------------------------- shaping
+
+ShapedSender::ShapedSender(Socket& s, double rate, double delay)
+    : socket_(s), rate_(rate), delay_(delay), thread_([this] { run(); }) {}
+
+ShapedSender::~ShapedSender() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+double ShapedSender::send(const Frame& f) {
+  auto bytes = frame_bytes(f);
+  const double now = now_s();
+  std::lock_guard lk(mu_);
+  if (!error_.empty()) throw std::runtime_error(error_);
+  const double start = std::max(now, free_at_);
+  free_at_ = start + (rate_ > 0 ? static_cast<double>(bytes.size()) / rate_ : 0.0);
+  const double due = free_at_ + delay_;
+  queue_.push_back({due, std::move(bytes)});
+  ++queued_;
+  cv_.notify_all();
+  return due;
+}
+
+double ShapedSender::wait_delivered() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return written_ == queued_ || !error_.empty(); });
+  if (!error_.empty()) throw std::runtime_error(error_);
+  return last_written_at_;
+}
+
+void ShapedSender::run() {
+  std::unique_lock lk(mu_);
+  while (true) {
+    cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stop requested and nothing left to deliver
+    Pending p = std::move(queue_.front());
+    queue_.pop_front();
+    lk.unlock();
+    sleep_until_s(p.due);
+    std::string err;
+    try {
+      socket_.write_all(p.bytes.data(), p.bytes.size());
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    const double t = now_s();
+    lk.lock();
+    if (!err.empty()) error_ = err;
+    ++written_;
+    last_written_at_ = t;
+    cv_.notify_all();
+  }
+}
+
+bool ShapedReceiver::receive(Frame& f, double* arrived, double* delivered) {
+  if (!read_frame(socket_, f)) return false;
+  const double a = now_s();
+  const double start = std::max(a, free_at_);
+  free_at_ = start + (rate_ > 0 ? static_cast<double>(f.wire_bytes()) / rate_ : 0.0);
+  const double due = free_at_ + delay_;
+  sleep_until_s(due);
+  if (arrived) *arrived = a;
+  if (delivered) *delivered = now_s();
+  return true;
+}
+
+}  // namespace splitsim

@@ -1,0 +1,146 @@
+// Framed TCP between edge and server, and link shaping so that Wi-Fi/LTE-like links can be reproduced on
+// loopback. Every message is one frame: the 16-byte header of core/frame_format.hpp, then the payload.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/frame_format.hpp"
+
+namespace splitsim {
+
+enum class FrameType : uint8_t {
+  hello = 1,      // edge -> server, JSON: model fingerprint, split, context, sampling
+  hello_ack = 2,  // server -> edge, JSON: session id
+  hidden = 3,     // edge -> server, a wire block (kernels/wire_format.hpp): T x d hidden state
+  token = 4,      // server -> edge, int32 token id
+  end = 5,        // edge -> server, no payload: the request is complete
+  stats = 6,      // server -> edge, JSON: the server's per-step timings of this session
+  error = 7,      // either way, UTF-8 message; the sender closes the session
+};
+const char* frame_type_name(FrameType t);
+
+constexpr uint32_t kMaxFramePayload = 256u << 20;  // a hidden block of a long prompt at large d fits easily
+
+struct FrameHeader {
+  FrameType type = FrameType::error;
+  uint32_t session = 0;
+  uint32_t length = 0;  // payload bytes
+};
+
+struct Frame {
+  FrameType type = FrameType::error;
+  uint32_t session = 0;
+  std::vector<uint8_t> payload;
+  int64_t wire_bytes() const { return kFrameHeaderBytes + static_cast<int64_t>(payload.size()); }
+};
+
+void write_frame_header(const FrameHeader& h, uint8_t out[kFrameHeaderBytes]);
+// InputError "frame: ..." on a bad magic, version, type or a payload longer than kMaxFramePayload.
+FrameHeader parse_frame_header(const uint8_t in[kFrameHeaderBytes]);
+
+// Monotonic seconds, comparable between processes on one host (CLOCK_MONOTONIC).
+double now_s();
+void sleep_until_s(double t);
+
+// A connected TCP socket. Reads and writes whole buffers; errors are std::runtime_error, end of stream
+// returns false from read_exact.
+class Socket {
+ public:
+  Socket() = default;
+  explicit Socket(int fd) : fd_(fd) {}
+  Socket(Socket&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Socket& operator=(Socket&& o) noexcept;
+  Socket(const Socket&) = delete;
+  ~Socket();
+  bool valid() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  void write_all(const uint8_t* data, size_t n);
+  bool read_exact(uint8_t* data, size_t n);  // false on a clean end of stream before the first byte
+  void shutdown();                           // unblocks a reader in another thread
+  void close();
+
+ private:
+  int fd_ = -1;
+};
+
+Socket connect_tcp(const std::string& host, int port);  // InputError when nobody listens there
+
+class Listener {
+ public:
+  Listener(const std::string& host, int port);  // port 0: an ephemeral port
+  ~Listener();
+  int port() const { return port_; }
+  // Waits up to timeout_s for a connection; an invalid Socket when none came.
+  Socket accept(double timeout_s);
+  void close();
+
+ private:
+  int fd_ = -1, port_ = 0;
+};
+
+// Reads one frame; false on end of stream at a frame boundary. Throws InputError on a malformed header,
+// std::runtime_error on an I/O error or a stream cut inside a frame.
+bool read_frame(Socket& s, Frame& f);
+void write_frame(Socket& s, const Frame& f);
+
+// A link: rate (B/s, 0 = unlimited) and one-way propagation delay (s) per direction.
+struct LinkShape {
+  double uplink_rate = 0, downlink_rate = 0;
+  double delay = 0;  // one way
+  bool shaped() const { return uplink_rate > 0 || downlink_rate > 0 || delay > 0; }
+};
+
+// The sending side of a shaped link. A frame is serialized at `rate` behind the frames before it (a FIFO
+// transmit queue: departure = max(now, previous departure) + bytes/rate), then propagates for `delay`; a
+// delivery thread writes it to the socket at that moment, so the sender is never blocked by propagation and
+// back-to-back frames see the full rate.
+class ShapedSender {
+ public:
+  ShapedSender(Socket& s, double rate, double delay);
+  ~ShapedSender();
+  // Queues the frame; returns the time it is due at the receiver.
+  double send(const Frame& f);
+  // Time the most recently sent frame was actually written out (after its scheduled delivery); waits for it.
+  double wait_delivered();
+
+ private:
+  void run();
+  struct Pending {
+    double due;
+    std::vector<uint8_t> bytes;
+  };
+  Socket& socket_;
+  double rate_, delay_;
+  double free_at_ = 0;  // the transmit queue is busy until then
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  uint64_t queued_ = 0, written_ = 0;
+  double last_written_at_ = 0;
+  bool stop_ = false;
+  std::string error_;
+  std::thread thread_;
+};
+
+// The receiving side of a shaped link: a frame that arrived over loopback at time a is handed over at
+// max(a, previous hand-over - delay) + bytes/rate + delay, as if it had crossed the link.
+class ShapedReceiver {
+ public:
+  ShapedReceiver(Socket& s, double rate, double delay) : socket_(s), rate_(rate), delay_(delay) {}
+  // false on end of stream. arrived / delivered: monotonic times of the loopback arrival and the hand-over.
+  bool receive(Frame& f, double* arrived = nullptr, double* delivered = nullptr);
+
+ private:
+  Socket& socket_;
+  double rate_, delay_;
+  double free_at_ = 0;
+};
+
+}  // namespace splitsim
