@@ -1,0 +1,59 @@
+// SimGrid platform construction: a star zone whose centre is the access network. Each host lists its links to
+// the centre and from the centre, so a device -> server route is the device's access (or cell) link followed
+// by the backbone, in memory linear in the number of hosts. Compute hosts run at 1 flop/s: an exec of x flops
+// lasts exactly x seconds of cost-model time.
+#include "sim/platform.hpp"
+
+#include <simgrid/s4u.hpp>
+#include <xbt/log.h>
+
+#include <cmath>
+
+namespace splitsim {
+
+uint64_t sim_payload(double bytes) { return static_cast<uint64_t>(std::llround(bytes * kSimByteScale)); }
+
+void configure_engine(size_t actors) {
+  namespace s4u = simgrid::s4u;
+  xbt_log_control_set("root.thresh:warning");
+  s4u::Engine::set_config("network/model:CM02");
+  s4u::Engine::set_config("network/latency-factor", 1.0);
+  s4u::Engine::set_config("network/bandwidth-factor", 1.0);
+  s4u::Engine::set_config("network/weight-S", 0.0);
+  s4u::Engine::set_config("network/crosstraffic", false);
+  s4u::Engine::set_config("network/TCP-gamma", 1e300);  // the window bound gamma / (2 latency) never binds
+  s4u::Engine::set_config("precision/timing", 1e-14);
+  s4u::Engine::set_config("precision/work-amount", 1e-9);
+  s4u::Engine::set_config("contexts/stack-size", 128);  // KiB; actors here are shallow
+  if (actors > 30000) s4u::Engine::set_config("contexts/guard-size", 0);  // memory-map limit
+}
+
+std::vector<simgrid::s4u::Host*> build_platform(const Topology& topo) {
+  namespace s4u = simgrid::s4u;
+  auto* zone = s4u::create_star_zone("splitsim");
+  std::vector<s4u::Link*> links;
+  links.reserve(topo.links.size());
+  for (const auto& l : topo.links) {
+    auto* link = zone->create_link(l.name, l.bandwidth * kSimByteScale);
+    link->set_latency(l.latency);
+    link->set_sharing_policy(l.fatpipe ? s4u::Link::SharingPolicy::FATPIPE : s4u::Link::SharingPolicy::SHARED);
+    links.push_back(link->seal());
+  }
+  auto in_route = [&](const std::vector<int32_t>& ids) {
+    std::vector<s4u::LinkInRoute> r;
+    for (auto i : ids) r.emplace_back(links[static_cast<size_t>(i)]);
+    return r;
+  };
+  std::vector<s4u::Host*> hosts;
+  hosts.reserve(topo.hosts.size());
+  for (const auto& h : topo.hosts) {
+    auto* host = zone->create_host(h.name, 1.0)->seal();
+    zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, in_route(h.to_center), false);
+    zone->add_route(nullptr, host->get_netpoint(), nullptr, nullptr, in_route(h.from_center), false);
+    hosts.push_back(host);
+  }
+  zone->seal();
+  return hosts;
+}
+
+}  // namespace splitsim

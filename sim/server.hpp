@@ -1,0 +1,71 @@
+// The shared server: one actor that schedules every device's work with continuous batching.
+//
+// Work reaches the server as items (a prefill of a new request, or one decode step of an admitted one). Each
+// iteration takes the earliest ready items, up to max_batch, in (ready time, device) order; a prefill is only
+// taken when its KV reservation fits the server's KV memory (first come, first served: a prefill that does not
+// fit holds back the prefills behind it, decode steps go on). The iteration lasts what the caller's cost
+// function says for that batch, as a SimGrid exec on the server host. Items may be pushed with a future ready
+// time (devices whose work is computed in closed form); the server sleeps until the earliest one when idle.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <queue>
+#include <span>
+#include <vector>
+
+#include <simgrid/s4u/Semaphore.hpp>
+
+namespace splitsim {
+
+struct ServerItem {
+  double ready = 0;       // s: when the item reaches the server
+  int64_t device = 0;     // owner, and the tie-break between equal ready times
+  int64_t tokens = 0;     // prefill: prompt tokens; decode: context length of the step
+  double kv_need = 0;     // B reserved on admission (prefill only), released by release_kv
+  bool prefill = false;
+};
+
+struct ServerStats {
+  double busy = 0;          // s spent in iterations
+  int64_t iterations = 0;
+  int64_t items = 0;        // prefills + decode steps served
+  int64_t largest_batch = 0;
+  double kv_peak = 0;       // B
+};
+
+class Server {
+ public:
+  using IterationTime = std::function<double(std::span<const ServerItem>)>;
+  using Done = std::function<void(const ServerItem&, double start, double end)>;
+
+  Server(int64_t max_batch, double kv_capacity, IterationTime iteration_time, Done done);
+
+  void push(const ServerItem& item);  // from any actor; wakes the server when idle
+  void release_kv(double bytes);
+  void run();                         // the actor body; runs until the simulation ends (make it a daemon)
+  const ServerStats& stats() const { return stats_; }
+  double kv_used() const { return kv_used_; }
+
+ private:
+  struct Later {
+    bool operator()(const ServerItem& a, const ServerItem& b) const {
+      return a.ready > b.ready || (a.ready == b.ready && a.device > b.device);
+    }
+  };
+  void form_batch();
+
+  int64_t max_batch_;
+  double kv_capacity_;
+  double kv_used_ = 0;
+  IterationTime iteration_time_;
+  Done done_;
+  std::priority_queue<ServerItem, std::vector<ServerItem>, Later> arrivals_;  // not yet ready
+  std::deque<ServerItem> prefills_, decodes_;  // ready, each in (ready, device) order
+  std::vector<ServerItem> batch_;
+  ServerStats stats_;
+  bool idle_ = false, rung_ = false;
+  simgrid::s4u::SemaphorePtr doorbell_;
+};
+
+}  // namespace splitsim

@@ -1,0 +1,541 @@
+// The fleet simulation: one actor per device (its workload source and its split pipeline) and one server actor
+// (continuous batching), over the platform planned in topology.cpp.
+//
+// A device's request: prefill on the edge, encode, uplink of the prompt block; the server prefills and produces
+// the first token; then per generated token: downlink, edge layers, encode, uplink, one server decode step
+// (split strategies). Cloud-only sends the prompt's token ids once and the server keeps the sequence in its
+// batch, streaming one token per iteration; edge-only never touches the network or the server. Every duration
+// is a CostModel call and every byte count a CostModel::uplink_bytes / downlink_bytes call.
+//
+// Devices whose transfers are closed form (fast mode, see topology.hpp) never wake up between tokens: the
+// server computes the device's next arrival (token downlink + edge step + encode + uplink, all private and
+// uncontended) and queues it with that future ready time. Devices behind a shared cell or a simulated
+// backbone run their transfers as SimGrid comms from their own actor. In full mode every device does, and
+// computes with SimGrid execs on its own host; tests check that both modes give the same records.
+#include "sim/simulation.hpp"
+
+#include <simgrid/s4u.hpp>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <memory>
+
+#include "core/error.hpp"
+#include "core/output.hpp"
+#include "hwprofiles/cost_model.hpp"
+#include "sim/platform.hpp"
+#include "sim/server.hpp"
+#include "sim/topology.hpp"
+#include "sim/workload.hpp"
+
+namespace splitsim {
+
+namespace s4u = simgrid::s4u;
+
+double peak_rss_bytes() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) * 1024.0;
+}
+
+std::string config_oom_reason(const System& sys) {
+  const CostModel cost(sys);
+  if (!sys.plan.server_has_head) return "";
+  MemoryBreakdown m = cost.server_memory();
+  if (m.weights + m.runtime > m.capacity)
+    return fmt::format("server {}: weights {} + runtime {} exceed its memory {}", sys.server.name,
+                       format_bytes(m.weights), format_bytes(m.runtime), format_bytes(m.capacity));
+  const auto& w = sys.scenario.workload;
+  double need = static_cast<double>(w.prompt_tokens.upper_bound() + w.output_tokens.upper_bound()) *
+                cost.server_kv_bytes_per_token();
+  if (need > cost.server_kv_capacity())
+    return fmt::format("server {}: KV memory {} holds no request of {} tokens ({})", sys.server.name,
+                       format_bytes(cost.server_kv_capacity()),
+                       w.prompt_tokens.upper_bound() + w.output_tokens.upper_bound(), format_bytes(need));
+  return "";
+}
+
+namespace {
+
+struct DeviceState {
+  size_t group = 0;
+  int32_t host = -1;  // topology host carrying its transfers, -1 = closed form
+  int64_t rec = -1;   // the request in progress
+  int64_t prompt = 0, output = 0, produced = 0;
+  double kv_need = 0;
+  double done_at = 0;
+  s4u::SemaphorePtr wake;       // released by the server: a token is ready / the request is done
+  std::deque<s4u::CommPtr> stream;  // cloud-only tokens on their way (SimGrid path)
+};
+
+class Fleet {
+ public:
+  Fleet(const System& sys, const SimOptions& opt)
+      : sys_(sys), opt_(opt), cost_(sys), topo_(plan_topology(sys, cost_, opt.full)) {}
+
+  SimResult run();
+
+ private:
+  bool stream() const { return sys_.plan.wire == WireFormat::token_ids; }
+  void device_actor(int64_t d);
+  void run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output);
+  void edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output);
+  void compute(DeviceState& ds, double seconds);
+  double transfer(DeviceState& ds, bool up, double bytes);
+  double iteration_time(std::span<const ServerItem> batch) const;
+  void on_done(const ServerItem& it, double start, double end);
+  void finish(DeviceState& ds, double at);
+  void progress(bool force);
+
+  const System& sys_;
+  SimOptions opt_;
+  CostModel cost_;
+  Topology topo_;
+  std::vector<s4u::Host*> hosts_;
+  std::unique_ptr<Server> server_;
+  std::vector<DeviceState> dev_;
+  std::vector<RequestRecord> records_;
+  std::vector<bool> group_oom_;
+  std::string oom_reason_;
+  bool all_oom_ = false;
+  int64_t requests_per_device_ = 1;
+  int64_t events_ = 0, tokens_ = 0, finished_ = 0;
+  std::chrono::steady_clock::time_point wall0_, last_progress_;
+};
+
+void Fleet::compute(DeviceState& ds, double seconds) {
+  if (seconds <= 0) return;
+  if (topo_.full) {
+    s4u::this_actor::execute(seconds);  // on the device's own 1 flop/s host
+  } else {
+    s4u::this_actor::sleep_for(seconds);
+  }
+  (void)ds;
+}
+
+double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
+  if (bytes <= 0) return 0;
+  const double t0 = s4u::Engine::get_clock();
+  s4u::Host* dev = hosts_[static_cast<size_t>(ds.host)];
+  s4u::Host* srv = hosts_[0];
+  s4u::Comm::sendto_init(up ? dev : srv, up ? srv : dev)->set_payload_size(sim_payload(bytes))->start()->wait();
+  ++events_;
+  return s4u::Engine::get_clock() - t0;
+}
+
+double Fleet::iteration_time(std::span<const ServerItem> batch) const {
+  double t = 0, sum_context = 0;
+  int64_t steps = 0;
+  for (const auto& it : batch) {
+    if (it.prefill) {
+      t += cost_.server_decode_codec(it.tokens) + cost_.server_prefill(it.tokens);
+    } else {
+      t += cost_.server_decode_codec(1);
+      sum_context += static_cast<double>(it.tokens);
+      ++steps;
+    }
+  }
+  return t + cost_.server_step(steps, sum_context);
+}
+
+void Fleet::finish(DeviceState& ds, double at) {
+  RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
+  rec.e2e = at - rec.arrival;
+  rec.tpot = rec.output_tokens > 1 ? (rec.e2e - rec.ttft) / static_cast<double>(rec.output_tokens - 1) : 0.0;
+  ds.done_at = at;
+  ++finished_;
+}
+
+// Server side of a produced token (runs in the server actor at the end of the iteration).
+void Fleet::on_done(const ServerItem& it, double start, double end) {
+  DeviceState& ds = dev_[static_cast<size_t>(it.device)];
+  RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
+  const double codec = cost_.server_decode_codec(it.prefill ? it.tokens : 1);
+  rec.server_queue += start - it.ready;
+  rec.server_decode += codec;
+  rec.server_compute += (end - start) - codec;
+  const int64_t k = ++ds.produced;  // token k of the request exists at the server
+  const bool last = k == ds.output;
+  ++tokens_;
+  ++events_;
+  if (last) server_->release_kv(ds.kv_need);
+  if ((tokens_ & 4095) == 0) progress(false);
+  const bool closed = ds.host < 0;
+
+  if (stream()) {
+    if (!last) server_->push({end, it.device, ds.prompt + k, 0, false});
+    if (closed) {
+      const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
+      const double at = end + down;
+      rec.downlink += down;
+      if (k == 1) rec.ttft = at - rec.arrival;
+      if (last) {
+        finish(ds, at);
+        ds.wake->release();
+      }
+    } else {
+      ds.stream.push_back(s4u::Comm::sendto_init(hosts_[0], hosts_[static_cast<size_t>(ds.host)])
+                              ->set_payload_size(sim_payload(cost_.downlink_bytes())));
+      ds.stream.back()->start();
+      ++events_;
+      ds.wake->release();
+    }
+    return;
+  }
+  if (!closed) {
+    ds.wake->release();  // the device actor does its own downlink, edge step and uplink
+    return;
+  }
+  const size_t g = ds.group;
+  const double down = cost_.transfer_down(g, cost_.downlink_bytes());
+  const double at = end + down;
+  rec.downlink += down;
+  if (k == 1) rec.ttft = at - rec.arrival;
+  if (last) {
+    finish(ds, at);
+    ds.wake->release();
+    return;
+  }
+  const int64_t ctx = ds.prompt + k;
+  const double edge = cost_.edge_step(g, ctx), enc = cost_.edge_encode(g, 1);
+  const double up = cost_.transfer_up(g, cost_.uplink_bytes(1));
+  rec.edge_compute += edge;
+  rec.encode += enc;
+  rec.uplink += up;
+  server_->push({at + edge + enc + up, it.device, ctx, 0, false});
+}
+
+void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output) {
+  const size_t g = ds.group;
+  if (!topo_.full) {
+    // Nothing is shared: the request is the closed form of one device alone.
+    const Estimate e = cost_.estimate(g, prompt, output);
+    const double start = s4u::Engine::get_clock();
+    rec.ttft = (start - rec.arrival) + e.ttft;
+    rec.edge_compute = e.prefill.edge_compute + e.decode_mean.edge_compute * static_cast<double>(output - 1);
+    s4u::this_actor::sleep_for(e.e2e);
+    ds.rec = rec.request;
+    ++events_;
+    finish(ds, s4u::Engine::get_clock());
+    return;
+  }
+  double t = cost_.edge_prefill(g, prompt);
+  rec.edge_compute += t;
+  compute(ds, t);
+  rec.ttft = s4u::Engine::get_clock() - rec.arrival;
+  for (int64_t k = 1; k < output; ++k) {
+    t = cost_.edge_step(g, prompt + k);
+    rec.edge_compute += t;
+    compute(ds, t);
+    ++events_;
+  }
+  ds.rec = rec.request;
+  finish(ds, s4u::Engine::get_clock());
+}
+
+void Fleet::run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output) {
+  const size_t g = ds.group;
+  if (!sys_.plan.server_has_head) return edge_only(ds, rec, prompt, output);
+  ds.rec = rec.request;
+  ds.prompt = prompt;
+  ds.output = output;
+  ds.produced = 0;
+  ds.kv_need = static_cast<double>(prompt + output) * cost_.server_kv_bytes_per_token();
+  const int64_t d = rec.device;
+  const double edge = cost_.edge_prefill(g, prompt), enc = cost_.edge_encode(g, prompt);
+  const double up_bytes = cost_.uplink_bytes(prompt);
+  rec.edge_compute += edge;
+  rec.encode += enc;
+
+  if (ds.host < 0) {  // closed form: the server carries the request from here and wakes us at the end
+    const double up = cost_.transfer_up(g, up_bytes);
+    rec.uplink += up;
+    server_->push({s4u::Engine::get_clock() + edge + enc + up, d, prompt, ds.kv_need, true});
+    ds.wake->acquire();
+    s4u::this_actor::sleep_until(ds.done_at);
+    return;
+  }
+
+  compute(ds, edge + enc);
+  rec.uplink += transfer(ds, true, up_bytes);
+  server_->push({s4u::Engine::get_clock(), d, prompt, ds.kv_need, true});
+  if (stream()) {
+    for (int64_t k = 1; k <= output; ++k) {
+      ds.wake->acquire();
+      s4u::CommPtr c = ds.stream.front();
+      ds.stream.pop_front();
+      c->wait();
+      const double at = c->get_finish_time();
+      rec.downlink += at - c->get_start_time();
+      if (k == 1) rec.ttft = at - rec.arrival;
+      if (k == output) finish(ds, at);
+    }
+    return;
+  }
+  for (int64_t k = 1; k <= output; ++k) {
+    ds.wake->acquire();  // token k is ready at the server
+    rec.downlink += transfer(ds, false, cost_.downlink_bytes());
+    if (k == 1) rec.ttft = s4u::Engine::get_clock() - rec.arrival;
+    if (k == output) break;
+    const int64_t ctx = prompt + k;
+    const double e = cost_.edge_step(g, ctx), c = cost_.edge_encode(g, 1);
+    rec.edge_compute += e;
+    rec.encode += c;
+    compute(ds, e + c);
+    rec.uplink += transfer(ds, true, cost_.uplink_bytes(1));
+    server_->push({s4u::Engine::get_clock(), d, ctx, 0, false});
+  }
+  finish(ds, s4u::Engine::get_clock());
+}
+
+void Fleet::device_actor(int64_t d) {
+  DeviceState& ds = dev_[static_cast<size_t>(d)];
+  const Workload& w = sys_.scenario.workload;
+  const auto specs = device_requests(w, sys_.scenario.seed, d);
+  const bool oom = all_oom_ || group_oom_[ds.group];
+  const MemoryBreakdown mem = cost_.edge_memory(ds.group);
+  const Plan& p = sys_.plan;
+  double arrival = 0;
+  for (size_t r = 0; r < specs.size(); ++r) {
+    const auto& s = specs[r];
+    if (w.arrival == "poisson")
+      arrival = s.arrival;
+    else
+      arrival = r == 0 ? s.arrival : (oom ? arrival : s4u::Engine::get_clock()) + w.think_time;
+    RequestRecord& rec = records_[static_cast<size_t>(d * requests_per_device_) + r];
+    rec.request = d * requests_per_device_ + static_cast<int64_t>(r);
+    rec.device = d;
+    rec.group = sys_.fleet[ds.group].group.name;
+    rec.arrival = arrival;
+    rec.prompt_tokens = s.prompt;
+    rec.output_tokens = s.output;
+    rec.edge_memory_peak = mem.total();
+    rec.oom = oom;
+    if (p.server_has_head) {
+      rec.bytes_up = cost_.uplink_bytes(s.prompt) +
+                     (stream() ? 0.0 : static_cast<double>(s.output - 1) * cost_.uplink_bytes(1));
+      rec.bytes_down = static_cast<double>(s.output) * cost_.downlink_bytes();
+    }
+    if (oom) continue;
+    if (s4u::Engine::get_clock() < arrival) s4u::this_actor::sleep_until(arrival);
+    run_request(ds, rec, s.prompt, s.output);
+  }
+}
+
+void Fleet::progress(bool force) {
+  if (!opt_.progress) return;
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_progress_ < std::chrono::seconds(2)) return;
+  last_progress_ = now;
+  fmt::print(stderr, "\rsplitsim run: {:.1f} s simulated, {} / {} requests done, {} tokens, {:.1f} s wall   ",
+             s4u::Engine::get_clock(), finished_, records_.size(), tokens_,
+             std::chrono::duration<double>(now - wall0_).count());
+  if (force) fmt::print(stderr, "\n");
+}
+
+SimResult Fleet::run() {
+  wall0_ = last_progress_ = std::chrono::steady_clock::now();
+  const int64_t n = topo_.devices();
+  requests_per_device_ = sys_.scenario.workload.requests_per_device;
+  oom_reason_ = config_oom_reason(sys_);
+  all_oom_ = !oom_reason_.empty();
+  for (size_t g = 0; g < sys_.fleet.size(); ++g) {
+    MemoryBreakdown m = cost_.edge_memory(g);
+    group_oom_.push_back(m.oom());
+    if (m.oom())
+      oom_reason_ += fmt::format("{}edge group {} ({}): {} needed, {} available", oom_reason_.empty() ? "" : "; ",
+                                 sys_.fleet[g].group.name, sys_.fleet[g].device.name, format_bytes(m.total()),
+                                 format_bytes(m.capacity));
+  }
+  if (!opt_.dump_platform.empty())
+    write_file_atomic(opt_.dump_platform,
+                      topo_.to_xml(fmt::format("splitsim platform for scenario {} ({})", sys_.scenario.name, sys_.hash())));
+
+  s4u::Engine engine("splitsim");
+  configure_engine(static_cast<size_t>(n) + 1);
+  hosts_ = build_platform(topo_);
+  server_ = std::make_unique<Server>(
+      sys_.scenario.server.max_batch, cost_.server_kv_capacity(),
+      [this](std::span<const ServerItem> b) { return iteration_time(b); },
+      [this](const ServerItem& it, double s, double e) { on_done(it, s, e); });
+  records_.resize(static_cast<size_t>(n * requests_per_device_));
+  dev_.resize(static_cast<size_t>(n));
+  s4u::Actor::create("server", hosts_[0], [this] { server_->run(); })->daemonize();
+  for (int64_t d = 0; d < n; ++d) {
+    DeviceState& ds = dev_[static_cast<size_t>(d)];
+    ds.group = topo_.group_of(d);
+    ds.host = topo_.device_host[static_cast<size_t>(d)];
+    ds.wake = s4u::Semaphore::create(0);
+    s4u::Host* where = topo_.full && ds.host >= 0 ? hosts_[static_cast<size_t>(ds.host)] : hosts_[0];
+    s4u::Actor::create("dev" + std::to_string(d), where, [this, d] { device_actor(d); });
+  }
+  engine.run();
+  progress(true);
+
+  SimResult res;
+  res.requests = std::move(records_);
+  double first = 0, last = 0;
+  bool any = false;
+  double up_bytes = 0;
+  for (const auto& r : res.requests) {
+    if (r.oom) continue;
+    first = any ? std::min(first, r.arrival) : r.arrival;
+    last = any ? std::max(last, r.arrival + r.e2e) : r.arrival + r.e2e;
+    any = true;
+    up_bytes += r.bytes_up;
+  }
+  const ServerStats& st = server_->stats();
+  res.totals.span = any ? last - first : 0.0;
+  res.totals.server_busy = st.busy;
+  res.totals.uplink_utilization =
+      res.totals.span > 0 && topo_.uplink_capacity > 0 ? up_bytes / (topo_.uplink_capacity * res.totals.span) : 0.0;
+  res.totals.events = events_ + st.iterations;
+  res.totals.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
+  res.info = {
+      {"scenario", sys_.scenario.name},
+      {"hash", sys_.hash()},
+      {"strategy", sys_.plan.strategy},
+      {"sim_mode", topo_.full ? "full" : "fast"},
+      {"sim_mode_reason", topo_.mode_reason},
+      {"backbone_simulated", topo_.backbone_simulated},
+      {"simulated_s", s4u::Engine::get_clock()},
+      {"server_iterations", st.iterations},
+      {"server_mean_batch", st.iterations > 0 ? static_cast<double>(st.items) / static_cast<double>(st.iterations) : 0.0},
+      {"server_largest_batch", st.largest_batch},
+      {"server_kv_peak_bytes", st.kv_peak},
+      {"server_kv_capacity_bytes", cost_.server_kv_capacity()},
+      {"decode_steps", tokens_},
+      {"oom", !oom_reason_.empty()},
+      {"peak_rss_bytes", peak_rss_bytes()},
+      {"wire_bytes_estimated", sys_.plan.wire == WireFormat::ts_tabq || sys_.plan.wire == WireFormat::uniform},
+  };
+  if (!oom_reason_.empty()) res.info["reason"] = oom_reason_;
+  return res;
+}
+
+nlohmann::json record_json(const RequestRecord& r) {
+  return {r.request, r.device,     r.group,      r.arrival,     r.prompt_tokens,    r.output_tokens, r.ttft,
+          r.tpot,    r.e2e,        r.bytes_up,   r.bytes_down,  r.edge_memory_peak, r.oom,           r.edge_compute,
+          r.encode,  r.uplink,     r.server_queue, r.server_compute, r.server_decode, r.downlink};
+}
+
+RequestRecord record_from(const nlohmann::json& j) {
+  RequestRecord r;
+  r.request = j[0];
+  r.device = j[1];
+  r.group = j[2];
+  r.arrival = j[3];
+  r.prompt_tokens = j[4];
+  r.output_tokens = j[5];
+  r.ttft = j[6];
+  r.tpot = j[7];
+  r.e2e = j[8];
+  r.bytes_up = j[9];
+  r.bytes_down = j[10];
+  r.edge_memory_peak = j[11];
+  r.oom = j[12];
+  r.edge_compute = j[13];
+  r.encode = j[14];
+  r.uplink = j[15];
+  r.server_queue = j[16];
+  r.server_compute = j[17];
+  r.server_decode = j[18];
+  r.downlink = j[19];
+  return r;
+}
+
+}  // namespace
+
+nlohmann::json SimResult::summary() const {
+  nlohmann::json j = summarize(requests, totals);
+  for (auto it = info.begin(); it != info.end(); ++it) j[it.key()] = it.value();
+  return j;
+}
+
+nlohmann::json SimResult::to_json() const {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : requests) rows.push_back(record_json(r));
+  return {{"requests", rows},
+          {"totals",
+           {totals.span, totals.server_busy, totals.uplink_utilization, totals.wall, totals.events}},
+          {"info", info}};
+}
+
+SimResult SimResult::from_json(const nlohmann::json& j) {
+  SimResult r;
+  for (const auto& row : j.at("requests")) r.requests.push_back(record_from(row));
+  const auto& t = j.at("totals");
+  r.totals = {t[0], t[1], t[2], t[3], t[4]};
+  r.info = j.at("info");
+  return r;
+}
+
+SimResult simulate(const System& sys, const SimOptions& opt) {
+  Fleet fleet(sys, opt);
+  return fleet.run();
+}
+
+nlohmann::json run_isolated(const std::function<nlohmann::json()>& fn) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    close(fds[0]);
+    nlohmann::json out;
+    try {
+      out = {{"ok", fn()}};
+    } catch (const InputError& e) {
+      out = {{"input_error", e.what()}};
+    } catch (const std::exception& e) {
+      out = {{"error", e.what()}};
+    }
+    out["child_peak_rss_bytes"] = peak_rss_bytes();
+    std::vector<uint8_t> bytes = nlohmann::json::to_cbor(out);
+    size_t off = 0;
+    while (off < bytes.size()) {
+      ssize_t w = write(fds[1], bytes.data() + off, bytes.size() - off);
+      if (w <= 0) break;
+      off += static_cast<size_t>(w);
+    }
+    close(fds[1]);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::vector<uint8_t> bytes;
+  uint8_t buf[1 << 16];
+  ssize_t got;
+  while ((got = read(fds[0], buf, sizeof buf)) > 0) bytes.insert(bytes.end(), buf, buf + got);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (bytes.empty())
+    throw std::runtime_error(fmt::format("simulation child process died (status {})", status));
+  nlohmann::json out = nlohmann::json::from_cbor(bytes);
+  if (out.contains("input_error")) throw InputError(out["input_error"].get<std::string>());
+  if (out.contains("error")) throw std::runtime_error(out["error"].get<std::string>());
+  nlohmann::json r = out["ok"];
+  if (r.is_object()) r["child_peak_rss_bytes"] = out["child_peak_rss_bytes"];
+  return r;
+}
+
+SimResult simulate_isolated(const System& sys, const SimOptions& opt) {
+  nlohmann::json j = run_isolated([&] { return simulate(sys, opt).to_json(); });
+  SimResult r = SimResult::from_json(j);
+  r.info["peak_rss_bytes"] = j["child_peak_rss_bytes"];
+  return r;
+}
+
+}  // namespace splitsim

@@ -1,0 +1,43 @@
+// Workload sources: when each device issues its requests and how long their prompts and outputs are.
+//
+// Every device draws from its own seeded stream (the scenario seed mixed with the device index), so a device's
+// requests do not depend on the simulation's event order or on the other devices. The samplers are written
+// here as inverse CDFs over 53-bit uniforms from std::mt19937_64 (whose output the standard fixes), not with
+// std::*_distribution, whose output differs between standard libraries.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "core/scenario.hpp"
+
+namespace splitsim {
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : gen_(seed) {}
+  double uniform();                        // [0, 1)
+  double uniform_open();                   // (0, 1)
+  double exponential(double rate);         // mean 1/rate
+  double normal();                         // standard normal by inverse CDF
+  int64_t uniform_int(int64_t lo, int64_t hi);  // inclusive
+ private:
+  std::mt19937_64 gen_;
+};
+
+uint64_t device_seed(uint64_t scenario_seed, int64_t device);  // SplitMix64 of both
+double inverse_normal_cdf(double p);                            // p in (0, 1)
+int64_t sample_length(Rng& rng, const LengthDist& d);
+
+struct RequestSpec {
+  double arrival = 0;  // poisson: absolute s; closed: the first request's start offset, later ones unused
+  int64_t prompt = 0;
+  int64_t output = 0;
+};
+
+// All requests of one device, in order. Closed loop: the first request starts at a uniform offset in
+// [0, think_time) (so a fleet does not start in lock step) and each next one think_time after the previous
+// completes. Poisson: arrivals at the per-device rate from t = 0.
+std::vector<RequestSpec> device_requests(const Workload& w, uint64_t scenario_seed, int64_t device);
+
+}  // namespace splitsim

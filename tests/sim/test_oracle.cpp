@@ -1,0 +1,128 @@
+// Oracle tests: the simulator against the cost model's closed form (one device, no contention), and the fast
+// mode against the full-SimGrid reference mode (identical records on small contended fleets).
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include "hwprofiles/cost_model.hpp"
+#include "sim_test_util.hpp"
+
+using namespace splitsim;
+using namespace splitsim::test;
+
+namespace {
+
+void check_against_estimate(const std::string& strategy, bool full) {
+  System sys = system_from(one_device(strategy));
+  CostModel cost(sys);
+  Estimate e = cost.estimate(0, 100, 40);
+  SimResult r = run_sim(sys, full);
+  INFO(strategy << (full ? " full" : " fast") << " " << r.info.dump());
+  REQUIRE(r.requests.size() == 1);
+  const RequestRecord& q = r.requests[0];
+  REQUIRE_FALSE(q.oom);
+  CHECK(r.info["sim_mode"] == (full ? "full" : "fast"));
+  CHECK(rel(q.ttft, e.ttft) < 1e-9);
+  CHECK(rel(q.tpot, e.tpot) < 1e-9);
+  CHECK(rel(q.e2e, e.e2e) < 1e-9);
+  CHECK(rel(q.bytes_up, e.bytes_up_total) < 1e-12);
+  CHECK(rel(q.bytes_down, e.bytes_down_total) < 1e-12);
+  if (sys.plan.server_has_head) CHECK(rel(r.totals.server_busy / 40.0, e.server_busy_per_token) < 1e-9);
+}
+
+}  // namespace
+
+TEST_CASE("one device alone reproduces the closed form (fast mode)", "[sim][oracle]") {
+  for (const char* s : {"opsc", "split-fp16", "split-uniform", "cloud-only", "edge-only"}) check_against_estimate(s, false);
+}
+
+TEST_CASE("one device alone reproduces the closed form (full SimGrid mode)", "[sim][oracle]") {
+  // Every transfer a SimGrid comm over access link + backbone, every computation an exec: the network model's
+  // corrections are neutralized, so SimGrid itself must give latency + bytes / bandwidth.
+  for (const char* s : {"opsc", "split-fp16", "cloud-only", "edge-only"}) check_against_estimate(s, true);
+}
+
+namespace {
+
+void check_modes_agree(const std::string& text) {
+  System sys = system_from(text);
+  SimResult fast = run_sim(sys, false), full = run_sim(sys, true);
+  INFO(fast.info.dump());
+  CHECK(fast.info["sim_mode"] == "fast");
+  REQUIRE(fast.requests.size() == full.requests.size());
+  for (size_t i = 0; i < fast.requests.size(); ++i) {
+    const auto &a = fast.requests[i], &b = full.requests[i];
+    INFO("request " << i);
+    CHECK(a.arrival == Approx(b.arrival).epsilon(1e-12));
+    CHECK(rel(a.ttft, b.ttft) < 1e-9);
+    CHECK(rel(a.e2e, b.e2e) < 1e-9);
+    CHECK(rel(a.uplink, b.uplink) < 1e-9);
+    CHECK(rel(a.server_queue + 1, b.server_queue + 1) < 1e-9);
+  }
+  CHECK(rel(fast.totals.server_busy, full.totals.server_busy) < 1e-9);
+  CHECK(fast.info["server_iterations"] == full.info["server_iterations"]);
+}
+
+std::string fleet(const std::string& strategy, const std::string& groups, const std::string& backbone,
+                  int64_t max_batch) {
+  return fmt::format(R"(name = "t-fleet"
+seed = 5
+model = "tinyllama-1.1b"
+{}
+[server]
+profile = "a6000"
+backbone = "{}"
+max_batch = {}
+[split]
+strategy = "{}"
+layer = 4
+edge_bits = 4
+cloud_bits = 8
+group_size = 64
+[workload]
+arrival = "closed"
+think_time = "0.5s"
+requests_per_device = 2
+prompt_tokens = {{ dist = "uniform", min = 16, max = 96 }}
+output_tokens = {{ dist = "uniform", min = 4, max = 24 }}
+max_seq_len = 256
+)",
+                     groups, backbone, max_batch, strategy);
+}
+
+const char* kCellsAndWired = R"([[edge.groups]]
+name = "pi"
+profile = "raspberry-pi-5"
+link = "wifi6"
+count = 9
+cell_size = 4
+[[edge.groups]]
+name = "orin"
+profile = "jetson-orin-nano"
+link = "ethernet-1g"
+count = 3)";
+
+}  // namespace
+
+TEST_CASE("fast mode equals full SimGrid on a heterogeneous fleet with shared cells", "[sim][oracle]") {
+  check_modes_agree(fleet("opsc", kCellsAndWired, "ethernet-10g", 4));
+  check_modes_agree(fleet("split-fp16", kCellsAndWired, "ethernet-10g", 8));
+  check_modes_agree(fleet("cloud-only", kCellsAndWired, "ethernet-10g", 4));
+}
+
+TEST_CASE("fast mode equals full SimGrid when the backbone can be the bottleneck", "[sim][oracle]") {
+  // 8 private Wi-Fi 6 links (8 x 350 Mbps down) and a cell behind a 1 GbE backbone: the backbone is a SimGrid
+  // link in both modes; fast mode replaces private links by one FATPIPE link per group.
+  const char* groups = R"([[edge.groups]]
+name = "wifi"
+profile = "raspberry-pi-5"
+link = "wifi6"
+count = 8
+[[edge.groups]]
+name = "cell"
+profile = "raspberry-pi-5"
+link = "wifi5"
+count = 4
+cell_size = 4)";
+  check_modes_agree(fleet("split-fp16", groups, "ethernet-1g", 6));
+}
