@@ -1,0 +1,56 @@
+// The analytic fleet model: N devices sharing one server, in closed form on top of the cost model.
+//
+// CostModel::estimate() is one device alone. With N devices the server runs continuous batching: one decode
+// iteration serves every sequence whose next input is waiting, and costs server_step(b, sum of contexts).
+// Two arrival regimes:
+//  - closed loop (identical devices start together and stay in lockstep): the active sequences form
+//    k = ceil(n / cap) cohorts of b = n / k (cap = min(max_batch, sequences the server's KV memory holds));
+//    a token cycle is max(local + S(b), k * S(b)): the device's own work (edge layers, codec, links) overlaps
+//    the other cohorts' iterations, and the server is the bottleneck once k * S(b) exceeds it;
+//  - Poisson arrivals: n = N * rate * E2E active sequences (Little's law, solved by fixed point), and a token
+//    also waits for the iteration in progress, rho * S / 2 on average (M/D/1-style residual service).
+// Prefills are served first come first served: the mean request waits for half of the others' prefills.
+// Sequences beyond cap are modelled as time-sharing the server (the simulator queues them for admission
+// instead: same mean end-to-end latency, different TTFT/TPOT split). This is a screen; the simulator is the
+// reference, and the optimizer re-ranks its best candidates there.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hwprofiles/cost_model.hpp"
+
+namespace splitsim {
+
+struct FleetGroupEstimate {
+  Estimate alone;          // the device by itself (cost model)
+  double ttft = 0, tpot = 0, e2e = 0;  // s, with the other devices
+  StageTimes per_request;  // s per request by stage (server_compute includes the batch's share of iterations)
+  double server_queue = 0; // s per request waiting for the server
+};
+
+struct FleetEstimate {
+  int64_t devices = 0;
+  int64_t prompt_tokens = 0, output_tokens = 0;
+  double active = 0;       // mean sequences in flight
+  int64_t capacity = 0;    // sequences the server batches at once
+  double batch = 0;        // mean decode batch per iteration
+  double step = 0;         // s per batched decode iteration
+  double utilization = 0;  // fraction of time the server computes
+  double throughput = 0;   // generated tokens per second, all devices
+  double server_busy_per_token = 0;  // s of server compute per generated token
+  double span = 0;         // s from the first arrival to the last completion (closed loop: whole run)
+  double uplink_utilization = 0;
+  bool infeasible = false;
+  std::string reason;      // why infeasible ("edge out of memory: ...")
+  std::vector<FleetGroupEstimate> groups;
+
+  // Device-count weighted means over groups.
+  double mean_ttft() const;
+  double mean_tpot() const;
+  double mean_e2e() const;
+};
+
+FleetEstimate estimate_fleet(const CostModel& cm);
+
+}  // namespace splitsim

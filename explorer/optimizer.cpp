@@ -1,0 +1,738 @@
+// The unified optimizer: an analytic screen of the whole grid (fleet model at the scenario's device count,
+// edge memory, accuracy), verification of the best candidates in the simulator, the Pareto front, and the
+// binding constraint when nothing fits. See optimizer.hpp for the method.
+#include "explorer/optimizer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/output.hpp"
+#include "core/units.hpp"
+#include "explorer/fleet_model.hpp"
+#include "models/layer_graph.hpp"
+
+namespace splitsim {
+namespace {
+
+using Setter = std::function<void(Scenario&)>;
+
+const std::vector<std::string>& knob_keys() {
+  static const std::vector<std::string> k = {
+      "split.strategy",  "split.layer",         "split.edge_bits", "split.cloud_bits", "split.kv_bits",
+      "split.group_size", "codec.ts_mode",      "codec.ts_threshold", "codec.tabq_eps", "codec.tabq_bits",
+      "codec.uniform_bits", "workload.max_seq_len", "edge.count",  "server.max_batch"};
+  return k;
+}
+
+// A typed setter for one knob value, checked like the scenario loader checks it.
+Setter make_setter(const std::string& key, const std::string& raw) {
+  toml::table t;
+  try {
+    t = toml::parse("v = " + normalize_value(raw));
+  } catch (const toml::parse_error&) {
+  }
+  const toml::node* n = t.get("v");
+  auto bad = [&](const std::string& expected) -> Setter {
+    throw InputError(fmt::format("--set {}={}: expected {}", key, display_value(raw), expected));
+  };
+  auto integer = [&](int64_t lo, int64_t hi) {
+    auto v = n ? n->value<int64_t>() : std::nullopt;
+    if (!v || *v < lo || *v > hi) bad(fmt::format("an integer in [{}, {}]", lo, hi));
+    return *v;
+  };
+  auto bits = [&](std::vector<int64_t> allowed) {
+    int64_t b = integer(1, 32);
+    if (std::find(allowed.begin(), allowed.end(), b) == allowed.end()) bad("one of the allowed bit-widths");
+    return b;
+  };
+  auto number = [&](double lo, double hi) {
+    auto v = n ? n->value<double>() : std::nullopt;
+    if (!v || *v < lo || *v > hi) bad(fmt::format("a number in [{}, {}]", lo, hi));
+    return *v;
+  };
+  if (key == "split.strategy") {
+    auto v = n ? n->value<std::string>() : std::nullopt;
+    auto names = strategy_names();
+    if (!v || std::find(names.begin(), names.end(), *v) == names.end()) bad("a strategy name");
+    return [s = *v](Scenario& sc) { sc.split.strategy = s; };
+  }
+  if (key == "split.layer") return [v = integer(0, 100000)](Scenario& sc) { sc.split.layer = v; };
+  if (key == "split.edge_bits") return [v = bits({2, 3, 4, 8, 16})](Scenario& sc) { sc.split.edge_bits = v; };
+  if (key == "split.cloud_bits") return [v = bits({2, 3, 4, 8, 16})](Scenario& sc) { sc.split.cloud_bits = v; };
+  if (key == "split.kv_bits") return [v = bits({4, 8, 16})](Scenario& sc) { sc.split.kv_bits = v; };
+  if (key == "split.group_size") return [v = integer(8, 65536)](Scenario& sc) { sc.split.group_size = v; };
+  if (key == "codec.ts_mode") {
+    auto v = n ? n->value<std::string>() : std::nullopt;
+    if (!v || (*v != "none" && *v != "fixed" && *v != "percentile" && *v != "sigma"))
+      bad("none, fixed, percentile or sigma");
+    return [s = *v](Scenario& sc) { sc.codec.ts_mode = s; };
+  }
+  if (key == "codec.ts_threshold") return [v = number(0, 1e30)](Scenario& sc) { sc.codec.ts_threshold = v; };
+  if (key == "codec.tabq_eps") return [v = number(1e-12, 1)](Scenario& sc) { sc.codec.tabq_eps = v; };
+  if (key == "codec.tabq_bits") {
+    auto a = n ? n->as_array() : nullptr;
+    std::vector<int64_t> b;
+    if (a)
+      for (auto&& e : *a) {
+        auto x = e.value<int64_t>();
+        if (!x || *x < 1 || *x > 16) bad("a list of bit-widths in [1, 16] like [2, 4, 8]");
+        b.push_back(*x);
+      }
+    if (b.empty()) bad("a list of bit-widths in [1, 16] like [2, 4, 8]");
+    return [b](Scenario& sc) { sc.codec.tabq_bits = b; };
+  }
+  if (key == "codec.uniform_bits") return [v = integer(1, 16)](Scenario& sc) { sc.codec.uniform_bits = v; };
+  if (key == "workload.max_seq_len") return [v = integer(1, 1 << 20)](Scenario& sc) { sc.workload.max_seq_len = v; };
+  if (key == "edge.count")
+    return [v = integer(1, 10'000'000)](Scenario& sc) {
+      if (sc.fleet.size() != 1) throw InputError("--set edge.count: the scenario has several device groups");
+      sc.fleet[0].count = v;
+    };
+  if (key == "server.max_batch") return [v = integer(1, 65536)](Scenario& sc) { sc.server.max_batch = v; };
+  std::string list;
+  for (const auto& k : knob_keys()) list += (list.empty() ? "" : ", ") + k;
+  throw InputError(fmt::format("--set {}: the optimizer varies only {} (set other keys to one value)", key, list));
+}
+
+// One screened point, compact: the grid holds ~10^5 of them.
+struct Row {
+  double edge_memory, ttft, tpot, e2e, server_load, throughput, accuracy;
+  int64_t max_seq_len;
+  bool oom;
+};
+
+struct Screen {
+  const SweepSpec& spec;
+  const AccuracyModel& acc;
+  Scenario base_sc;
+  System base;
+  std::vector<int64_t> valid_layers;
+  std::vector<std::vector<Setter>> setters;  // per axis, per value
+  std::vector<std::vector<std::string>> values;
+
+  Screen(const SweepSpec& s, const AccuracyModel& a) : spec(s), acc(a) {
+    std::vector<Override> fixed;
+    for (const auto& [k, v] : spec.fixed) fixed.push_back(Override{k, {v}, k + "=" + v});
+    base_sc = load_scenario(spec.scenario, fixed);
+    base = resolve_system(base_sc);
+    valid_layers = valid_split_layers(base.model);
+    for (const auto& ax : spec.axes) {
+      setters.emplace_back();
+      values.push_back(ax.values);
+      for (const auto& v : ax.values) setters.back().push_back(make_setter(ax.key, v));
+    }
+  }
+
+  bool excluded(const std::vector<size_t>& idx) const {
+    for (const auto& r : spec.exclude) {
+      bool match = !r.when.empty();
+      for (const auto& [key, vals] : r.when) {
+        const std::string* have = nullptr;
+        for (size_t k = 0; k < spec.axes.size(); ++k)
+          if (spec.axes[k].key == key) have = &spec.axes[k].values[idx[k]];
+        for (const auto& [fk, fv] : spec.fixed)
+          if (!have && fk == key) have = &fv;
+        bool any = false;
+        if (have)
+          for (const auto& v : vals) any = any || v == *have;
+        match = match && any;
+      }
+      if (match) return true;
+    }
+    return false;
+  }
+
+  // Applies a point to `sys` (a copy of base); false when the point is not a valid configuration.
+  bool apply(const std::vector<size_t>& idx, System& sys) const {
+    sys.scenario = base_sc;
+    for (size_t k = 0; k < idx.size(); ++k) setters[k][idx[k]](sys.scenario);
+    const Scenario& sc = sys.scenario;
+    if (std::find(valid_layers.begin(), valid_layers.end(), sc.split.layer) == valid_layers.end()) return false;
+    if (sc.workload.max_seq_len > sys.model.max_seq_len ||
+        sc.workload.max_seq_len < sc.workload.prompt_tokens.upper_bound() + sc.workload.output_tokens.upper_bound())
+      return false;
+    if (sc.codec.ts_mode == "percentile" && sc.codec.ts_threshold >= 1) return false;
+    for (size_t g = 0; g < sys.fleet.size(); ++g) sys.fleet[g].group = sc.fleet[g];
+    sys.plan = make_plan(sc, sys.model.n_layers);
+    return true;
+  }
+
+  // Full evaluation of a point: codec statistics, fleet estimate, memory, accuracy.
+  Candidate evaluate(const std::vector<size_t>& idx, System& sys) const {
+    Candidate c;
+    c.codec = acc.codec_stats(sys);
+    if (sys.plan.wire == WireFormat::ts_tabq) {
+      sys.scenario.codec.mean_bits = c.codec.mean_bits;
+      sys.scenario.codec.outliers_per_token = c.codec.outliers_per_token;
+      c.derived = {{"codec.mean_bits", format_double(c.codec.mean_bits)},
+                   {"codec.outliers_per_token", format_double(c.codec.outliers_per_token)}};
+    }
+    CostModel cm(sys);
+    FleetEstimate f = estimate_fleet(cm);
+    double mem = 0;
+    for (const auto& g : f.groups) mem = std::max(mem, g.alone.edge_memory.total());
+    c.edge_memory = mem;
+    c.oom = f.infeasible;
+    c.reason = f.reason;
+    c.ttft = f.mean_ttft();
+    c.tpot = f.mean_tpot();
+    c.e2e = f.mean_e2e();
+    c.server_load = f.server_busy_per_token;
+    c.throughput = f.throughput;
+    c.utilization = f.utilization;
+    if (!f.groups.empty()) {
+      c.bytes_up_per_token = f.groups[0].alone.bytes_up_per_token;
+      c.decode = f.groups[0].alone.decode_mean;
+      c.prefill = f.groups[0].alone.prefill;
+    }
+    c.accuracy = acc.evaluate(sys);
+    for (size_t k = 0; k < idx.size(); ++k) c.knobs.emplace_back(spec.axes[k].key, spec.axes[k].values[idx[k]]);
+    return c;
+  }
+
+  std::vector<size_t> decode_index(int64_t i) const {
+    std::vector<size_t> idx(spec.axes.size());
+    for (size_t k = spec.axes.size(); k-- > 0;) {
+      idx[k] = static_cast<size_t>(i % static_cast<int64_t>(spec.axes[k].values.size()));
+      i /= static_cast<int64_t>(spec.axes[k].values.size());
+    }
+    return idx;
+  }
+
+  Candidate candidate(int64_t index) const {
+    System sys = base;
+    auto idx = decode_index(index);
+    apply(idx, sys);
+    Candidate c = evaluate(idx, sys);
+    c.index = index;
+    return c;
+  }
+};
+
+bool lower_metric(const std::string& m) { return m != "throughput"; }
+
+double row_metric(const Row& r, const std::string& metric) {
+  std::string base = metric.substr(0, metric.find('.'));
+  if (base == "edge_memory") return r.edge_memory;
+  if (base == "ttft") return r.ttft;
+  if (base == "tpot") return r.tpot;
+  if (base == "e2e") return r.e2e;
+  if (base == "server_load") return r.server_load;
+  if (base == "throughput") return r.throughput;
+  return r.accuracy;
+}
+
+std::string metric_unit_text(const std::string& metric, double v) {
+  std::string base = metric.substr(0, metric.find('.'));
+  if (base == "edge_memory") return format_bytes(v);
+  if (base == "throughput") return fmt::format("{:.1f} tokens/s", v);
+  if (base == "accuracy_loss") return fmt::format("{:.3f}%", 100 * v);
+  return format_time(v) + (base == "server_load" ? "/token" : "");
+}
+
+// Sorting key: objective, then accuracy, then longer sequences, then less edge memory.
+bool better(const Row& a, const Row& b, const std::string& objective) {
+  double va = row_metric(a, objective), vb = row_metric(b, objective);
+  if (!lower_metric(objective)) va = -va, vb = -vb;
+  if (std::abs(va - vb) > 1e-9 * std::max(std::abs(va), std::abs(vb))) return va < vb;
+  if (a.accuracy != b.accuracy) return a.accuracy < b.accuracy;
+  if (a.max_seq_len != b.max_seq_len) return a.max_seq_len > b.max_seq_len;
+  return a.edge_memory < b.edge_memory;
+}
+
+}  // namespace
+
+Constraint parse_constraint(const std::string& text) {
+  Constraint c;
+  c.text = text;
+  size_t op = text.find_first_of("<>");
+  if (op == std::string::npos || op == 0)
+    throw InputError(fmt::format("--constraint {}: expected METRIC<=VALUE or METRIC>=VALUE like tpot<=150ms", text));
+  c.metric = text.substr(0, op);
+  c.at_most = text[op] == '<';
+  size_t v0 = op + 1 + (op + 1 < text.size() && text[op + 1] == '=' ? 1 : 0);
+  std::string value = text.substr(v0);
+  std::string base = c.metric.substr(0, c.metric.find('.'));
+  std::string pct = c.metric.find('.') == std::string::npos ? "" : c.metric.substr(c.metric.find('.') + 1);
+  static const std::set<std::string> metrics = {"edge_memory", "ttft",       "tpot",         "e2e",
+                                                "server_load", "throughput", "accuracy_loss"};
+  if (!metrics.count(base) || (!pct.empty() && pct != "mean" && pct != "p50" && pct != "p90" && pct != "p99" && pct != "max"))
+    throw InputError(fmt::format("--constraint {}: expected a metric of edge_memory, ttft, tpot, e2e, server_load, "
+                                 "throughput, accuracy_loss (latencies may add .p50/.p90/.p99/.max), got \"{}\"",
+                                 text, c.metric));
+  try {
+    if (base == "edge_memory") {
+      c.value = parse_quantity(value, Dim::bytes);
+    } else if (base == "accuracy_loss") {
+      bool percent = !value.empty() && value.back() == '%';
+      size_t used = 0;
+      std::string num = percent ? value.substr(0, value.size() - 1) : value;
+      c.value = std::stod(num, &used);
+      if (used != num.size() || c.value < 0) throw std::invalid_argument("not a number");
+      if (percent) c.value /= 100;
+    } else if (base == "throughput") {
+      size_t used = 0;
+      c.value = std::stod(value, &used);
+      std::string rest = value.substr(used);
+      if (!rest.empty() && rest != "/s" && rest != "tokens/s" && rest != "tok/s") throw std::invalid_argument("unit");
+    } else {
+      c.value = parse_quantity(value, Dim::time);
+    }
+  } catch (const std::exception&) {
+    const char* form = base == "edge_memory"     ? "a size like 8GiB"
+                       : base == "accuracy_loss" ? "a percentage like 0.5% or a fraction like 0.005"
+                       : base == "throughput"    ? "tokens per second like 100"
+                                                 : "a duration like 150ms";
+    throw InputError(fmt::format("--constraint {}: expected {} after the operator, got \"{}\"", text, form, value));
+  }
+  return c;
+}
+
+std::vector<Axis> default_axes(const System& base, const std::string& strategy) {
+  const Scenario& sc = base.scenario;
+  auto ints = [](std::vector<int64_t> v) {
+    std::vector<std::string> out;
+    for (auto x : v) out.push_back(std::to_string(x));
+    return out;
+  };
+  std::vector<Axis> axes;
+  std::vector<int64_t> layers = valid_split_layers(base.model);
+  const bool split = strategy == "opsc" || strategy == "split-fp16" || strategy == "split-uniform";
+  if (split) axes.push_back({"split.layer", ints(layers)});
+  if (strategy == "opsc" || strategy == "split-uniform" || strategy == "edge-only")
+    axes.push_back({"split.edge_bits", ints({2, 3, 4, 8, 16})});
+  if (strategy == "opsc" || strategy == "cloud-only") axes.push_back({"split.cloud_bits", ints({4, 8, 16})});
+  axes.push_back({"split.kv_bits", ints({8, 16})});
+  if (strategy == "opsc") {
+    axes.push_back({"codec.ts_mode", {"\"none\"", "\"sigma\"", "\"percentile\""}});
+    axes.push_back({"codec.ts_threshold", {"0.001", "3.0", "6.0"}});
+    axes.push_back({"codec.tabq_eps", {"0.001", "0.01", "0.03"}});
+    axes.push_back({"codec.tabq_bits", {"[2, 3, 4, 6, 8]", "[4, 8]"}});
+  }
+  if (strategy == "split-uniform") axes.push_back({"codec.uniform_bits", ints({4, 8})});
+  std::vector<int64_t> seq;
+  const int64_t need = sc.workload.prompt_tokens.upper_bound() + sc.workload.output_tokens.upper_bound();
+  for (int64_t s : {256, 512, 1024, 2048, 4096})
+    if (s >= need && s <= base.model.max_seq_len) seq.push_back(s);
+  if (seq.empty()) seq.push_back(sc.workload.max_seq_len);
+  axes.push_back({"workload.max_seq_len", ints(seq)});
+  return axes;
+}
+
+namespace {
+// Exclusions that keep only meaningful TS (mode, threshold) pairs of the default axes.
+std::vector<ExcludeRule> default_exclusions() {
+  return {ExcludeRule{{{"codec.ts_mode", {"\"none\""}}, {"codec.ts_threshold", {"0.001", "3.0"}}}},
+          ExcludeRule{{{"codec.ts_mode", {"\"sigma\""}}, {"codec.ts_threshold", {"0.001"}}}},
+          ExcludeRule{{{"codec.ts_mode", {"\"percentile\""}}, {"codec.ts_threshold", {"3.0", "6.0"}}}}};
+}
+}  // namespace
+
+std::vector<Assignment> Candidate::settings() const {
+  std::vector<Assignment> s = knobs;
+  s.insert(s.end(), derived.begin(), derived.end());
+  return s;
+}
+
+double metric_value(const Candidate& c, const std::string& metric) {
+  std::string base = metric.substr(0, metric.find('.'));
+  std::string pct = metric.find('.') == std::string::npos ? "mean" : metric.substr(metric.find('.') + 1);
+  if (c.verified && c.verify_status == "ok") {
+    const auto& s = c.verified_summary;
+    auto get = [&](const char* k) -> double {
+      if (!s.contains(k)) return NAN;
+      return s[k].is_object() ? s[k].value(pct, NAN) : s[k].get<double>();
+    };
+    if (base == "ttft") return get("ttft_s");
+    if (base == "tpot") return get("tpot_s");
+    if (base == "e2e") return get("e2e_s");
+    if (base == "server_load") return get("server_busy_per_token_s");
+    if (base == "throughput") return get("throughput_tokens_per_s");
+  }
+  if (base == "edge_memory") return c.edge_memory;
+  if (base == "ttft") return c.ttft;
+  if (base == "tpot") return c.tpot;
+  if (base == "e2e") return c.e2e;
+  if (base == "server_load") return c.server_load;
+  if (base == "throughput") return c.throughput;
+  return c.accuracy.loss;
+}
+
+double objective_value(const Candidate& c, const std::string& objective) {
+  double v = metric_value(c, objective);
+  return lower_metric(objective) ? v : -v;
+}
+
+OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const AccuracyModel& acc) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Screen s(spec, acc);
+  OptimizeResult res;
+  res.spec = spec;
+  const int64_t total = grid_size(spec);
+  std::vector<Row> rows(static_cast<size_t>(total));
+  std::vector<char> valid(static_cast<size_t>(total), 0);
+  std::vector<size_t> idx(spec.axes.size(), 0);
+  System sys = s.base;
+  bool any_measured = false, any_estimated = false;
+  for (int64_t i = 0; i < total; ++i) {
+    if (i > 0)
+      for (size_t k = spec.axes.size(); k-- > 0;) {
+        if (++idx[k] < spec.axes[k].values.size()) break;
+        idx[k] = 0;
+      }
+    if (s.excluded(idx)) continue;
+    if (!s.apply(idx, sys)) {
+      ++res.invalid;
+      continue;
+    }
+    Candidate c = s.evaluate(idx, sys);
+    (c.accuracy.measured ? any_measured : any_estimated) = true;
+    rows[static_cast<size_t>(i)] = Row{c.edge_memory, c.ttft, c.tpot, c.e2e, c.server_load, c.throughput,
+                                       c.accuracy.loss, sys.scenario.workload.max_seq_len, c.oom};
+    valid[static_cast<size_t>(i)] = 1;
+    ++res.screened;
+    if (c.oom) ++res.oom;
+  }
+  res.accuracy_label = any_measured && any_estimated ? "measured+estimated" : any_measured ? "measured" : "estimated";
+
+  auto meets = [&](const Row& r, int skip) {
+    if (r.oom) return false;
+    for (size_t k = 0; k < opt.constraints.size(); ++k) {
+      if (static_cast<int>(k) == skip) continue;
+      const auto& c = opt.constraints[k];
+      if (!c.ok(row_metric(r, c.metric))) return false;
+    }
+    return true;
+  };
+  std::vector<int64_t> feasible;
+  for (int64_t i = 0; i < total; ++i)
+    if (valid[static_cast<size_t>(i)] && meets(rows[static_cast<size_t>(i)], -1)) feasible.push_back(i);
+  res.feasible = static_cast<int64_t>(feasible.size());
+  const size_t keep = static_cast<size_t>(std::max(opt.verify, 10));
+  std::partial_sort(feasible.begin(), feasible.begin() + static_cast<long>(std::min(keep, feasible.size())),
+                    feasible.end(), [&](int64_t a, int64_t b) {
+                      return better(rows[static_cast<size_t>(a)], rows[static_cast<size_t>(b)], opt.objective);
+                    });
+  for (size_t i = 0; i < std::min(keep, feasible.size()); ++i) res.top.push_back(s.candidate(feasible[i]));
+
+  // Pareto front over memory-feasible points: latency (the objective, or TPOT for non-latency objectives),
+  // accuracy loss, edge memory, all minimized.
+  const std::string lat = (opt.objective == "ttft" || opt.objective == "e2e") ? opt.objective : "tpot";
+  std::vector<int64_t> ok;
+  for (int64_t i = 0; i < total; ++i)
+    if (valid[static_cast<size_t>(i)] && !rows[static_cast<size_t>(i)].oom) ok.push_back(i);
+  std::sort(ok.begin(), ok.end(), [&](int64_t a, int64_t b) {
+    const Row &ra = rows[static_cast<size_t>(a)], &rb = rows[static_cast<size_t>(b)];
+    double la = row_metric(ra, lat), lb = row_metric(rb, lat);
+    if (la != lb) return la < lb;
+    if (ra.accuracy != rb.accuracy) return ra.accuracy < rb.accuracy;
+    return ra.edge_memory < rb.edge_memory;
+  });
+  std::vector<int64_t> front;
+  for (int64_t i : ok) {
+    const Row& r = rows[static_cast<size_t>(i)];
+    bool dominated = false;
+    for (int64_t j : front) {
+      const Row& q = rows[static_cast<size_t>(j)];
+      if (q.accuracy <= r.accuracy && q.edge_memory <= r.edge_memory) {
+        dominated = true;
+        break;
+      }
+    }
+    if (!dominated) front.push_back(i);
+  }
+  for (int64_t i : front) res.pareto.push_back(s.candidate(i));
+  const size_t stride = std::max<size_t>(1, ok.size() / 3000);
+  for (size_t i = 0; i < ok.size(); i += stride) res.sample.push_back(s.candidate(ok[i]));
+
+  if (feasible.empty()) {
+    // The binding constraint: alone responsible for infeasibility, with the best value the others allow.
+    std::string why;
+    bool all_oom = true;
+    double min_mem = INFINITY, cap = 0;
+    for (int64_t i = 0; i < total; ++i)
+      if (valid[static_cast<size_t>(i)]) {
+        all_oom = all_oom && rows[static_cast<size_t>(i)].oom;
+        min_mem = std::min(min_mem, rows[static_cast<size_t>(i)].edge_memory);
+      }
+    for (const auto& g : s.base.fleet) cap = std::max(cap, g.device.memory_capacity.value);
+    if (res.screened == 0) {
+      why = "no valid configuration in the grid";
+    } else if (all_oom) {
+      why = fmt::format("every configuration is out of memory: the smallest needs {} of edge memory ({} available)",
+                        format_bytes(min_mem), format_bytes(cap));
+    } else {
+      for (size_t k = 0; k < opt.constraints.size(); ++k) {
+        const auto& c = opt.constraints[k];
+        double best = c.at_most ? INFINITY : -INFINITY;
+        int64_t n = 0;
+        for (int64_t i = 0; i < total; ++i) {
+          const Row& r = rows[static_cast<size_t>(i)];
+          if (!valid[static_cast<size_t>(i)] || !meets(r, static_cast<int>(k))) continue;
+          ++n;
+          double v = row_metric(r, c.metric);
+          best = c.at_most ? std::min(best, v) : std::max(best, v);
+        }
+        if (n > 0)
+          why += fmt::format("{}binding constraint {}: the best {} meeting every other constraint is {} ({} points)",
+                             why.empty() ? "" : "; ", c.text, c.metric, metric_unit_text(c.metric, best), n);
+      }
+      if (why.empty()) {
+        for (const auto& c : opt.constraints) {
+          double best = c.at_most ? INFINITY : -INFINITY;
+          for (int64_t i = 0; i < total; ++i) {
+            const Row& r = rows[static_cast<size_t>(i)];
+            if (!valid[static_cast<size_t>(i)] || r.oom) continue;
+            double v = row_metric(r, c.metric);
+            best = c.at_most ? std::min(best, v) : std::max(best, v);
+          }
+          why += fmt::format("{}{}: best in the grid {}", why.empty() ? "several constraints bind together: " : "; ",
+                             c.text, metric_unit_text(c.metric, best));
+        }
+      }
+    }
+    res.binding = why;
+  }
+  res.screen_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+namespace {
+
+std::vector<std::string> candidate_header(const std::vector<std::string>& keys, bool verified) {
+  std::vector<std::string> h = {"index"};
+  h.insert(h.end(), keys.begin(), keys.end());
+  for (const char* c : {"edge_memory_bytes", "ttft_s", "tpot_s", "e2e_s", "server_busy_per_token_s",
+                        "throughput_tokens_per_s", "server_utilization", "bytes_up_per_token", "accuracy_loss",
+                        "accuracy_source", "codec_mean_bits", "codec_outliers_per_token", "codec_relative_mse", "oom",
+                        "reason"})
+    h.push_back(c);
+  if (verified)
+    for (const char* c : {"verify_status", "verify_reason", "verified_ttft_s", "verified_tpot_s", "verified_e2e_s",
+                          "verified_server_busy_per_token_s", "verified_throughput_tokens_per_s", "verify_dir"})
+      h.push_back(c);
+  return h;
+}
+
+void add_candidate(CsvTable& t, const Candidate& c, const std::vector<std::string>& keys, bool verified) {
+  t.row().add(c.index);
+  for (const auto& k : keys) {
+    std::string v;
+    for (const auto& [kk, vv] : c.knobs)
+      if (kk == k) v = display_value(vv);
+    t.add(std::string_view(v));
+  }
+  t.add(c.edge_memory).add(c.ttft).add(c.tpot).add(c.e2e).add(c.server_load).add(c.throughput).add(c.utilization);
+  t.add(c.bytes_up_per_token).add(c.accuracy.loss).add(std::string_view(c.accuracy.label()));
+  t.add(c.codec.mean_bits).add(c.codec.outliers_per_token).add(c.codec.relative_mse).add(c.oom);
+  t.add(std::string_view(c.reason));
+  if (verified) {
+    t.add(std::string_view(c.verified ? c.verify_status : "")).add(std::string_view(c.verify_reason));
+    for (const char* m : {"ttft", "tpot", "e2e", "server_load", "throughput"}) {
+      if (c.verified && c.verify_status == "ok")
+        t.add(metric_value(c, m));
+      else
+        t.add(std::string_view(""));
+    }
+    t.add(std::string_view(c.verify_dir));
+  }
+}
+
+}  // namespace
+
+std::string chosen_scenario_text(const OptimizeResult& r) {
+  auto src = parse_toml_file(r.spec.scenario);
+  for (const auto& [k, v] : r.spec.fixed) apply_override(*src, k, v);
+  Scenario sc0 = scenario_from_source(parse_toml_file(r.spec.scenario));
+  for (const auto& [k, v] : r.chosen.settings()) apply_override(*src, k, v);
+  std::string name = sc0.name + "-optimized";
+  src->root.insert_or_assign("name", name);
+  std::ostringstream os;
+  os << "# Chosen by splitsim optimize from " << r.spec.scenario << "\n# objective and constraints: see optimize.json"
+     << " beside this file; accuracy_loss " << r.chosen.accuracy.loss * 100 << "% (" << r.chosen.accuracy.label()
+     << ")\n";
+  for (const auto& [k, v] : r.chosen.settings()) os << "#   " << k << " = " << display_value(v) << "\n";
+  os << src->root << "\n";
+  return os.str();
+}
+
+OptimizeResult optimize(const std::string& scenario, const std::vector<std::string>& sets, const OptimizeOptions& opt) {
+  AccuracyModel acc = AccuracyModel::load("", opt.accuracy_csv);
+  SweepSpec user = spec_from_sets(scenario, sets);
+  // Fixed keys first, so that the default axes see the scenario the user asked for.
+  std::vector<Override> fixed;
+  for (const auto& [k, v] : user.fixed) fixed.push_back(Override{k, {v}, k + "=" + v});
+  System base = resolve_system(load_scenario(scenario, fixed));
+  SweepSpec spec = user;
+  spec.origin = "optimize";
+  spec.axes.clear();
+  if (opt.default_grid) {
+    for (auto& ax : default_axes(base, base.scenario.split.strategy)) {
+      bool fixed_by_user = std::any_of(user.fixed.begin(), user.fixed.end(), [&](auto& a) { return a.first == ax.key; });
+      bool axis_by_user = std::any_of(user.axes.begin(), user.axes.end(), [&](auto& a) { return a.key == ax.key; });
+      if (!fixed_by_user && !axis_by_user) spec.axes.push_back(ax);
+    }
+    spec.exclude = default_exclusions();
+  }
+  for (const auto& ax : user.axes) spec.axes.push_back(ax);
+
+  OptimizeResult res = screen(spec, opt, acc);
+  const std::string out = opt.sweep.out_dir;
+  std::filesystem::create_directories(out);
+
+  // Verification of the best analytic candidates at the scenario's device count.
+  if (opt.verify > 0 && !res.top.empty()) {
+    SweepSpec vs;
+    vs.scenario = scenario;
+    vs.origin = "optimize verification";
+    vs.fixed = spec.fixed;
+    const size_t n = std::min(res.top.size(), static_cast<size_t>(opt.verify));
+    for (size_t i = 0; i < n; ++i)
+      vs.cases.push_back(SweepCase{fmt::format("rank{}", i + 1), res.top[i].settings()});
+    SweepOptions so = opt.sweep;
+    so.out_dir = out + "/verify";
+    so.shard = Shard{};
+    SweepResult sr = run_sweep(vs, so);
+    for (size_t i = 0; i < n; ++i) {
+      auto& c = res.top[i];
+      const auto& p = sr.points[i];
+      c.verified = true;
+      c.verify_status = p.status;
+      c.verify_reason = p.reason;
+      c.verify_dir = p.dir;
+      c.verified_summary = p.summary;
+    }
+    int best = -1;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& c = res.top[i];
+      if (c.verify_status != "ok") continue;
+      bool ok = true;
+      for (const auto& con : opt.constraints) ok = ok && con.ok(metric_value(c, con.metric));
+      if (!ok) continue;
+      if (best < 0 || objective_value(c, opt.objective) < objective_value(res.top[static_cast<size_t>(best)], opt.objective) *
+                                                               (1 - 1e-9))
+        best = static_cast<int>(i);
+    }
+    if (best >= 0) {
+      res.found = true;
+      res.chosen = res.top[static_cast<size_t>(best)];
+    } else {
+      res.binding = fmt::format("none of the {} best analytic candidates meets the constraints when verified with "
+                                "engine {} (contention or the simulator's finer model)",
+                                n, opt.sweep.engine);
+    }
+  } else if (!res.top.empty()) {
+    res.found = true;
+    res.chosen = res.top[0];
+  }
+
+  // Outputs.
+  std::vector<std::string> keys;
+  for (const auto& ax : spec.axes) keys.push_back(ax.key);
+  CsvTable cand(candidate_header(keys, true));
+  for (const auto& c : res.top) add_candidate(cand, c, keys, true);
+  cand.write(out + "/candidates.csv");
+  CsvTable par(candidate_header(keys, false));
+  for (const auto& c : res.pareto) add_candidate(par, c, keys, false);
+  par.write(out + "/pareto.csv");
+  CsvTable smp(candidate_header(keys, false));
+  for (const auto& c : res.sample) add_candidate(smp, c, keys, false);
+  smp.write(out + "/screen_sample.csv");
+
+  nlohmann::json cons = nlohmann::json::array();
+  for (const auto& c : opt.constraints) cons.push_back(c.text);
+  nlohmann::json axes = nlohmann::json::object();
+  for (const auto& ax : spec.axes) {
+    nlohmann::json vals = nlohmann::json::array();
+    for (const auto& v : ax.values) vals.push_back(display_value(v));
+    axes[ax.key] = vals;
+  }
+  nlohmann::json j{{"scenario", scenario},
+                   {"objective", opt.objective},
+                   {"constraints", cons},
+                   {"axes", axes},
+                   {"devices", base.scenario.device_count()},
+                   {"grid_points", grid_size(spec)},
+                   {"screened", res.screened},
+                   {"invalid", res.invalid},
+                   {"out_of_memory", res.oom},
+                   {"feasible", res.feasible},
+                   {"screen_seconds", res.screen_seconds},
+                   {"verify_engine", opt.verify > 0 ? opt.sweep.engine : "none"},
+                   {"verified", std::min<int64_t>(opt.verify, static_cast<int64_t>(res.top.size()))},
+                   {"accuracy", res.accuracy_label},
+                   {"accuracy_sources", acc.sources()},
+                   {"found", res.found}};
+  if (!res.binding.empty()) j["infeasible_because"] = res.binding;
+  if (res.found) {
+    const Candidate& c = res.chosen;
+    nlohmann::json knobs = nlohmann::json::object();
+    for (const auto& [k, v] : c.settings()) knobs[k] = display_value(v);
+    j["chosen"] = {{"settings", knobs},
+                   {"edge_memory_bytes", c.edge_memory},
+                   {"analytic", {{"ttft_s", c.ttft}, {"tpot_s", c.tpot}, {"e2e_s", c.e2e},
+                                 {"server_busy_per_token_s", c.server_load}, {"throughput_tokens_per_s", c.throughput}}},
+                   {"verified_summary", c.verified_summary},
+                   {"accuracy_loss", c.accuracy.loss},
+                   {"accuracy", c.accuracy.label()},
+                   {"accuracy_source", c.accuracy.source},
+                   {"bytes_up_per_token", c.bytes_up_per_token},
+                   {"codec", {{"mean_bits", c.codec.mean_bits}, {"outliers_per_token", c.codec.outliers_per_token},
+                              {"relative_mse", c.codec.relative_mse}, {"estimated", true}}},
+                   {"decode_step", c.decode.to_json()},
+                   {"prefill", c.prefill.to_json()}};
+    write_file_atomic(out + "/chosen.toml", chosen_scenario_text(res));
+  }
+  write_json_atomic(out + "/optimize.json", j);
+  return res;
+}
+
+void print_optimize(const OptimizeResult& r, const OptimizeOptions& opt) {
+  fmt::print("screened {} configurations in {:.2f} s ({} invalid, {} out of memory, {} meet every constraint); "
+             "accuracy {}\n",
+             r.screened, r.screen_seconds, r.invalid, r.oom, r.feasible, r.accuracy_label);
+  if (!r.found) {
+    fmt::print("no configuration fits: {}\n", r.binding);
+    return;
+  }
+  const Candidate& c = r.chosen;
+  fmt::print("\nchosen ({} objective {}):\n", c.verified ? "verified," : "analytic,", opt.objective);
+  for (const auto& [k, v] : c.knobs) fmt::print("  {:<24} {}\n", k, display_value(v));
+  fmt::print("  edge memory {}   accuracy_loss {:.3f}% ({})   uplink {} per token (codec {:.1f} bits/element, "
+             "{:.1f} outliers/token, estimated)\n",
+             format_bytes(c.edge_memory), 100 * c.accuracy.loss, c.accuracy.label(), format_bytes(c.bytes_up_per_token),
+             c.codec.mean_bits, c.codec.outliers_per_token);
+  fmt::print("  analytic: TTFT {}  TPOT {}  e2e {}  server {}/token\n", format_time(c.ttft), format_time(c.tpot),
+             format_time(c.e2e), format_time(c.server_load));
+  if (c.verified && c.verify_status == "ok")
+    fmt::print("  verified: TTFT {}  TPOT {}  e2e {}  server {}/token  ({})\n", format_time(metric_value(c, "ttft")),
+               format_time(metric_value(c, "tpot")), format_time(metric_value(c, "e2e")),
+               format_time(metric_value(c, "server_load")), c.verify_dir);
+  const StageTimes& d = c.decode;
+  fmt::print("  decode step alone: edge {} | encode {} | uplink {} | server decode {} | server {} | downlink {}\n",
+             format_time(d.edge_compute), format_time(d.encode), format_time(d.uplink), format_time(d.server_decode),
+             format_time(d.server_compute), format_time(d.downlink));
+  fmt::print("\nPareto front (TPOT or the latency objective, accuracy_loss, edge memory; {} points):\n", r.pareto.size());
+  const std::string lat = (opt.objective == "ttft" || opt.objective == "e2e") ? opt.objective : "tpot";
+  size_t shown = 0;
+  for (const auto& p : r.pareto) {
+    if (shown++ >= 15) {
+      fmt::print("  ... ({} more in pareto.csv)\n", r.pareto.size() - 15);
+      break;
+    }
+    std::string knobs;
+    for (const auto& [k, v] : p.knobs) knobs += fmt::format(" {}={}", k.substr(k.find('.') + 1), display_value(v));
+    fmt::print("  {:>10} {:>8.3f}% {:>11} {}\n", format_time(metric_value(p, lat)), 100 * p.accuracy.loss,
+               format_bytes(p.edge_memory), knobs);
+  }
+}
+
+}  // namespace splitsim

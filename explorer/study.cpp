@@ -1,0 +1,258 @@
+// The main job (`splitsim study`): optimizer for OPSC, the best configuration of each baseline under the same
+// constraints, a device-count sweep of every strategy, per-stage breakdowns, plots and report.md.
+#include "explorer/study.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+
+#include "core/error.hpp"
+#include "core/output.hpp"
+#include "core/units.hpp"
+#include "explorer/csv_read.hpp"
+#include "explorer/plot.hpp"
+
+namespace splitsim {
+namespace fs = std::filesystem;
+namespace {
+
+double num(const std::map<std::string, std::string>& row, const std::string& key) {
+  auto it = row.find(key);
+  if (it == row.end() || it->second.empty()) return NAN;
+  try {
+    return std::stod(it->second);
+  } catch (const std::exception&) {
+    return NAN;
+  }
+}
+
+std::string fmt_ms(double s) { return std::isnan(s) ? "–" : fmt::format("{:.1f}", s * 1e3); }
+std::string fmt_x(double x) { return std::isnan(x) || std::isinf(x) ? "–" : fmt::format("{:.2f}×", x); }
+
+struct Chosen {
+  std::string strategy;
+  bool found = false;
+  bool relaxed = false;  // no configuration met the constraints: best memory-feasible one instead
+  Candidate cand;
+  std::string note;
+};
+
+}  // namespace
+
+void write_breakdown(const std::string& sweep_dir, const std::string& path) {
+  CsvData sweep = read_csv(sweep_dir + "/sweep.csv");
+  static const char* stages[] = {"edge_compute_s", "encode_s",        "uplink_s",  "server_queue_s",
+                                 "server_compute_s", "server_decode_s", "downlink_s"};
+  std::vector<std::string> header = {"strategy", "devices", "status"};
+  for (const char* s : stages) header.push_back(s);
+  header.push_back("tokens");
+  CsvTable t(header);
+  for (size_t r = 0; r < sweep.rows.size(); ++r) {
+    auto row = sweep.row_map(r);
+    t.row().add(std::string_view(row["case"])).add(std::string_view(row["edge.count"])).add(std::string_view(row["status"]));
+    std::vector<double> sum(std::size(stages), 0.0);
+    double tokens = 0;
+    const std::string req = sweep_dir + "/runs/" + row["hash"] + "/requests.csv";
+    if (row["status"] == "ok" && fs::exists(req)) {
+      CsvData d = read_csv(req);
+      int out_col = d.column("output_tokens"), oom_col = d.column("oom");
+      for (const auto& rec : d.rows) {
+        if (oom_col >= 0 && rec[static_cast<size_t>(oom_col)] == "1") continue;
+        tokens += out_col >= 0 ? std::stod(rec[static_cast<size_t>(out_col)]) : 0;
+        for (size_t s = 0; s < std::size(stages); ++s) {
+          int c = d.column(stages[s]);
+          if (c >= 0 && !rec[static_cast<size_t>(c)].empty()) sum[s] += std::stod(rec[static_cast<size_t>(c)]);
+        }
+      }
+    }
+    for (double v : sum) t.add(tokens > 0 ? v / tokens : 0.0);
+    t.add(tokens);
+  }
+  t.write(path);
+}
+
+StudyResult run_study(const std::string& scenario, const std::vector<std::string>& sets, const StudyOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SweepSpec user = spec_from_sets(scenario, sets);
+  if (!user.axes.empty())
+    throw InputError(fmt::format("--set {}: study takes single values (use splitsim optimize or sweep for grids)",
+                                 user.axes[0].key));
+  std::vector<Override> fixed;
+  for (const auto& [k, v] : user.fixed) fixed.push_back(Override{k, {v}, k + "=" + v});
+  Scenario sc = load_scenario(scenario, fixed);
+  StudyResult res;
+  res.out_dir = opt.out_dir.empty() ? "results/" + sc.name : opt.out_dir;
+  fs::create_directories(res.out_dir);
+  const std::string out = res.out_dir;
+  auto say = [&](const std::string& s) {
+    if (!opt.optimize.quiet) fmt::print("study: {}\n", s);
+    std::fflush(stdout);
+  };
+
+  // 1. One configuration per strategy: the optimizer for OPSC (verified), the analytic screen for baselines.
+  std::vector<Chosen> chosen;
+  for (const auto& strategy : opt.strategies) {
+    Chosen ch;
+    ch.strategy = strategy;
+    OptimizeOptions oo = opt.optimize;
+    const bool main = strategy == "opsc";
+    oo.sweep.out_dir = main ? out + "/optimize" : out + "/baselines/" + strategy;
+    if (!main) oo.verify = 0;
+    std::vector<std::string> s = sets;
+    s.push_back("split.strategy=" + strategy);
+    say(fmt::format("{}: {}", strategy, main ? "optimizing (analytic screen, then verification)" : "analytic screen"));
+    OptimizeResult r = optimize(scenario, s, oo);
+    if (!main && !r.found) {
+      oo.constraints.clear();
+      r = optimize(scenario, s, oo);
+      ch.relaxed = r.found;
+      ch.note = "no configuration met the constraints; best memory-feasible one used";
+    }
+    ch.found = r.found;
+    if (r.found) ch.cand = r.chosen;
+    if (!r.found) ch.note = r.binding;
+    if (main && !opt.optimize.quiet) print_optimize(r, oo);
+    chosen.push_back(ch);
+  }
+
+  // 2. Device-count sweep of every strategy with a configuration.
+  SweepSpec spec;
+  spec.scenario = scenario;
+  spec.origin = "study";
+  spec.fixed = user.fixed;
+  for (const auto& ch : chosen) {
+    if (!ch.found) continue;
+    SweepCase c{ch.strategy, {{"split.strategy", normalize_value(ch.strategy)}}};
+    for (const auto& a : ch.cand.settings())
+      if (a.first != "edge.count") c.set.push_back(a);
+    spec.cases.push_back(c);
+  }
+  Axis devices{"edge.count", {}};
+  for (auto d : opt.devices) devices.values.push_back(std::to_string(d));
+  spec.axes.push_back(devices);
+  SweepOptions so = opt.optimize.sweep;
+  so.out_dir = out + "/sweep";
+  so.shard = Shard{};
+  say(fmt::format("sweeping {} strategies x {} device counts with engine {}", spec.cases.size(), opt.devices.size(),
+                  so.engine));
+  SweepResult sr = run_sweep(spec, so);
+  write_breakdown(out + "/sweep", out + "/breakdown.csv");
+
+  // 3. Report.
+  CsvData table = read_csv(out + "/sweep/sweep.csv");
+  std::map<std::pair<std::string, int64_t>, std::map<std::string, std::string>> at;
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    auto row = table.row_map(r);
+    at[{row["case"], std::stoll(row["edge.count"])}] = row;
+  }
+  auto get = [&](const std::string& s, int64_t n, const std::string& k) {
+    auto it = at.find({s, n});
+    if (it == at.end() || it->second["status"] != "ok") return static_cast<double>(NAN);
+    return num(it->second, k);
+  };
+  std::string md;
+  md += fmt::format("# Study: {}\n\n{}\n\n", sc.name, sc.description);
+  md += fmt::format("Engine: **{}**{}. Devices: {}. Objective: {}. Constraints: {}. Wall time {:.0f} s.\n\n",
+                    so.engine, so.engine == "analytic" ? " (closed-form fleet model; the simulator was not available)" : " (SimGrid)",
+                    [&] {
+                      std::string s;
+                      for (auto d : opt.devices) s += (s.empty() ? "" : ", ") + std::to_string(d);
+                      return s;
+                    }(),
+                    opt.optimize.objective,
+                    [&] {
+                      std::string s;
+                      for (const auto& c : opt.optimize.constraints) s += (s.empty() ? "" : ", ") + c.text;
+                      return s.empty() ? std::string("edge memory only") : s;
+                    }(),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  md += "## Chosen configuration per strategy\n\n";
+  md += "accuracy_loss is the relative WikiText-2 perplexity increase; *estimated* values come from "
+        "explorer/accuracy_estimates.toml (published RTN perplexities and assumptions, see optimize/optimize.json), "
+        "*measured* ones from the executor. Codec bits per element are estimated by the codec model.\n\n";
+  md += "| strategy | split layer | edge bits | cloud bits | KV bits | wire | edge memory | accuracy_loss | uplink B/token (decode) |\n";
+  md += "|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& ch : chosen) {
+    if (!ch.found) {
+      md += fmt::format("| {} | – | – | – | – | – | – | – | no configuration: {} |\n", ch.strategy, ch.note);
+      continue;
+    }
+    Scenario s2 = load_scenario(scenario, [&] {
+      std::vector<Override> o = fixed;
+      o.push_back(Override{"split.strategy", {normalize_value(ch.strategy)}, ""});
+      for (const auto& [k, v] : ch.cand.settings()) o.push_back(Override{k, {v}, k + "=" + v});
+      return o;
+    }());
+    Plan p = make_plan(s2, resolve_system(s2).model.n_layers);
+    std::string wire = wire_format_name(p.wire);
+    if (p.wire == WireFormat::ts_tabq)
+      wire += fmt::format(" ({} {}, ε={}, ~{:.0f} bits)", s2.codec.ts_mode, s2.codec.ts_threshold, s2.codec.tabq_eps,
+                          ch.cand.codec.mean_bits);
+    if (p.wire == WireFormat::uniform) wire += fmt::format(" ({} bits)", p.wire_bits);
+    md += fmt::format("| {}{} | {} | {} | {} | {} | {} | {} | {:.2f}% ({}) | {:.0f} |\n", ch.strategy,
+                      ch.relaxed ? " ¹" : "", p.split_layer, p.edge_embeds ? std::to_string(p.edge_bits) : "–",
+                      p.cloud_bits, p.kv_bits, wire, format_bytes(ch.cand.edge_memory), 100 * ch.cand.accuracy.loss,
+                      ch.cand.accuracy.label(), ch.cand.bytes_up_per_token);
+  }
+  for (const auto& ch : chosen)
+    if (ch.relaxed) md += fmt::format("\n¹ {}: {}.\n", ch.strategy, ch.note);
+
+  md += "\n## Scalability\n\nTPOT = mean time per output token; speedup = baseline TPOT / OPSC TPOT (and the same for "
+        "end-to-end latency). Server load = server busy time per generated token and utilization.\n\n";
+  md += "| devices |";
+  for (const auto& s : opt.strategies) md += fmt::format(" TPOT {} (ms) |", s);
+  md += " OPSC vs cloud-only TPOT (e2e) | OPSC vs split-fp16 TPOT (e2e) |";
+  for (const auto& s : opt.strategies) md += fmt::format(" server {} (ms/token, util) |", s);
+  md += "\n|---|";
+  for (size_t i = 0; i < 2 * opt.strategies.size() + 2; ++i) md += "---|";
+  md += "\n";
+  for (auto n : opt.devices) {
+    md += fmt::format("| {} |", n);
+    for (const auto& s : opt.strategies) md += fmt::format(" {} |", fmt_ms(get(s, n, "tpot_s.mean")));
+    for (const char* base : {"cloud-only", "split-fp16"}) {
+      double tp = get(base, n, "tpot_s.mean") / get("opsc", n, "tpot_s.mean");
+      double ee = get(base, n, "e2e_s.mean") / get("opsc", n, "e2e_s.mean");
+      md += fmt::format(" {} ({}) |", fmt_x(tp), fmt_x(ee));
+    }
+    for (const auto& s : opt.strategies) {
+      double load = get(s, n, "server_busy_per_token_s"), u = get(s, n, "server_utilization");
+      md += std::isnan(load) ? " – |" : fmt::format(" {:.2f} ({:.0f}%) |", load * 1e3, 100 * u);
+    }
+    md += "\n";
+  }
+  md += "\n## Bytes per token\n\nUplink application bytes per generated token (prompt block included), at 1 device:\n\n";
+  md += "| strategy | uplink B/token | downlink B/token |\n|---|---|---|\n";
+  const int64_t n0 = opt.devices.front();
+  for (const auto& s : opt.strategies) {
+    double up = get(s, n0, "bytes_up_per_token");
+    double down = get(s, n0, "bytes_down_total") / get(s, n0, "generated_tokens");
+    md += fmt::format("| {} | {} | {} |\n", s, std::isnan(up) ? "–" : fmt::format("{:.0f}", up),
+                      std::isnan(down) ? "–" : fmt::format("{:.0f}", down));
+  }
+  int64_t failed = 0;
+  std::string failures;
+  for (const auto& p : sr.points)
+    if (p.status != "ok") {
+      ++failed;
+      failures += fmt::format("- {} at {} devices: {} ({})\n", p.point.case_name, display_value(p.point.values.back().second),
+                              p.status, p.reason);
+    }
+  if (failed) md += fmt::format("\n## Points that did not run\n\n{}", failures);
+  if (opt.plots) {
+    say("plotting");
+    run_plots(out);
+    md += "\n## Figures\n\n![scalability](figures/scalability.png)\n\n![uplink bytes](figures/bytes.png)\n\n"
+          "![latency breakdown](figures/breakdown.png)\n\n![Pareto front](figures/pareto.png)\n";
+  }
+  md += fmt::format("\nFiles: optimize/ (screen, candidates, Pareto front, chosen.toml), baselines/, sweep/sweep.csv "
+                    "(every run's summary metrics; runs/<hash>/ holds each run), breakdown.csv, figures/.\n");
+  res.report_path = out + "/report.md";
+  write_file_atomic(res.report_path, md);
+  res.found = !chosen.empty() && chosen.back().found;
+  say(fmt::format("wrote {}", res.report_path));
+  return res;
+}
+
+}  // namespace splitsim

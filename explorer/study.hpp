@@ -1,0 +1,38 @@
+// The main job: optimize the scenario's setting, sweep the device count for each strategy, write the plots and
+// a short report (results/<name>/report.md).
+//
+// OPSC gets the optimizer's choice (screen + verification). Each baseline gets its own best configuration
+// from the same analytic screen under the same constraints (its split layer and bits, so that e.g. split-fp16
+// is not charged with a split point that does not fit in fp16); a baseline with no configuration that meets
+// the constraints falls back to its best memory-feasible one, and the report says so. Then every strategy
+// runs at every device count in the chosen engine (the simulator when built in).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "explorer/optimizer.hpp"
+
+namespace splitsim {
+
+struct StudyOptions {
+  std::string out_dir;  // empty: results/<scenario name>
+  std::vector<int64_t> devices = {1, 2, 4, 8, 16, 32, 64};
+  std::vector<std::string> strategies = {"cloud-only", "split-fp16", "split-uniform", "opsc"};
+  OptimizeOptions optimize;  // objective, constraints, verification, engine and jobs
+  bool plots = true;
+};
+
+struct StudyResult {
+  std::string out_dir;
+  std::string report_path;
+  bool found = false;
+};
+
+StudyResult run_study(const std::string& scenario, const std::vector<std::string>& sets, const StudyOptions& opt);
+
+// breakdown.csv: per strategy and device count, the mean time per generated token in each stage, from the
+// runs' requests.csv.
+void write_breakdown(const std::string& sweep_dir, const std::string& path);
+
+}  // namespace splitsim

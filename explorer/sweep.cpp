@@ -1,0 +1,474 @@
+// Sweep runner: resolve every point of this shard, skip points whose hash folder already holds results, run
+// the rest (child processes for the simulator, up to `jobs` at once), show progress, and write one table.
+#include "explorer/sweep.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/output.hpp"
+#include "core/scenario.hpp"
+#include "explorer/analytic_run.hpp"
+#include "explorer/csv_read.hpp"
+#include "hwprofiles/system.hpp"
+
+extern char** environ;
+
+namespace splitsim {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string self_exe(const std::string& exe) {
+  if (!exe.empty()) return exe;
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("/proc/self/exe") : p.string();
+}
+
+// Starts argv with stdout and stderr sent to log_path (or /dev/null); returns the pid.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addclose(&fa, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(rc)));
+  return pid;
+}
+
+std::string last_error_line(const std::string& log_path) {
+  std::ifstream in(log_path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty()) continue;
+    auto cr = line.rfind('\r');  // progress output overwritten in place
+    if (cr != std::string::npos) line = line.substr(cr + 1);
+    last = line;
+  }
+  if (last.size() > 300) last = last.substr(0, 297) + "...";
+  return last;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open file", path));
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: malformed JSON: {}", path, e.what()));
+  }
+}
+
+// Status of a finished run folder: ok, or oom with the run's reason.
+void read_summary(PointResult& p) {
+  p.summary = read_json(p.dir + "/summary.json");
+  bool oom = p.summary.value("oom", false) || (p.summary.contains("completed") && p.summary["completed"] == 0 &&
+                                               p.summary.value("oom_requests", 0) > 0);
+  p.status = oom ? "oom" : "ok";
+  p.reason = p.summary.value("reason", std::string(oom ? "out of memory" : ""));
+}
+
+void record_failure(PointResult& p, int exit_code, const std::string& reason, const std::string& command) {
+  p.status = "failed";
+  p.reason = reason;
+  p.summary = nlohmann::json::object();
+  write_json_atomic(p.dir + "/failure.json", {{"exit_code", exit_code}, {"reason", reason}, {"command", command}});
+}
+
+std::string hms(double s) {
+  if (!(s >= 0) || s > 1e7) return "--:--";
+  auto t = static_cast<int64_t>(s + 0.5);
+  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
+}
+
+class Progress {
+ public:
+  Progress(bool on, int64_t total) : on_(on), total_(total), tty_(::isatty(2)), start_(Clock::now()) {}
+  void update(int64_t done, int64_t cached, int64_t failed, int jobs, bool final = false) {
+    if (!on_ || total_ == 0) return;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    const int64_t ran = done - cached;
+    const double eta = ran > 0 ? elapsed / static_cast<double>(ran) * static_cast<double>(total_ - done) : -1;
+    (void)jobs;
+    const int width = 30;
+    const int fill = static_cast<int>(width * done / total_);
+    std::string bar = std::string(static_cast<size_t>(fill), '#') + std::string(static_cast<size_t>(width - fill), '.');
+    std::string line = fmt::format("sweep [{}] {}/{} points, {} cached, {} failed, {} elapsed, ETA {}", bar, done,
+                                   total_, cached, failed, hms(elapsed), done == total_ ? "0:00" : hms(eta));
+    if (tty_) {
+      fmt::print(stderr, "\r{}\x1b[K{}", line, final ? "\n" : "");
+    } else {
+      int64_t decile = done * 10 / total_;
+      if (final || decile != last_decile_) fmt::print(stderr, "{}\n", line);
+      last_decile_ = decile;
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  bool on_;
+  int64_t total_;
+  bool tty_;
+  Clock::time_point start_;
+  int64_t last_decile_ = -1;
+};
+
+const std::vector<std::string>& leading_columns() {
+  static const std::vector<std::string> c = {"point", "case"};
+  return c;
+}
+const std::vector<std::string>& status_columns() {
+  static const std::vector<std::string> c = {"status", "reason", "hash", "engine"};
+  return c;
+}
+// summarize() keys in their order, flattened.
+const std::vector<std::string>& known_metrics() {
+  static const std::vector<std::string> m = [] {
+    std::vector<std::string> v = {"devices", "requests", "completed", "oom_requests", "generated_tokens"};
+    for (const char* k : {"ttft_s", "tpot_s", "e2e_s"})
+      for (const char* p : {"mean", "p50", "p90", "p99", "max"}) v.push_back(fmt::format("{}.{}", k, p));
+    for (const char* k : {"throughput_tokens_per_s", "server_busy_s", "server_utilization", "server_busy_per_token_s",
+                          "uplink_utilization", "bytes_up_total", "bytes_down_total", "bytes_up_per_token", "span_s",
+                          "wall_s", "events"})
+      v.push_back(k);
+    return v;
+  }();
+  return m;
+}
+
+void flatten_json(const nlohmann::json& j, const std::string& prefix, SweepRow& row) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    const auto& v = it.value();
+    if (v.is_object())
+      flatten_json(v, key, row);
+    else if (v.is_number_integer())
+      row[key] = std::to_string(v.get<int64_t>());
+    else if (v.is_number())
+      row[key] = format_double(v.get<double>());
+    else if (v.is_boolean())
+      row[key] = v.get<bool>() ? "1" : "0";
+  }
+}
+
+}  // namespace
+
+bool simulator_available(const std::string& exe) {
+  static int known = -1;
+  if (known >= 0 && exe.empty()) return known == 1;
+  std::vector<std::string> argv = {self_exe(exe), "run", "--help"};
+  int status = 0;
+  try {
+    pid_t pid = spawn(argv, "/dev/null");
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+  bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (exe.empty()) known = ok ? 1 : 0;
+  return ok;
+}
+
+std::string default_engine(const std::string& exe) { return simulator_available(exe) ? "sim" : "analytic"; }
+
+SweepRow sweep_row(const PointResult& p) {
+  SweepRow row;
+  row["point"] = std::to_string(p.point.index);
+  row["case"] = p.point.case_name;
+  for (const auto& [k, v] : p.point.values) row[k] = display_value(v);
+  row["status"] = p.status;
+  row["reason"] = p.reason;
+  row["hash"] = p.hash;
+  row["engine"] = p.summary.value("engine", std::string(p.status == "ok" || p.status == "oom" ? "sim" : ""));
+  SweepRow metrics;
+  flatten_json(p.summary, "", metrics);
+  for (auto& [k, v] : metrics)
+    if (!row.count(k) && k != "oom") row[k] = v;
+  return row;
+}
+
+std::vector<std::string> sweep_header(const std::vector<std::string>& varied_keys, const std::vector<SweepRow>& rows) {
+  std::vector<std::string> h = leading_columns();
+  for (const auto& k : varied_keys) h.push_back(k);
+  for (const auto& k : status_columns()) h.push_back(k);
+  std::set<std::string> fixed(h.begin(), h.end());
+  for (const auto& k : known_metrics()) {
+    h.push_back(k);
+    fixed.insert(k);
+  }
+  std::set<std::string> extra;
+  for (const auto& r : rows)
+    for (const auto& [k, v] : r)
+      if (!fixed.count(k)) extra.insert(k);
+  h.insert(h.end(), extra.begin(), extra.end());
+  return h;
+}
+
+void write_sweep_table(const std::string& path, const std::vector<std::string>& varied_keys,
+                       const std::vector<SweepRow>& rows) {
+  auto header = sweep_header(varied_keys, rows);
+  CsvTable t(header);
+  for (const auto& r : rows) {
+    t.row();
+    for (const auto& col : header) {
+      auto it = r.find(col);
+      t.add(std::string_view(it == r.end() ? std::string() : it->second));
+    }
+  }
+  t.write(path);
+}
+
+SweepResult run_sweep(const SweepSpec& spec, const SweepOptions& opt) {
+  const auto t0 = Clock::now();
+  if (opt.engine != "sim" && opt.engine != "analytic")
+    throw InputError(fmt::format("--engine {}: expected sim or analytic", opt.engine));
+  if (opt.jobs < 1) throw InputError(fmt::format("--jobs {}: expected at least 1", opt.jobs));
+  const std::string exe = self_exe(opt.exe);
+  if (opt.engine == "sim" && !simulator_available(opt.exe))
+    throw InputError("--engine sim: this splitsim binary has no `run` command (the simulator is not built in); "
+                     "use --engine analytic");
+  std::vector<GridPoint> grid = expand_grid(spec);
+  SweepResult res;
+  res.total_points = static_cast<int64_t>(grid.size());
+  fs::create_directories(opt.out_dir + "/runs");
+  // Scenario files are parsed once; each point re-applies its overrides to a fresh copy.
+  for (auto& gp : grid) {
+    if (!opt.shard.contains(gp.index)) continue;
+    PointResult p;
+    p.point = gp;
+    res.points.push_back(std::move(p));
+  }
+
+  // Resolve every point: its hash names its run folder.
+  std::map<std::string, std::vector<size_t>> by_hash;  // hash -> points sharing it
+  std::vector<std::string> order;                      // hashes to run, first-seen order
+  std::map<std::string, System> systems;
+  for (size_t i = 0; i < res.points.size(); ++i) {
+    auto& p = res.points[i];
+    try {
+      Scenario sc = load_scenario(spec.scenario, p.point.overrides);
+      System sys = resolve_system(sc);
+      p.hash = sys.hash();
+      p.dir = opt.out_dir + "/runs/" + p.hash;
+      if (!by_hash.count(p.hash)) {
+        order.push_back(p.hash);
+        systems.emplace(p.hash, std::move(sys));
+      }
+      by_hash[p.hash].push_back(i);
+    } catch (const InputError& e) {
+      p.status = "invalid";
+      p.reason = e.what();
+    }
+  }
+
+  int64_t done = 0, cached = 0, failed = 0;
+  for (const auto& p : res.points)
+    if (p.status == "invalid") ++done, ++failed;
+  Progress bar(opt.progress, static_cast<int64_t>(res.points.size()));
+  auto finish_hash = [&](const std::string& h, bool was_cached) {
+    auto& first = res.points[by_hash[h][0]];
+    for (size_t i : by_hash[h]) {
+      auto& p = res.points[i];
+      if (&p != &first) {
+        p.status = first.status;
+        p.reason = first.reason;
+        p.summary = first.summary;
+      }
+      p.cached = was_cached || &p != &first;
+      ++done;
+      if (p.cached) ++cached;
+      if (p.status == "failed") ++failed;
+    }
+    bar.update(done, cached, failed, opt.jobs);
+  };
+
+  // Cached results first.
+  std::vector<std::string> todo;
+  for (const auto& h : order) {
+    auto& p = res.points[by_hash[h][0]];
+    if (fs::exists(p.dir + "/summary.json")) {
+      read_summary(p);
+      finish_hash(h, true);
+    } else if (!opt.retry_failed && fs::exists(p.dir + "/failure.json")) {
+      auto f = read_json(p.dir + "/failure.json");
+      p.status = "failed";
+      p.reason = f.value("reason", std::string("failed"));
+      p.summary = nlohmann::json::object();
+      finish_hash(h, true);
+    } else {
+      todo.push_back(h);
+    }
+  }
+  bar.update(done, cached, failed, opt.jobs);
+
+  if (opt.engine == "analytic" && opt.in_process) {
+    for (const auto& h : todo) {
+      auto& p = res.points[by_hash[h][0]];
+      fs::remove(p.dir + "/failure.json");
+      run_analytic(systems.at(h), p.dir);
+      read_summary(p);
+      ++res.ran;
+      finish_hash(h, false);
+    }
+  } else {
+    // Child processes, up to `jobs` at once.
+    std::map<pid_t, std::pair<std::string, std::string>> running;  // pid -> hash, command line
+    size_t next = 0;
+    while (next < todo.size() || !running.empty()) {
+      while (next < todo.size() && static_cast<int>(running.size()) < opt.jobs) {
+        const std::string& h = todo[next++];
+        auto& p = res.points[by_hash[h][0]];
+        fs::create_directories(p.dir);
+        fs::remove(p.dir + "/failure.json");
+        std::vector<std::string> argv = {exe, opt.engine == "sim" ? "run" : "analytic-run", spec.scenario};
+        for (const auto& o : p.point.overrides) {
+          argv.push_back("--set");
+          argv.push_back(o.key + "=" + o.values[0]);
+        }
+        argv.insert(argv.end(), {"--out", p.dir, "--quiet"});
+        std::string cmd;
+        for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+        running[spawn(argv, p.dir + "/log.txt")] = {h, cmd};
+      }
+      int status = 0;
+      pid_t pid = ::waitpid(-1, &status, 0);
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        throw std::runtime_error(fmt::format("waitpid: {}", std::strerror(errno)));
+      }
+      auto it = running.find(pid);
+      if (it == running.end()) continue;
+      auto [h, cmd] = it->second;
+      running.erase(it);
+      auto& p = res.points[by_hash[h][0]];
+      const bool exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (exited_ok && fs::exists(p.dir + "/summary.json")) {
+        read_summary(p);
+      } else if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM)) {
+        // Interrupted, not failed: leave no failure record so that the next run retries the point.
+        p.status = "failed";
+        p.reason = "interrupted";
+      } else {
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        std::string why = last_error_line(p.dir + "/log.txt");
+        if (WIFSIGNALED(status)) why = fmt::format("killed by signal {}{}{}", WTERMSIG(status), why.empty() ? "" : ": ", why);
+        if (why.empty()) why = fmt::format("exit code {} without a summary.json", code);
+        record_failure(p, code, why, cmd);
+      }
+      ++res.ran;
+      finish_hash(h, false);
+    }
+  }
+  bar.update(done, cached, failed, opt.jobs, true);
+  res.cached = cached;
+  res.failed = failed;
+  res.wall = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  if (opt.write_table) {
+    std::vector<SweepRow> rows;
+    for (const auto& p : res.points) rows.push_back(sweep_row(p));
+    const std::string stem = opt.shard.whole() ? std::string("sweep")
+                                               : fmt::format("sweep.shard-{}-of-{}", opt.shard.index, opt.shard.count);
+    res.table_path = opt.out_dir + "/" + stem + ".csv";
+    write_sweep_table(res.table_path, spec.varied_keys(), rows);
+    nlohmann::json meta{{"scenario", spec.scenario},
+                        {"origin", spec.origin},
+                        {"varied_keys", spec.varied_keys()},
+                        {"total_points", res.total_points},
+                        {"shard", {{"index", opt.shard.index}, {"count", opt.shard.count}}},
+                        {"points", res.points.size()},
+                        {"engine", opt.engine},
+                        {"ran", res.ran},
+                        {"cached", res.cached},
+                        {"failed", res.failed},
+                        {"wall_s", res.wall}};
+    write_json_atomic(opt.out_dir + "/" + stem + ".json", meta);
+  }
+  return res;
+}
+
+int64_t merge_sweeps(const std::vector<std::string>& dirs, const std::string& out_dir) {
+  struct Shard {
+    std::string csv;
+    nlohmann::json meta;
+  };
+  std::map<int64_t, Shard> shards;
+  int64_t count = -1, total = -1;
+  nlohmann::json keys;
+  for (const auto& d : dirs) {
+    if (!fs::is_directory(d)) throw InputError(fmt::format("{}: not a folder with sweep shard tables", d));
+    for (const auto& e : fs::directory_iterator(d)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind("sweep.shard-", 0) != 0 || e.path().extension() != ".json") continue;
+      auto meta = read_json(e.path().string());
+      int64_t i = meta["shard"]["index"], n = meta["shard"]["count"];
+      if (count < 0) count = n, total = meta["total_points"], keys = meta["varied_keys"];
+      if (n != count || meta["total_points"] != total || meta["varied_keys"] != keys)
+        throw InputError(fmt::format("{}: shard of another sweep ({} of {} shards, {} points; expected {} shards, {} points)",
+                                     e.path().string(), i, n, meta["total_points"].dump(), count, total));
+      std::string csv = e.path().parent_path().string() + "/" + e.path().stem().string() + ".csv";
+      if (shards.count(i)) {
+        // The same shard seen twice (e.g. the same folder named twice) is fine when it is the same file.
+        if (fs::equivalent(shards[i].csv, csv)) continue;
+        throw InputError(fmt::format("{}: shard {}/{} appears twice (also {})", csv, i, n, shards[i].csv));
+      }
+      shards[i] = {csv, meta};
+    }
+  }
+  if (shards.empty())
+    throw InputError(fmt::format("{}: no sweep.shard-I-of-N.json found (run splitsim sweep --shard I/N first)",
+                                 dirs.empty() ? std::string("(no folder)") : dirs[0]));
+  std::string missing;
+  for (int64_t i = 1; i <= count; ++i)
+    if (!shards.count(i)) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+  if (!missing.empty()) throw InputError(fmt::format("merge: shards {} of {} are missing", missing, count));
+
+  std::map<int64_t, SweepRow> rows;
+  for (const auto& [i, s] : shards) {
+    CsvData d = read_csv(s.csv);
+    int pc = d.column("point");
+    if (pc < 0) throw InputError(fmt::format("{}: expected a point column", s.csv));
+    for (size_t r = 0; r < d.rows.size(); ++r) {
+      SweepRow row;
+      for (size_t c = 0; c < d.header.size(); ++c)
+        if (!d.rows[r][c].empty()) row[d.header[c]] = d.rows[r][c];
+      rows[std::stoll(d.rows[r][static_cast<size_t>(pc)])] = row;
+    }
+  }
+  std::vector<SweepRow> ordered;
+  for (auto& [k, v] : rows) ordered.push_back(std::move(v));
+  std::vector<std::string> varied = keys.get<std::vector<std::string>>();
+  write_sweep_table(out_dir + "/sweep.csv", varied, ordered);
+  nlohmann::json meta = shards.begin()->second.meta;
+  meta["shard"] = {{"index", 1}, {"count", 1}};
+  meta["merged_from"] = count;
+  meta["points"] = ordered.size();
+  write_json_atomic(out_dir + "/sweep.json", meta);
+  return static_cast<int64_t>(ordered.size());
+}
+
+}  // namespace splitsim
