@@ -74,20 +74,6 @@ int64_t checkpoint_floats(const CheckpointInfo& c) {
 
 int64_t header_bytes(const CheckpointInfo& c) { return c.version == 0 ? 7 * 4 : kV1HeaderBytes; }
 
-ModelSpec spec_from_header(const CheckpointInfo& c) {
-  ModelSpec m;
-  m.name = "checkpoint";
-  m.dim = c.dim;
-  m.hidden_dim = c.hidden_dim;
-  m.n_layers = c.n_layers;
-  m.n_heads = c.n_heads;
-  m.n_kv_heads = c.n_kv_heads;
-  m.vocab_size = c.vocab_size;
-  m.max_seq_len = c.seq_len;
-  m.tied_embeddings = c.shared_classifier;
-  return m;
-}
-
 std::string header_text(const CheckpointInfo& c) {
   return fmt::format("dim={} hidden={} layers={} heads={} kv_heads={} vocab={} seq={} shared={}", c.dim,
                      c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len,
@@ -108,6 +94,20 @@ struct FloatCursor {
 };
 
 }  // namespace
+
+ModelSpec spec_from_header(const CheckpointInfo& c) {
+  ModelSpec m;
+  m.name = "checkpoint";
+  m.dim = c.dim;
+  m.hidden_dim = c.hidden_dim;
+  m.n_layers = c.n_layers;
+  m.n_heads = c.n_heads;
+  m.n_kv_heads = c.n_kv_heads;
+  m.vocab_size = c.vocab_size;
+  m.max_seq_len = c.seq_len;
+  m.tied_embeddings = c.shared_classifier;
+  return m;
+}
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -62,6 +62,7 @@ struct CheckpointInfo {
 };
 
 CheckpointInfo read_checkpoint_info(const std::string& path);
+ModelSpec spec_from_header(const CheckpointInfo& c);  // name "checkpoint"
 
 // Loads a llama2.c checkpoint. `expected` (when non-empty) must match the header's shape; the spec is
 // otherwise derived from the header (name "checkpoint"). InputError names the file and what was expected

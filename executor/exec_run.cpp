@@ -1,0 +1,469 @@
+// The executor's commands: model resolution, the four run modes, and the benchmark. Each mode writes the
+// resolved options as config.json beside requests.csv / tokens.csv / summary.json (core/metrics.hpp shapes),
+// generated text to stdout and progress to stderr.
+#include "executor/exec_run.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/output.hpp"
+#include "core/units.hpp"
+#include "executor/edge.hpp"
+#include "executor/forward.hpp"
+#include "executor/generate.hpp"
+#include "executor/local_run.hpp"
+#include "executor/model_files.hpp"
+#include "executor/records.hpp"
+#include "executor/server.hpp"
+#include "executor/tokenizer.hpp"
+#include "executor/weights.hpp"
+#include "hwprofiles/hw_profile.hpp"
+#include "models/model_spec.hpp"
+
+namespace splitsim {
+
+nlohmann::json ExecOptions::to_json() const {
+  return {{"model", model},
+          {"checkpoint", checkpoint},
+          {"tokenizer", tokenizer},
+          {"weights_seed", weights_seed},
+          {"prompt", prompt},
+          {"steps", steps},
+          {"temperature", sampling.temperature},
+          {"top_p", sampling.top_p},
+          {"seed", sampling.seed},
+          {"requests", requests},
+          {"clients", clients},
+          {"split", split},
+          {"edge_bits", edge_bits},
+          {"cloud_bits", cloud_bits},
+          {"group_size", group_size},
+          {"wire", wire.to_json()},
+          {"link", link},
+          {"uplink", uplink},
+          {"downlink", downlink},
+          {"delay", delay},
+          {"connect", connect},
+          {"host", host},
+          {"port", port},
+          {"batch_window", batch_window},
+          {"max_batch", max_batch}};
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------- model
+
+struct Resolved {
+  ExecOptions o;             // with defaults filled in (checkpoint found, tokenizer found)
+  ModelSpec spec;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+Resolved resolve(const ExecOptions& in) {
+  Resolved r{in, {}, nullptr};
+  ExecOptions& o = r.o;
+  namespace fs = std::filesystem;
+  if (o.checkpoint.empty() && o.model.empty()) {
+    auto dir = find_model_dir();
+    if (!dir)
+      throw InputError("--checkpoint / --model: expected a llama2.c checkpoint or a models/ name for random weights "
+                       "(stories260K was not found: set SPLITSIM_MODEL_DIR)");
+    o.checkpoint = *dir + "/stories260K.bin";
+  }
+  if (!o.checkpoint.empty()) {
+    CheckpointInfo c = read_checkpoint_info(o.checkpoint);
+    r.spec = o.model.empty() ? spec_from_header(c) : load_model(o.model);
+    if (o.tokenizer.empty()) {
+      fs::path dir = fs::path(o.checkpoint).parent_path();
+      for (auto n : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", c.vocab_size)})
+        if (fs::exists(dir / n)) o.tokenizer = (dir / n).string();
+    }
+  } else {
+    r.spec = load_model(o.model);
+  }
+  if (!o.tokenizer.empty()) r.tokenizer = std::make_unique<Tokenizer>(o.tokenizer, r.spec.vocab_size);
+  if (o.steps < 1) throw InputError(fmt::format("--steps: expected at least 1, got {}", o.steps));
+  if (o.sampling.temperature < 0) throw InputError("--temperature: expected >= 0");
+  o.wire.validate();
+  return r;
+}
+
+// The part of the model a process needs, quantized at `bits`.
+ModelWeights load_part(const Resolved& r, const ModelPart& part, int bits) {
+  const ExecOptions& o = r.o;
+  ModelWeights w;
+  if (!o.checkpoint.empty()) {
+    ModelSpec expected;
+    if (!o.model.empty()) expected = load_model(o.model);
+    w = load_checkpoint(o.checkpoint, o.model.empty() ? nullptr : &expected);
+    w.keep_only(part);
+  } else {
+    w = random_weights(r.spec, o.weights_seed, part);
+  }
+  if (part.layer_end > w.spec.n_layers || part.layer_begin < 0)
+    throw InputError(fmt::format("--split: expected 0..{} for {}, got {}", w.spec.n_layers, w.spec.name,
+                                 part.embedding ? part.layer_end : part.layer_begin));
+  w.quantize(bits, o.group_size);
+  return w;
+}
+
+std::vector<int32_t> prompt_tokens(const Resolved& r) {
+  if (r.tokenizer) return r.tokenizer->encode(r.o.prompt);
+  if (!r.o.prompt.empty()) throw InputError("--prompt: text needs a tokenizer (--tokenizer)");
+  return {kBosToken};
+}
+
+std::string text_of(const Resolved& r, const std::vector<int32_t>& prompt, const std::vector<int32_t>& tokens) {
+  if (r.tokenizer) {
+    std::vector<int32_t> all(prompt.begin(), prompt.end());
+    all.insert(all.end(), tokens.begin(), tokens.end());
+    return r.tokenizer->decode_all(all);
+  }
+  std::string s;
+  for (auto t : tokens) s += (s.empty() ? "" : " ") + std::to_string(t);
+  return s;
+}
+
+LinkShape link_shape(const ExecOptions& o) {
+  LinkShape l;
+  if (!o.link.empty()) {
+    LinkProfile p = load_link(o.link);
+    l.uplink_rate = p.uplink.value;
+    l.downlink_rate = p.downlink.value;
+    l.delay = p.latency.value;
+  }
+  auto q = [](const std::string& flag, const std::string& v, Dim d) {
+    try {
+      return parse_quantity(v, d);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(fmt::format("{}: expected {} like {}, got \"{}\" ({})", flag, dim_name(d), dim_example(d), v, e.what()));
+    }
+  };
+  if (!o.uplink.empty()) l.uplink_rate = q("--uplink", o.uplink, Dim::data_rate);
+  if (!o.downlink.empty()) l.downlink_rate = q("--downlink", o.downlink, Dim::data_rate);
+  if (!o.delay.empty()) l.delay = q("--delay", o.delay, Dim::time);
+  return l;
+}
+
+std::string run_name(const Resolved& r, const char* mode) {
+  if (!r.o.name.empty()) return r.o.name;
+  const std::string model = r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string();
+  if (r.o.split < 0) return fmt::format("{}-{}-unsplit", model, mode);
+  return fmt::format("{}-{}-s{}-e{}-c{}-{}", model, mode, r.o.split, r.o.edge_bits, r.o.cloud_bits, r.o.wire.codec);
+}
+
+std::string out_dir(const Resolved& r, const char* mode) {
+  return r.o.out.empty() ? "results/exec/" + run_name(r, mode) : r.o.out;
+}
+
+nlohmann::json config_json(const Resolved& r, const char* mode, const ModelSpec& spec, const std::string& source) {
+  nlohmann::json j = r.o.to_json();
+  j["mode"] = mode;
+  j["model_spec"] = spec.to_json();
+  j["weights_source"] = source;
+  return j;
+}
+
+RunTotals totals_of(const std::vector<RequestRecord>& rows, double server_busy, double wall, int64_t events) {
+  RunTotals t;
+  double first = 1e300, last = 0;
+  for (const auto& r : rows) {
+    first = std::min(first, r.arrival);
+    last = std::max(last, r.arrival + r.e2e);
+  }
+  t.span = rows.empty() ? 0 : last - first;
+  t.server_busy = server_busy;
+  t.wall = wall;
+  t.events = events;
+  return t;
+}
+
+void print_text(const Resolved& r, int client, const std::string& text, int clients) {
+  if (clients > 1) fmt::print("[client {}] ", client);
+  fmt::print("{}\n", text);
+  std::fflush(stdout);
+  (void)r;
+}
+
+// ---------------------------------------------------------------------------------------------- unsplit
+
+void local_unsplit(const Resolved& r) {
+  const ExecOptions& o = r.o;
+  ModelWeights w = load_part(r, ModelPart::whole(r.spec), o.edge_bits);
+  const ModelSpec& m = w.spec;
+  auto prompt = prompt_tokens(r);
+  std::vector<RequestRecord> rows;
+  std::vector<TokenRecord> steps;
+  nlohmann::json texts = nlohmann::json::array();
+  double kv_bytes = 0, ws_bytes = 0;
+  const double run_start = now_s();
+  for (int k = 0; k < o.requests; ++k) {
+    SamplingConfig sc = o.sampling;
+    sc.seed += static_cast<uint64_t>(k);
+    Sampler sampler(sc);
+    KvCache cache(m, w.part, context_for(m, static_cast<int64_t>(prompt.size()), o.steps));
+    Workspace ws;
+    Eigen::MatrixXf x, logits;
+    std::vector<int32_t> out, block = prompt;
+    RequestRecord rec;
+    rec.request = k;
+    rec.group = "exec";
+    rec.prompt_tokens = static_cast<int64_t>(prompt.size());
+    const double arrival = now_s();
+    rec.arrival = arrival - run_start;
+    for (int64_t step = 0; static_cast<int64_t>(out.size()) < o.steps && cache.pos + static_cast<int64_t>(block.size()) <= cache.capacity(); ++step) {
+      const double t0 = now_s();
+      embed(w, block, x);
+      Segment seg{&cache, static_cast<int64_t>(block.size())};
+      forward_layers(w, {&seg, 1}, x, ws);
+      const int64_t last = x.cols() - 1;
+      forward_head(w, x, {&last, 1}, logits, ws);
+      const int32_t next = sampler.sample({logits.data(), static_cast<size_t>(m.vocab_size)});
+      const double t1 = now_s();
+      steps.push_back(TokenRecord{k, step, t1 - t0, 0, 0, 0, 0, 0, 0, 0, 0});
+      rec.edge_compute += t1 - t0;
+      if (next == kBosToken) break;
+      out.push_back(next);
+      if (out.size() == 1) rec.ttft = t1 - arrival;
+      rec.e2e = t1 - arrival;
+      block.assign(1, next);
+    }
+    rec.output_tokens = static_cast<int64_t>(out.size());
+    rec.tpot = rec.output_tokens > 1 ? (rec.e2e - rec.ttft) / static_cast<double>(rec.output_tokens - 1) : 0;
+    kv_bytes = cache.bytes();
+    ws_bytes = ws.bytes();
+    rec.edge_memory_peak = w.bytes() + kv_bytes + ws_bytes;
+    rows.push_back(rec);
+    const std::string text = text_of(r, prompt, out);
+    texts.push_back(text);
+    print_text(r, 0, text, 1);
+  }
+  const double wall = now_s() - run_start;
+  const std::string dir = out_dir(r, "local");
+  nlohmann::json extra{{"mode", "local-unsplit"},
+                       {"memory", {{"edge_weights_bytes", w.bytes()}, {"edge_kv_bytes", kv_bytes}, {"edge_workspace_bytes", ws_bytes}}},
+                       {"texts", texts}};
+  write_run_outputs(dir, config_json(r, "local", m, w.source), rows, steps, totals_of(rows, 0, wall, static_cast<int64_t>(steps.size())), extra);
+  if (!o.quiet) fmt::print(stderr, "exec: {} requests unsplit in {}; outputs in {}\n", rows.size(), format_time(wall), dir);
+}
+
+// ---------------------------------------------------------------------------------------------- split outputs
+
+void write_split_outputs(const Resolved& r, const char* mode, const std::string& dir, const ModelWeights& edge,
+                         const std::vector<EdgeResult>& results, const std::vector<std::vector<int32_t>>& prompts,
+                         double server_busy, const nlohmann::json& server_json, double wall) {
+  std::vector<RequestRecord> rows;
+  std::vector<TokenRecord> steps;
+  double cu = 0, cd = 0, ekv = 0, ews = 0, skv = 0, sw = 0, busy_share = 0;
+  nlohmann::json texts = nlohmann::json::array();
+  int64_t events = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const EdgeResult& e = results[i];
+    rows.push_back(e.record);
+    steps.insert(steps.end(), e.steps.begin(), e.steps.end());
+    cu += e.control_bytes_up;
+    cd += e.control_bytes_down;
+    ekv = std::max(ekv, e.edge_kv_bytes);
+    ews = std::max(ews, e.edge_workspace_bytes);
+    skv = std::max(skv, e.server_kv_bytes);
+    sw = std::max(sw, e.server_weights_bytes);
+    busy_share += e.server_busy_share;
+    events += static_cast<int64_t>(e.steps.size());
+    texts.push_back(text_of(r, prompts[i], e.tokens));
+  }
+  if (server_busy < 0) server_busy = busy_share;  // an edge process only knows its sessions' share
+  nlohmann::json extra{{"mode", mode},
+                       {"memory",
+                        {{"edge_weights_bytes", edge.bytes()},
+                         {"edge_kv_bytes", ekv},
+                         {"edge_workspace_bytes", ews},
+                         {"server_weights_bytes", sw},
+                         {"server_kv_bytes_per_session", skv}}},
+                       {"control_bytes_up", cu},
+                       {"control_bytes_down", cd},
+                       {"server", server_json},
+                       {"texts", texts}};
+  write_run_outputs(dir, config_json(r, mode, edge.spec, edge.source), rows, steps, totals_of(rows, server_busy, wall, events), extra);
+}
+
+std::atomic<bool>& interrupted() {  // set by SIGINT/SIGTERM: the one process-wide flag a signal may touch
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------- modes
+
+void exec_local(const ExecOptions& in) {
+  Resolved r = resolve(in);
+  const ExecOptions& o = r.o;
+  if (o.split < 0) {
+    if (o.clients != 1) throw InputError("--clients: several clients need a split (--split S)");
+    if (o.wire.codec != "fp32") throw InputError("--codec: an unsplit run sends no hidden state; give --split");
+    return local_unsplit(r);
+  }
+  if (o.clients < 1 || o.requests < 1) throw InputError("--clients/--requests: expected at least 1");
+  ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
+  ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
+  auto prompt = prompt_tokens(r);
+  EdgeOptions eo;
+  eo.split = o.split;
+  eo.link = link_shape(o);
+  eo.wire = o.wire;
+  eo.sampling = o.sampling;
+  eo.steps = o.steps;
+  ServerOptions so;
+  so.batch_window = parse_quantity(o.batch_window, Dim::time);
+  so.max_batch = o.max_batch;
+  const bool stream = o.clients == 1 && o.requests == 1 && r.tokenizer;
+  int32_t prev = prompt.back();
+  if (stream) fmt::print("{}", text_of(r, prompt, {}));
+  auto res = run_local_split(edge, server, eo, so, o.clients, o.requests, prompt, [&](int, int32_t t) {
+    if (!stream) return;
+    fmt::print("{}", r.tokenizer->decode(prev, t));
+    std::fflush(stdout);
+    prev = t;
+  });
+  if (stream) fmt::print("\n");
+  else
+    for (size_t i = 0; i < res.requests.size(); ++i)
+      print_text(r, static_cast<int>(res.requests[i].record.device), text_of(r, prompt, res.requests[i].tokens), o.clients);
+  const std::string dir = out_dir(r, "local");
+  std::vector<std::vector<int32_t>> prompts(res.requests.size(), prompt);
+  write_split_outputs(r, "local", dir, edge, res.requests, prompts, res.server.busy, res.server.to_json(), res.wall);
+  if (!o.quiet)
+    fmt::print(stderr, "exec: {} requests over {} clients, split {} (edge {} bits, server {} bits, wire {}) in {}; "
+               "server mean batch {:.2f}; outputs in {}\n",
+               res.requests.size(), o.clients, o.split, o.edge_bits, o.cloud_bits, o.wire.codec, format_time(res.wall),
+               res.server.batches ? double(res.server.steps) / double(res.server.batches) : 0.0, dir);
+}
+
+void exec_server(const ExecOptions& in) {
+  Resolved r = resolve(in);
+  const ExecOptions& o = r.o;
+  if (o.split < 0) throw InputError("--split: the server needs the split point S (it runs layers [S, L))");
+  ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
+  ServerOptions so;
+  so.host = o.host;
+  so.port = o.port;
+  so.batch_window = parse_quantity(o.batch_window, Dim::time);
+  so.max_batch = o.max_batch;
+  SplitServer srv(server, o.split, so);
+  srv.start();
+  fmt::print(stderr, "exec server: {} layers [{}, {}) + head at {} bits, listening on {}:{} (Ctrl-C stops)\n",
+             server.spec.name, o.split, server.spec.n_layers, o.cloud_bits, o.host, srv.port());
+  auto handler = [](int) { interrupted() = true; };
+  std::signal(SIGINT, handler);
+  std::signal(SIGTERM, handler);
+  const double start = now_s();
+  while (!interrupted()) {
+    auto t = srv.totals();
+    if (o.sessions > 0 && t.sessions_completed + t.sessions_failed >= o.sessions) break;
+    sleep_until_s(now_s() + 0.05);
+  }
+  srv.stop();
+  auto t = srv.totals();
+  const std::string dir = out_dir(r, "server");
+  nlohmann::json summary{{"server", t.to_json()}, {"session_errors", srv.session_errors()}, {"wall_s", now_s() - start}};
+  write_json_atomic(dir + "/config.json", config_json(r, "server", server.spec, server.source));
+  write_json_atomic(dir + "/server_summary.json", summary);
+  fmt::print(stderr, "exec server: {} sessions completed, {} failed, {} batches (mean {:.2f}); summary in {}\n",
+             t.sessions_completed, t.sessions_failed, t.batches, t.batches ? double(t.steps) / double(t.batches) : 0.0, dir);
+}
+
+void exec_edge(const ExecOptions& in) {
+  Resolved r = resolve(in);
+  const ExecOptions& o = r.o;
+  if (o.split < 0) throw InputError("--split: the edge needs the split point S (it runs layers [0, S))");
+  const auto colon = o.connect.rfind(':');
+  if (colon == std::string::npos) throw InputError(fmt::format("--connect: expected HOST:PORT, got \"{}\"", o.connect));
+  EdgeOptions eo;
+  eo.host = o.connect.substr(0, colon);
+  try {
+    eo.port = std::stoi(o.connect.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw InputError(fmt::format("--connect: expected HOST:PORT, got \"{}\"", o.connect));
+  }
+  ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
+  eo.split = o.split;
+  eo.link = link_shape(o);
+  eo.wire = o.wire;
+  eo.steps = o.steps;
+  auto prompt = prompt_tokens(r);
+  std::vector<EdgeResult> results;
+  const double run_start = now_s();
+  for (int k = 0; k < o.requests; ++k) {
+    eo.sampling = o.sampling;
+    eo.sampling.seed += static_cast<uint64_t>(k);
+    results.push_back(run_edge_request(edge, eo, prompt, k, 0, run_start));
+    print_text(r, 0, text_of(r, prompt, results.back().tokens), 1);
+  }
+  const double wall = now_s() - run_start;
+  const std::string dir = out_dir(r, "edge");
+  std::vector<std::vector<int32_t>> prompts(results.size(), prompt);
+  write_split_outputs(r, "edge", dir, edge, results, prompts, -1, nlohmann::json::object(), wall);
+  if (!o.quiet) fmt::print(stderr, "exec edge: {} requests in {}; outputs in {}\n", results.size(), format_time(wall), dir);
+}
+
+}  // namespace splitsim
+
+// ---------------------------------------------------------------------------------------------- eval
+
+#include "executor/eval.hpp"
+
+namespace splitsim {
+
+void exec_eval(const ExecOptions& in) {
+  Resolved r = resolve(in);
+  const ExecOptions& o = r.o;
+  if (o.split < 0) throw InputError("--split: eval compares a split configuration with the unsplit model; give S");
+  ModelWeights ref = load_part(r, ModelPart::whole(r.spec), 32);
+  ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
+  ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
+  std::vector<std::vector<int32_t>> streams;
+  std::string source;
+  if (!o.text_file.empty()) {
+    if (!r.tokenizer) throw InputError("--text: needs a tokenizer (--tokenizer)");
+    std::ifstream in(o.text_file);
+    if (!in) throw InputError(fmt::format("{}: cannot open evaluation text", o.text_file));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    streams = text_streams(r.tokenizer->encode(ss.str(), false), o.stream_len);
+    if (static_cast<int64_t>(streams.size()) > o.streams) streams.resize(static_cast<size_t>(o.streams));
+    source = "text " + std::filesystem::path(o.text_file).filename().string();
+  } else {
+    streams = sample_streams(ref, o.streams, o.stream_len, o.stream_seed);
+    source = fmt::format("sampled from the fp32 model, temperature 1, seed {}", o.stream_seed);
+  }
+  const double t0 = now_s();
+  EvalResult e = evaluate_split(ref, edge, server, o.wire, streams);
+  nlohmann::json j = e.to_json();
+  j["streams_source"] = source;
+  j["edge_weights_bytes"] = edge.bytes();
+  j["server_weights_bytes"] = server.bytes();
+  j["wall_s"] = now_s() - t0;
+  fmt::print("split {} | edge {} bits | server {} bits | wire {} | {} positions in {} streams ({})\n", o.split,
+             o.edge_bits, o.cloud_bits, o.wire.codec, e.positions, e.streams, source);
+  fmt::print("perplexity: reference {:.4f}, split {:.4f} ({:+.3f}%)\n", e.ppl_ref, e.ppl_split,
+             100.0 * (e.ppl_split / e.ppl_ref - 1.0));
+  fmt::print("mean KL(ref || split) {:.3e} nats (max {:.3e}); greedy agreement {:.2f}%\n", e.mean_kl, e.max_kl,
+             100.0 * e.agreement);
+  fmt::print("wire: {:.1f} B per token block ({:.2f} bits per element)\n", e.wire_bytes_per_token, e.wire_bits_per_element);
+  const std::string dir = out_dir(r, "eval");
+  write_json_atomic(dir + "/config.json", config_json(r, "eval", ref.spec, ref.source));
+  write_json_atomic(dir + "/eval.json", j);
+  if (!o.quiet) fmt::print(stderr, "exec eval: outputs in {}\n", dir);
+}
+
+}  // namespace splitsim
