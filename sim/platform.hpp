@@ -20,8 +20,9 @@ uint64_t sim_payload(double bytes);
 
 // Network model CM02 with every correction neutralized (latency and bandwidth factors 1, no cross traffic,
 // no TCP window bound, flows share by route latency only), so that an uncontended transfer takes exactly
-// latency + bytes / bandwidth. Call before the platform is built.
-void configure_engine(size_t actors);
+// latency + bytes / bandwidth. reference: the full solver at every event (slow, for the full mode).
+// Call before the platform is built.
+void configure_engine(size_t actors, bool reference = false);
 
 // Creates hosts and links; returns the SimGrid host of every Topology host (index 0: the server).
 std::vector<simgrid::s4u::Host*> build_platform(const Topology& topo);

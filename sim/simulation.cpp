@@ -109,6 +109,7 @@ class Fleet {
   int64_t requests_per_device_ = 1;
   int64_t events_ = 0, tokens_ = 0, finished_ = 0;
   std::chrono::steady_clock::time_point wall0_, last_progress_;
+  bool progress_shown_ = false;
 };
 
 void Fleet::compute(DeviceState& ds, double seconds) {
@@ -331,9 +332,10 @@ void Fleet::device_actor(int64_t d) {
 }
 
 void Fleet::progress(bool force) {
-  if (!opt_.progress) return;
+  if (!opt_.progress || (force && !progress_shown_)) return;
   auto now = std::chrono::steady_clock::now();
   if (!force && now - last_progress_ < std::chrono::seconds(2)) return;
+  progress_shown_ = true;
   last_progress_ = now;
   fmt::print(stderr, "\rsplitsim run: {:.1f} s simulated, {} / {} requests done, {} tokens, {:.1f} s wall   ",
              s4u::Engine::get_clock(), finished_, records_.size(), tokens_,
@@ -360,7 +362,7 @@ SimResult Fleet::run() {
                       topo_.to_xml(fmt::format("splitsim platform for scenario {} ({})", sys_.scenario.name, sys_.hash())));
 
   s4u::Engine engine("splitsim");
-  configure_engine(static_cast<size_t>(n) + 1);
+  configure_engine(static_cast<size_t>(n) + 1, topo_.full);
   hosts_ = build_platform(topo_);
   server_ = std::make_unique<Server>(
       sys_.scenario.server.max_batch, cost_.server_kv_capacity(),

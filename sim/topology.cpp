@@ -94,13 +94,8 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
     const auto& g = fg.group;
     const double up_bw = fg.link.uplink.value, down_bw = fg.link.downlink.value, lat = fg.link.latency.value;
     const int64_t first = t.group_begin[gi];
-    auto route = [&](std::vector<int32_t> up, std::vector<int32_t> down) {
-      if (t.backbone_simulated) {
-        up.push_back(bb_up);
-        down.insert(down.begin(), bb_down);
-      }
-      return std::make_pair(up, down);
-    };
+    // Star routes: a device's links to the centre, then the server's (the backbone, when simulated).
+    auto route = [](std::vector<int32_t> up, std::vector<int32_t> down) { return std::make_pair(up, down); };
     if (g.cell_size > 0) {
       for (int64_t c = 0; c < cells_of(g); ++c) {
         std::string base = fmt::format("{}-cell{}", g.name, c);

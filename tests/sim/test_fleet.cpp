@@ -38,7 +38,7 @@ arrival = "closed"
 think_time = "0s"
 requests_per_device = 1
 prompt_tokens = 512
-output_tokens = 2
+output_tokens = 1
 max_seq_len = 1024
 )",
                      n, n, strategy, layer);
@@ -76,7 +76,7 @@ TEST_CASE("N identical transfers on one shared cell finish together at N x the s
 TEST_CASE("the same scenario and seed give byte-identical requests.csv", "[sim][determinism]") {
   std::string text = cell_of(12, "opsc", 4);
   text.replace(text.find("think_time = \"0s\""), 17, "think_time = \"1s\"");
-  text.replace(text.find("output_tokens = 2"), 17, "output_tokens = { dist = \"lognormal\", mu = 2.5, sigma = 0.5, min = 2, max = 60 }");
+  text.replace(text.find("output_tokens = 1"), 17, "output_tokens = { dist = \"lognormal\", mu = 2.5, sigma = 0.5, min = 2, max = 60 }");
   System sys = system_from(text);
   auto dir = temp_dir("det");
   write_results((dir / "a").string(), sys, run_sim(sys));

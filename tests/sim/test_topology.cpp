@@ -19,7 +19,8 @@ TEST_CASE("private links behind a roomy backbone are closed form", "[sim][topolo
   CHECK(f.backbone_simulated);
   REQUIRE(f.device_host[0] > 0);
   CHECK(f.hosts[static_cast<size_t>(f.device_host[0])].to_center.size() == 1);
-  CHECK(f.hosts[0].from_center.size() == 1);  // backbone-up into the server
+  REQUIRE(f.hosts[0].from_center.size() == 1);  // backbone-up into the server
+  CHECK(f.links[static_cast<size_t>(f.hosts[0].from_center[0])].name == "backbone-up");
   std::string xml = f.to_xml("test");
   CHECK(xml.find("<route src=\"dev0\" dst=\"server\"") != std::string::npos);
   CHECK(xml.find("backbone-up") != std::string::npos);
