@@ -132,8 +132,8 @@ double AccuracyModel::weight_loss(const std::string& model, int64_t bits) const 
     auto ref = it->second.find(16), q = it->second.find(bits);
     if (ref != it->second.end() && q != it->second.end()) return q->second.first / ref->second.first - 1;
   }
-  auto r = relative_.find(fmt::format("bits{}", bits));
-  return r == relative_.end() ? relative_.at("bits2").first : r->second.first;
+  const char* key = bits >= 8 ? "bits8" : bits >= 4 ? "bits4" : bits >= 3 ? "bits3" : "bits2";
+  return relative_.at(key).first;
 }
 
 double AccuracyModel::kv_loss(int64_t kv_bits) const {
@@ -149,7 +149,7 @@ CodecStats AccuracyModel::codec_stats(const System& sys) const {
   }
 }
 
-AccuracyResult AccuracyModel::evaluate(const System& sys) const {
+AccuracyResult AccuracyModel::evaluate(const System& sys, bool with_source) const {
   const Plan& pl = sys.plan;
   const Scenario& sc = sys.scenario;
   for (const auto& m : measured_) {
@@ -169,16 +169,22 @@ AccuracyResult AccuracyModel::evaluate(const System& sys) const {
     r.measured = true;
     r.kl = m.kl;
     r.agreement = m.agreement;
-    r.source = "measured: " + measured_path_;
+    if (with_source) r.source = "measured: " + measured_path_;
     return r;
   }
   AccuracyResult r;
-  const double L = static_cast<double>(sys.model.n_layers);
-  const double s = pl.server_has_head ? static_cast<double>(pl.split_layer) : L;
-  r.loss = s / L * weight_loss(sys.model.name, pl.edge_embeds ? pl.edge_bits : 16) +
-           (L - s) / L * weight_loss(sys.model.name, pl.cloud_bits) + kv_loss(pl.kv_bits) +
+  // Each side's weight loss counts in proportion to its share of the model's parameters (the embedding on the
+  // edge, or on the server for cloud-only; the head on the server, or on the edge for edge-only).
+  const ModelSpec& m = sys.model;
+  const double layer = static_cast<double>(m.layer_params()), emb = static_cast<double>(m.embedding_params());
+  const double head = static_cast<double>(m.tied_embeddings ? 0 : m.head_params());
+  const double s = static_cast<double>(pl.server_has_head ? pl.split_layer : m.n_layers);
+  const double edge = (pl.edge_embeds ? emb : 0.0) + s * layer + (pl.server_has_head ? 0.0 : head);
+  const double total = emb + static_cast<double>(m.n_layers) * layer + head;
+  r.loss = edge / total * weight_loss(m.name, pl.edge_bits) + (total - edge) / total * weight_loss(m.name, pl.cloud_bits) +
+           kv_loss(pl.kv_bits) +
            codec_loss(codec_stats(sys).relative_mse);
-  r.source = fmt::format("estimated: {}", estimates_path_);
+  if (with_source) r.source = "estimated: " + estimates_path_;
   return r;
 }
 

@@ -47,7 +47,7 @@ class AccuracyModel {
   // Loads the estimate table and, when present, the measured table. Empty paths: the defaults.
   static AccuracyModel load(const std::string& estimates_path = "", const std::string& measured_path = "");
 
-  AccuracyResult evaluate(const System& sys) const;
+  AccuracyResult evaluate(const System& sys, bool with_source = true) const;
   // The estimate alone, from its parts (used by evaluate and the screen).
   double weight_loss(const std::string& model, int64_t bits) const;
   double kv_loss(int64_t kv_bits) const;

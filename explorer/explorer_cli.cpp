@@ -190,7 +190,10 @@ void add_explorer_commands(CliRoot& root) {
   auto* study = root.app.add_subcommand("study", "The main job: optimize, sweep devices per strategy, plots, report.md");
   study->add_option("scenario", st.scenario, "Scenario TOML file")->required();
   study->add_option("--out,-o", st.out, "Output folder (default results/<scenario name>)");
-  study->add_option("--devices", st_devices, "Device counts (default 1,2,4,8,16,32,64)")->delimiter(',');
+  static int64_t st_opt_devices = 0;
+  study->add_option("--devices", st_devices, "Device counts (default 1,4,16,64,256)")->delimiter(',');
+  study->add_option("--optimize-devices", st_opt_devices, "Device count to optimize for (default: the largest)")
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
   study->add_option("--strategies", st_strategies, "Strategies (default cloud-only,split-fp16,split-uniform,opsc)")
       ->delimiter(',');
   study->add_flag("--no-plots", st_no_plots, "Skip the figures");
@@ -205,6 +208,7 @@ void add_explorer_commands(CliRoot& root) {
     for (auto d : so.devices)
       if (d < 1) throw InputError(fmt::format("--devices {}: expected device counts >= 1", d));
     so.plots = !st_no_plots;
+    so.optimize_devices = st_opt_devices;
     run_study(st.scenario, st.sets, so);
   });
 

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <map>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -117,6 +119,8 @@ struct Screen {
   std::vector<int64_t> valid_layers;
   std::vector<std::vector<Setter>> setters;  // per axis, per value
   std::vector<std::vector<std::string>> values;
+  using PerfKey = std::array<double, 12>;
+  mutable std::map<PerfKey, Candidate> perf_cache;
 
   Screen(const SweepSpec& s, const AccuracyModel& a) : spec(s), acc(a) {
     std::vector<Override> fixed;
@@ -166,35 +170,64 @@ struct Screen {
   }
 
   // Full evaluation of a point: codec statistics, fleet estimate, memory, accuracy.
-  Candidate evaluate(const std::vector<size_t>& idx, System& sys) const {
+  Candidate evaluate(const std::vector<size_t>& idx, System& sys, bool full = true) const {
     Candidate c;
     c.codec = acc.codec_stats(sys);
     if (sys.plan.wire == WireFormat::ts_tabq) {
       sys.scenario.codec.mean_bits = c.codec.mean_bits;
       sys.scenario.codec.outliers_per_token = c.codec.outliers_per_token;
-      c.derived = {{"codec.mean_bits", format_double(c.codec.mean_bits)},
-                   {"codec.outliers_per_token", format_double(c.codec.outliers_per_token)}};
+      if (full)
+        c.derived = {{"codec.mean_bits", format_double(c.codec.mean_bits)},
+                     {"codec.outliers_per_token", format_double(c.codec.outliers_per_token)}};
     }
-    CostModel cm(sys);
-    FleetEstimate f = estimate_fleet(cm);
-    double mem = 0;
-    for (const auto& g : f.groups) mem = std::max(mem, g.alone.edge_memory.total());
-    c.edge_memory = mem;
-    c.oom = f.infeasible;
-    c.reason = f.reason;
-    c.ttft = f.mean_ttft();
-    c.tpot = f.mean_tpot();
-    c.e2e = f.mean_e2e();
-    c.server_load = f.server_busy_per_token;
-    c.throughput = f.throughput;
-    c.utilization = f.utilization;
-    if (!f.groups.empty()) {
-      c.bytes_up_per_token = f.groups[0].alone.bytes_up_per_token;
-      c.decode = f.groups[0].alone.decode_mean;
-      c.prefill = f.groups[0].alone.prefill;
+    // The codec settings reach the cost model only through (mean_bits, outliers_per_token), so points that
+    // differ only in codec settings with equal statistics share one fleet estimate.
+    const Scenario& sc = sys.scenario;
+    PerfKey key = {static_cast<double>(sc.split.layer), static_cast<double>(sc.split.edge_bits),
+                   static_cast<double>(sc.split.cloud_bits), static_cast<double>(sc.split.kv_bits),
+                   static_cast<double>(sc.split.group_size), sc.codec.mean_bits, sc.codec.outliers_per_token,
+                   static_cast<double>(sc.codec.uniform_bits), static_cast<double>(sc.workload.max_seq_len),
+                   static_cast<double>(sc.device_count()), static_cast<double>(sc.server.max_batch),
+                   static_cast<double>(static_cast<int>(sys.plan.wire))};
+    auto it = perf_cache.find(key);
+    if (it == perf_cache.end() || full) {
+      CostModel cm(sys);
+      FleetEstimate f = estimate_fleet(cm);
+      Candidate p;
+      double mem = 0;
+      for (const auto& g : f.groups) mem = std::max(mem, g.alone.edge_memory.total());
+      p.edge_memory = mem;
+      p.oom = f.infeasible;
+      p.reason = f.reason;
+      p.ttft = f.mean_ttft();
+      p.tpot = f.mean_tpot();
+      p.e2e = f.mean_e2e();
+      p.server_load = f.server_busy_per_token;
+      p.throughput = f.throughput;
+      p.utilization = f.utilization;
+      if (!f.groups.empty()) {
+        p.bytes_up_per_token = f.groups[0].alone.bytes_up_per_token;
+        p.decode = f.groups[0].alone.decode_mean;
+        p.prefill = f.groups[0].alone.prefill;
+      }
+      it = perf_cache.insert_or_assign(key, p).first;
     }
-    c.accuracy = acc.evaluate(sys);
-    for (size_t k = 0; k < idx.size(); ++k) c.knobs.emplace_back(spec.axes[k].key, spec.axes[k].values[idx[k]]);
+    const Candidate& p = it->second;
+    c.edge_memory = p.edge_memory;
+    c.oom = p.oom;
+    c.reason = p.reason;
+    c.ttft = p.ttft;
+    c.tpot = p.tpot;
+    c.e2e = p.e2e;
+    c.server_load = p.server_load;
+    c.throughput = p.throughput;
+    c.utilization = p.utilization;
+    c.bytes_up_per_token = p.bytes_up_per_token;
+    c.decode = p.decode;
+    c.prefill = p.prefill;
+    c.accuracy = acc.evaluate(sys, full);
+    if (full)
+      for (size_t k = 0; k < idx.size(); ++k) c.knobs.emplace_back(spec.axes[k].key, spec.axes[k].values[idx[k]]);
     return c;
   }
 
@@ -393,7 +426,7 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
       ++res.invalid;
       continue;
     }
-    Candidate c = s.evaluate(idx, sys);
+    Candidate c = s.evaluate(idx, sys, false);
     (c.accuracy.measured ? any_measured : any_estimated) = true;
     rows[static_cast<size_t>(i)] = Row{c.edge_memory, c.ttft, c.tpot, c.e2e, c.server_load, c.throughput,
                                        c.accuracy.loss, sys.scenario.workload.max_seq_len, c.oom};

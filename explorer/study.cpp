@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -91,6 +92,8 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
     std::fflush(stdout);
   };
 
+  const int64_t opt_devices =
+      opt.optimize_devices > 0 ? opt.optimize_devices : *std::max_element(opt.devices.begin(), opt.devices.end());
   // 1. One configuration per strategy: the optimizer for OPSC (verified), the analytic screen for baselines.
   std::vector<Chosen> chosen;
   for (const auto& strategy : opt.strategies) {
@@ -102,6 +105,7 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
     if (!main) oo.verify = 0;
     std::vector<std::string> s = sets;
     s.push_back("split.strategy=" + strategy);
+    s.push_back(fmt::format("edge.count={}", opt_devices));
     say(fmt::format("{}: {}", strategy, main ? "optimizing (analytic screen, then verification)" : "analytic screen"));
     OptimizeResult r = optimize(scenario, s, oo);
     if (!main && !r.found) {
@@ -168,7 +172,7 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
                       return s.empty() ? std::string("edge memory only") : s;
                     }(),
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  md += "## Chosen configuration per strategy\n\n";
+  md += fmt::format("## Chosen configuration per strategy (optimized for {} devices)\n\n", opt_devices);
   md += "accuracy_loss is the relative WikiText-2 perplexity increase; *estimated* values come from "
         "explorer/accuracy_estimates.toml (published RTN perplexities and assumptions, see optimize/optimize.json), "
         "*measured* ones from the executor. Codec bits per element are estimated by the codec model.\n\n";

@@ -17,7 +17,10 @@ namespace splitsim {
 
 struct StudyOptions {
   std::string out_dir;  // empty: results/<scenario name>
-  std::vector<int64_t> devices = {1, 2, 4, 8, 16, 32, 64};
+  std::vector<int64_t> devices = {1, 4, 16, 64, 256};
+  // Device count the configurations are optimized for (0: the largest of `devices`, where the server is
+  // contended and the choice matters most).
+  int64_t optimize_devices = 0;
   std::vector<std::string> strategies = {"cloud-only", "split-fp16", "split-uniform", "opsc"};
   OptimizeOptions optimize;  // objective, constraints, verification, engine and jobs
   bool plots = true;
