@@ -2,11 +2,11 @@
 // chosen at run time (the build does not assume -march=native), with the scalar reference as the fallback.
 //
 // Per token row (d floats, in L1 while it is worked on):
-//   sigma pass(es)  lane sums in double, in the canonical lane order, so tau_t equals the reference's bit for bit;
+//   sigma pass(es)  lane sums in double, in the canonical 16-lane order, so tau_t equals the reference's bit for bit;
 //   split pass      |x| > tau or non-finite -> outlier (rare; found with a movemask, recorded in column order),
 //                   dense row with outliers zeroed, min/max, lane sums for the variance;
-//   code pass       rint((x - min) / delta) clamped, eight codes packed into `bits` bytes with one BMI2 pext.
-// Decode unpacks eight codes with one pdep and dequantizes with the same rounded multiply and add as the
+//   code pass       rint((x - min) / delta) clamped, eight codes packed into `bits` bytes with variable shifts.
+// Decode unpacks eight codes with variable shifts and dequantizes with the same rounded multiply and add as the
 // reference, so decoded values are identical too.
 #include <immintrin.h>
 
@@ -21,68 +21,73 @@ namespace splitsim::codec_detail {
 namespace {
 
 bool have_avx2() { return simd_avx2_available(); }
-constexpr uint64_t byte_mask(int bits) { return simd_byte_mask(bits); }
 
-// Lane sums: lanes 0-3 in lo, 4-7 in hi (element i of an 8-block goes to lane i).
-struct LaneSums {
-  __m256d lo, hi;
+// Canonical 16-lane double sums (codec_internal.hpp): a0/a1 hold lanes 0-3/4-7 (first 8-block of each
+// 16-block), b0/b1 lanes 8-11/12-15 (second 8-block): two independent add chains.
+struct Lanes16 {
+  __m256d a0, a1, b0, b1;
 };
 
-SPLITSIM_AVX2 inline void lanes_store(const LaneSums& s, double* out) {
-  _mm256_storeu_pd(out, s.lo);
-  _mm256_storeu_pd(out + 4, s.hi);
+SPLITSIM_AVX2 inline Lanes16 lanes_zero() {
+  return {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
 }
 
-SPLITSIM_AVX2 inline void lanes_add(LaneSums& s, __m256 v) {
-  s.lo = _mm256_add_pd(s.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-  s.hi = _mm256_add_pd(s.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+SPLITSIM_AVX2 inline void lanes_store(const Lanes16& s, double* out) {
+  _mm256_storeu_pd(out, s.a0);
+  _mm256_storeu_pd(out + 4, s.a1);
+  _mm256_storeu_pd(out + 8, s.b0);
+  _mm256_storeu_pd(out + 12, s.b1);
 }
 
-SPLITSIM_AVX2 inline void lanes_add_sq(LaneSums& s, __m256 v) {
-  const __m256d a = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), b = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-  s.lo = _mm256_add_pd(s.lo, _mm256_mul_pd(a, a));  // exact products; no fma needed for bit-exactness
-  s.hi = _mm256_add_pd(s.hi, _mm256_mul_pd(b, b));
+// Adds v (and v*v, exact in double) to the first (second = false) or second 8-block lanes.
+SPLITSIM_AVX2 inline void lanes_add(Lanes16& s, Lanes16& q, __m256 v, bool second) {
+  const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  __m256d& s0 = second ? s.b0 : s.a0;
+  __m256d& s1 = second ? s.b1 : s.a1;
+  __m256d& q0 = second ? q.b0 : q.a0;
+  __m256d& q1 = second ? q.b1 : q.a1;
+  s0 = _mm256_add_pd(s0, lo);
+  s1 = _mm256_add_pd(s1, hi);
+  q0 = _mm256_add_pd(q0, _mm256_mul_pd(lo, lo));
+  q1 = _mm256_add_pd(q1, _mm256_mul_pd(hi, hi));
 }
 
 SPLITSIM_AVX2 float sigma_row_tau(const float* x, int64_t d, const Resolved& r) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-  const __m256 inf = _mm256_set1_ps(INFINITY), one = _mm256_set1_ps(1.0f);
-  const int64_t d8 = d & ~int64_t{7};
+  const __m256 inf = _mm256_set1_ps(INFINITY);
   float tau = INFINITY;
   for (int it = 0; it < r.sigma_iterations; ++it) {
-    LaneSums n{_mm256_setzero_pd(), _mm256_setzero_pd()}, s = n, q = n;
+    Lanes16 s = lanes_zero(), q = lanes_zero();
+    int64_t n = 0;
     const __m256 tv = _mm256_set1_ps(tau);
-    for (int64_t i = 0; i < d8; i += 8) {
+    auto step = [&](int64_t i, bool second) SPLITSIM_AVX2 {
       const __m256 v = _mm256_loadu_ps(x + i), a = _mm256_and_ps(v, abs_mask);
       const __m256 m = _mm256_and_ps(_mm256_cmp_ps(a, inf, _CMP_LT_OQ), _mm256_cmp_ps(a, tv, _CMP_LE_OQ));
-      const __m256 vm = _mm256_and_ps(m, v);
-      lanes_add(n, _mm256_and_ps(m, one));
-      lanes_add(s, vm);
-      lanes_add_sq(q, vm);
+      n += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(m)));
+      lanes_add(s, q, _mm256_and_ps(m, v), second);
+    };
+    int64_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+      step(i, false);
+      step(i + 8, true);
     }
-    double nl[8], sl[8], ql[8];
-    lanes_store(n, nl);
+    if (i + 8 <= d) {
+      step(i, false);
+      i += 8;
+    }
+    double sl[kLanes], ql[kLanes];
     lanes_store(s, sl);
     lanes_store(q, ql);
-    for (int64_t i = d8; i < d; ++i) {
+    for (; i < d; ++i) {
       const float v = x[i];
       if (!qmath::is_finite(v) || std::fabs(v) > tau) continue;
-      nl[i % 8] += 1.0;
-      sl[i % 8] += static_cast<double>(v);
-      ql[i % 8] += static_cast<double>(v) * static_cast<double>(v);
+      ++n;
+      sl[i % kLanes] += static_cast<double>(v);
+      ql[i % kLanes] += static_cast<double>(v) * static_cast<double>(v);
     }
-    tau = float_round_down(sigma_tau(combine_lanes(nl), combine_lanes(sl), combine_lanes(ql), r.sigma_k));
+    tau = float_round_down(sigma_tau(static_cast<double>(n), combine_lanes(sl), combine_lanes(ql), r.sigma_k));
   }
   return tau;
-}
-
-// Eight codes (int32 lanes, each < 256) -> `B` bytes of the little-endian bit stream.
-template <int B>
-SPLITSIM_AVX2 inline void put8(uint8_t* dst, __m256i q) {
-  const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-  const uint64_t u = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_packus_epi16(w16, w16)));
-  const uint64_t p = B == 8 ? u : _pext_u64(u, byte_mask(B));
-  std::memcpy(dst, &p, B);
 }
 
 template <int B>
@@ -95,7 +100,7 @@ SPLITSIM_AVX2 void pack_row(const float* dense, int64_t d, float mn, float inv, 
     __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(dense + i), vmn), vinv);
     v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     v = _mm256_min_ps(_mm256_max_ps(v, zero), vmax);
-    put8<B>(dst, _mm256_cvttps_epi32(v));
+    simd_put8<B>(dst, _mm256_cvttps_epi32(v));
   }
   if (d8 < d) {
     // Tail: byte-aligned (d8 * B bits is a whole number of bytes); scalar packing ORs into zeroed bytes.
@@ -130,11 +135,10 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
   const __m256 inf = _mm256_set1_ps(INFINITY), tv = _mm256_set1_ps(tau);
   const __m256 hmax = _mm256_set1_ps(qmath::kHalfMax), hmin = _mm256_set1_ps(-qmath::kHalfMax);
-  const int64_t d8 = d & ~int64_t{7};
   __m256 vlo = _mm256_set1_ps(INFINITY), vhi = _mm256_set1_ps(-INFINITY);
-  LaneSums s{_mm256_setzero_pd(), _mm256_setzero_pd()}, q = s;
+  Lanes16 s = lanes_zero(), q = lanes_zero();
   int n_out = 0;
-  for (int64_t i = 0; i < d8; i += 8) {
+  auto step = [&](int64_t i, bool second) SPLITSIM_AVX2 {
     const __m256 v = _mm256_loadu_ps(x + i), a = _mm256_and_ps(v, abs_mask);
     __m256 keep;  // lanes that stay in the dense part with their value
     if (ts) {
@@ -157,8 +161,16 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
     _mm256_storeu_ps(dense + i, dv);
     vlo = _mm256_min_ps(vlo, dv);
     vhi = _mm256_max_ps(vhi, dv);
-    lanes_add(s, dv);
-    lanes_add_sq(q, dv);
+    lanes_add(s, q, dv, second);
+  };
+  int64_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    step(i, false);
+    step(i + 8, true);
+  }
+  if (i + 8 <= d) {
+    step(i, false);
+    i += 8;
   }
   float lo_l[8], hi_l[8];
   _mm256_storeu_ps(lo_l, vlo);
@@ -168,10 +180,10 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
     lo = lo_l[l] < lo ? lo_l[l] : lo;
     hi = hi_l[l] > hi ? hi_l[l] : hi;
   }
-  double sl[8], ql[8];
+  double sl[kLanes], ql[kLanes];
   lanes_store(s, sl);
   lanes_store(q, ql);
-  for (int64_t i = d8; i < d; ++i) {
+  for (; i < d; ++i) {
     const float v = x[i];
     float dv;
     if (ts && (!qmath::is_finite(v) || std::fabs(v) > tau)) {
@@ -186,8 +198,8 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
     dense[i] = dv;
     lo = dv < lo ? dv : lo;
     hi = dv > hi ? dv : hi;
-    sl[i % 8] += static_cast<double>(dv);
-    ql[i % 8] += static_cast<double>(dv) * static_cast<double>(dv);
+    sl[i % kLanes] += static_cast<double>(dv);
+    ql[i % kLanes] += static_cast<double>(dv) * static_cast<double>(dv);
   }
   row.n_out = static_cast<uint16_t>(n_out);
   const double range = static_cast<double>(hi) - static_cast<double>(lo);
@@ -212,10 +224,7 @@ SPLITSIM_AVX2 void unpack_row(const uint8_t* codes, int64_t d, float mn, float d
   const int64_t d8 = d & ~int64_t{7};
   const uint8_t* src = codes;
   for (int64_t i = 0; i < d8; i += 8, src += B) {
-    uint64_t u = 0;
-    std::memcpy(&u, src, B);
-    if (B != 8) u = _pdep_u64(u, byte_mask(B));
-    const __m256 qf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(u))));
+    const __m256 qf = _mm256_cvtepi32_ps(simd_get8<B>(src));
     _mm256_storeu_ps(y + i, _mm256_add_ps(vmn, _mm256_mul_ps(qf, vd)));
   }
   for (int64_t i = d8; i < d; ++i) y[i] = qmath::act_value(qmath::unpack_code(src, i - d8, B), mn, delta);

@@ -52,11 +52,15 @@ struct EncodeWork {
   void prepare(int64_t T_, int64_t d_, const Resolved& r);
 };
 
-// Canonical order of a row sum (so that every backend gets the same double): element i goes to lane i % 8, each
-// lane sums in index order, then c_k = lane_k + lane_{k+4}, total = (c0 + c2) + (c1 + c3).
+// Canonical order of a row sum (so that every backend gets the same double): element i goes to lane i % 16,
+// each lane sums in index order, then c_k = lane_k + lane_{k+8} (k < 8), d_k = c_k + c_{k+4} (k < 4),
+// total = (d0 + d2) + (d1 + d3). Sixteen lanes give the vectorized path two independent add chains.
+constexpr int kLanes = 16;
 inline double combine_lanes(const double* lane) {
-  const double c0 = lane[0] + lane[4], c1 = lane[1] + lane[5], c2 = lane[2] + lane[6], c3 = lane[3] + lane[7];
-  return (c0 + c2) + (c1 + c3);
+  double c[8];
+  for (int k = 0; k < 8; ++k) c[k] = lane[k] + lane[k + 8];
+  const double d0 = c[0] + c[4], d1 = c[1] + c[5], d2 = c[2] + c[6], d3 = c[3] + c[7];
+  return (d0 + d2) + (d1 + d3);
 }
 
 // tau_t of sigma mode from the row's finite-value statistics (n finite values, sum, sum of squares).
@@ -97,8 +101,8 @@ void dense_encode_cpu(const float* x, int64_t n, WireCodec c, uint8_t* dst);
 void dense_decode_reference(const uint8_t* src, int64_t n, WireCodec c, float* out);
 void dense_decode_cpu(const uint8_t* src, int64_t n, WireCodec c, float* out);
 
-// CUDA (codec_cuda.cu); only called when cuda_device_available().
-void encode_cuda(const float* x, int64_t T, int64_t d, const Resolved& r, EncodeWork& w);
-void decode_cuda(std::span<const uint8_t> wire, const Layout& L, float* out);
+// CUDA (codec_cuda.cu); only called when cuda_device_available(). Return the kernel time in seconds.
+double encode_cuda(const float* x, int64_t T, int64_t d, const Resolved& r, EncodeWork& w);
+double decode_cuda(std::span<const uint8_t> wire, const Layout& L, float* out);
 
 }  // namespace splitsim::codec_detail

@@ -20,16 +20,17 @@ using qmath::is_finite;
 float sigma_row_tau(const float* x, int64_t d, const Resolved& r) {
   float tau = INFINITY;
   for (int it = 0; it < r.sigma_iterations; ++it) {
-    double n[8] = {}, s[8] = {}, q[8] = {};
+    int64_t n = 0;  // an exact count: no canonical order needed
+    double s[kLanes] = {}, q[kLanes] = {};
     for (int64_t i = 0; i < d; ++i) {
       const float v = x[i];
       if (!is_finite(v) || std::fabs(v) > tau) continue;
       const double dv = v;
-      n[i % 8] += 1.0;
-      s[i % 8] += dv;
-      q[i % 8] += dv * dv;  // exact: a float squared fits in a double
+      ++n;
+      s[i % kLanes] += dv;
+      q[i % kLanes] += dv * dv;  // exact: a float squared fits in a double
     }
-    tau = float_round_down(sigma_tau(combine_lanes(n), combine_lanes(s), combine_lanes(q), r.sigma_k));
+    tau = float_round_down(sigma_tau(static_cast<double>(n), combine_lanes(s), combine_lanes(q), r.sigma_k));
   }
   return tau;
 }
@@ -54,13 +55,13 @@ void encode_row(const float* x, int64_t d, const Resolved& r, RowOut& row, uint8
   }
 
   float lo = dense[0], hi = dense[0];
-  double s[8] = {}, q[8] = {};
+  double s[kLanes] = {}, q[kLanes] = {};
   for (int64_t i = 0; i < d; ++i) {
     const float v = dense[static_cast<size_t>(i)];
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
-    s[i % 8] += static_cast<double>(v);
-    q[i % 8] += static_cast<double>(v) * static_cast<double>(v);
+    s[i % kLanes] += static_cast<double>(v);
+    q[i % kLanes] += static_cast<double>(v) * static_cast<double>(v);
   }
   const double range = static_cast<double>(hi) - static_cast<double>(lo);
   int bits;

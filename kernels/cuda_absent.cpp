@@ -19,8 +19,8 @@ namespace {
 [[noreturn]] void absent() { throw std::runtime_error("this build has no CUDA kernels (nvcc was not found)"); }
 }  // namespace
 
-void codec_detail::encode_cuda(const float*, int64_t, int64_t, const Resolved&, EncodeWork&) { absent(); }
-void codec_detail::decode_cuda(std::span<const uint8_t>, const Layout&, float*) { absent(); }
+double codec_detail::encode_cuda(const float*, int64_t, int64_t, const Resolved&, EncodeWork&) { absent(); }
+double codec_detail::decode_cuda(std::span<const uint8_t>, const Layout&, float*) { absent(); }
 double opsc_detail::gemv_cuda(const QuantizedMatrix&, const float*, float*) { absent(); }
 double opsc_detail::gemm_cuda(const QuantizedMatrix&, const float*, int64_t, float*) { absent(); }
 

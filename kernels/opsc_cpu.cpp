@@ -1,7 +1,7 @@
 // Vectorized CPU path of the quantized GEMV (decode) and GEMM (prefill) on the packed OPSC format.
 //
 // GEMV, fused dequantization: per row and group, y += s_g * (sum_i q_i x_i - z_g * sum_i x_i). Eight codes are
-// read as `bits` bytes and spread to one byte each with a BMI2 pdep, widened to floats and FMA'd with x; the
+// read as `bits` bytes and split into int32 lanes with variable shifts, widened to floats and FMA'd with x; the
 // per-group sums of x (8 lanes) are computed once per call. The packed matrix is streamed once at 0.5 B per
 // weight for 4 bits instead of 4 B for fp32: decode is memory-bound, so this is where the speed comes from.
 // GEMM: four rows of W are dequantized into a small buffer (the same bits as dequantize_matrix), then a 4 x 2
@@ -24,10 +24,7 @@ namespace {
 
 template <int B>
 SPLITSIM_AVX2 inline __m256 load8_codes(const uint8_t* src) {
-  uint64_t u = 0;
-  std::memcpy(&u, src, B);
-  if (B != 8) u = _pdep_u64(u, simd_byte_mask(B));
-  return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(u))));
+  return _mm256_cvtepi32_ps(simd_get8<B>(src));
 }
 
 SPLITSIM_AVX2 inline float hsum(__m256 v) {

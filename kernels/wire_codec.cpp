@@ -333,6 +333,8 @@ int64_t encoded_size(const EncodePlan& plan) {
 
 namespace {
 
+thread_local double t_codec_cuda_seconds = 0;
+
 int worker_count(int threads, int64_t T) {
   int n = threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : threads;
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n, T)));
@@ -387,7 +389,7 @@ void encode_into(const float* x, int64_t T, int64_t d, const CodecParams& p, std
     case Backend::cpu:
       parallel_rows(T, worker_count(p.threads, T), [&](int64_t t0, int64_t t1) { encode_rows_cpu(x, t0, t1, r, w); });
       break;
-    case Backend::cuda: encode_cuda(x, T, d, r, w); break;
+    case Backend::cuda: t_codec_cuda_seconds = encode_cuda(x, T, d, r, w); break;
   }
   assemble(r, w, out);
 }
@@ -418,7 +420,7 @@ void decode_into(std::span<const uint8_t> wire, std::span<float> out, Backend b,
       parallel_rows(L.h.T, worker_count(threads, L.h.T),
                     [&](int64_t t0, int64_t t1) { decode_rows_cpu(wire, L, t0, t1, out.data()); });
       break;
-    case Backend::cuda: decode_cuda(wire, L, out.data()); break;
+    case Backend::cuda: t_codec_cuda_seconds = decode_cuda(wire, L, out.data()); break;
   }
 }
 
@@ -434,6 +436,8 @@ DecodedBlock decode(std::span<const uint8_t> wire, Backend b) {
   decode_into(wire, blk.values, b);
   return blk;
 }
+
+double last_cuda_codec_kernel_seconds() { return t_codec_cuda_seconds; }
 
 CodecStats measure_codec(const float* x, int64_t T, int64_t d, const CodecParams& p) {
   std::vector<uint8_t> wire = encode(x, T, d, p);
