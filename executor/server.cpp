@@ -134,7 +134,7 @@ void SplitServer::reader_loop(std::shared_ptr<Session> s) {
         if (ss.alive.exchange(false)) {
           std::lock_guard lk(mu_);
           if (ss.ready) {
-            errors_.push_back(fmt::format("session {}: client closed the connection mid-request", ss.id));
+            errors_.push_back(fmt::format("session {}: client connection lost (closed mid-request)", ss.id));
             ++totals_.sessions_failed;
           }
         }
@@ -283,7 +283,7 @@ void SplitServer::run_batch(std::vector<Work>& batch, double started) {
     try {
       send(s, {FrameType::token, s.id, std::vector<uint8_t>(tok, tok + 4)});
     } catch (const std::exception& e) {
-      fail(s, e.what());
+      fail(s, fmt::format("client connection lost ({})", e.what()));
     }
   }
   std::lock_guard lk(mu_);

@@ -21,6 +21,10 @@
 #include "core/error.hpp"
 
 namespace splitsim {
+void sleep_coarse_until_s(double t);
+}
+
+namespace splitsim {
 
 const char* frame_type_name(FrameType t) {
   switch (t) {
@@ -76,7 +80,16 @@ double now_s() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
+// Sleeps to 200 us before t, then spins: wake-up latency of a sleeping thread is tens to hundreds of
+// microseconds on a busy host, which would add to every shaped delay.
 void sleep_until_s(double t) {
+  constexpr double kSpin = 200e-6;
+  if (t - now_s() > kSpin) sleep_coarse_until_s(t - kSpin);
+  while (now_s() < t) {
+  }
+}
+
+void sleep_coarse_until_s(double t) {
   const double left = t - now_s();
   if (left <= 0) return;
   timespec ts{};
@@ -284,14 +297,48 @@ void ShapedSender::run() {
   }
 }
 
+ShapedReceiver::ShapedReceiver(Socket& s, double rate, double delay)
+    : socket_(s), rate_(rate), delay_(delay), thread_([this] { run(); }) {}
+
+ShapedReceiver::~ShapedReceiver() {
+  socket_.shutdown();
+  thread_.join();
+}
+
+void ShapedReceiver::run() {
+  try {
+    while (true) {
+      Frame f;
+      if (!read_frame(socket_, f)) break;
+      const double a = now_s();
+      const double start = std::max(a, free_at_);
+      free_at_ = start + (rate_ > 0 ? static_cast<double>(f.wire_bytes()) / rate_ : 0.0);
+      std::lock_guard lk(mu_);
+      queue_.push_back({std::move(f), a, free_at_ + delay_});
+      cv_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard lk(mu_);
+    error_ = std::current_exception();
+  }
+  std::lock_guard lk(mu_);
+  ended_ = true;
+  cv_.notify_all();
+}
+
 bool ShapedReceiver::receive(Frame& f, double* arrived, double* delivered) {
-  if (!read_frame(socket_, f)) return false;
-  const double a = now_s();
-  const double start = std::max(a, free_at_);
-  free_at_ = start + (rate_ > 0 ? static_cast<double>(f.wire_bytes()) / rate_ : 0.0);
-  const double due = free_at_ + delay_;
-  sleep_until_s(due);
-  if (arrived) *arrived = a;
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return !queue_.empty() || ended_; });
+  if (queue_.empty()) {
+    if (error_) std::rethrow_exception(error_);
+    return false;
+  }
+  Arrival a = std::move(queue_.front());
+  queue_.pop_front();
+  lk.unlock();
+  sleep_until_s(a.due);
+  f = std::move(a.frame);
+  if (arrived) *arrived = a.arrived;
   if (delivered) *delivered = now_s();
   return true;
 }

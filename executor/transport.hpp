@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <span>
 #include <string>
@@ -129,18 +130,32 @@ class ShapedSender {
   std::thread thread_;
 };
 
-// The receiving side of a shaped link: a frame that arrived over loopback at time a is handed over at
-// max(a, previous hand-over - delay) + bytes/rate + delay, as if it had crossed the link.
+// The receiving side of a shaped link: a reader thread takes frames off the socket as they arrive over
+// loopback (time a) and hands each over at max(a, previous hand-over - delay) + bytes/rate + delay, as if it
+// had crossed the link; frames queue behind each other at the link rate, never behind each other's delay.
 class ShapedReceiver {
  public:
-  ShapedReceiver(Socket& s, double rate, double delay) : socket_(s), rate_(rate), delay_(delay) {}
+  ShapedReceiver(Socket& s, double rate, double delay);
+  ~ShapedReceiver();  // shuts the socket down to stop the reader
   // false on end of stream. arrived / delivered: monotonic times of the loopback arrival and the hand-over.
+  // Rethrows what the reader met (InputError for a malformed frame, runtime_error for I/O).
   bool receive(Frame& f, double* arrived = nullptr, double* delivered = nullptr);
 
  private:
+  void run();
+  struct Arrival {
+    Frame frame;
+    double arrived, due;
+  };
   Socket& socket_;
   double rate_, delay_;
   double free_at_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Arrival> queue_;
+  bool ended_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
 };
 
 }  // namespace splitsim
