@@ -63,6 +63,10 @@ void wire_encode(const Eigen::MatrixXf& x, const WireConfig& c, std::vector<uint
   encode_into(x.data(), x.cols(), x.rows(), codec_params(c), out);
 }
 
+int64_t wire_expected_size(const Eigen::MatrixXf& x, const WireConfig& c) {
+  return encoded_size(analyze(x.data(), x.cols(), x.rows(), codec_params(c)));
+}
+
 void wire_decode(std::span<const uint8_t> wire, int64_t d, Eigen::MatrixXf& x) {
   WireHeader h = read_wire_header(wire);
   if (h.d != d) throw InputError(fmt::format("wire block: expected d = {}, got {}", d, h.d));
@@ -97,6 +101,11 @@ void wire_encode(const Eigen::MatrixXf& x, const WireConfig& c, std::vector<uint
   put_u32(out.data() + 8, static_cast<uint32_t>(T));
   put_u32(out.data() + 12, static_cast<uint32_t>(d));
   std::memcpy(out.data() + kWireHeaderBytes, x.data(), static_cast<size_t>(T * d) * 4);
+}
+
+int64_t wire_expected_size(const Eigen::MatrixXf& x, const WireConfig& c) {
+  if (c.codec != "fp32") throw InputError(fmt::format("--codec: {} needs the kernels/ codec", c.codec));
+  return encoded_size_dense(WireCodec::fp32, x.cols(), x.rows());
 }
 
 void wire_decode(std::span<const uint8_t> wire, int64_t d, Eigen::MatrixXf& x) {

@@ -29,6 +29,9 @@ bool codec_available(const std::string& codec);  // false for uniform/ts-tabq in
 
 // out = the wire block of x (d, T) — one token per column, i.e. a row-major T x d block.
 void wire_encode(const Eigen::MatrixXf& x, const WireConfig& c, std::vector<uint8_t>& out);
+// The codec's own prediction of the encoded size of x (kernels' analyze + encoded_size, no encoding):
+// what the simulator's byte counts are based on.
+int64_t wire_expected_size(const Eigen::MatrixXf& x, const WireConfig& c);
 // x (d, T) from a wire block; InputError "wire block: ..." on a corrupt block or one whose d differs.
 void wire_decode(std::span<const uint8_t> wire, int64_t d, Eigen::MatrixXf& x);
 
