@@ -153,7 +153,11 @@ void bench_exec(const BenchExecOptions& o) {
   out["copy_bandwidth_Bps"] = bw;
 
   std::vector<DecodeRate> rates;
-  if (auto dir = find_model_dir()) rates.push_back(decode_rate(load_checkpoint(*dir + "/stories260K.bin"), o.quick ? 32 : 256));
+  if (auto dir = find_model_dir()) {
+    ModelWeights w = load_checkpoint(*dir + "/stories260K.bin");
+    w.spec.name = "stories260K";
+    rates.push_back(decode_rate(w, o.quick ? 32 : 256));
+  }
   else fmt::print("(stories260K not found: set SPLITSIM_MODEL_DIR to include it)\n");
   {
     ModelSpec m = load_model(o.model);
@@ -162,15 +166,18 @@ void bench_exec(const BenchExecOptions& o) {
     rates.push_back(decode_rate(w, o.quick ? 4 : o.steps));
   }
   fmt::print("\nunsplit fp32 decode, one core\n{:<14} {:>9} {:>8} {:>11} {:>12} {:>14}\n", "model", "params", "tokens",
-             "tokens/s", "weights/tok", "weight B/s vs memcpy");
+             "tokens/s", "weights/tok", "weight B/s vs memcpy rate (vs its read+write traffic)");
   out["decode"] = nlohmann::json::array();
   for (const auto& r : rates) {
     const double wbps = r.weight_bytes_per_token * r.tokens_per_s;
-    fmt::print("{:<14} {:>8.2f}M {:>8} {:>11.1f} {:>12} {:>8.2f} GB/s = {:.0f}%\n", r.model, r.params / 1e6, r.tokens,
-               r.tokens_per_s, format_bytes(r.weight_bytes_per_token), wbps / 1e9, 100.0 * wbps / bw);
+    // memcpy moves every copied byte twice (read + write): a streaming read can reach up to ~2x its copy rate.
+    fmt::print("{:<14} {:>8.2f}M {:>8} {:>11.1f} {:>12} {:>8.2f} GB/s = {:.0f}% ({:.0f}%)\n", r.model, r.params / 1e6,
+               r.tokens, r.tokens_per_s, format_bytes(r.weight_bytes_per_token), wbps / 1e9, 100.0 * wbps / bw,
+               50.0 * wbps / bw);
     out["decode"].push_back({{"model", r.model}, {"params", r.params}, {"tokens", r.tokens}, {"tokens_per_s", r.tokens_per_s},
                              {"weight_bytes_per_token", r.weight_bytes_per_token}, {"weight_Bps", wbps},
-                             {"fraction_of_copy_bandwidth", wbps / bw}});
+                             {"fraction_of_copy_bandwidth", wbps / bw},
+                             {"fraction_of_copy_traffic", wbps / (2 * bw)}});
   }
 
   fmt::print("\nlink shaping on loopback (target: within 5% of configured rate and one-way delay)\n");
