@@ -1,4 +1,4 @@
-// Built only when nvcc is absent: the CUDA backend reports that this build has no CUDA kernels, and its entry
+// Built when the CUDA kernels are not (no nvcc, or no kernels/*.cu yet): the CUDA backend reports that this build has no CUDA kernels, and its entry
 // points fail with that message (callers check cuda_device_available() first, which is false here).
 #include <stdexcept>
 
@@ -10,13 +10,13 @@ namespace splitsim {
 
 namespace cuda_detail {
 const Probe& probe() {
-  static const Probe p{false, "this build has no CUDA kernels (nvcc was not found at configure time)"};
+  static const Probe p{false, "this build has no CUDA kernels (kernels/*.cu not compiled in)"};
   return p;
 }
 }  // namespace cuda_detail
 
 namespace {
-[[noreturn]] void absent() { throw std::runtime_error("this build has no CUDA kernels (nvcc was not found)"); }
+[[noreturn]] void absent() { throw std::runtime_error("this build has no CUDA kernels (kernels/*.cu not compiled in)"); }
 }  // namespace
 
 double codec_detail::encode_cuda(const float*, int64_t, int64_t, const Resolved&, EncodeWork&) { absent(); }
