@@ -76,12 +76,16 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
     return f;
   }
 
-  const int64_t seqs = f.groups.empty() ? 0 : f.groups[0].alone.server_max_sequences;
+  // A server that holds no layers (split after the last one) keeps no KV cache: only max_batch limits it.
+  const int64_t seqs = cm.server_kv_bytes_per_token() <= 0 ? sc.server.max_batch
+                       : f.groups.empty()                  ? 0
+                                                           : f.groups[0].alone.server_max_sequences;
   f.capacity = std::min<int64_t>(sc.server.max_batch, seqs);
   if (f.capacity < 1) {
+    if (!f.infeasible)
+      f.reason = fmt::format("server out of memory: {} weights leave no room for one {}-token KV cache on {}",
+                             format_bytes(cm.server_weight_bytes()), sc.workload.max_seq_len, sys.server.name);
     f.infeasible = true;
-    f.reason = fmt::format("server out of memory: {} weights leave no room for one {}-token KV cache on {}",
-                           format_bytes(cm.server_weight_bytes()), sc.workload.max_seq_len, sys.server.name);
     f.capacity = 1;
   }
   const double cap = static_cast<double>(f.capacity);

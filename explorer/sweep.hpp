@@ -39,7 +39,7 @@ struct PointResult {
   std::string status;  // ok | oom | failed | invalid
   std::string reason;
   bool cached = false;
-  nlohmann::json summary;  // summary.json of the run (empty object when it failed)
+  nlohmann::json summary = nlohmann::json::object();  // summary.json of the run (empty when it failed)
 };
 
 struct SweepResult {

@@ -18,6 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 STRATEGY_STYLE = {
     "cloud-only": ("#d62728", "o"),
@@ -100,6 +101,9 @@ def scalability(rows, out, engine):
                 ax.plot(x, [1e3 * (num(r, key + ".p99") or 0) for r in rs], linestyle="--", color=color, alpha=0.7)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
+        counts = sorted({num(r, "edge.count") for rs in groups.values() for r in rs})
+        ax.set_xticks(counts)
+        ax.set_xticklabels([f"{int(c)}" for c in counts])
         ax.set_xlabel("number of edge devices")
         ax.set_ylabel(ylabel)
         ax.set_title(title)
@@ -169,8 +173,18 @@ def pareto(front, sample, out, chosen):
                         [max(floor, 100 * num(r, "accuracy_loss")) for r in pts],
                         c=[num(r, "edge_memory_bytes") / 2**30 for r in pts], cmap="viridis", s=8, alpha=0.5)
         fig.colorbar(sc, ax=ax, label="edge memory (GiB)")
-    ax.plot([1e3 * num(r, "tpot_s") for r in fr], [max(floor, 100 * num(r, "accuracy_loss")) for r in fr],
-            "k.-", label="Pareto front (latency, accuracy loss, edge memory)")
+    # The 3-D front (latency, accuracy, memory) as circles; its 2-D latency/accuracy envelope as a step line.
+    ax.scatter([1e3 * num(r, "tpot_s") for r in fr], [max(floor, 100 * num(r, "accuracy_loss")) for r in fr],
+               facecolors="none", edgecolors="black", s=30, linewidths=0.8,
+               label="Pareto front (latency, accuracy loss, edge memory)")
+    env, best = [], float("inf")
+    for r in fr:
+        a = num(r, "accuracy_loss")
+        if a < best:
+            env.append(r)
+            best = a
+    ax.step([1e3 * num(r, "tpot_s") for r in env], [max(floor, 100 * num(r, "accuracy_loss")) for r in env],
+            where="post", color="black", label="latency / accuracy envelope")
     if chosen:
         ax.scatter([1e3 * chosen[0]], [max(floor, 100 * chosen[1])], marker="*", s=250, color="red", zorder=5,
                    label="chosen")
@@ -178,7 +192,9 @@ def pareto(front, sample, out, chosen):
     est = " (estimated)" if "estimated" in labels else ""
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("time per output token, analytic screen (ms)")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
+    ax.set_xlabel("time per output token at the optimized device count, analytic screen (ms)")
     ax.set_ylabel(f"accuracy loss: perplexity increase (%){est}")
     ax.set_title("Optimizer screen: memory-feasible configurations")
     ax.grid(True, which="both", alpha=0.3)

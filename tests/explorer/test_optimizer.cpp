@@ -1,0 +1,145 @@
+// The optimizer: constraints, the screen, agreement with an exhaustive sweep, infeasibility reporting.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "core/scenario.hpp"
+#include "explorer/optimizer.hpp"
+#include "explorer/sweep.hpp"
+
+using namespace splitsim;
+
+namespace {
+std::string paper() { return data_dir() + "/scenarios/paper-llama2-7b-xavier-a6000.toml"; }
+
+// The engine the verification tests use: the simulator when it runs here, else the analytic engine (with a
+// visible warning, since the point of these tests is the simulator).
+std::string engine_for_tests() {
+  static std::string e;
+  if (!e.empty()) return e;
+  e = "analytic";
+  if (simulator_available(SPLITSIM_BINARY)) {
+    SweepOptions o;
+    o.engine = "sim";
+    o.exe = SPLITSIM_BINARY;
+    o.out_dir = "/tmp/splitsim-test-sim-probe";
+    o.progress = false;
+    o.retry_failed = true;
+    std::filesystem::remove_all(o.out_dir);
+    SweepResult r = run_sweep(spec_from_sets(paper(), {"workload.output_tokens=8"}), o);
+    if (r.points.size() == 1 && r.points[0].status == "ok")
+      e = "sim";
+    else
+      WARN("the simulator is built in but its probe run failed (" << r.points[0].reason
+                                                                     << "); optimizer tests verify with the analytic engine");
+  } else {
+    WARN("no simulator in this build: optimizer tests verify with the analytic engine");
+  }
+  return e;
+}
+}  // namespace
+
+TEST_CASE("constraints parse with units and name what is wrong", "[explorer][optimize]") {
+  CHECK(parse_constraint("edge_memory<=8GiB").value == 8.0 * (1ull << 30));
+  CHECK(parse_constraint("tpot<=150ms").value == Approx(0.15));
+  CHECK(parse_constraint("accuracy_loss<=0.5%").value == Approx(0.005));
+  CHECK(parse_constraint("accuracy_loss<=0.01").value == Approx(0.01));
+  CHECK_FALSE(parse_constraint("throughput>=100").at_most);
+  CHECK(parse_constraint("tpot.p99<=0.2s").metric == "tpot.p99");
+  CHECK_THROWS_AS(parse_constraint("tpot<=150"), InputError);
+  CHECK_THROWS_AS(parse_constraint("latency<=1s"), InputError);
+  CHECK_THROWS_AS(parse_constraint("edge_memory=8GiB"), InputError);
+}
+
+TEST_CASE("the optimizer picks the same best point as an exhaustive sweep", "[explorer][optimize]") {
+  const std::string engine = engine_for_tests();
+  const std::string out = "/tmp/splitsim-test-optimize";
+  std::filesystem::remove_all(out);
+  // A small grid: 3 split layers x 2 edge bit-widths x 2 cloud bit-widths, 8 devices, one codec setting.
+  std::vector<std::string> sets = {"split.layer=8,12,16", "split.edge_bits=4,8", "split.cloud_bits=8,16",
+                                   "edge.count=8",        "workload.output_tokens=16", "split.kv_bits=16",
+                                   "codec.ts_mode=sigma", "codec.ts_threshold=6.0",   "codec.tabq_eps=0.01",
+                                   "codec.tabq_bits=[2, 3, 4, 6, 8]", "workload.max_seq_len=2048"};
+  OptimizeOptions o;
+  o.objective = "tpot";
+  o.constraints = {parse_constraint("accuracy_loss<=2%")};
+  o.verify = 12;  // every point: the verified ranking must match the sweep's ranking exactly
+  o.sweep.engine = engine;
+  o.sweep.exe = SPLITSIM_BINARY;
+  o.sweep.out_dir = out + "/opt";
+  o.sweep.progress = false;
+  o.sweep.jobs = 2;
+  OptimizeResult r = optimize(paper(), sets, o);
+  REQUIRE(r.found);
+  CHECK(r.screened == 12);
+
+  // Exhaustive: every point of the same grid in the engine, with the codec statistics the optimizer derived.
+  AccuracyModel acc = AccuracyModel::load();
+  std::vector<std::string> sweep_sets = sets;
+  for (const auto& [k, v] : r.chosen.derived) sweep_sets.push_back(k + "=" + v);
+  SweepSpec spec = spec_from_sets(paper(), sweep_sets);
+  SweepOptions so = o.sweep;
+  so.out_dir = out + "/sweep";
+  SweepResult sr = run_sweep(spec, so);
+  REQUIRE(sr.points.size() == 12);
+  double best = 1e30;
+  std::vector<Assignment> best_knobs;
+  for (const auto& p : sr.points) {
+    REQUIRE(p.status == "ok");
+    System sys = resolve_system(load_scenario(spec.scenario, p.point.overrides));
+    if (acc.evaluate(sys).loss > 0.02) continue;
+    double tpot = p.summary["tpot_s"]["mean"];
+    if (tpot < best) best = tpot, best_knobs = p.point.values;
+  }
+  REQUIRE(!best_knobs.empty());
+  for (const auto& [k, v] : best_knobs) {
+    std::string chosen;
+    for (const auto& [ck, cv] : r.chosen.knobs)
+      if (ck == k) chosen = cv;
+    INFO(k);
+    CHECK(chosen == v);
+  }
+  // Separate runs of one configuration agree to the simulator's solver precision, not bit for bit.
+  CHECK(metric_value(r.chosen, "tpot") == Approx(best).epsilon(1e-6));
+  // The chosen configuration is a loadable scenario reproducing the choice.
+  REQUIRE(std::filesystem::exists(out + "/opt/chosen.toml"));
+  Scenario chosen = load_scenario(out + "/opt/chosen.toml");
+  for (const auto& [k, v] : r.chosen.knobs)
+    if (k == "split.layer") CHECK(std::to_string(chosen.split.layer) == v);
+  CHECK(chosen.device_count() == 8);
+}
+
+TEST_CASE("nothing fits: the binding constraint is named with the best reachable value", "[explorer][optimize]") {
+  OptimizeOptions o;
+  o.constraints = {parse_constraint("tpot<=1ms"), parse_constraint("accuracy_loss<=5%")};
+  o.verify = 0;
+  o.sweep.out_dir = "/tmp/splitsim-test-infeasible";
+  OptimizeResult r = optimize(paper(), {"split.layer=8,16", "split.edge_bits=4,8"}, o);
+  CHECK_FALSE(r.found);
+  CHECK(r.binding.find("binding constraint tpot<=1ms") != std::string::npos);
+  CHECK(r.binding.find("accuracy_loss<=5%") == std::string::npos);
+}
+
+TEST_CASE("the default grid screens over ten thousand points", "[explorer][optimize]") {
+  AccuracyModel acc = AccuracyModel::load();
+  System base = resolve_system(load_scenario(paper()));
+  SweepSpec spec;
+  spec.scenario = paper();
+  spec.axes = default_axes(base, "opsc");
+  CHECK(grid_size(spec) >= 10000);
+  spec.axes[0].values = {"16"};  // one split layer keeps the test short
+  OptimizeOptions o;
+  o.verify = 0;
+  OptimizeResult r = screen(spec, o, acc);
+  CHECK(r.screened > 0);
+  CHECK(r.feasible > 0);
+  CHECK(!r.pareto.empty());
+  // The front is non-dominated.
+  for (const auto& a : r.pareto)
+    for (const auto& b : r.pareto) {
+      bool dominates = b.tpot <= a.tpot && b.accuracy.loss <= a.accuracy.loss && b.edge_memory <= a.edge_memory &&
+                       (b.tpot < a.tpot || b.accuracy.loss < a.accuracy.loss || b.edge_memory < a.edge_memory);
+      CHECK_FALSE(dominates);
+    }
+}
