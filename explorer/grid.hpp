@@ -3,7 +3,8 @@
 // A grid is a base scenario, fixed overrides, optional cases (named override sets, e.g. one per strategy with
 // its own split layer) and axes (a key with several values); the points are cases x the cartesian product of
 // the axes (first axis outermost), minus the points an exclusion rule matches. Points are numbered in that
-// order, so `--shard i/n` picks the same points on every machine. Values stay raw TOML texts ("8", "\"opsc\"",
+// order, so `--shard i/n` picks the same points on every machine. (In a sweep file the [axes] table is read in
+// key order, so its axes nest alphabetically by key.) Values stay raw TOML texts ("8", "\"opsc\"",
 // "[2, 4, 8]") until a point is applied to the scenario by core/overrides.
 #pragma once
 #include <cstdint>
