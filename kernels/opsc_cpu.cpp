@@ -33,6 +33,15 @@ SPLITSIM_AVX2 inline float hsum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(b, _mm_movehdup_ps(b)));
 }
 
+// A row's fp16 scales and zero points as floats, 8 at a time with F16C (exact, like half_to_float): the scalar
+// conversion per group cost as many instructions as the group's 128 multiply-adds.
+SPLITSIM_AVX2 void row_headers_f32(const uint16_t* h, int64_t n, float* out) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+  for (; i < n; ++i) out[i] = qmath::half_to_float(h[i]);
+}
+
 // 8-lane sums of x over each group's whole 8-blocks (G x 8), shared by every row.
 SPLITSIM_AVX2 void group_lane_sums(const QuantizedMatrix& q, const float* x, float* xs8) {
   const int64_t G = q.groups_per_row();
@@ -73,6 +82,86 @@ SPLITSIM_AVX2 void gemv_rows_avx2(const QuantizedMatrix& q, const float* x, cons
       yacc = _mm256_fmadd_ps(_mm256_set1_ps(s), acc, yacc);
       for (int64_t c = c0 + n8; c < c1; ++c)  // only the last group of a row whose cols % 8 != 0
         ytail += qmath::weight_value(qmath::unpack_code(codes, c, B), s, z) * x[c];
+    }
+    y[r] = hsum(yacc) + ytail;
+  }
+}
+
+// --- 4-bit GEMV: nibbles straight into float lanes ---------------------------------------------------------
+// The generic path spends ~6 vector uops per 8 weights on unpacking (scalar load, broadcast, variable shift, mask)
+// and is uop-bound at 4 bits. Here 16 code bytes (32 weights) are broadcast to both 128-bit halves and one
+// vpshufb puts bytes 0-3 | 4-7 (or 8-11 | 12-15) into the low byte of each int32 lane; a mask gives the low
+// nibbles (even columns), a shift the high nibbles (odd columns): 3.5 uops per 8 weights, convert + FMA included.
+// x is permuted once per call so that each 16-column block holds its 8 even columns, then its 8 odd ones, and
+// the low/high nibble lanes meet contiguous x. Needs group_size % 16 == 0 (groups then cover whole blocks); the
+// columns past the last whole 16-block of a row are done in scalar with the unpermuted x.
+
+// xp: per 16-column block, even columns then odd ones; columns past the last whole block copied as they are.
+void permute_x_nibbles(const float* x, int64_t cols, float* xp) {
+  const int64_t c16 = cols & ~int64_t{15};
+  for (int64_t c = 0; c < c16; c += 16)
+    for (int j = 0; j < 8; ++j) {
+      xp[c + j] = x[c + 2 * j];
+      xp[c + 8 + j] = x[c + 2 * j + 1];
+    }
+  for (int64_t c = c16; c < cols; ++c) xp[c] = x[c];
+}
+
+// 8-lane sums of xp over each group's whole 16-blocks (G x 8): lane l holds both nibbles' x of byte lane l.
+SPLITSIM_AVX2 void group_lane_sums16(const QuantizedMatrix& q, const float* xp, float* xs8) {
+  const int64_t G = q.groups_per_row();
+  for (int64_t g = 0; g < G; ++g) {
+    const int64_t c0 = g * q.group_size, c1 = std::min<int64_t>(q.cols, c0 + q.group_size);
+    __m256 s = _mm256_setzero_ps();
+    for (int64_t c = c0; c + 16 <= c1; c += 16)
+      s = _mm256_add_ps(s, _mm256_add_ps(_mm256_loadu_ps(xp + c), _mm256_loadu_ps(xp + c + 8)));
+    _mm256_storeu_ps(xs8 + 8 * g, s);
+  }
+}
+
+SPLITSIM_AVX2 void gemv_rows_nibble(const QuantizedMatrix& q, const float* x, const float* xp, const float* xs8,
+                                    float* y, int64_t r0, int64_t r1) {
+  const int64_t G = q.groups_per_row(), gs = q.group_size, cols = q.cols;
+  thread_local std::vector<float> sz;  // this row's scales, then zeros, as floats
+  sz.resize(static_cast<size_t>(2 * G));
+  // Low byte of int32 lane k <- byte k (lanes 0-3, low half) / byte 4+k (lanes 4-7, high half); 0x80 zeroes.
+  const __m256i shuf0 = _mm256_setr_epi8(0, -128, -128, -128, 1, -128, -128, -128, 2, -128, -128, -128, 3, -128, -128,
+                                         -128, 4, -128, -128, -128, 5, -128, -128, -128, 6, -128, -128, -128, 7, -128,
+                                         -128, -128);
+  const __m256i shuf1 = _mm256_add_epi8(shuf0, _mm256_set1_epi32(8));  // bytes 8-11 | 12-15: +8 on index bytes only
+  const __m256i lo4 = _mm256_set1_epi32(0x0F);
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* codes = q.row_codes(r);
+    row_headers_f32(q.scales.data() + r * G, G, sz.data());
+    row_headers_f32(q.zeros.data() + r * G, G, sz.data() + G);
+    __m256 yacc = _mm256_setzero_ps();
+    float ytail = 0;
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t c0 = g * gs, c1 = std::min(cols, c0 + gs), n16 = (c1 - c0) & ~int64_t{15};
+      const uint8_t* src = codes + c0 / 2;
+      const float* xg = xp + c0;
+      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+      int64_t k = 0;
+      for (; k + 32 <= n16; k += 32, src += 16) {
+        const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
+        const __m256i d0 = _mm256_shuffle_epi8(b, shuf0), d1 = _mm256_shuffle_epi8(b, shuf1);
+        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(d0, lo4)), _mm256_loadu_ps(xg + k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(d0, 4)), _mm256_loadu_ps(xg + k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(d1, lo4)), _mm256_loadu_ps(xg + k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(d1, 4)), _mm256_loadu_ps(xg + k + 24), a3);
+      }
+      if (k < n16) {  // one 16-block left: 8 code bytes, broadcast to both halves
+        const __m256i b = _mm256_broadcastq_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src)));
+        const __m256i d0 = _mm256_shuffle_epi8(b, shuf0);
+        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(d0, lo4)), _mm256_loadu_ps(xg + k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(d0, 4)), _mm256_loadu_ps(xg + k + 8), a1);
+      }
+      const float s = sz[static_cast<size_t>(g)], z = sz[static_cast<size_t>(G + g)];
+      const __m256 acc = _mm256_sub_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                                       _mm256_mul_ps(_mm256_set1_ps(z), _mm256_loadu_ps(xs8 + 8 * g)));
+      yacc = _mm256_fmadd_ps(_mm256_set1_ps(s), acc, yacc);
+      for (int64_t c = c0 + n16; c < c1; ++c)  // only the last group of a row whose cols % 16 != 0
+        ytail += qmath::weight_value(qmath::unpack_code(codes, c, 4), s, z) * x[c];
     }
     y[r] = hsum(yacc) + ytail;
   }
@@ -146,6 +235,13 @@ void gemv_rows_cpu(const QuantizedMatrix& q, const float* x, float* y, int64_t r
   if (!fast_path(q)) return gemv_rows_reference(q, x, y, r0, r1);
   thread_local std::vector<float> xs8;
   xs8.resize(static_cast<size_t>(8 * q.groups_per_row()));
+  if (q.bits == 4 && q.group_size % 16 == 0) {
+    thread_local std::vector<float> xp;  // x in nibble order; each worker permutes its own copy (4 KiB-ish)
+    xp.resize(static_cast<size_t>(q.cols));
+    permute_x_nibbles(x, q.cols, xp.data());
+    group_lane_sums16(q, xp.data(), xs8.data());
+    return gemv_rows_nibble(q, x, xp.data(), xs8.data(), y, r0, r1);
+  }
   group_lane_sums(q, x, xs8.data());
   switch (q.bits) {
     case 2: return gemv_rows_avx2<2>(q, x, xs8.data(), y, r0, r1);
