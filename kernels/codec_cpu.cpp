@@ -2,7 +2,8 @@
 // chosen at run time (the build does not assume -march=native), with the scalar reference as the fallback.
 //
 // Per token row (d floats, in L1 while it is worked on):
-//   sigma pass(es)  lane sums in double, in the canonical 16-lane order, so tau_t equals the reference's bit for bit;
+//   sigma pass(es)  float lane sums in the canonical 16-lane order of codec_stats.hpp, so tau_t equals the
+//                   reference's bit for bit;
 //   split pass      |x| > tau or non-finite -> outlier (rare; found with a movemask, recorded in column order),
 //                   dense row with outliers zeroed, min/max, lane sums for the variance;
 //   code pass       rint((x - min) / delta) clamped, eight codes packed into `bits` bytes with variable shifts.
@@ -22,49 +23,53 @@ namespace {
 
 bool have_avx2() { return simd_avx2_available(); }
 
-// Canonical 16-lane double sums (codec_internal.hpp): a0/a1 hold lanes 0-3/4-7 (first 8-block of each
-// 16-block), b0/b1 lanes 8-11/12-15 (second 8-block): two independent add chains.
+// Canonical 16-lane float sums of codec_stats.hpp: s0/q0 hold lanes 0-7 (the first 8-block of each 16-block),
+// s1/q1 lanes 8-15: two independent add chains per sum.
 struct Lanes16 {
-  __m256d a0, a1, b0, b1;
+  __m256 s0, s1, q0, q1;
 };
 
 SPLITSIM_AVX2 inline Lanes16 lanes_zero() {
-  return {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  return {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
 }
 
-SPLITSIM_AVX2 inline void lanes_store(const Lanes16& s, double* out) {
-  _mm256_storeu_pd(out, s.a0);
-  _mm256_storeu_pd(out + 4, s.a1);
-  _mm256_storeu_pd(out + 8, s.b0);
-  _mm256_storeu_pd(out + 12, s.b1);
+// dv = v - p for selected lanes, +0 for the others; into the first (second = false) or second 8-block lanes.
+SPLITSIM_AVX2 inline void lanes_add(Lanes16& L, __m256 dv, bool second) {
+  __m256& s = second ? L.s1 : L.s0;
+  __m256& q = second ? L.q1 : L.q0;
+  s = _mm256_add_ps(s, dv);
+  q = _mm256_add_ps(q, _mm256_mul_ps(dv, dv));
 }
 
-// Adds v (and v*v, exact in double) to the first (second = false) or second 8-block lanes.
-SPLITSIM_AVX2 inline void lanes_add(Lanes16& s, Lanes16& q, __m256 v, bool second) {
-  const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-  __m256d& s0 = second ? s.b0 : s.a0;
-  __m256d& s1 = second ? s.b1 : s.a1;
-  __m256d& q0 = second ? q.b0 : q.a0;
-  __m256d& q1 = second ? q.b1 : q.a1;
-  s0 = _mm256_add_pd(s0, lo);
-  s1 = _mm256_add_pd(s1, hi);
-  q0 = _mm256_add_pd(q0, _mm256_mul_pd(lo, lo));
-  q1 = _mm256_add_pd(q1, _mm256_mul_pd(hi, hi));
+// The vector lanes out, then the scalar tail [i, d) in the same lane order, then the moments.
+template <class Value>
+SPLITSIM_AVX2 inline RowMoments lanes_finish(const Lanes16& L, int64_t n, float pivot, int64_t i, int64_t d, Value&& value) {
+  float s[kLanes], q[kLanes];
+  _mm256_storeu_ps(s, L.s0);
+  _mm256_storeu_ps(s + 8, L.s1);
+  _mm256_storeu_ps(q, L.q0);
+  _mm256_storeu_ps(q + 8, L.q1);
+  for (; i < d; ++i) {
+    float dv;
+    n += value(i, dv);
+    lane_add(s, q, static_cast<int>(i % kLanes), dv);
+  }
+  return row_moments(n, pivot, combine_lanes(s), combine_lanes(q));
 }
 
-SPLITSIM_AVX2 float sigma_row_tau(const float* x, int64_t d, const Resolved& r) {
+SPLITSIM_AVX2 float sigma_row_tau(const float* x, int64_t d, const Resolved& r, RowMoments& m) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-  const __m256 inf = _mm256_set1_ps(INFINITY);
-  float tau = INFINITY;
+  float tau = INFINITY, pivot = 0.0f;
   for (int it = 0; it < r.sigma_iterations; ++it) {
-    Lanes16 s = lanes_zero(), q = lanes_zero();
-    int64_t n = 0;
-    const __m256 tv = _mm256_set1_ps(tau);
+    const float lim = stat_limit(tau);
+    Lanes16 L = lanes_zero();
+    __m256i cnt = _mm256_setzero_si256();  // minus the number of selected values, per lane
+    const __m256 lv = _mm256_set1_ps(lim), pv = _mm256_set1_ps(pivot);
     auto step = [&](int64_t i, bool second) SPLITSIM_AVX2 {
-      const __m256 v = _mm256_loadu_ps(x + i), a = _mm256_and_ps(v, abs_mask);
-      const __m256 m = _mm256_and_ps(_mm256_cmp_ps(a, inf, _CMP_LT_OQ), _mm256_cmp_ps(a, tv, _CMP_LE_OQ));
-      n += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(m)));
-      lanes_add(s, q, _mm256_and_ps(m, v), second);
+      const __m256 v = _mm256_loadu_ps(x + i);
+      const __m256 sel = _mm256_cmp_ps(_mm256_and_ps(v, abs_mask), lv, _CMP_LE_OQ);
+      cnt = _mm256_add_epi32(cnt, _mm256_castps_si256(sel));
+      lanes_add(L, _mm256_and_ps(sel, _mm256_sub_ps(v, pv)), second);
     };
     int64_t i = 0;
     for (; i + 16 <= d; i += 16) {
@@ -75,17 +80,17 @@ SPLITSIM_AVX2 float sigma_row_tau(const float* x, int64_t d, const Resolved& r) 
       step(i, false);
       i += 8;
     }
-    double sl[kLanes], ql[kLanes];
-    lanes_store(s, sl);
-    lanes_store(q, ql);
-    for (; i < d; ++i) {
-      const float v = x[i];
-      if (!qmath::is_finite(v) || std::fabs(v) > tau) continue;
-      ++n;
-      sl[i % kLanes] += static_cast<double>(v);
-      ql[i % kLanes] += static_cast<double>(v) * static_cast<double>(v);
-    }
-    tau = float_round_down(sigma_tau(static_cast<double>(n), combine_lanes(sl), combine_lanes(ql), r.sigma_k));
+    int32_t c[8];
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), cnt);
+    int64_t n = 0;
+    for (int l = 0; l < 8; ++l) n -= c[l];
+    m = lanes_finish(L, n, pivot, i, d, [&](int64_t k, float& dv) {
+      const bool sel = std::fabs(x[k]) <= lim;
+      dv = sel ? x[k] - pivot : 0.0f;
+      return sel;
+    });
+    tau = sigma_tau(m, r.sigma_k);
+    pivot = next_pivot(m);
   }
   return tau;
 }
@@ -131,12 +136,16 @@ SPLITSIM_AVX2 void pack_any(const float* dense, int64_t d, int bits, float mn, f
 SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r, RowOut& row, uint8_t* codes,
                                    uint8_t* outl, float* dense) {
   const bool ts = r.codec == WireCodec::ts_tabq && r.ts != TsMode::none;
-  const float tau = !ts ? INFINITY : (r.ts == TsMode::sigma ? sigma_row_tau(x, d, r) : r.tau);
+  RowMoments sm;  // last sigma iteration: its mean is the dense pass's pivot
+  const float tau = !ts ? INFINITY : (r.ts == TsMode::sigma ? sigma_row_tau(x, d, r, sm) : r.tau);
+  const bool stats = r.codec != WireCodec::uniform;  // the uniform codec's bits do not depend on the variance
+  const float pivot = r.ts == TsMode::sigma ? next_pivot(sm) : 0.0f;
+  const __m256 pv = _mm256_set1_ps(pivot);
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
   const __m256 inf = _mm256_set1_ps(INFINITY), tv = _mm256_set1_ps(tau);
   const __m256 hmax = _mm256_set1_ps(qmath::kHalfMax), hmin = _mm256_set1_ps(-qmath::kHalfMax);
   __m256 vlo = _mm256_set1_ps(INFINITY), vhi = _mm256_set1_ps(-INFINITY);
-  Lanes16 s = lanes_zero(), q = lanes_zero();
+  Lanes16 L = lanes_zero();
   int n_out = 0;
   auto step = [&](int64_t i, bool second) SPLITSIM_AVX2 {
     const __m256 v = _mm256_loadu_ps(x + i), a = _mm256_and_ps(v, abs_mask);
@@ -161,7 +170,7 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
     _mm256_storeu_ps(dense + i, dv);
     vlo = _mm256_min_ps(vlo, dv);
     vhi = _mm256_max_ps(vhi, dv);
-    lanes_add(s, q, dv, second);
+    if (stats) lanes_add(L, _mm256_sub_ps(dv, pv), second);
   };
   int64_t i = 0;
   for (; i + 16 <= d; i += 16) {
@@ -180,9 +189,7 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
     lo = lo_l[l] < lo ? lo_l[l] : lo;
     hi = hi_l[l] > hi ? hi_l[l] : hi;
   }
-  double sl[kLanes], ql[kLanes];
-  lanes_store(s, sl);
-  lanes_store(q, ql);
+  const int64_t i_tail = i;
   for (; i < d; ++i) {
     const float v = x[i];
     float dv;
@@ -198,8 +205,6 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
     dense[i] = dv;
     lo = dv < lo ? dv : lo;
     hi = dv > hi ? dv : hi;
-    sl[i % kLanes] += static_cast<double>(dv);
-    ql[i % kLanes] += static_cast<double>(dv) * static_cast<double>(dv);
   }
   row.n_out = static_cast<uint16_t>(n_out);
   const double range = static_cast<double>(hi) - static_cast<double>(lo);
@@ -207,8 +212,11 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
   if (r.codec == WireCodec::uniform) {
     bits = range > 0 ? r.uniform_bits : 0;
   } else {
-    const double var = row_variance(static_cast<double>(d), combine_lanes(sl), combine_lanes(ql));
-    bits = qmath::tabq_choose_bits(range, var, r.eps, r.allowed, r.n_allowed);
+    const RowMoments dm = lanes_finish(L, d, pivot, i_tail, d, [&](int64_t k, float& dv) {
+      dv = dense[k] - pivot;
+      return false;  // n is d already
+    });
+    bits = qmath::tabq_choose_bits(range, dm.var, r.eps, r.allowed, r.n_allowed);
   }
   const qmath::ActHeader h = qmath::act_header(lo, hi, bits);
   row.bits = static_cast<uint8_t>(bits);

@@ -1,12 +1,13 @@
-// Internal to kernels/: the pieces every codec backend shares — resolved parameters, the per-row results an
-// encoder produces before the block is assembled, the canonical reduction order of row statistics, and the
-// validated layout of a received block. Not part of the public API (see codec.hpp).
+// Internal to kernels/: the pieces every codec backend shares — resolved parameters, the per-row scratch an
+// encoder fills before the block is assembled (row statistics: codec_stats.hpp), and the validated layout of a
+// received block. Not part of the public API (see codec.hpp).
 #pragma once
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "kernels/codec.hpp"
+#include "kernels/codec_stats.hpp"
 #include "kernels/quant_math.hpp"
 
 namespace splitsim::codec_detail {
@@ -27,20 +28,13 @@ struct Resolved {
   int max_bits() const { return codec == WireCodec::uniform ? uniform_bits : allowed[n_allowed - 1]; }
 };
 
-// For float x and double t: x > t  <=>  x > float_round_down(t). Lets kernels compare in float.
-float float_round_down(double t);
+// For float x and double t: x > t  <=>  x > float_round_down(t) (round_down_to_float of codec_stats.hpp).
+inline float float_round_down(double t) { return round_down_to_float(t); }
 
 // Validates p against d and resolves the tensor-wide threshold (percentile needs the whole block).
 Resolved resolve(const float* x, int64_t T, int64_t d, const CodecParams& p);
 // Exact tensor-wide percentile threshold; shared by every backend so all select the same tau.
 float percentile_tau(const float* x, int64_t n, double rho);
-
-struct RowOut {
-  uint8_t bits = 0;
-  uint16_t min_h = 0;
-  uint16_t delta_h = 0;
-  uint16_t n_out = 0;
-};
 
 // Scratch an encoder fills row by row; rows are independent, so row t writes only its own slots.
 struct EncodeWork {
@@ -51,31 +45,6 @@ struct EncodeWork {
   std::vector<uint8_t> outliers;     // T x d x 4: (column u16, fp16 value) in wire order; first n_out used
   void prepare(int64_t T_, int64_t d_, const Resolved& r);
 };
-
-// Canonical order of a row sum (so that every backend gets the same double): element i goes to lane i % 16,
-// each lane sums in index order, then c_k = lane_k + lane_{k+8} (k < 8), d_k = c_k + c_{k+4} (k < 4),
-// total = (d0 + d2) + (d1 + d3). Sixteen lanes give the vectorized path two independent add chains.
-constexpr int kLanes = 16;
-inline double combine_lanes(const double* lane) {
-  double c[8];
-  for (int k = 0; k < 8; ++k) c[k] = lane[k] + lane[k + 8];
-  const double d0 = c[0] + c[4], d1 = c[1] + c[5], d2 = c[2] + c[6], d3 = c[3] + c[7];
-  return (d0 + d2) + (d1 + d3);
-}
-
-// tau_t of sigma mode from the row's finite-value statistics (n finite values, sum, sum of squares).
-inline double sigma_tau(double n, double sum, double sumsq, double k) {
-  if (n <= 0) return __builtin_inf();
-  const double mu = sum / n;
-  double var = sumsq / n - mu * mu;
-  var = var > 0 ? var : 0;
-  return (mu < 0 ? -mu : mu) + k * __builtin_sqrt(var);
-}
-inline double row_variance(double n, double sum, double sumsq) {
-  const double mu = sum / n;
-  const double var = sumsq / n - mu * mu;
-  return var > 0 ? var : 0;
-}
 
 // Writes header, per-token headers, codes and outliers of an encoded block into out (resized to the exact size).
 void assemble(const Resolved& r, const EncodeWork& w, std::vector<uint8_t>& out);

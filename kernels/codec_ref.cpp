@@ -2,7 +2,7 @@
 // tested against, written for clarity, one token row at a time, in the order the math happens:
 //   1. TS threshold of the row (sigma mode; fixed and percentile thresholds are resolved per block),
 //   2. outliers out (exact fp16 + column), dense row with outliers zeroed,
-//   3. dense statistics (min, max, variance in the canonical lane order of codec_internal.hpp),
+//   3. dense statistics (min, max, variance in the canonical lane order of codec_stats.hpp),
 //   4. TAB-Q bit choice and the fp16 row header, 5. codes, packed little-endian.
 #include <cstring>
 #include <vector>
@@ -13,37 +13,36 @@ namespace splitsim::codec_detail {
 
 namespace {
 
-using qmath::is_finite;
-
-// Sigma-mode threshold of one row: tau = |mu| + k sigma over the finite values, recomputed over the values
-// within the previous tau (sigma_iterations times in all).
-float sigma_row_tau(const float* x, int64_t d, const Resolved& r) {
-  float tau = INFINITY;
+// Sigma-mode threshold of one row (codec_stats.hpp): tau = |mu| + k sigma over the values within the fp16 range,
+// recomputed over the values within the previous tau (sigma_iterations times in all). m gets the last moments.
+float sigma_row_tau(const float* x, int64_t d, const Resolved& r, RowMoments& m) {
+  float tau = INFINITY, pivot = 0.0f;
   for (int it = 0; it < r.sigma_iterations; ++it) {
-    int64_t n = 0;  // an exact count: no canonical order needed
-    double s[kLanes] = {}, q[kLanes] = {};
+    const float lim = stat_limit(tau);
+    int64_t n = 0;
+    float s[kLanes] = {}, q[kLanes] = {};
     for (int64_t i = 0; i < d; ++i) {
-      const float v = x[i];
-      if (!is_finite(v) || std::fabs(v) > tau) continue;
-      const double dv = v;
-      ++n;
-      s[i % kLanes] += dv;
-      q[i % kLanes] += dv * dv;  // exact: a float squared fits in a double
+      const bool sel = std::fabs(x[i]) <= lim;
+      n += sel;
+      lane_add(s, q, static_cast<int>(i % kLanes), sel ? qmath::sub_rn(x[i], pivot) : 0.0f);
     }
-    tau = float_round_down(sigma_tau(static_cast<double>(n), combine_lanes(s), combine_lanes(q), r.sigma_k));
+    m = row_moments(n, pivot, combine_lanes(s), combine_lanes(q));
+    tau = sigma_tau(m, r.sigma_k);
+    pivot = next_pivot(m);
   }
   return tau;
 }
 
 void encode_row(const float* x, int64_t d, const Resolved& r, RowOut& row, uint8_t* codes, uint8_t* outl) {
   const bool ts = r.codec == WireCodec::ts_tabq && r.ts != TsMode::none;
-  const float tau = !ts ? INFINITY : (r.ts == TsMode::sigma ? sigma_row_tau(x, d, r) : r.tau);
+  RowMoments sm;  // last sigma iteration: its mean is the dense pass's pivot
+  const float tau = !ts ? INFINITY : (r.ts == TsMode::sigma ? sigma_row_tau(x, d, r, sm) : r.tau);
 
   std::vector<float> dense(static_cast<size_t>(d));  // the row with outliers zeroed
   row.n_out = 0;
   for (int64_t i = 0; i < d; ++i) {
     const float v = x[i];
-    if (ts && (!is_finite(v) || std::fabs(v) > tau)) {
+    if (ts && (!qmath::is_finite(v) || std::fabs(v) > tau)) {
       const uint16_t col = static_cast<uint16_t>(i), val = qmath::float_to_half_sat(v);
       std::memcpy(outl + 4 * row.n_out, &col, 2);
       std::memcpy(outl + 4 * row.n_out + 2, &val, 2);
@@ -55,21 +54,22 @@ void encode_row(const float* x, int64_t d, const Resolved& r, RowOut& row, uint8
   }
 
   float lo = dense[0], hi = dense[0];
-  double s[kLanes] = {}, q[kLanes] = {};
   for (int64_t i = 0; i < d; ++i) {
     const float v = dense[static_cast<size_t>(i)];
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
-    s[i % kLanes] += static_cast<double>(v);
-    q[i % kLanes] += static_cast<double>(v) * static_cast<double>(v);
   }
   const double range = static_cast<double>(hi) - static_cast<double>(lo);
   int bits;
   if (r.codec == WireCodec::uniform) {
     bits = range > 0 ? r.uniform_bits : 0;
   } else {
-    const double var = row_variance(static_cast<double>(d), combine_lanes(s), combine_lanes(q));
-    bits = qmath::tabq_choose_bits(range, var, r.eps, r.allowed, r.n_allowed);
+    const float pivot = r.ts == TsMode::sigma ? next_pivot(sm) : 0.0f;
+    float s[kLanes] = {}, q[kLanes] = {};
+    for (int64_t i = 0; i < d; ++i)
+      lane_add(s, q, static_cast<int>(i % kLanes), qmath::sub_rn(dense[static_cast<size_t>(i)], pivot));
+    const RowMoments dm = row_moments(d, pivot, combine_lanes(s), combine_lanes(q));
+    bits = qmath::tabq_choose_bits(range, dm.var, r.eps, r.allowed, r.n_allowed);
   }
   const qmath::ActHeader h = qmath::act_header(lo, hi, bits);
   row.bits = static_cast<uint8_t>(bits);

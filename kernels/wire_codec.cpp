@@ -125,13 +125,6 @@ CodecParams codec_params_for(const CodecConfig& c, const Plan& plan) {
 
 namespace codec_detail {
 
-float float_round_down(double t) {
-  if (std::isnan(t)) return -INFINITY;
-  float f = static_cast<float>(t);
-  if (static_cast<double>(f) > t) f = std::nextafter(f, -INFINITY);
-  return f;
-}
-
 float percentile_tau(const float* x, int64_t n, double rho) {
   const auto k = static_cast<int64_t>(std::floor(rho * static_cast<double>(n)));
   if (k <= 0) return INFINITY;

@@ -376,3 +376,34 @@ TEST_CASE("compression on LLM-like activations: TS + TAB-Q beats per-token unifo
   REQUIRE(uniform_bits > 0);
   REQUIRE(ts.bits_per_element * 2 <= uniform_bits);
 }
+
+TEST_CASE("sigma statistics leave values beyond the fp16 range out, and pivot away a large row mean", "[kernels][codec]") {
+  const int64_t d = 256;
+  std::vector<float> x = gaussian(2 * d, 17);
+  x[40] = 1.0e30f;  // row 0: one finite value the dense part cannot carry
+  x[41] = 9.0f;     // and a moderate outlier (9 sigma)
+  for (int64_t i = 0; i < d; ++i) x[static_cast<size_t>(d + i)] = 3000.0f + 0.25f * x[static_cast<size_t>(d + i)];
+  CodecParams p = params(WireCodec::ts_tabq, TsMode::sigma, 6.0, Backend::cpu);
+  p.sigma_iterations = 1;  // a single pass: with 1e30 in the statistics sigma would hide the 9-sigma value
+  check_backends_agree(x, 2, d, p);
+  const auto rows = row_headers(encode(x.data(), 2, d, p));
+  CHECK(rows[0].n_out == 2);
+  // Row 1: mean 3000, sigma 0.25. A float sum of squares without a pivot loses sigma^2 entirely (x^2 ~ 9e6
+  // against a variance of 0.06); with it the threshold 3000 + 6 * 0.25 flags nothing of a Gaussian row, and the
+  // TAB-Q variance is the row's, so the 8-bit budget is met as it would be in exact arithmetic.
+  CHECK(rows[1].n_out == 0);
+  p.sigma_iterations = 2;
+  p.tabq_bits = {2, 3, 4, 5, 6, 7, 8};
+  const auto rows2 = row_headers(encode(x.data(), 2, d, p));
+  double s = 0, q = 0;
+  float lo = INFINITY, hi = -INFINITY;
+  for (int64_t i = 0; i < d; ++i) {
+    const double v = x[static_cast<size_t>(d + i)];
+    s += v;
+    lo = std::min(lo, x[static_cast<size_t>(d + i)]);
+    hi = std::max(hi, x[static_cast<size_t>(d + i)]);
+  }
+  for (int64_t i = 0; i < d; ++i) q += std::pow(x[static_cast<size_t>(d + i)] - s / d, 2);
+  const int allowed[] = {2, 3, 4, 5, 6, 7, 8};
+  CHECK(rows2[1].bits == qmath::tabq_choose_bits(static_cast<double>(hi) - lo, q / d, p.tabq_eps, allowed, 7));
+}
