@@ -78,8 +78,8 @@ struct DeviceState {
 
 class Fleet {
  public:
-  Fleet(const System& sys, const SimOptions& opt)
-      : sys_(sys), opt_(opt), cost_(sys), topo_(plan_topology(sys, cost_, opt.full)) {}
+  Fleet(const System& sys, const SimOptions& opt, bool assume_backbone_free)
+      : sys_(sys), opt_(opt), cost_(sys), topo_(plan_topology(sys, cost_, opt.full, assume_backbone_free)) {}
 
   SimResult run();
 
@@ -94,6 +94,14 @@ class Fleet {
   void on_done(const ServerItem& it, double start, double end);
   void finish(DeviceState& ds, double at);
   void progress(bool force);
+  // Optimistic runs: every transfer's interval, for check_backbone_free().
+  void span(bool up, const DeviceState& ds, int64_t device, double start, double end) {
+    if (!topo_.backbone_check_needed || !(end > start)) return;
+    const auto& link = sys_.fleet[ds.group].link;
+    (up ? up_spans_ : down_spans_)
+        .push_back({start, end, ds.host >= 0 ? ds.host : -1 - device, up ? link.uplink.value : link.downlink.value});
+  }
+  std::vector<FlowSpan> up_spans_, down_spans_;
 
   const System& sys_;
   SimOptions opt_;
@@ -129,6 +137,7 @@ double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
   s4u::Host* srv = hosts_[0];
   s4u::Comm::sendto_init(up ? dev : srv, up ? srv : dev)->set_payload_size(sim_payload(bytes))->start()->wait();
   ++events_;
+  span(up, ds, static_cast<int64_t>(&ds - dev_.data()), t0, s4u::Engine::get_clock());
   return s4u::Engine::get_clock() - t0;
 }
 
@@ -177,6 +186,7 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
       const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
       const double at = end + down;
       rec.downlink += down;
+      span(false, ds, it.device, end, at);
       if (k == 1) rec.ttft = at - rec.arrival;
       if (last) {
         finish(ds, at);
@@ -199,6 +209,7 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
   const double down = cost_.transfer_down(g, cost_.downlink_bytes());
   const double at = end + down;
   rec.downlink += down;
+  span(false, ds, it.device, end, at);
   if (k == 1) rec.ttft = at - rec.arrival;
   if (last) {
     finish(ds, at);
@@ -211,6 +222,7 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
   rec.edge_compute += edge;
   rec.encode += enc;
   rec.uplink += up;
+  span(true, ds, it.device, at + edge + enc, at + edge + enc + up);
   server_->push({at + edge + enc + up, it.device, ctx, 0, false});
 }
 
@@ -258,8 +270,10 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int
 
   if (ds.host < 0) {  // closed form: the server carries the request from here and wakes us at the end
     const double up = cost_.transfer_up(g, up_bytes);
+    const double t0 = s4u::Engine::get_clock() + edge + enc;
     rec.uplink += up;
-    server_->push({s4u::Engine::get_clock() + edge + enc + up, d, prompt, ds.kv_need, true});
+    span(true, ds, d, t0, t0 + up);
+    server_->push({t0 + up, d, prompt, ds.kv_need, true});
     ds.wake->acquire();
     s4u::this_actor::sleep_until(ds.done_at);
     return;
@@ -276,6 +290,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int
       c->wait();
       const double at = c->get_finish_time();
       rec.downlink += at - c->get_start_time();
+      span(false, ds, d, c->get_start_time(), at);
       if (k == 1) rec.ttft = at - rec.arrival;
       if (k == output) finish(ds, at);
     }
@@ -420,6 +435,11 @@ SimResult Fleet::run() {
       {"wire_bytes_estimated", sys_.plan.wire == WireFormat::ts_tabq || sys_.plan.wire == WireFormat::uniform},
   };
   if (!oom_reason_.empty()) res.info["reason"] = oom_reason_;
+  if (topo_.backbone_check_needed) {
+    bool ok = check_backbone_free(up_spans_, sys_.backbone.uplink.value) &&
+              check_backbone_free(down_spans_, sys_.backbone.downlink.value);
+    res.info["backbone_check"] = ok ? "passed" : "failed";
+  }
   return res;
 }
 
@@ -481,8 +501,26 @@ SimResult SimResult::from_json(const nlohmann::json& j) {
 }
 
 SimResult simulate(const System& sys, const SimOptions& opt) {
-  Fleet fleet(sys, opt);
-  return fleet.run();
+  double wall_before = 0;
+  if (!opt.full) {
+    const CostModel cost(sys);
+    if (plan_topology(sys, cost, false, true).backbone_check_needed) {
+      // Optimistic attempt without the backbone, in a child (one SimGrid engine per process).
+      SimResult r = SimResult::from_json(run_isolated([&] {
+        Fleet fleet(sys, opt, true);
+        return fleet.run().to_json();
+      }));
+      if (r.info.value("backbone_check", "") == "passed") return r;
+      wall_before = r.totals.wall;
+    }
+  }
+  Fleet fleet(sys, opt, false);
+  SimResult r = fleet.run();
+  if (wall_before > 0) {
+    r.totals.wall += wall_before;
+    r.info["backbone_check"] = "failed: rerun with the backbone simulated";
+  }
+  return r;
 }
 
 nlohmann::json run_isolated(const std::function<nlohmann::json()>& fn) {

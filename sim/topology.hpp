@@ -10,6 +10,10 @@
 //    its capacity (then no max-min share is ever limited by it, and its latency folds into the cell link).
 //    Private access links in front of a simulated backbone become one FATPIPE link per group (each flow is
 //    capped at the access rate and never shares it, which is what a private link carrying one flow does).
+// Optimistic fast mode (assume_backbone_free) leaves a backbone that could bind out of the platform and
+// records every transfer's interval; afterwards check_backbone_free() proves from those intervals that the
+// flows crossing the backbone never together could exceed it (then adding it changes no max-min share, so the
+// run is exact), or the caller reruns with the backbone simulated.
 // When fast mode cannot prove equivalence (a cloud-only token stream whose tokens could overlap on one
 // private link) the plan falls back to full mode and says why.
 #pragma once
@@ -38,6 +42,8 @@ struct Topology {
   bool full = false;
   std::string mode_reason;         // why this mode / whether the backbone is simulated
   bool backbone_simulated = false;
+  bool backbone_may_bind = false;      // statically: the access links together can exceed the backbone
+  bool backbone_check_needed = false;  // optimistic run: check_backbone_free() must pass
   std::vector<NetLink> links;
   std::vector<NetHost> hosts;          // hosts[0] is the server
   std::vector<int32_t> device_host;    // per device: host carrying its transfers, -1 = closed form
@@ -49,6 +55,17 @@ struct Topology {
   std::string to_xml(const std::string& title) const;  // a SimGrid platform file, for inspection
 };
 
-Topology plan_topology(const System& sys, const CostModel& cost, bool full);
+Topology plan_topology(const System& sys, const CostModel& cost, bool full, bool assume_backbone_free = false);
+
+// A transfer as seen by the backbone: [start, end) and the link that caps it (a cell, or one device's private
+// link) with that link's bandwidth.
+struct FlowSpan {
+  double start = 0, end = 0;
+  int64_t key = 0;  // >= 0: topology host of a cell; < 0: -1 - device (private link)
+  double cap = 0;   // B/s
+};
+
+// True when at every instant the summed caps of the links carrying flows stay within capacity (B/s).
+bool check_backbone_free(std::vector<FlowSpan>& spans, double capacity);
 
 }  // namespace splitsim
