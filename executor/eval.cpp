@@ -22,6 +22,19 @@ nlohmann::json EvalResult::to_json() const {
 
 EvalResult evaluate_split(const ModelWeights& ref, const ModelWeights& edge, const ModelWeights& server,
                           const WireConfig& wire, const std::vector<std::vector<int32_t>>& streams) {
+  std::vector<uint8_t> buf;
+  Eigen::MatrixXf h;
+  auto round_trip = [&](Eigen::MatrixXf& x) {
+    wire_encode(x, wire, buf);
+    wire_decode(buf, x.rows(), h);
+    x.swap(h);
+    return static_cast<int64_t>(buf.size());
+  };
+  return evaluate_split(ref, edge, server, WireRoundTrip(round_trip), streams);
+}
+
+EvalResult evaluate_split(const ModelWeights& ref, const ModelWeights& edge, const ModelWeights& server,
+                          const WireRoundTrip& wire, const std::vector<std::vector<int32_t>>& streams) {
   const ModelSpec& m = ref.spec;
   const auto V = static_cast<size_t>(m.vocab_size);
   EvalResult r;
@@ -44,20 +57,16 @@ EvalResult evaluate_split(const ModelWeights& ref, const ModelWeights& edge, con
     forward_head(ref, x, cols, ref_logits, ws);
     // Split: token by token through the wire.
     KvCache edge_cache(m, edge.part, T), server_cache(m, server.part, T);
-    std::vector<uint8_t> buf;
-    Eigen::MatrixXf h;
     for (int64_t t = 0; t + 1 < T; ++t) {
       embed(edge, std::span<const int32_t>(&s[static_cast<size_t>(t)], 1), x);  // (d, 1)
       Segment es{&edge_cache, 1};
       forward_layers(edge, {&es, 1}, x, ws);
-      wire_encode(x, wire, buf);
-      wire_bytes += static_cast<double>(buf.size());
+      wire_bytes += static_cast<double>(wire(x));  // x: what the server decodes
       wire_blocks += 1;
-      wire_decode(buf, m.dim, h);
       Segment ss{&server_cache, 1};
-      forward_layers(server, {&ss, 1}, h, ws);
+      forward_layers(server, {&ss, 1}, x, ws);
       const int64_t zero = 0;
-      forward_head(server, h, {&zero, 1}, split_logits, ws);  // (V, 1)
+      forward_head(server, x, {&zero, 1}, split_logits, ws);  // (V, 1)
       const std::span<const float> a(ref_logits.col(t).data(), V), b(split_logits.data(), V);
       log_softmax(a, lp_ref);
       log_softmax(b, lp_split);

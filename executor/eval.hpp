@@ -4,6 +4,7 @@
 // and server layers, as in decoding.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,12 @@ struct EvalResult {
 // `reference`: the whole model in fp32; `edge`, `server`: the two halves of the configuration under test.
 EvalResult evaluate_split(const ModelWeights& reference, const ModelWeights& edge, const ModelWeights& server,
                           const WireConfig& wire, const std::vector<std::vector<int32_t>>& streams);
+
+// The wire as the evaluation sees it: replaces x (d, T) by what the server decodes and returns the bytes the
+// block takes on the wire. Lets executor/methods/ evaluate hidden-state formats the kernels' codec lacks.
+using WireRoundTrip = std::function<int64_t(Eigen::MatrixXf& x)>;
+EvalResult evaluate_split(const ModelWeights& reference, const ModelWeights& edge, const ModelWeights& server,
+                          const WireRoundTrip& wire, const std::vector<std::vector<int32_t>>& streams);
 
 // n streams of up to `length` tokens (BOS first) sampled from `reference` at temperature 1 with seeds
 // seed, seed+1, ...: in-domain text for a model with no published evaluation set.

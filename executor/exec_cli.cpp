@@ -1,9 +1,11 @@
-// The executor's command line: `splitsim exec local|server|edge|eval` and `splitsim bench exec`.
-// Flags map one to one onto ExecOptions (exec_run.hpp); the callbacks throw InputError on bad input.
+// The executor's command line: `splitsim exec local|server|edge|eval|accuracy-sweep` and `splitsim bench exec`.
+// Flags map one to one onto ExecOptions (exec_run.hpp) and, for the quantization methods, MethodSettings
+// (executor/methods/method.hpp); the callbacks throw InputError on bad input.
 #include <CLI/CLI.hpp>
 
 #include "core/error.hpp"
 #include "executor/exec_run.hpp"
+#include "executor/methods/method_run.hpp"
 #include "explorer/cli.hpp"
 
 namespace splitsim {
@@ -47,6 +49,26 @@ void server_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--max-batch", o.max_batch, "sequences per batch")->check(CLI::PositiveNumber);
 }
 
+// The method flags of `exec eval --method` and `exec accuracy-sweep`.
+void method_flags(CLI::App* c, MethodSettings& m, CalibrationOptions& cal) {
+  c->add_option("--act-bits", m.act_bits, "activation bits inside the layers (0: fp32; default: the method's)");
+  c->add_option("--smooth-alpha", m.smooth_alpha, "smoothquant: migration strength alpha");
+  c->add_option("--int8-threshold", m.int8_threshold, "llm-int8: |x| above it stays fp16");
+  c->add_option("--outlier-fraction", m.outlier_fraction, "atom: fraction of channels kept at 8 bits");
+  c->add_option("--weight-clip", m.weight_clip, "atom: weight range clipping ratio");
+  c->add_option("--act-clip", m.act_clip, "atom: activation range clipping ratio");
+  c->add_option("--calib-streams", cal.streams, "calibration streams sampled from the fp32 model");
+  c->add_option("--calib-len", cal.length, "tokens per calibration stream");
+  c->add_option("--calib-seed", cal.seed, "seed of the first calibration stream (disjoint from --stream-seed's)");
+}
+
+void eval_flags(CLI::App* c, ExecOptions& o) {
+  c->add_option("--text", o.text_file, "evaluation text file (default: streams sampled from the fp32 model)");
+  c->add_option("--streams", o.streams, "number of streams")->check(CLI::PositiveNumber);
+  c->add_option("--stream-len", o.stream_len, "tokens per stream")->check(CLI::Range(2, 1 << 20));
+  c->add_option("--stream-seed", o.stream_seed, "seed of the sampled streams");
+}
+
 }  // namespace
 
 void add_exec_commands(CliRoot& root) {
@@ -79,11 +101,58 @@ void add_exec_commands(CliRoot& root) {
 
   CLI::App* eval = exec->add_subcommand("eval", "Accuracy of a split configuration vs the unsplit fp32 model");
   common_flags(eval, *opts);
-  eval->add_option("--text", opts->text_file, "evaluation text file (default: streams sampled from the fp32 model)");
-  eval->add_option("--streams", opts->streams, "number of streams")->check(CLI::PositiveNumber);
-  eval->add_option("--stream-len", opts->stream_len, "tokens per stream")->check(CLI::Range(2, 1 << 20));
-  eval->add_option("--stream-seed", opts->stream_seed, "seed of the sampled streams");
-  eval->callback([opts] { exec_eval(*opts); });
+  eval_flags(eval, *opts);
+  auto method = std::make_shared<MethodSettings>();
+  auto calib = std::make_shared<CalibrationOptions>();
+  eval->add_option("--method", method->method,
+                   "quantization method: rtn | smoothquant | omniquant-lwc | atom | llm-int8 | opsc (default: the plain "
+                   "OPSC/codec flags)");
+  method_flags(eval, *method, *calib);
+  eval->callback([opts, method, calib, eval] {
+    const bool with_method = eval->get_option("--method")->count() > 0;
+    for (const char* f : {"--act-bits", "--smooth-alpha", "--int8-threshold", "--outlier-fraction", "--weight-clip",
+                          "--act-clip", "--calib-streams", "--calib-len", "--calib-seed"})
+      if (!with_method && eval->get_option(f)->count() > 0)
+        throw InputError(std::string(f) + ": expected together with --method");
+    if (!with_method) return exec_eval(*opts);
+    // A method picks its own bits and wire unless they are given on the command line.
+    MethodSettings m = *method;
+    m.edge_bits = eval->get_option("--edge-bits")->count() ? opts->edge_bits : -1;
+    m.cloud_bits = eval->get_option("--cloud-bits")->count() ? opts->cloud_bits : -1;
+    m.group_size = opts->group_size;
+    m.wire_codec = eval->get_option("--codec")->count() ? opts->wire.codec : "";
+    m.wire = opts->wire;
+    exec_method_eval(*opts, m, *calib);
+  });
+
+  // The sweep: stories260K-sized defaults (group 32 = half of d = 64; 16 streams of 128 tokens).
+  auto sweep_opts = std::make_shared<ExecOptions>();
+  sweep_opts->group_size = 32;
+  sweep_opts->streams = 16;
+  auto sweep = std::make_shared<AccuracySweepOptions>();
+  auto sweep_calib = std::make_shared<CalibrationOptions>();
+  CLI::App* acc = exec->add_subcommand(
+      "accuracy-sweep", "Methods x split x bits against the unsplit fp32 model into <out>/accuracy.csv (the explorer's input)");
+  acc->add_option("--model", sweep_opts->model, "models/<name> shape: random weights, or the shape a checkpoint must have");
+  acc->add_option("--checkpoint", sweep_opts->checkpoint, "llama2.c checkpoint (default: stories260K when found)");
+  acc->add_option("--tokenizer", sweep_opts->tokenizer, "llama2.c tokenizer.bin (for --text)");
+  acc->add_option("--weights-seed", sweep_opts->weights_seed, "seed of random weights");
+  acc->add_option("--group-size", sweep_opts->group_size, "weight quantization group size");
+  acc->add_option("--ts-mode", sweep_opts->wire.ts_mode, "opsc TS threshold mode: none | fixed | percentile | sigma");
+  acc->add_option("--ts-threshold", sweep_opts->wire.ts_threshold, "opsc TS threshold");
+  acc->add_option("--tabq-bits", sweep_opts->wire.tabq_bits, "opsc TAB-Q allowed bit-widths")->delimiter(',');
+  eval_flags(acc, *sweep_opts);
+  method_flags(acc, sweep->base, *sweep_calib);
+  acc->add_option("--methods", sweep->methods, "methods to sweep (default: all)")->delimiter(',');
+  acc->add_option("--splits", sweep->splits, "split points (default: 1 .. L-1)")->delimiter(',');
+  acc->add_flag("--quick", sweep->quick, "a reduced grid: one split, 4/4 and 4/8 weights, one codec setting per method");
+  acc->add_option("--out", sweep->out, "output folder (accuracy.csv, config.json)");
+  acc->add_flag("--quiet", sweep_opts->quiet, "no progress lines on stderr");
+  acc->callback([sweep_opts, sweep, sweep_calib] {
+    if (sweep->base.act_bits != -1)
+      throw InputError("--act-bits: the sweep uses each method's own activation bits");
+    exec_accuracy_sweep(*sweep_opts, *sweep, *sweep_calib);
+  });
 
   auto bo = std::make_shared<BenchExecOptions>();
   CLI::App* bench = root.bench.add_subcommand("exec", "Executor decode throughput vs memcpy bandwidth, link shaping accuracy");

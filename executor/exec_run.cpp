@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -424,15 +425,12 @@ void exec_edge(const ExecOptions& in) {
 
 namespace splitsim {
 
-void exec_eval(const ExecOptions& in) {
-  Resolved r = resolve(in);
+namespace {
+
+// The evaluation streams: windows of --text, else streams sampled from the fp32 model with --stream-seed.
+std::vector<std::vector<int32_t>> eval_streams(const Resolved& r, const ModelWeights& ref, std::string& source) {
   const ExecOptions& o = r.o;
-  if (o.split < 0) throw InputError("--split: eval compares a split configuration with the unsplit model; give S");
-  ModelWeights ref = load_part(r, ModelPart::whole(r.spec), 32);
-  ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
-  ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
   std::vector<std::vector<int32_t>> streams;
-  std::string source;
   if (!o.text_file.empty()) {
     if (!r.tokenizer) throw InputError("--text: needs a tokenizer (--tokenizer)");
     std::ifstream in(o.text_file);
@@ -446,6 +444,35 @@ void exec_eval(const ExecOptions& in) {
     streams = sample_streams(ref, o.streams, o.stream_len, o.stream_seed);
     source = fmt::format("sampled from the fp32 model, temperature 1, seed {}", o.stream_seed);
   }
+  return streams;
+}
+
+}  // namespace
+
+ReferenceModel load_reference(const ExecOptions& in) {
+  Resolved r = resolve(in);
+  ReferenceModel out;
+  out.weights = load_part(r, ModelPart::whole(r.spec), 32);
+  out.streams = eval_streams(r, out.weights, out.streams_source);
+  std::string name = r.o.model;
+  if (name.empty()) {
+    name = std::filesystem::path(r.o.checkpoint).stem().string();
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  out.model_name = name;
+  out.config = config_json(r, "eval", out.weights.spec, out.weights.source);
+  return out;
+}
+
+void exec_eval(const ExecOptions& in) {
+  Resolved r = resolve(in);
+  const ExecOptions& o = r.o;
+  if (o.split < 0) throw InputError("--split: eval compares a split configuration with the unsplit model; give S");
+  ModelWeights ref = load_part(r, ModelPart::whole(r.spec), 32);
+  ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
+  ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
+  std::string source;
+  std::vector<std::vector<int32_t>> streams = eval_streams(r, ref, source);
   const double t0 = now_s();
   EvalResult e = evaluate_split(ref, edge, server, o.wire, streams);
   nlohmann::json j = e.to_json();

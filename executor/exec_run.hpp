@@ -9,6 +9,7 @@
 
 #include "executor/sampler.hpp"
 #include "executor/transport.hpp"
+#include "executor/weights.hpp"
 #include "executor/wire.hpp"
 
 namespace splitsim {
@@ -53,6 +54,18 @@ void exec_local(const ExecOptions& o);
 void exec_server(const ExecOptions& o);
 void exec_edge(const ExecOptions& o);
 void exec_eval(const ExecOptions& o);
+
+// What eval compares against, for executor/methods/: the whole model in fp32 as the options name it (a
+// checkpoint, stories260K by default, or random weights of a models/ shape) and the evaluation streams
+// `exec eval` uses (--text, else sampled with --stream-seed).
+struct ReferenceModel {
+  ModelWeights weights;
+  std::vector<std::vector<int32_t>> streams;
+  std::string streams_source;
+  std::string model_name;  // the models/ name, else the checkpoint's file stem in lower case ("stories260k")
+  nlohmann::json config;   // the resolved options
+};
+ReferenceModel load_reference(const ExecOptions& o);
 
 struct BenchExecOptions {
   bool quick = false;

@@ -44,6 +44,14 @@ Linear::Linear(int64_t rows, int64_t cols, std::vector<float> w) : rows_(rows), 
   assert(static_cast<int64_t>(w_.size()) == rows * cols);
 }
 
+const float* Linear::hooked(const float* X, int64_t n) const {
+  if (!hook_) return X;
+  thread_local std::vector<float> buffer;  // (cols, n)
+  buffer.resize(static_cast<size_t>(cols_ * n));
+  hook_->transform(X, cols_, n, buffer.data());
+  return buffer.data();
+}
+
 #ifdef SPLITSIM_EXEC_HAVE_KERNELS
 
 bool opsc_available() { return true; }
@@ -66,6 +74,7 @@ void Linear::quantize(int bits, int group_size) {
 // codes once per batch, but a column's result would then depend on the batch it is in (a server batch mixes
 // sessions); the packed codes are 4-16x smaller than fp32, so re-reading them per column costs little.
 void Linear::apply(const float* X, int64_t n, float* Y) const {
+  X = hooked(X, n);
   if (!q_) {
     matmul_fp32(w_.data(), rows_, cols_, X, n, Y);
     return;
@@ -84,7 +93,7 @@ void Linear::quantize(int bits, int) {
   throw InputError(fmt::format("weight bits: {} needs the kernels/ OPSC weights, which this build does not have", bits));
 }
 
-void Linear::apply(const float* X, int64_t n, float* Y) const { matmul_fp32(w_.data(), rows_, cols_, X, n, Y); }
+void Linear::apply(const float* X, int64_t n, float* Y) const { matmul_fp32(w_.data(), rows_, cols_, hooked(X, n), n, Y); }
 
 #endif
 

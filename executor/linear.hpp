@@ -21,6 +21,17 @@ void matmul_fp32(const float* W, int64_t rows, int64_t cols, const float* X, int
 
 struct QuantizedMatrix;  // kernels/opsc.hpp
 
+// A transformation of a layer's input, applied to each token column before the multiply. executor/methods/
+// uses it for simulated (fake) activation quantization inside the layers (SmoothQuant, Atom, LLM.int8()) and
+// to record calibration inputs: it measures accuracy, not speed. A hook must treat every column on its own,
+// so the multiply stays batch-invariant.
+class LinearInputHook {
+ public:
+  virtual ~LinearInputHook() = default;
+  // out (cols, n) = what the multiply sees for X (cols, n); both column-major, never aliased.
+  virtual void transform(const float* X, int64_t cols, int64_t n, float* out) const = 0;
+};
+
 bool opsc_available();  // true when the build has kernels/
 
 class Linear {
@@ -39,14 +50,19 @@ class Linear {
   // `group_size` inputs. InputError for other bit-widths or a build without kernels/.
   void quantize(int bits, int group_size);
 
-  // Y (rows, n) = W · X (cols, n), column-major.
+  // Y (rows, n) = W · X (cols, n), column-major; X goes through the input hook first when one is set.
   void apply(const float* X, int64_t n, float* Y) const;
+
+  void set_input_hook(std::shared_ptr<const LinearInputHook> hook) { hook_ = std::move(hook); }
+  const LinearInputHook* input_hook() const { return hook_.get(); }
 
  private:
   int64_t rows_ = 0, cols_ = 0;
   int bits_ = 32;
   std::vector<float> w_;  // (rows, cols) while fp32
   std::shared_ptr<const QuantizedMatrix> q_;  // when quantized (shared: copies of a model share it)
+  std::shared_ptr<const LinearInputHook> hook_;  // optional, see LinearInputHook
+  const float* hooked(const float* X, int64_t n) const;  // X, or the hook's output in a per-thread buffer
 };
 
 }  // namespace splitsim
