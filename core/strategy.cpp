@@ -11,10 +11,12 @@ StrategyInfo strategy_edge_only();
 StrategyInfo strategy_split_fp16();
 StrategyInfo strategy_split_uniform();
 StrategyInfo strategy_opsc();
+StrategyInfo strategy_split_fp32();
 
 const std::vector<StrategyInfo>& strategies() {
   static const std::vector<StrategyInfo> registry = {
       strategy_cloud_only(), strategy_edge_only(), strategy_split_fp16(), strategy_split_uniform(), strategy_opsc(),
+      strategy_split_fp32(),
   };
   return registry;
 }
@@ -32,6 +34,7 @@ const char* wire_format_name(WireFormat f) {
     case WireFormat::fp16: return "fp16";
     case WireFormat::uniform: return "uniform";
     case WireFormat::ts_tabq: return "ts+tabq";
+    case WireFormat::fp32: return "fp32";
   }
   return "?";
 }

@@ -20,6 +20,7 @@ enum class WireFormat {
   fp16,       // the hidden state in fp16
   uniform,    // per-token uniform quantization at a fixed bit-width, no outlier handling
   ts_tabq,    // Threshold Splitting + Token-wise Adaptive Bit Quantization
+  fp32,       // the hidden state in fp32 (lossless; the executor's passthrough)
 };
 const char* wire_format_name(WireFormat f);
 
