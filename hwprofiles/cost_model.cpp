@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/frame_format.hpp"
+#include "hwprofiles/measured_tables.hpp"
 #include "kernels/wire_format.hpp"
 
 namespace splitsim {
@@ -20,6 +21,32 @@ constexpr double kLaunchesCodec = 3;  // row statistics, outlier split, pack
 // a device without fp16 arithmetic).
 constexpr const char* kComputePrecision = "fp16";
 constexpr double kActivationBytes = 2;  // fp16 activations on the devices
+
+// --- measured tables (hwprofiles/measured_tables.hpp): when a profile has them for this model and bit-width,
+// they replace the roofline, so a host-cpu profile predicts the real executor on the host it was measured on.
+
+const LayerTable* measured_layer(const HwProfile& hw, const ModelSpec& m, int bits) {
+  if (!hw.measured) return nullptr;
+  const LayerTable* t = hw.measured->layer(m.name, bits);
+  return t && t->dim == m.dim ? t : nullptr;
+}
+
+// Slowdown when several identical streams share the host's cores (MeasuredTables::concurrent_streams).
+double contention(const HwProfile& hw, const Curve& c) {
+  const int64_t k = hw.measured ? hw.measured->concurrent_streams : 1;
+  return k > 1 ? std::max(1.0, c.at(static_cast<double>(k))) : 1.0;
+}
+
+// The executor's codec for a wire format; nullptr when nothing is encoded.
+const char* executor_codec(WireFormat f) {
+  switch (f) {
+    case WireFormat::fp32: return "fp32";
+    case WireFormat::fp16: return "fp16";
+    case WireFormat::uniform: return "uniform";
+    case WireFormat::ts_tabq: return "ts-tabq";
+    default: return nullptr;
+  }
+}
 
 }  // namespace
 
@@ -88,6 +115,9 @@ double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, i
   if (layers <= 0 || batch <= 0) return 0;
   const ModelSpec& m = sys_.model;
   const double B = static_cast<double>(batch);
+  if (const LayerTable* t = measured_layer(hw, m, bits))
+    return static_cast<double>(layers) * (t->decode_base.at(B) + t->decode_per_context * sum_context) *
+           contention(hw, t->contention_decode);
   // Matmuls: the layer's weights are read once for the whole batch.
   double mat_flops = B * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
   double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
@@ -103,6 +133,8 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
   if (layers <= 0 || T <= 0) return 0;
   const ModelSpec& m = sys_.model;
   const double t = static_cast<double>(T);
+  if (const LayerTable* lt = measured_layer(hw, m, bits))
+    return static_cast<double>(layers) * lt->prefill.at(t) * contention(hw, lt->contention_prefill);
   double mat_flops = t * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
   double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
                      t * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
@@ -114,6 +146,8 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
 
 double CostModel::head_time(const HwProfile& hw, int bits, int64_t tokens) const {
   const ModelSpec& m = sys_.model;
+  if (const LayerTable* t = measured_layer(hw, m, bits))
+    return t->head.at(static_cast<double>(tokens)) * contention(hw, t->contention_decode);
   double flops = static_cast<double>(tokens) * m.head_flops();
   double bytes = matrix_bytes(m.vocab_size, m.dim, bits, static_cast<int>(sys_.scenario.split.group_size));
   return op_time(hw, flops, bytes, kLaunchesHead);
@@ -124,7 +158,7 @@ double CostModel::codec_time(const HwProfile& hw, int64_t T) const {
   const double in_bytes = static_cast<double>(T * sys_.model.dim) * 4.0;  // fp32 hidden state
   if (hw.codec_throughput) return in_bytes / hw.codec_throughput->value + kLaunchesCodec * hw.launch_overhead.value;
   // Two passes over the input (row statistics, then quantize and pack) plus the encoded output.
-  double passes = sys_.plan.wire == WireFormat::fp16 ? 1.0 : 2.0;
+  double passes = sys_.plan.wire == WireFormat::fp16 || sys_.plan.wire == WireFormat::fp32 ? 1.0 : 2.0;
   return op_time(hw, 0, passes * in_bytes + uplink_bytes(T), kLaunchesCodec);
 }
 
@@ -146,9 +180,23 @@ double CostModel::edge_step(size_t g, int64_t ctx) const {
   return t;
 }
 
-double CostModel::edge_encode(size_t g, int64_t T) const { return codec_time(sys_.fleet[g].device, T); }
+double CostModel::edge_encode(size_t g, int64_t T) const {
+  const HwProfile& hw = sys_.fleet[g].device;
+  const char* codec = executor_codec(sys_.plan.wire);
+  if (codec && hw.measured)
+    if (const CodecTable* c = hw.measured->codec(codec, sys_.model.dim)) {
+      const LayerTable* lt = measured_layer(hw, sys_.model, static_cast<int>(sys_.plan.edge_bits));
+      return c->encode.at(static_cast<double>(T)) * (lt ? contention(hw, lt->contention_decode) : 1.0);
+    }
+  return codec_time(hw, T);
+}
 
-double CostModel::server_decode_codec(int64_t T) const { return codec_time(sys_.server, T); }
+double CostModel::server_decode_codec(int64_t T) const {
+  const char* codec = executor_codec(sys_.plan.wire);
+  if (codec && sys_.server.measured)
+    if (const CodecTable* c = sys_.server.measured->codec(codec, sys_.model.dim)) return c->decode.at(static_cast<double>(T));
+  return codec_time(sys_.server, T);
+}
 
 double CostModel::server_prefill(int64_t T) const {
   const Plan& p = sys_.plan;
@@ -182,9 +230,17 @@ double CostModel::uplink_bytes(int64_t T) const {
     case WireFormat::uniform:
       payload = expected_encoded_size(WireCodec::uniform, T, d, static_cast<double>(p.wire_bits), 0);
       break;
-    case WireFormat::ts_tabq:
-      payload = expected_encoded_size(WireCodec::ts_tabq, T, d, c.mean_bits, c.outliers_per_token);
+    case WireFormat::ts_tabq: {
+      // The expectation of a mix of whole bit-widths: exact between integral widths (the size is affine in the
+      // bits there), so a run's measured mean bits reproduce its total bytes exactly. Integral mean_bits give
+      // expected_encoded_size unchanged.
+      const double lo = std::floor(c.mean_bits), f = c.mean_bits - lo;
+      payload = expected_encoded_size(WireCodec::ts_tabq, T, d, lo, c.outliers_per_token);
+      if (f > 0)
+        payload += f * (expected_encoded_size(WireCodec::ts_tabq, T, d, lo + 1, c.outliers_per_token) - payload);
       break;
+    }
+    case WireFormat::fp32: payload = static_cast<double>(encoded_size_dense(WireCodec::fp32, T, d)); break;
   }
   return static_cast<double>(kFrameHeaderBytes) + payload;
 }
@@ -198,14 +254,19 @@ double CostModel::transfer_up(size_t g, double bytes) const {
   if (bytes <= 0) return 0;
   const auto& a = sys_.fleet[g].link;
   const auto& b = sys_.backbone;
-  return a.latency.value + b.latency.value + bytes / std::min(a.uplink.value, b.uplink.value);
+  // Measured framing/transport overhead of the host's message path (thread hand-offs, copies), when measured.
+  const auto& mt = sys_.fleet[g].device.measured;
+  const double overhead = mt ? mt->transport.up_fixed + mt->transport.per_byte * bytes : 0.0;
+  return a.latency.value + b.latency.value + bytes / std::min(a.uplink.value, b.uplink.value) + overhead;
 }
 
 double CostModel::transfer_down(size_t g, double bytes) const {
   if (bytes <= 0) return 0;
   const auto& a = sys_.fleet[g].link;
   const auto& b = sys_.backbone;
-  return a.latency.value + b.latency.value + bytes / std::min(a.downlink.value, b.downlink.value);
+  const auto& mt = sys_.fleet[g].device.measured;
+  const double overhead = mt ? mt->transport.down_fixed + mt->transport.per_byte * bytes : 0.0;
+  return a.latency.value + b.latency.value + bytes / std::min(a.downlink.value, b.downlink.value) + overhead;
 }
 
 MemoryBreakdown CostModel::edge_memory(size_t g) const {

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/scenario.hpp"
+#include "hwprofiles/measured_tables.hpp"
 
 namespace splitsim {
 namespace {
@@ -58,6 +59,8 @@ nlohmann::json HwProfile::to_json() const {
                    {"efficiency_compute", sourced_json(efficiency_compute)},
                    {"efficiency_memory", sourced_json(efficiency_memory)}};
   if (codec_throughput) j["codec_throughput"] = sourced_json(*codec_throughput);
+  if (!measured_ref.empty())
+    j["measured"] = measured ? measured->to_json() : nlohmann::json{{"ref", measured_ref}, {"missing", measured_note}};
   return j;
 }
 
@@ -93,6 +96,16 @@ HwProfile load_hw_profile_file(const std::string& path) {
     if (!(v > 0 && v <= 1)) eff.fail(std::string(k) + ".value", "a fraction in (0, 1]", fmt::format("{}", v));
   }
   h.codec_throughput = r.sourced_opt("codec_throughput", Dim::data_rate);
+  h.measured_ref = r.str_or("measured", "");
+  if (!h.measured_ref.empty()) {
+    if (h.measured_ref.find('/') != std::string::npos)
+      r.fail("measured", "\"auto\" or a file name in hwprofiles/measured/", "\"" + h.measured_ref + "\"");
+    const std::string file = h.measured_ref == "auto" ? default_measured_path()
+                                                      : data_dir() + "/hwprofiles/measured/" + h.measured_ref;
+    if (std::filesystem::exists(file)) h.measured = load_measured_tables(file, false);
+    if (!h.measured)
+      h.measured_note = fmt::format("{} has no executor tables (run `splitsim calibrate-executor` on this host)", file);
+  }
   r.expect_all_used();
   if (h.memory_capacity.value <= 0) r.fail("memory_capacity", "a positive size", "0");
   if (h.memory_bandwidth.value <= 0) r.fail("memory_bandwidth", "a positive rate", "0");

@@ -5,6 +5,7 @@
 // calibration, typical link throughputs). Values are SI doubles.
 #pragma once
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "core/toml_reader.hpp"
 
 namespace splitsim {
+
+struct MeasuredTables;  // hwprofiles/measured_tables.hpp
 
 struct HwProfile {
   std::string name;
@@ -27,6 +30,13 @@ struct HwProfile {
   Sourced efficiency_compute;  // achieved fraction of peak for GEMM-like work
   Sourced efficiency_memory;   // achieved fraction of memory bandwidth for streaming work (GEMV, codec)
   std::optional<Sourced> codec_throughput;  // B/s of fp32 input for encode/decode, when measured
+  // Executor-level tables measured on a host, when the profile names them: measured = "auto" (this host's
+  // hwprofiles/measured/<host>.toml) or a file name under hwprofiles/measured/. The cost model costs from them
+  // when they cover the model and bit-width; without the file, `measured` stays empty, `measured_note` says why
+  // and the roofline above applies.
+  std::string measured_ref;
+  std::shared_ptr<const MeasuredTables> measured;
+  std::string measured_note;
 
   // Peak for a compute precision, falling back to the next wider one the device has (fp16 -> fp32).
   double peak_for(const std::string& precision) const;

@@ -1,0 +1,80 @@
+// Measured executor tables of one host (the [executor] part of hwprofiles/measured/<host>.toml, written by
+// `splitsim calibrate-executor`): what the real split executor's operators take on this host, so that the cost
+// model can predict the executor instead of a datasheet roofline.
+//
+// Per model shape and weight bit-width (one layer, averaged over the model's whole stack so the cache state is
+// the one a real forward pass sees):
+//   prefill(T)        s for T tokens from an empty cache
+//   decode(B, C)      s for one step of B sequences whose cached contexts sum to C: base(B) + C * per_context
+//   head(B)           s for final norm + LM head + greedy sampling of B columns
+//   contention(k)     slowdown of decode / prefill when k identical streams run at once on this host's cores
+// Per codec and hidden width d: encode(T), decode(T) in s. Transport: the framed-TCP overhead per message
+// beyond the shaped link (thread hand-offs, copies), fixed per direction plus a per-byte term.
+// Tables are piecewise linear in their argument and extrapolate linearly past their ends (never below 0).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace splitsim {
+
+// y(x) piecewise linear through (xs, ys); xs strictly increasing, at least one point.
+struct Curve {
+  std::vector<double> xs, ys;
+  double at(double x) const;
+};
+
+struct LayerTable {
+  std::string model;  // models/<name>.toml shape it was measured on
+  int64_t dim = 0, n_layers = 0;
+  int bits = 32;       // weight bits: 32 fp32, else OPSC packed
+  int group_size = 128;
+  std::string source;  // "measured: <host>, <date>, <command>"
+  Curve prefill;       // tokens -> s per layer
+  Curve decode_base;   // batch -> s per layer at zero context
+  double decode_per_context = 0;  // s per layer per cached position of each sequence
+  Curve head;          // batch -> s
+  Curve contention_decode, contention_prefill;  // concurrent streams -> slowdown factor (1 at 1)
+};
+
+struct CodecTable {
+  std::string codec;  // executor wire codec: fp32 | fp16 | uniform | ts-tabq
+  int64_t dim = 0;
+  std::string source;
+  Curve encode, decode;  // tokens -> s
+};
+
+struct TransportTable {
+  std::string source;
+  double up_fixed = 0, down_fixed = 0;  // s per message
+  double per_byte = 0;                  // s per byte of a frame, beyond the link's own rate
+};
+
+struct MeasuredTables {
+  std::string file, host, date, command;
+  int64_t cores = 0;  // hardware threads of the host when measured
+  std::vector<LayerTable> layers;
+  std::vector<CodecTable> codecs;
+  TransportTable transport;
+  // Identical streams (e.g. edge clients of one local run) sharing the host's cores at once; the cost model
+  // multiplies compute by the measured contention slowdown at this count. 1: the device has the host alone.
+  int64_t concurrent_streams = 1;
+
+  const LayerTable* layer(const std::string& model, int bits) const;  // nullptr when not measured
+  const CodecTable* codec(const std::string& codec, int64_t dim) const;
+  nlohmann::json to_json() const;  // identification only (file, host, date, what is covered)
+};
+
+// Reads the [executor] table of a measured file; other tables (the kernels' calibration) are ignored.
+// InputError naming file and key on a malformed table; a file without an [executor] table (only the kernels'
+// calibration so far) is an InputError when `required`, else nullptr.
+std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& path, bool required = true);
+
+// hwprofiles/measured/<this host's name>.toml under data_dir().
+std::string default_measured_path();
+std::string this_host_name();
+
+}  // namespace splitsim
