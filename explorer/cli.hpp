@@ -22,5 +22,6 @@ void add_kernels_commands(CliRoot& root);   // bench kernels, calibrate      (ke
 void add_sim_commands(CliRoot& root);       // run, bench sim                (sim/)
 void add_exec_commands(CliRoot& root);      // exec local|server|edge|eval, bench exec (executor/)
 void add_explorer_commands(CliRoot& root);  // sweep, merge, optimize, plot, validate (explorer/)
+void add_validate_commands(CliRoot& root);  // validate, calibrate-executor (explorer/validate*)
 
 }  // namespace splitsim

@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
 #ifdef SPLITSIM_HAVE_EXPLORER_CLI
   splitsim::add_explorer_commands(root);
 #endif
+#ifdef SPLITSIM_HAVE_VALIDATE_CLI
+  splitsim::add_validate_commands(root);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

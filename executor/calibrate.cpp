@@ -1,0 +1,414 @@
+// Executor-level calibration: times the executor's own operators on this host and writes them as tables.
+//
+// What is measured, and why this way:
+//  - Layers: the whole stack of a random-weight model of the given shape (weights at the given bits, embedding
+//    fp32 as in the executor) is run and the time divided by the layer count, so each layer sees the cache state
+//    of a real forward pass (a layer timed alone would sit in the caches; in a split run the server's head and
+//    the other layers evict it). Prefill: T tokens from an empty cache. Decode: B sequences of one token each at
+//    two context lengths; the difference gives the attention cost per cached position, the rest is the base.
+//  - Head: final norm + LM head + greedy sampling of B columns, as the server runs it per batch.
+//  - Contention: k threads running the same decode (or prefill) step at once on the same weights, each with its
+//    own cache, as k edge clients of one local run do; the slowdown against one thread alone.
+//  - Codecs: wire_encode / wire_decode of the executor on hidden states produced by the model itself.
+//  - Transport: real local split runs (server + one client over loopback, shaped link) of a tiny model; what a
+//    request takes beyond its measured compute, codec and shaped-link times is the per-message overhead of the
+//    framed TCP path (socket calls, thread hand-offs). Prompts of several lengths give the per-byte term.
+// Every sample is a median of repeated timings; the host may be shared, so the medians are what is recorded.
+#include "executor/calibrate.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/output.hpp"
+#include "executor/forward.hpp"
+#include "executor/local_run.hpp"
+#include "executor/sampler.hpp"
+#include "executor/transport.hpp"
+#include "executor/weights.hpp"
+#include "executor/wire.hpp"
+#include "hwprofiles/measured_tables.hpp"
+#include "models/model_spec.hpp"
+
+namespace splitsim {
+
+namespace {
+
+constexpr const char* kBlockBegin = "# >>> executor calibration (splitsim calibrate-executor; this block is rewritten) >>>";
+constexpr const char* kBlockEnd = "# <<< executor calibration <<<";
+
+std::string utc_date() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string toml_list(const std::vector<double>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += fmt::format("{}{:.6g}", i ? ", " : "", v[i]);
+  return s + "]";
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Median seconds per call of f. Calls are grouped so that one sample lasts at least min_sample seconds (short
+// calls are timed in bulk); one warm-up call first.
+double time_per_call(const std::function<void()>& f, double min_sample, int samples) {
+  f();
+  int64_t n = 1;
+  double t = 0;
+  while (true) {
+    const double t0 = now_s();
+    for (int64_t i = 0; i < n; ++i) f();
+    t = now_s() - t0;
+    if (t >= min_sample || n >= (int64_t{1} << 24)) break;
+    n *= std::max<int64_t>(2, static_cast<int64_t>(min_sample / std::max(t, 1e-7)));
+  }
+  std::vector<double> v{t / static_cast<double>(n)};
+  if (t > 0.3) samples = std::min(samples, 3);  // long calls: fewer samples, the noise is relatively small
+  for (int s = 1; s < samples; ++s) {
+    const double t0 = now_s();
+    for (int64_t i = 0; i < n; ++i) f();
+    v.push_back((now_s() - t0) / static_cast<double>(n));
+  }
+  return median(v);
+}
+
+struct Settings {
+  double min_sample;
+  int samples;
+  std::vector<int64_t> prefill_tokens, batches, codec_tokens, transport_prompts;
+  double contention_seconds;
+};
+
+Settings settings_for(bool quick) {
+  if (quick) return {0.01, 3, {1, 4, 16, 32}, {1, 2, 4}, {1, 16, 64}, {1, 128}, 0.15};
+  return {0.03, 5, {1, 2, 4, 8, 16, 32, 64}, {1, 2, 4, 8}, {1, 4, 16, 64}, {1, 32, 128, 256}, 0.4};
+}
+
+// ---------------------------------------------------------------------------------------------- layers
+
+// One model at one bit-width: the [[executor.layers]] table.
+std::string measure_layers(const ModelWeights& w, int bits, int group_size, const Settings& st, int max_streams,
+                           const std::string& source, const Eigen::MatrixXf& x0) {
+  const ModelSpec& m = w.spec;
+  const double L = static_cast<double>(m.n_layers);
+  const int64_t ctx_lo = std::min<int64_t>(16, m.max_seq_len / 4);
+  const int64_t ctx_hi = std::min<int64_t>(256, m.max_seq_len - 1);
+  int64_t tmax = 0;
+  for (auto t : st.prefill_tokens) tmax = std::max(tmax, std::min<int64_t>(t, m.max_seq_len / 2));
+  Workspace ws;
+  Eigen::MatrixXf x;
+
+  // Prefill: T tokens from an empty cache.
+  std::vector<double> pt, ps;
+  KvCache cache(m, w.part, std::max(tmax, ctx_hi + 1));
+  for (int64_t T : st.prefill_tokens) {
+    if (T > m.max_seq_len / 2) continue;
+    const double s = time_per_call(
+        [&] {
+          cache.pos = 0;
+          x = x0.leftCols(T);
+          Segment seg{&cache, T};
+          forward_layers(w, {&seg, 1}, x, ws);
+        },
+        st.min_sample, st.samples);
+    pt.push_back(static_cast<double>(T));
+    ps.push_back(s / L);
+  }
+
+  // Decode: B sequences, one token each, at two contexts.
+  int64_t bmax = 0;
+  for (auto b : st.batches) bmax = std::max(bmax, b);
+  std::vector<KvCache> caches;
+  for (int64_t b = 0; b < bmax; ++b) caches.emplace_back(m, w.part, ctx_hi + 1);
+  auto decode = [&](int64_t B, int64_t ctx) {
+    return time_per_call(
+               [&] {
+                 std::vector<Segment> segs;
+                 for (int64_t b = 0; b < B; ++b) {
+                   caches[static_cast<size_t>(b)].pos = ctx - 1;  // the new token attends ctx positions
+                   segs.push_back({&caches[static_cast<size_t>(b)], 1});
+                 }
+                 x = x0.leftCols(B);
+                 forward_layers(w, segs, x, ws);
+               },
+               st.min_sample, st.samples) /
+           L;
+  };
+  std::vector<double> db, lo, hi;
+  double slope_sum = 0;
+  for (int64_t B : st.batches) {
+    db.push_back(static_cast<double>(B));
+    lo.push_back(decode(B, ctx_lo));
+    hi.push_back(decode(B, ctx_hi));
+    slope_sum += std::max(0.0, hi.back() - lo.back()) / static_cast<double>(B * (ctx_hi - ctx_lo));
+  }
+  const double per_context = slope_sum / static_cast<double>(db.size());
+  std::vector<double> base;
+  for (size_t i = 0; i < db.size(); ++i) base.push_back(std::max(0.0, lo[i] - per_context * db[i] * static_cast<double>(ctx_lo)));
+
+  // Head + greedy sampling of B columns.
+  std::vector<double> hs;
+  Eigen::MatrixXf logits;
+  for (int64_t B : st.batches) {
+    std::vector<int64_t> cols;
+    for (int64_t b = 0; b < B; ++b) cols.push_back(b);
+    Eigen::MatrixXf xb = x0.leftCols(B);
+    hs.push_back(time_per_call(
+        [&] {
+          forward_head(w, xb, cols, logits, ws);
+          for (int64_t b = 0; b < B; ++b)
+            (void)argmax({logits.col(static_cast<Eigen::Index>(b)).data(), static_cast<size_t>(m.vocab_size)});
+        },
+        st.min_sample, st.samples));
+  }
+
+  // Contention: k threads each running the same step on the same weights for a while.
+  auto per_call_with = [&](int k, int64_t T) {
+    std::vector<double> per(static_cast<size_t>(k), 0.0);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> th;
+    for (int i = 0; i < k; ++i)
+      th.emplace_back([&, i] {
+        KvCache c(m, w.part, std::max(T, ctx_lo) + 1);
+        Workspace wsi;
+        Eigen::MatrixXf xi;
+        auto step = [&] {
+          c.pos = T > 1 ? 0 : ctx_lo - 1;
+          xi = x0.leftCols(T);
+          Segment seg{&c, T};
+          forward_layers(w, {&seg, 1}, xi, wsi);
+        };
+        step();  // warm-up, then start together
+        ready.fetch_add(1);
+        while (ready.load() < k) std::this_thread::yield();
+        const double t0 = now_s();
+        int64_t calls = 0;
+        while (calls < 2 || now_s() - t0 < st.contention_seconds) {
+          step();
+          ++calls;
+        }
+        per[static_cast<size_t>(i)] = (now_s() - t0) / static_cast<double>(calls);
+      });
+    for (auto& t : th) t.join();
+    double s = 0;
+    for (double p : per) s += p;
+    return s / k;
+  };
+  std::vector<double> ks, cd, cp;
+  const int64_t Tc = std::min<int64_t>(8, tmax);
+  double d1 = 0, p1 = 0;
+  for (int k = 1; k <= max_streams; ++k) {
+    const double d = per_call_with(k, 1), p = per_call_with(k, Tc);
+    if (k == 1) d1 = d, p1 = p;
+    ks.push_back(k);
+    cd.push_back(std::max(1.0, d / d1));
+    cp.push_back(std::max(1.0, p / p1));
+  }
+
+  std::string t = "\n[[executor.layers]]\n";
+  t += fmt::format("model = \"{}\"\ndim = {}\nn_layers = {}\nbits = {}\ngroup_size = {}\nsource = \"{}\"\n", m.name,
+                   m.dim, m.n_layers, bits, group_size, source);
+  t += fmt::format("prefill_tokens = {}\nprefill_s = {}  # one layer, T tokens from an empty cache\n", toml_list(pt),
+                   toml_list(ps));
+  t += fmt::format("decode_batch = {}\ndecode_s = {}  # one layer, B sequences at zero context\n", toml_list(db),
+                   toml_list(base));
+  t += fmt::format("decode_s_per_context = {:.6g}  # per layer, per cached position of each sequence (contexts {} and {})\n",
+                   per_context, ctx_lo, ctx_hi);
+  t += fmt::format("head_batch = {}\nhead_s = {}  # final norm + LM head + greedy sampling of B columns\n", toml_list(db),
+                   toml_list(hs));
+  t += fmt::format("contention_streams = {}\ncontention_decode = {}\ncontention_prefill = {}  # T = {}\n", toml_list(ks),
+                   toml_list(cd), toml_list(cp), Tc);
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------- codecs
+
+std::string measure_codec(const std::string& codec, const Eigen::MatrixXf& h, const Settings& st,
+                          const std::string& source) {
+  WireConfig c;
+  c.codec = codec;
+  c.validate();
+  const int64_t d = h.rows();
+  std::vector<double> ts, enc, dec;
+  std::vector<uint8_t> wire;
+  Eigen::MatrixXf y;
+  for (int64_t T : st.codec_tokens) {
+    if (T > h.cols()) continue;
+    Eigen::MatrixXf x = h.leftCols(T);
+    ts.push_back(static_cast<double>(T));
+    enc.push_back(time_per_call([&] { wire_encode(x, c, wire); }, st.min_sample, st.samples));
+    wire_encode(x, c, wire);
+    dec.push_back(time_per_call([&] { wire_decode(wire, d, y); }, st.min_sample, st.samples));
+  }
+  std::string t = "\n[[executor.codecs]]\n";
+  t += fmt::format("codec = \"{}\"\ndim = {}\nsource = \"{}\"\n", codec, d, source);
+  t += fmt::format("tokens = {}\nencode_s = {}\ndecode_s = {}\n", toml_list(ts), toml_list(enc), toml_list(dec));
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------- transport
+
+std::string measure_transport(const Settings& st, uint64_t seed, const std::string& source, bool progress) {
+  // A tiny model so that compute is small against the transport, a shaped link so the hand-offs are the ones a
+  // validation run sees (a shaped link hides the delivery threads' wake-ups inside its delay).
+  const ModelSpec m = load_model("stories260k");
+  const int64_t split = m.n_layers / 2;
+  ModelWeights edge = random_weights(m, seed, ModelPart::edge(split));
+  ModelWeights server = random_weights(m, seed, ModelPart::server(m, split));
+  EdgeOptions eo;
+  eo.split = split;
+  eo.link.uplink_rate = eo.link.downlink_rate = 1e9;  // B/s
+  eo.link.delay = 1e-3;
+  eo.steps = 32;
+  ServerOptions so;
+  std::vector<double> fixed, pbytes, presid;
+  auto shaped = [&](double up_bytes, double down_bytes) {
+    return 2 * eo.link.delay + up_bytes / eo.link.uplink_rate + down_bytes / eo.link.downlink_rate;
+  };
+  for (int64_t T : st.transport_prompts) {
+    std::vector<int32_t> prompt(static_cast<size_t>(T));
+    for (int64_t i = 0; i < T; ++i) prompt[static_cast<size_t>(i)] = static_cast<int32_t>(2 + (i * 37 + 11) % (m.vocab_size - 2));
+    eo.steps = std::min<int64_t>(32, m.max_seq_len - T - 1);
+    LocalRunResult res = run_local_split(edge, server, eo, so, 1, 4, prompt);
+    std::vector<double> r0s;
+    for (size_t r = 1; r < res.requests.size(); ++r) {  // the first request warms up the allocations
+      const EdgeResult& e = res.requests[r];
+      const TokenRecord& s0 = e.steps.front();
+      r0s.push_back(e.record.ttft - (s0.edge_compute + s0.encode + s0.decode + s0.server_compute) -
+                    shaped(static_cast<double>(s0.bytes_up), static_cast<double>(s0.bytes_down)));
+      double known = 0;
+      for (size_t k = 1; k < e.steps.size(); ++k) {
+        const TokenRecord& s = e.steps[k];
+        known += s.edge_compute + s.encode + s.decode + s.server_compute +
+                 shaped(static_cast<double>(s.bytes_up), static_cast<double>(s.bytes_down));
+      }
+      if (e.steps.size() > 1)
+        fixed.push_back((e.record.e2e - e.record.ttft - known) / static_cast<double>(e.steps.size() - 1));
+      if (r == 1) pbytes.push_back(static_cast<double>(s0.bytes_up));
+    }
+    presid.push_back(median(r0s));
+  }
+  // Least-squares slope of the prefill residual against the prompt frame's bytes.
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < pbytes.size(); ++i) mx += pbytes[i], my += presid[i];
+  mx /= static_cast<double>(pbytes.size());
+  my /= static_cast<double>(pbytes.size());
+  double sxy = 0, sxx = 0;
+  for (size_t i = 0; i < pbytes.size(); ++i) sxy += (pbytes[i] - mx) * (presid[i] - my), sxx += (pbytes[i] - mx) * (pbytes[i] - mx);
+  const double per_byte = sxx > 0 ? std::max(0.0, sxy / sxx) : 0.0;
+  const double decode_frames = static_cast<double>(kFrameHeaderBytes + kWireHeaderBytes + 4 * m.dim + kFrameHeaderBytes + kTokenPayloadBytes);
+  const double round_trip = std::max(0.0, median(fixed) - per_byte * decode_frames);
+  if (progress)
+    fmt::print(stderr, "  transport: {:.1f} us per round trip + {:.3f} ns per byte (prefill residuals {})\n", round_trip * 1e6,
+               per_byte * 1e9, toml_list(presid));
+  std::string t = "\n[executor.transport]\n";
+  t += fmt::format("source = \"{}\"\n", source);
+  t += "# per message beyond the shaped link's delay and rate: half the measured round trip each way\n";
+  t += fmt::format("up_fixed_s = {:.6g}\ndown_fixed_s = {:.6g}\nper_byte_s = {:.6g}\n", round_trip / 2, round_trip / 2,
+                   per_byte);
+  return t;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------- entry points
+
+std::string calibrate_executor(const ExecCalibrationOptions& o, const std::string& command) {
+  if (o.models.empty()) throw InputError("calibrate-executor: --models: expected at least one model");
+  for (int b : o.bits)
+    if (b != 2 && b != 3 && b != 4 && b != 8 && b != 32)
+      throw InputError(fmt::format("calibrate-executor: --bits: expected 2, 3, 4, 8 or 32, got {}", b));
+  if (o.max_streams < 1) throw InputError("calibrate-executor: --max-streams: expected at least 1");
+  const Settings st = settings_for(o.quick);
+  const std::string host = this_host_name(), date = utc_date();
+  const std::string source = fmt::format("measured: {}, {}, {}", host, date, command);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::string t;
+  t += std::string(kBlockBegin) + "\n";
+  t += "# Times of the split executor's own operators on this host (hwprofiles/measured_tables.hpp says how the\n";
+  t += "# cost model reads them). Seconds; medians of repeated timings on a possibly shared host.\n";
+  t += fmt::format("[executor]\nhost = \"{}\"\ndate = \"{}\"\ncommand = \"{}\"\ncores = {}\n", host, date, command, cores);
+  std::vector<std::pair<std::string, Eigen::MatrixXf>> hidden;  // per model: hidden states for the codecs
+  for (const auto& name : o.models) {
+    const ModelSpec m = load_model(name);
+    ModelWeights whole = random_weights(m, o.seed, ModelPart::whole(m));
+    const int64_t tokens = std::min<int64_t>(64, m.max_seq_len / 2);
+    std::vector<int32_t> ids(static_cast<size_t>(tokens));
+    for (int64_t i = 0; i < tokens; ++i) ids[static_cast<size_t>(i)] = static_cast<int32_t>(2 + (i * 7919 + 13) % (m.vocab_size - 2));
+    Eigen::MatrixXf x0;
+    embed(whole, ids, x0);  // (d, tokens)
+    for (int bits : o.bits) {
+      const double t0 = now_s();
+      ModelWeights w = whole;
+      w.quantize(bits, o.group_size);
+      t += measure_layers(w, bits, o.group_size, st, o.max_streams, source, x0);
+      if (o.progress) fmt::print(stderr, "  layers {} {}-bit: {:.1f} s\n", name, bits, now_s() - t0);
+    }
+    // Hidden states at the middle of the model for the codecs (the front half of the fp32 weights).
+    whole.part = ModelPart{0, std::max<int64_t>(1, m.n_layers / 2), true, false};
+    KvCache cache(m, whole.part, tokens);
+    Eigen::MatrixXf h = x0;
+    Workspace ws;
+    Segment seg{&cache, tokens};
+    forward_layers(whole, {&seg, 1}, h, ws);
+    bool seen = false;
+    for (const auto& [n, hh] : hidden) seen = seen || hh.rows() == h.rows();
+    if (!seen) hidden.emplace_back(name, std::move(h));
+  }
+  for (const auto& [name, h] : hidden)
+    for (const auto& codec : o.codecs) {
+      t += measure_codec(codec, h, st, source);
+      if (o.progress) fmt::print(stderr, "  codec {} d={}\n", codec, h.rows());
+    }
+  t += measure_transport(st, o.seed, source, o.progress);
+  t += std::string(kBlockEnd) + "\n";
+  return t;
+}
+
+void write_executor_calibration(const std::string& path, const std::string& tables) {
+  std::string kept;
+  if (std::filesystem::exists(path)) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string old = ss.str();
+    const size_t b = old.find(kBlockBegin);
+    if (b == std::string::npos) {
+      kept = old;
+    } else {
+      const size_t e = old.find(kBlockEnd, b);
+      if (e == std::string::npos)
+        throw InputError(fmt::format("{}: the executor block has a start marker but no end marker; fix or delete it", path));
+      size_t after = old.find('\n', e);
+      after = after == std::string::npos ? old.size() : after + 1;
+      kept = old.substr(0, b) + old.substr(after);
+    }
+    if (!kept.empty() && kept.back() != '\n') kept += '\n';
+    if (!kept.empty()) kept += '\n';
+  }
+  std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  write_file_atomic(path, kept + tables);
+  (void)load_measured_tables(path);  // what was written must read back
+}
+
+}  // namespace splitsim

@@ -1,0 +1,509 @@
+// The validation loop: one resolved configuration, run for real by the split executor and simulated by the
+// fleet simulator, metric by metric (see validate.hpp for what makes the comparison honest).
+//
+// The executor side mirrors the scenario exactly: the same model shape (the real stories260K checkpoint or
+// seeded random weights of a models/ shape), split layer, weight bits and group size, wire codec and its
+// parameters, the access link's rate and one-way delay (plus the backbone's, which the validation scenarios keep
+// at zero), the scenario's client count, requests per client and fixed prompt/output lengths, greedy sampling.
+// The executor server's batch window is widened from its 2 ms default (ValidateOptions::batch_window): with
+// identical clients the simulator's continuous batching keeps them in lockstep, and a wider window keeps the
+// real clients in lockstep too instead of letting OS scheduling jitter split a batch in two for good.
+#include "explorer/validate.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include "core/error.hpp"
+#include "core/metrics.hpp"
+#include "core/output.hpp"
+#include "core/scenario.hpp"
+#include "core/units.hpp"
+#include "executor/forward.hpp"
+#include "executor/generate.hpp"
+#include "executor/local_run.hpp"
+#include "executor/model_files.hpp"
+#include "executor/tokenizer.hpp"
+#include "executor/weights.hpp"
+#include "executor/wire.hpp"
+#include "hwprofiles/cost_model.hpp"
+#include "hwprofiles/measured_tables.hpp"
+#include "hwprofiles/system.hpp"
+#include "kernels/codec.hpp"
+#include "sim/simulation.hpp"
+
+namespace splitsim {
+
+const MetricRow* ScenarioValidation::row(const std::string& metric) const {
+  for (const auto& r : rows)
+    if (r.metric == metric) return &r;
+  return nullptr;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------- checks
+
+void check_runnable(const Scenario& sc) {
+  auto bad = [&](const std::string& key, const std::string& expected, const std::string& got) {
+    throw_input(sc.where(key), key, expected + " (splitsim validate runs it on the executor)", got);
+  };
+  if (sc.fleet.size() != 1) bad("edge.groups", "a single device group", fmt::format("{} groups", sc.fleet.size()));
+  if (sc.fleet[0].cell_size != 0) bad("edge.cell_size", "0 (private links: the executor shapes one link per client)",
+                                      std::to_string(sc.fleet[0].cell_size));
+  if (sc.fleet[0].count > 64) bad("edge.count", "at most 64 clients", std::to_string(sc.fleet[0].count));
+  const Workload& w = sc.workload;
+  if (w.arrival != "closed" || w.think_time != 0)
+    bad("workload.arrival", "closed-loop arrivals without think time", w.arrival);
+  if (w.prompt_tokens.kind != "fixed") bad("workload.prompt_tokens", "a fixed length", w.prompt_tokens.kind);
+  if (w.output_tokens.kind != "fixed") bad("workload.output_tokens", "a fixed length", w.output_tokens.kind);
+}
+
+void check_plan(const System& sys) {
+  const Scenario& sc = sys.scenario;
+  const Plan& p = sys.plan;
+  if (p.wire != WireFormat::fp32 && p.wire != WireFormat::fp16 && p.wire != WireFormat::uniform &&
+      p.wire != WireFormat::ts_tabq)
+    throw_input(sc.where("split.strategy"), "split.strategy", "a strategy that sends a hidden state to the server",
+                p.strategy);
+  for (auto [key, bits] : {std::pair<const char*, int64_t>{"split.edge_bits", p.edge_bits}, {"split.cloud_bits", p.cloud_bits}})
+    if (bits != 2 && bits != 3 && bits != 4 && bits != 8 && bits != 32)
+      throw_input(sc.where(key), key, "2, 3, 4, 8 (OPSC) or 32 (fp32): the executor has no fp16 weights",
+                  std::to_string(bits));
+}
+
+// The measured tables the simulation must use, checked to cover this configuration.
+void attach_tables(System& sys, const ValidateOptions& o) {
+  std::shared_ptr<const MeasuredTables> given;
+  if (!o.calibration.empty()) given = load_measured_tables(o.calibration);
+  const Scenario& sc = sys.scenario;
+  for (auto [key, hw] : {std::pair<const char*, HwProfile*>{"edge.profile", &sys.fleet[0].device}, {"server.profile", &sys.server}}) {
+    if (hw->measured_ref.empty())
+      throw_input(sc.where(key), key, "a profile with measured executor tables (host-cpu-edge, host-cpu-server)",
+                  "\"" + hw->name + "\"");
+    if (given) hw->measured = given;
+    if (!hw->measured) throw InputError(fmt::format("{}: {}: {}: {}", sc.where(key), key, hw->name, hw->measured_note));
+  }
+  const ModelSpec& m = sys.model;
+  const Plan& p = sys.plan;
+  auto need_layers = [&](const HwProfile& hw, int64_t bits) {
+    if (!hw.measured->layer(m.name, static_cast<int>(bits)))
+      throw InputError(fmt::format("{}: no measured layer table for {} at {} bits (run `splitsim calibrate-executor "
+                                   "--models {} --bits {}`)",
+                                   hw.measured->file, m.name, bits, m.name, bits));
+  };
+  if (p.split_layer > 0) need_layers(sys.fleet[0].device, p.edge_bits);
+  need_layers(sys.server, p.cloud_bits);
+  const char* codec = p.wire == WireFormat::fp32 ? "fp32" : p.wire == WireFormat::fp16 ? "fp16"
+                      : p.wire == WireFormat::uniform ? "uniform" : "ts-tabq";
+  for (const HwProfile* hw : {&sys.fleet[0].device, &sys.server})
+    if (!hw->measured->codec(codec, m.dim))
+      throw InputError(fmt::format("{}: no measured codec table for {} at d = {} (run `splitsim calibrate-executor` "
+                                   "with --codecs {} and a model of that width)",
+                                   hw->measured->file, codec, m.dim, codec));
+  // The edge clients of one local run share the host's cores: cost the simulated edge at that contention.
+  auto edge = std::make_shared<MeasuredTables>(*sys.fleet[0].device.measured);
+  edge->concurrent_streams = sys.fleet[0].group.count;
+  sys.fleet[0].device.measured = edge;
+}
+
+// ---------------------------------------------------------------------------------------------- executor
+
+WireConfig wire_config(const System& sys) {
+  WireConfig w;
+  const CodecConfig& c = sys.scenario.codec;
+  switch (sys.plan.wire) {
+    case WireFormat::fp32: w.codec = "fp32"; break;
+    case WireFormat::fp16: w.codec = "fp16"; break;
+    case WireFormat::uniform:
+      w.codec = "uniform";
+      w.uniform_bits = static_cast<int>(sys.plan.wire_bits);
+      break;
+    default:
+      w.codec = "ts-tabq";
+      w.ts_mode = c.ts_mode;
+      w.ts_threshold = c.ts_threshold;
+      w.tabq_eps = c.tabq_eps;
+      w.tabq_bits.assign(c.tabq_bits.begin(), c.tabq_bits.end());
+  }
+  w.validate();
+  return w;
+}
+
+CodecParams codec_params(const WireConfig& c) {
+  CodecParams p;
+  p.codec = parse_wire_codec(c.codec == "ts-tabq" ? "ts_tabq" : c.codec);
+  p.ts_mode = parse_ts_mode(c.ts_mode);
+  p.ts_threshold = c.ts_threshold;
+  p.tabq_eps = c.tabq_eps;
+  p.tabq_bits = c.tabq_bits;
+  p.uniform_bits = c.uniform_bits;
+  return p;
+}
+
+// BOS, then tokens drawn from the scenario seed (splitmix64), the same for every client and repetition.
+std::vector<int32_t> make_prompt(const ModelSpec& m, int64_t n, uint64_t seed) {
+  std::vector<int32_t> p{kBosToken};
+  uint64_t s = seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+  while (static_cast<int64_t>(p.size()) < n) {
+    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    p.push_back(static_cast<int32_t>(2 + z % static_cast<uint64_t>(m.vocab_size - 2)));
+  }
+  return p;
+}
+
+struct Weights {
+  ModelWeights edge, server;
+  std::string source;
+};
+
+Weights load_weights(const System& sys, const std::string& mode) {
+  const ModelSpec& m = sys.model;
+  if (mode != "auto" && mode != "random" && mode != "checkpoint")
+    throw InputError(fmt::format("--weights: expected auto, random or checkpoint, got \"{}\"", mode));
+  std::optional<std::string> dir;
+  if (mode != "random" && m.name == "stories260k") dir = find_model_dir();
+  if (mode == "checkpoint" && !dir)
+    throw InputError("--weights checkpoint: needs model stories260k and its files (set SPLITSIM_MODEL_DIR)");
+  const int64_t s = sys.plan.split_layer;
+  const int gs = static_cast<int>(sys.scenario.split.group_size);
+  auto part = [&](const ModelPart& pt, int64_t bits) {
+    ModelWeights w;
+    if (dir) {
+      w = load_checkpoint(*dir + "/stories260K.bin", &m);
+      w.keep_only(pt);
+    } else {
+      w = random_weights(m, sys.scenario.seed, pt);
+    }
+    w.quantize(static_cast<int>(bits), gs);
+    return w;
+  };
+  Weights w{part(ModelPart::edge(s), sys.plan.edge_bits), part(ModelPart::server(m, s), sys.plan.cloud_bits), ""};
+  w.source = dir ? "stories260K checkpoint" : fmt::format("random weights, seed {}", sys.scenario.seed);
+  return w;
+}
+
+// Figures of one run (executor repetition or simulation), by metric name.
+using Figures = std::map<std::string, double>;
+
+const std::vector<std::string> kStages = {"edge_compute", "encode", "uplink", "server_queue", "server_decode",
+                                          "server_compute", "downlink"};
+
+Figures figures(const std::vector<RequestRecord>& rows, double server_busy) {
+  RunTotals t;
+  t.server_busy = server_busy;
+  const nlohmann::json s = summarize(rows, t);
+  Figures f;
+  f["ttft_mean"] = s["ttft_s"]["mean"];
+  f["tpot_mean"] = s["tpot_s"]["mean"];
+  f["tpot_p90"] = s["tpot_s"]["p90"];
+  f["e2e_mean"] = s["e2e_s"]["mean"];
+  f["server_busy"] = server_busy;
+  const double n = static_cast<double>(std::max<size_t>(rows.size(), 1));
+  for (const auto& r : rows) {
+    f["bytes_up"] += r.bytes_up / n;
+    f["bytes_down"] += r.bytes_down / n;
+    f["edge_compute"] += r.edge_compute / n;
+    f["encode"] += r.encode / n;
+    f["uplink"] += r.uplink / n;
+    f["server_queue"] += r.server_queue / n;
+    f["server_decode"] += r.server_decode / n;
+    f["server_compute"] += r.server_compute / n;
+    f["downlink"] += r.downlink / n;
+  }
+  return f;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Mean TAB-Q bits and outliers per token of the hidden states request `e` sent: the edge part replayed on its
+// prompt and generated tokens (the forward pass is deterministic, so these are the blocks that were encoded).
+// Returns the number of blocks whose predicted size differs from the bytes the executor counted (0 expected).
+int64_t codec_statistics(const ModelWeights& edge, const WireConfig& wc, std::span<const int32_t> prompt,
+                         const EdgeResult& e, double& mean_bits, double& mean_outliers) {
+  const ModelSpec& m = edge.spec;
+  const CodecParams cp = codec_params(wc);
+  KvCache cache(m, edge.part, context_for(m, static_cast<int64_t>(prompt.size()), static_cast<int64_t>(e.steps.size())));
+  Workspace ws;
+  Eigen::MatrixXf x;
+  std::vector<int32_t> block(prompt.begin(), prompt.end());
+  double bits = 0, outliers = 0, tokens = 0;
+  int64_t mismatches = 0;
+  for (size_t k = 0; k < e.steps.size(); ++k) {
+    if (k > 0) block.assign(1, e.tokens[k - 1]);
+    embed(edge, block, x);
+    Segment seg{&cache, static_cast<int64_t>(block.size())};
+    forward_layers(edge, {&seg, 1}, x, ws);
+    const EncodePlan plan = analyze(x.data(), x.cols(), x.rows(), cp);
+    for (auto b : plan.bits) bits += b;
+    for (auto o : plan.outliers) outliers += o;
+    tokens += static_cast<double>(plan.bits.size());
+    if (kFrameHeaderBytes + encoded_size(plan) != e.steps[k].bytes_up) ++mismatches;
+  }
+  mean_bits = tokens > 0 ? bits / tokens : 0;
+  mean_outliers = tokens > 0 ? outliers / tokens : 0;
+  return mismatches;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------- one scenario
+
+ScenarioValidation validate_scenario(const std::string& path, const ValidateOptions& o) {
+  if (o.reps < 1) throw InputError(fmt::format("--reps: expected at least 1, got {}", o.reps));
+  const Scenario sc = load_scenario(path, parse_overrides(o.sets));
+  check_runnable(sc);
+  System sys = resolve_system(sc);
+  check_plan(sys);
+  attach_tables(sys, o);
+  const ModelSpec& m = sys.model;
+  const Plan& p = sys.plan;
+  const int clients = static_cast<int>(sc.fleet[0].count);
+  const int per_client = static_cast<int>(sc.workload.requests_per_device);
+
+  ScenarioValidation v;
+  v.scenario = sc.name;
+  v.description = sc.description;
+  v.clients = clients;
+  nlohmann::json warnings = nlohmann::json::array();
+
+  // --- the executor
+  Weights w = load_weights(sys, o.weights);
+  EdgeOptions eo;
+  eo.split = p.split_layer;
+  const LinkProfile& a = sys.fleet[0].link;
+  const LinkProfile& b = sys.backbone;
+  eo.link.uplink_rate = std::min(a.uplink.value, b.uplink.value);
+  eo.link.downlink_rate = std::min(a.downlink.value, b.downlink.value);
+  eo.link.delay = a.latency.value + b.latency.value;
+  eo.wire = wire_config(sys);
+  eo.sampling.temperature = 0;
+  eo.steps = sc.workload.output_tokens.value;
+  ServerOptions so;
+  so.max_batch = sc.server.max_batch;
+  so.batch_window = o.batch_window;
+  const std::vector<int32_t> prompt = make_prompt(m, sc.workload.prompt_tokens.value, sc.seed);
+
+  {  // warm-up: first-touch of the weights and the allocator's first growth, not part of any repetition
+    EdgeOptions warm = eo;
+    warm.steps = std::min<int64_t>(eo.steps, 2);
+    (void)run_local_split(w.edge, w.server, warm, so, 1, 1, prompt);
+  }
+  std::vector<Figures> reps;
+  std::vector<LocalRunResult> runs;
+  for (int r = 0; r < o.reps; ++r) {
+    LocalRunResult res = run_local_split(w.edge, w.server, eo, so, clients, per_client, prompt);
+    if (!res.server_errors.empty()) throw std::runtime_error("executor server: " + res.server_errors.front());
+    std::vector<RequestRecord> rows;
+    for (const auto& e : res.requests) rows.push_back(e.record);
+    reps.push_back(figures(rows, res.server.busy));
+    if (!o.quiet)
+      fmt::print(stderr, "  {} rep {}/{}: TPOT {} E2E {} (server mean batch {:.2f})\n", sc.name, r + 1, o.reps,
+                 format_time(reps.back()["tpot_mean"]), format_time(reps.back()["e2e_mean"]),
+                 res.server.batches ? double(res.server.steps) / double(res.server.batches) : 0.0);
+    runs.push_back(std::move(res));
+  }
+
+  // --- the same configuration for the simulator: generated length and codec statistics of the real run
+  const EdgeResult& first = runs.front().requests.front();
+  int64_t produced = first.record.output_tokens;
+  for (const auto& run : runs)
+    for (const auto& e : run.requests)
+      if (e.record.output_tokens != produced) {
+        warnings.push_back(fmt::format("requests generated different lengths ({} and {}): greedy decoding should not",
+                                       produced, e.record.output_tokens));
+        produced = std::min(produced, e.record.output_tokens);
+      }
+  if (produced < 1) throw std::runtime_error("executor: a request generated no token (end of text at once)");
+  if (produced != sc.workload.output_tokens.value) {
+    warnings.push_back(fmt::format("the model ended its text after {} of {} tokens; the simulation uses {}", produced,
+                                   sc.workload.output_tokens.value, produced));
+    sys.scenario.workload.output_tokens.value = produced;
+  }
+  nlohmann::json codec_info = nlohmann::json::object();
+  if (p.wire == WireFormat::ts_tabq || p.wire == WireFormat::uniform) {
+    double bits = 0, outl = 0;
+    const int64_t mism = codec_statistics(w.edge, eo.wire, prompt, first, bits, outl);
+    if (p.wire == WireFormat::ts_tabq) {
+      sys.scenario.codec.mean_bits = bits;
+      sys.scenario.codec.outliers_per_token = outl;
+    }
+    codec_info = {{"mean_bits", bits}, {"outliers_per_token", outl}, {"replayed_size_mismatches", mism},
+                  {"from", "the edge part replayed on request 0's prompt and tokens"}};
+    if (mism) warnings.push_back(fmt::format("{} replayed blocks differ in size from what the executor sent", mism));
+  }
+  const SimResult sim = simulate_isolated(sys);
+  const Figures simf = figures(sim.requests, sim.totals.server_busy);
+
+  // --- rows
+  struct Def {
+    const char* metric;
+    const char* unit;
+    const char* kind;
+  };
+  std::vector<Def> defs = {{"ttft_mean", "s", "metric"},    {"tpot_mean", "s", "target"}, {"tpot_p90", "s", "metric"},
+                           {"e2e_mean", "s", "target"},     {"bytes_up", "B", "exact"},   {"bytes_down", "B", "exact"},
+                           {"server_busy", "s", "metric"}};
+  for (const auto& s : kStages) defs.push_back({s.c_str(), "s", "stage"});
+  for (const Def& d : defs) {
+    MetricRow r{d.metric, d.unit, d.kind};
+    std::vector<double> vals;
+    for (const auto& f : reps) vals.push_back(f.at(d.metric));
+    r.measured = median_of(vals);
+    r.measured_min = *std::min_element(vals.begin(), vals.end());
+    r.measured_max = *std::max_element(vals.begin(), vals.end());
+    r.simulated = simf.at(d.metric);
+    v.rows.push_back(r);
+  }
+  const LayerTable* et = sys.fleet[0].device.measured->layer(m.name, static_cast<int>(p.edge_bits));
+  v.info = {
+      {"scenario_file", path},
+      {"system_hash", sys.hash()},
+      {"system", sys.to_json()},
+      {"executor",
+       {{"weights", w.source},
+        {"edge_weights_bytes", first.edge_weights_bytes},
+        {"server_weights_bytes", first.server_weights_bytes},
+        {"clients", clients},
+        {"requests_per_client", per_client},
+        {"prompt_tokens", prompt.size()},
+        {"output_tokens", produced},
+        {"wire", eo.wire.to_json()},
+        {"link", {{"uplink_Bps", eo.link.uplink_rate}, {"downlink_Bps", eo.link.downlink_rate}, {"delay_s", eo.link.delay}}},
+        {"server", so.to_json()},
+        {"reps", o.reps},
+        {"server_mean_batch",
+         runs.back().server.batches ? double(runs.back().server.steps) / double(runs.back().server.batches) : 0.0}}},
+      {"calibration", sys.server.measured->to_json()},
+      {"edge_contention",
+       {{"streams", clients},
+        {"decode_slowdown", et && clients > 1 ? et->contention_decode.at(clients) : 1.0},
+        {"prefill_slowdown", et && clients > 1 ? et->contention_prefill.at(clients) : 1.0}}},
+      {"codec_statistics", codec_info},
+      {"simulation", sim.info},
+      {"warnings", warnings},
+  };
+  // Edge weights: the executor keeps the embedding in fp32 whatever the bits; the cost model quantizes it.
+  {
+    const CostModel cost(sys);
+    v.info["edge_weights_cost_model_bytes"] = cost.edge_memory(0).weights;
+  }
+  nlohmann::json exec_rows = nlohmann::json::array();
+  for (const auto& run : runs)
+    for (const auto& e : run.requests) exec_rows.push_back(e.record.e2e);
+  v.info["executor_e2e_all_reps"] = exec_rows;
+  v.info["sim_requests"] = nlohmann::json::array();
+  for (const auto& r : sim.requests) v.info["sim_requests"].push_back({{"ttft", r.ttft}, {"tpot", r.tpot}, {"e2e", r.e2e}});
+  v.info["executor_last_rep_requests"] = nlohmann::json::array();
+  for (const auto& e : runs.back().requests)
+    v.info["executor_last_rep_requests"].push_back({{"ttft", e.record.ttft}, {"tpot", e.record.tpot}, {"e2e", e.record.e2e}});
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------- aggregate
+
+ErrorStats error_stats(const std::vector<ScenarioValidation>& v, const std::string& metric) {
+  ErrorStats s;
+  for (const auto& sv : v)
+    if (const MetricRow* r = sv.row(metric)) {
+      const double e = std::abs(r->rel_error());
+      s.mean_abs += e;
+      if (e >= s.worst_abs) s.worst_abs = e, s.worst_scenario = sv.scenario;
+      ++s.n;
+    }
+  if (s.n) s.mean_abs /= static_cast<double>(s.n);
+  return s;
+}
+
+bool bytes_exact(const ScenarioValidation& v) {
+  for (const char* k : {"bytes_up", "bytes_down"}) {
+    const MetricRow* r = v.row(k);
+    // Means per request of whole-byte counts: equal up to the rounding of a mean of a few hundred terms.
+    if (!r || std::abs(r->simulated - r->measured) > 1e-6 * std::max(1.0, r->measured)) return false;
+  }
+  return true;
+}
+
+namespace {
+
+std::string show(const MetricRow& r, double v) { return r.unit == "B" ? fmt::format("{:.1f} B", v) : format_time(v); }
+
+void print_validation(const ScenarioValidation& v) {
+  fmt::print("\n{} — {} client(s); executor median of {} reps vs simulator\n", v.scenario, v.clients,
+             v.info["executor"]["reps"].get<int>());
+  if (!v.description.empty()) fmt::print("  {}\n", v.description);
+  fmt::print("  {:<16} {:>12} {:>12} {:>9}   {}\n", "metric", "measured", "simulated", "rel.err", "measured range");
+  for (const auto& r : v.rows) {
+    if (r.kind == "stage" && &r == &*std::find_if(v.rows.begin(), v.rows.end(), [](const MetricRow& x) { return x.kind == "stage"; }))
+      fmt::print("  stages per request (diagnostic):\n");
+    fmt::print("  {:<16} {:>12} {:>12} {:>8.1f}%   {} .. {}{}\n", r.metric, show(r, r.measured), show(r, r.simulated),
+               100 * r.rel_error(), show(r, r.measured_min), show(r, r.measured_max),
+               r.kind == "exact" ? (std::abs(r.simulated - r.measured) <= 1e-6 * std::max(1.0, r.measured) ? "  exact" : "  NOT EXACT")
+                                 : "");
+  }
+  for (const auto& wmsg : v.info["warnings"]) fmt::print("  warning: {}\n", wmsg.get<std::string>());
+}
+
+void add_rows(CsvTable& t, const ScenarioValidation& v) {
+  for (const auto& r : v.rows)
+    t.row().add(v.scenario).add(v.clients).add(r.metric).add(r.kind).add(r.unit).add(r.measured).add(r.simulated)
+        .add(r.rel_error()).add(r.measured_min).add(r.measured_max).add(static_cast<int64_t>(v.info["executor"]["reps"].get<int>()));
+}
+
+const std::vector<std::string> kColumns = {"scenario", "clients", "metric", "kind", "unit", "measured", "simulated",
+                                           "rel_error", "measured_min", "measured_max", "reps"};
+
+}  // namespace
+
+std::vector<ScenarioValidation> run_validate(const ValidateOptions& o) {
+  if (o.scenarios.empty()) throw InputError("validate: expected at least one scenario file");
+  std::vector<ScenarioValidation> all;
+  CsvTable combined(kColumns);
+  for (const auto& path : o.scenarios) {
+    if (!o.quiet) fmt::print(stderr, "validate: {}\n", path);
+    ScenarioValidation v = validate_scenario(path, o);
+    const std::string dir = o.out + "/" + v.scenario;
+    std::filesystem::create_directories(dir);
+    CsvTable t(kColumns);
+    add_rows(t, v);
+    add_rows(combined, v);
+    t.write(dir + "/validation.csv");
+    nlohmann::json j = v.info;
+    j["rows"] = nlohmann::json::array();
+    for (const auto& r : v.rows)
+      j["rows"].push_back({{"metric", r.metric}, {"kind", r.kind}, {"measured", r.measured}, {"simulated", r.simulated},
+                           {"rel_error", r.rel_error()}});
+    write_json_atomic(dir + "/validation.json", j);
+    print_validation(v);
+    all.push_back(std::move(v));
+  }
+  std::filesystem::create_directories(o.out);
+  combined.write(o.out + "/validation.csv");
+  fmt::print("\nover {} scenario(s) (|relative error|, simulated vs measured):\n", all.size());
+  for (const char* m : {"ttft_mean", "tpot_mean", "tpot_p90", "e2e_mean", "server_busy"}) {
+    const ErrorStats s = error_stats(all, m);
+    fmt::print("  {:<12} mean {:5.1f}%  worst {:5.1f}% ({})\n", m, 100 * s.mean_abs, 100 * s.worst_abs, s.worst_scenario);
+  }
+  int64_t exact = 0;
+  for (const auto& v : all) exact += bytes_exact(v) ? 1 : 0;
+  const ErrorStats tp = error_stats(all, "tpot_mean"), ee = error_stats(all, "e2e_mean");
+  const bool ok = tp.mean_abs <= 0.10 && ee.mean_abs <= 0.10 && tp.worst_abs <= 0.20 && ee.worst_abs <= 0.20 &&
+                  exact == static_cast<int64_t>(all.size());
+  fmt::print("  bytes on the wire exact in {} of {} scenario(s)\n", exact, all.size());
+  fmt::print("targets (TPOT and E2E mean |error| <= 10%, worst <= 20%, bytes exact): {}\n", ok ? "MET" : "NOT MET");
+  fmt::print("wrote {}/validation.csv\n", o.out);
+  return all;
+}
+
+}  // namespace splitsim

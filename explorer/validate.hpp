@@ -1,0 +1,73 @@
+// `splitsim validate`: the simulator against the real executor on the same resolved configuration.
+//
+// A scenario (scenarios/validate/*.toml) is resolved once into a System. The executor runs it for real — the
+// server and the scenario's N edge clients in one process over loopback TCP, each client's link shaped to the
+// scenario's access link — `reps` times; the simulator runs the same System once (it is deterministic). Per
+// metric (TTFT, TPOT mean and p90, end-to-end, bytes up/down, server busy time) the median over the executor's
+// repetitions is compared with the simulation: relative error = (simulated - measured) / measured.
+//
+// What makes the comparison honest (README "Validation" says the same):
+//  - Compute durations come from this host's measured executor tables (hwprofiles/measured/, written by
+//    `splitsim calibrate-executor`), never from datasheets; the profiles must be host-cpu profiles.
+//  - Several edge clients share the host's cores. The executor's server batches them in lockstep (the batch
+//    window waits for every live session), so their edge steps overlap; the simulated edge device is costed at
+//    the measured contention slowdown for that many concurrent streams (MeasuredTables::concurrent_streams).
+//  - TS + TAB-Q sizes depend on the data: the simulator gets the codec statistics (mean bits per token,
+//    outliers per token) of the very hidden states the executor sent, obtained by replaying the edge part on the
+//    generated tokens; wire bytes then agree exactly. fp32 wire bytes need no statistics.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace splitsim {
+
+struct ValidateOptions {
+  std::vector<std::string> scenarios;  // TOML files
+  std::vector<std::string> sets;       // --set key=value, applied to every scenario
+  int reps = 3;                        // executor repetitions (the median is compared)
+  std::string calibration;             // measured tables file; empty: the one the profiles reference
+  std::string weights = "auto";        // auto (stories260k: the real checkpoint when found) | random | checkpoint
+  double batch_window = 20e-3;         // s, the executor server's batch window (see validate.cpp)
+  std::string out = "results/validate";
+  bool quiet = false;
+};
+
+struct MetricRow {
+  std::string metric, unit;
+  std::string kind;  // target (TPOT, E2E: the targets) | metric | exact (bytes) | stage (diagnostic)
+  double measured = 0, simulated = 0;
+  double measured_min = 0, measured_max = 0;  // over the executor's repetitions
+  double rel_error() const { return measured != 0 ? (simulated - measured) / measured : (simulated == 0 ? 0 : 1); }
+};
+
+struct ScenarioValidation {
+  std::string scenario, description;
+  int64_t clients = 0;
+  std::vector<MetricRow> rows;
+  nlohmann::json info;  // executor options, calibration, contention, codec statistics, warnings
+  const MetricRow* row(const std::string& metric) const;
+};
+
+// Runs one scenario for real and simulated; writes nothing. InputError for scenarios the executor cannot run
+// (several fleet groups, shared cells, non-fixed lengths, strategies without a hidden state) or profiles
+// without measured tables for the model, bits and codec.
+ScenarioValidation validate_scenario(const std::string& path, const ValidateOptions& o);
+
+// Aggregate over scenarios: mean and worst |relative error| of a metric.
+struct ErrorStats {
+  double mean_abs = 0, worst_abs = 0;
+  std::string worst_scenario;
+  int64_t n = 0;
+};
+ErrorStats error_stats(const std::vector<ScenarioValidation>& v, const std::string& metric);
+bool bytes_exact(const ScenarioValidation& v);  // bytes up and down agree to the byte (mean per request)
+
+// The command: every scenario, printed tables, <out>/<scenario>/{validation.csv, validation.json,
+// executor_requests.csv, sim_requests.csv} and <out>/validation.csv over all of them, then the aggregate
+// against the targets (mean |error| of TPOT and E2E <= 10%, worst <= 20%, bytes exact).
+std::vector<ScenarioValidation> run_validate(const ValidateOptions& o);
+
+}  // namespace splitsim

@@ -1,0 +1,69 @@
+// `splitsim validate` and `splitsim calibrate-executor`: the only validate file that includes CLI11.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "executor/calibrate.hpp"
+#include "explorer/cli.hpp"
+#include "explorer/validate.hpp"
+#include "hwprofiles/measured_tables.hpp"
+
+namespace splitsim {
+
+void add_validate_commands(CliRoot& root) {
+  auto vo = std::make_shared<ValidateOptions>();
+  auto check = std::make_shared<bool>(false);
+  CLI::App* v = root.app.add_subcommand(
+      "validate", "Run scenarios on the real executor and in the simulator; per-metric errors, validation.csv");
+  v->add_option("scenario", vo->scenarios, "Scenario TOML file(s), e.g. scenarios/validate/*.toml")->required();
+  v->add_option("--set", vo->sets, "Override a scenario key in every scenario (repeatable)")->allow_extra_args(false);
+  v->add_option("--reps", vo->reps, "Executor repetitions per scenario (the median is compared)")->capture_default_str();
+  v->add_option("--calibration", vo->calibration,
+                "Measured tables to simulate with (default: the host-cpu profiles' hwprofiles/measured/<host>.toml)");
+  v->add_option("--weights", vo->weights, "auto | random | checkpoint (stories260K)")->capture_default_str();
+  v->add_option("--batch-window", vo->batch_window, "Executor server batch window in s")->capture_default_str();
+  v->add_option("--out", vo->out, "Output folder")->capture_default_str();
+  v->add_flag("--quiet", vo->quiet, "No per-repetition progress on stderr");
+  v->add_flag("--check", *check, "Exit 1 when the targets are not met");
+  v->callback([vo, check] {
+    auto all = run_validate(*vo);
+    if (!*check) return;
+    const ErrorStats tp = error_stats(all, "tpot_mean"), ee = error_stats(all, "e2e_mean");
+    bool ok = tp.mean_abs <= 0.10 && ee.mean_abs <= 0.10 && tp.worst_abs <= 0.20 && ee.worst_abs <= 0.20;
+    for (const auto& s : all) ok = ok && bytes_exact(s);
+    if (!ok) throw std::runtime_error("validation targets not met");
+  });
+
+  auto co = std::make_shared<ExecCalibrationOptions>();
+  auto out = std::make_shared<std::string>();
+  CLI::App* c = root.app.add_subcommand(
+      "calibrate-executor",
+      "Time the executor's operators on this host into hwprofiles/measured/<host>.toml (after `calibrate`)");
+  c->add_option("--models", co->models, "models/ shapes to measure (random weights)")->delimiter(',')->capture_default_str();
+  c->add_option("--bits", co->bits, "weight bit-widths: 32 (fp32), 8, 4, 3, 2")->delimiter(',')->capture_default_str();
+  c->add_option("--codecs", co->codecs, "wire codecs: fp32, fp16, uniform, ts-tabq")->delimiter(',')->capture_default_str();
+  c->add_option("--group-size", co->group_size, "OPSC group size")->capture_default_str();
+  c->add_option("--max-streams", co->max_streams, "contention measured for 1..N concurrent streams")->capture_default_str();
+  c->add_option("--out", *out, "output file (default: hwprofiles/measured/<host>.toml; other tables in it are kept)");
+  c->add_flag("--quick", co->quick, "fewer points and shorter samples (CI)");
+  c->callback([co, out] {
+    std::string cmd = "splitsim calibrate-executor";
+    auto join = [](const auto& v) {
+      std::string s;
+      for (const auto& x : v) s += (s.empty() ? "" : ",") + fmt::format("{}", x);
+      return s;
+    };
+    cmd += " --models " + join(co->models) + " --bits " + join(co->bits) + " --codecs " + join(co->codecs);
+    if (co->quick) cmd += " --quick";
+    const std::string path = out->empty() ? default_measured_path() : *out;
+    if (!out->empty()) cmd += " --out " + std::filesystem::path(*out).filename().string();
+    fmt::print(stderr, "calibrating the executor on {} ...\n", this_host_name());
+    const std::string tables = calibrate_executor(*co, cmd);
+    write_executor_calibration(path, tables);
+    fmt::print("wrote {}\n", path);
+  });
+}
+
+}  // namespace splitsim
