@@ -1,4 +1,4 @@
-// Built when the CUDA kernels are not (no nvcc, or no kernels/*.cu yet): the CUDA backend reports that this build has no CUDA kernels, and its entry
+// Built when the CUDA kernels are not (no nvcc, or -DSPLITSIM_CUDA=OFF): the CUDA backend reports that this build has no CUDA kernels, and its entry
 // points fail with that message (callers check cuda_device_available() first, which is false here).
 #include <stdexcept>
 
