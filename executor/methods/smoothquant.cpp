@@ -64,8 +64,6 @@ class SmoothQuant final : public Method {
   }
 
   SplitModel build(const ModelWeights& reference, const MethodSettings& s, const Calibration* calib) const override {
-    for (int b : {s.edge_bits, s.cloud_bits})
-      if (b > 8) throw InputError("--edge-bits/--cloud-bits: smoothquant quantizes weights to 2..8 bits");
     ModelWeights smooth = reference;
     for (int64_t l = 0; l < smooth.spec.n_layers; ++l) {
       LayerWeights& lw = smooth.layers[static_cast<size_t>(l)];
@@ -79,8 +77,10 @@ class SmoothQuant final : public Method {
     for (auto [part, tally, bits] : {std::tuple{&out.edge, &out.edge_tally, s.edge_bits},
                                      std::tuple{&out.server, &out.server_tally, s.cloud_bits}})
       for (const LinearRef& r : layer_linears(*part)) {
+        // 16 and 32 leave the smoothed weights in floating point (the folding alone is then lossless).
         tally->add(r.linear->rows(), r.linear->cols(),
-                   fake_quant_weight_rows(r.linear->data(), r.linear->rows(), r.linear->cols(), bits));
+                   bits >= 16 ? quantize_packed_or_float(*r.linear, bits, s.group_size)
+                              : fake_quant_weight_rows(r.linear->data(), r.linear->rows(), r.linear->cols(), bits));
         if (act) r.linear->set_input_hook(act);
       }
     out.server_tally.add(out.server.head.rows(), out.server.head.cols(), quantize_packed_or_float(out.server.head, 16, 0));
