@@ -34,7 +34,20 @@ bool simd_avx2_available() {
   return ok;
 }
 
-std::string cpu_features() { return simd_avx2_available() ? "avx2+fma+f16c+bmi2" : "scalar"; }
+bool simd_avx512_available() {
+  static const bool ok = [] {
+    const char* off = std::getenv("SPLITSIM_NO_AVX512");
+    if (off && *off && std::string(off) != "0") return false;
+    return simd_avx2_available() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+  }();
+  return ok;
+}
+
+std::string cpu_features() {
+  if (!simd_avx2_available()) return "scalar";
+  return simd_avx512_available() ? "avx2+fma+f16c+bmi2 (+avx512 for 4-bit GEMV)" : "avx2+fma+f16c+bmi2";
+}
 
 bool cuda_device_available() { return cuda_detail::probe().available; }
 std::string cuda_device_description() { return cuda_detail::probe().description; }

@@ -18,6 +18,9 @@
 #include "kernels/quant_math.hpp"
 #include "kernels/simd.hpp"
 
+// GCC 12's avx512fintrin.h passes _mm512_undefined_*() through its masked builtins and then warns about it.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace splitsim::opsc_detail {
 
 namespace {
@@ -167,6 +170,80 @@ SPLITSIM_AVX2 void gemv_rows_nibble(const QuantizedMatrix& q, const float* x, co
   }
 }
 
+// The same with AVX-512 (zmm, 16 lanes): 16 code bytes broadcast to the four 128-bit quarters, quarter j taking
+// bytes 4j .. 4j+3, so one vpshufb yields the 16 low nibbles (even columns) and a shift the 16 high nibbles (odd
+// columns) of a 32-column block; x is permuted per 32-block accordingly. Needs group_size % 32 == 0; the columns
+// past a row's last whole 32-block are done in scalar.
+void permute_x_nibbles32(const float* x, int64_t cols, float* xp) {
+  const int64_t c32 = cols & ~int64_t{31};
+  for (int64_t c = 0; c < c32; c += 32)
+    for (int j = 0; j < 16; ++j) {
+      xp[c + j] = x[c + 2 * j];
+      xp[c + 16 + j] = x[c + 2 * j + 1];
+    }
+  for (int64_t c = c32; c < cols; ++c) xp[c] = x[c];
+}
+
+SPLITSIM_AVX512 void gemv_rows_nibble512(const QuantizedMatrix& q, const float* x, const float* xp, float* y,
+                                         int64_t r0, int64_t r1) {
+  const int64_t G = q.groups_per_row(), gs = q.group_size, cols = q.cols;
+  thread_local std::vector<float> xs16, sz;
+  xs16.resize(static_cast<size_t>(16 * G));
+  sz.resize(static_cast<size_t>(2 * G));
+  for (int64_t g = 0; g < G; ++g) {  // 16-lane sums of xp over each group's whole 32-blocks
+    const int64_t c0 = g * gs, c1 = std::min(cols, c0 + gs);
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t c = c0; c + 32 <= c1; c += 32)
+      s = _mm512_add_ps(s, _mm512_add_ps(_mm512_loadu_ps(xp + c), _mm512_loadu_ps(xp + c + 16)));
+    _mm512_storeu_ps(xs16.data() + 16 * g, s);
+  }
+  // Low byte of int32 lane 4j + k <- byte 4j + k of the broadcast quarter j; 0x80 zeroes the other bytes.
+  const __m512i shuf = _mm512_set_epi32(static_cast<int>(0x8080800F), static_cast<int>(0x8080800E), static_cast<int>(0x8080800D),
+                                        static_cast<int>(0x8080800C), static_cast<int>(0x8080800B), static_cast<int>(0x8080800A),
+                                        static_cast<int>(0x80808009), static_cast<int>(0x80808008), static_cast<int>(0x80808007),
+                                        static_cast<int>(0x80808006), static_cast<int>(0x80808005), static_cast<int>(0x80808004),
+                                        static_cast<int>(0x80808003), static_cast<int>(0x80808002), static_cast<int>(0x80808001),
+                                        static_cast<int>(0x80808000));
+  const __m512i lo4 = _mm512_set1_epi32(0x0F);
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* codes = q.row_codes(r);
+    row_headers_f32(q.scales.data() + r * G, G, sz.data());
+    row_headers_f32(q.zeros.data() + r * G, G, sz.data() + G);
+    __m512 yacc = _mm512_setzero_ps();
+    float ytail = 0;
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t c0 = g * gs, c1 = std::min(cols, c0 + gs), n32 = (c1 - c0) & ~int64_t{31};
+      const uint8_t* src = codes + c0 / 2;
+      const float* xg = xp + c0;
+      __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+      int64_t k = 0;
+      for (; k + 64 <= n32; k += 64, src += 32) {
+        const __m512i d0 = _mm512_shuffle_epi8(
+            _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src))), shuf);
+        const __m512i d1 = _mm512_shuffle_epi8(
+            _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16))), shuf);
+        a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(d0, lo4)), _mm512_loadu_ps(xg + k), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(d0, 4)), _mm512_loadu_ps(xg + k + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(d1, lo4)), _mm512_loadu_ps(xg + k + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(d1, 4)), _mm512_loadu_ps(xg + k + 48), a3);
+      }
+      if (k < n32) {  // one 32-block left
+        const __m512i d0 = _mm512_shuffle_epi8(
+            _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src))), shuf);
+        a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(d0, lo4)), _mm512_loadu_ps(xg + k), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(d0, 4)), _mm512_loadu_ps(xg + k + 16), a1);
+      }
+      const float s = sz[static_cast<size_t>(g)], z = sz[static_cast<size_t>(G + g)];
+      const __m512 acc = _mm512_sub_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                       _mm512_mul_ps(_mm512_set1_ps(z), _mm512_loadu_ps(xs16.data() + 16 * g)));
+      yacc = _mm512_fmadd_ps(_mm512_set1_ps(s), acc, yacc);
+      for (int64_t c = c0 + n32; c < c1; ++c)  // only the last group of a row whose cols % 32 != 0
+        ytail += qmath::weight_value(qmath::unpack_code(codes, c, 4), s, z) * x[c];
+    }
+    y[r] = _mm512_reduce_add_ps(yacc) + ytail;
+  }
+}
+
 // Row r of W^ into w (cols floats), bit-identical to dequantize_matrix.
 template <int B>
 SPLITSIM_AVX2 void dequant_row(const QuantizedMatrix& q, int64_t r, float* w) {
@@ -235,6 +312,12 @@ void gemv_rows_cpu(const QuantizedMatrix& q, const float* x, float* y, int64_t r
   if (!fast_path(q)) return gemv_rows_reference(q, x, y, r0, r1);
   thread_local std::vector<float> xs8;
   xs8.resize(static_cast<size_t>(8 * q.groups_per_row()));
+  if (q.bits == 4 && q.group_size % 32 == 0 && simd_avx512_available()) {
+    thread_local std::vector<float> xp;
+    xp.resize(static_cast<size_t>(q.cols));
+    permute_x_nibbles32(x, q.cols, xp.data());
+    return gemv_rows_nibble512(q, x, xp.data(), y, r0, r1);
+  }
   if (q.bits == 4 && q.group_size % 16 == 0) {
     thread_local std::vector<float> xp;  // x in nibble order; each worker permutes its own copy (4 KiB-ish)
     xp.resize(static_cast<size_t>(q.cols));

@@ -11,6 +11,11 @@ namespace splitsim {
 // vectorized path off (to test the fallback on a host that has AVX2).
 bool simd_avx2_available();
 
+// AVX-512 F+BW+VL present as well (and SPLITSIM_NO_AVX512 unset): only the 4-bit GEMV has a 512-bit path, since
+// it is compute-bound in AVX2 (unpack + convert + FMA) while everything else is memory-bound already.
+bool simd_avx512_available();
+#define SPLITSIM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c,bmi2")))
+
 // Each byte of the mask keeps the low `bits` bits: pdep/pext between a packed code stream and one code per byte.
 constexpr uint64_t simd_byte_mask(int bits) { return 0x0101010101010101ull * ((1ull << bits) - 1ull); }
 

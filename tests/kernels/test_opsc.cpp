@@ -77,7 +77,8 @@ TEST_CASE("cpu GEMV and GEMM agree with the reference within the fp32 summation 
   std::normal_distribution<float> n(0.0f, 1.0f);
   for (int bits : {2, 3, 4, 8})
     for (auto [rows, cols, g] : std::vector<std::tuple<int64_t, int64_t, int>>{
-             {1, 8, 8}, {13, 256, 128}, {33, 1000, 64}, {8, 515, 32}, {17, 96, 12}, {64, 4096, 128}}) {
+             {1, 8, 8}, {13, 256, 128}, {33, 1000, 64}, {8, 515, 32}, {17, 96, 12}, {64, 4096, 128},
+             {9, 488, 48}, {5, 112, 16}}) {  // 4-bit: groups % 32 != 0 take the AVX2 nibble path, the rest AVX-512
       const QuantizedMatrix q = quantize_matrix(random_matrix(rows, cols, 7).data(), rows, cols, bits, g);
       for (int64_t T : {int64_t{1}, int64_t{3}, int64_t{20}}) {
         std::vector<float> x(static_cast<size_t>(T * cols));
