@@ -2,7 +2,9 @@
 //
 // GEMV, fused dequantization: per row and group, y += s_g * (sum_i q_i x_i - z_g * sum_i x_i). Eight codes are
 // read as `bits` bytes and split into int32 lanes with variable shifts, widened to floats and FMA'd with x; the
-// per-group sums of x (8 lanes) are computed once per call. The packed matrix is streamed once at 0.5 B per
+// per-group sums of x (8 lanes) are computed once per call. 4 bits, the common case, has its own nibble path
+// (one vpshufb per 32 weights, x permuted to even/odd columns; AVX-512 when the host has it), since the generic
+// unpack made it compute-bound. The packed matrix is streamed once at 0.5 B per
 // weight for 4 bits instead of 4 B for fp32: decode is memory-bound, so this is where the speed comes from.
 // GEMM: four rows of W are dequantized into a small buffer (the same bits as dequantize_matrix), then a 4 x 2
 // register-blocked FMA kernel runs over pairs of tokens. Both need group_size % 8 == 0 (every real model's
