@@ -134,6 +134,9 @@ bool Socket::read_exact(uint8_t* data, size_t n) {
     }
     if (k < 0) {
       if (errno == EINTR) continue;
+      // A peer that closes with our data unread resets the connection; between frames that is the same as an
+      // orderly end of stream (the session's owner reports it as a lost client either way).
+      if (errno == ECONNRESET && got == 0) return false;
       throw std::runtime_error(fmt::format("socket read: {}", std::strerror(errno)));
     }
     got += static_cast<size_t>(k);
