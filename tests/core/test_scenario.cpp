@@ -55,7 +55,7 @@ TEST_CASE("scenario: overrides change values and are named in errors", "[scenari
   CHECK_THROWS_WITH(load(kMinimal, {"split.layr=3"}),
                     Catch::Matchers::StartsWith("s.toml (--set): split.layr: expected one of the known keys"));
   CHECK_THROWS_WITH(load(kMinimal, {"split.edge_bits=5"}),
-                    "s.toml (--set): split.edge_bits: expected one of 2, 3, 4, 8, 16, got 5");
+                    "s.toml (--set): split.edge_bits: expected one of 2, 3, 4, 8, 16, 32, got 5");
 }
 
 TEST_CASE("scenario: bad input is one line naming file and key", "[scenario][bad-input]") {

@@ -9,7 +9,7 @@
 
 using namespace splitsim;
 
-TEST_CASE("--set lists and ranges become axes, single values stay fixed", "[explorer][grid]") {
+TEST_CASE("grid: --set lists and ranges become axes, single values stay fixed", "[explorer][grid]") {
   SweepSpec s = spec_from_sets("x.toml", {"split.layer=0:8:4", "split.edge_bits=2,4", "workload.output_tokens=16"});
   REQUIRE(s.axes.size() == 2);
   CHECK(s.axes[0].values == std::vector<std::string>{"0", "4", "8"});
