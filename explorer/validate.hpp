@@ -3,8 +3,9 @@
 // A scenario (scenarios/validate/*.toml) is resolved once into a System. The executor runs it for real — the
 // server and the scenario's N edge clients in one process over loopback TCP, each client's link shaped to the
 // scenario's access link — `reps` times; the simulator runs the same System once (it is deterministic). Per
-// metric (TTFT, TPOT mean and p90, end-to-end, bytes up/down, server busy time) the median over the executor's
-// repetitions is compared with the simulation: relative error = (simulated - measured) / measured.
+// metric (TTFT, TPOT mean and p90, end-to-end, bytes up/down, server busy time) the executor's repetitions are
+// summarized (least-disturbed by default, or the median) and compared with the simulation:
+// relative error = (simulated - measured) / measured.
 //
 // What makes the comparison honest (README "Validation" says the same):
 //  - Compute durations come from this host's measured executor tables (hwprofiles/measured/, written by
@@ -31,6 +32,9 @@ struct ValidateOptions {
   std::string calibration;             // measured tables file; empty: the one the profiles reference
   std::string weights = "auto";        // auto (stories260k: the real checkpoint when found) | random | checkpoint
   double batch_window = 20e-3;         // s, the executor server's batch window (see validate.cpp)
+  // How the repetitions are summarized per metric: "min" (the least-disturbed repetition; interference from other
+  // processes only adds time, and the calibration takes minima too) or "median".
+  std::string stat = "min";
   std::string out = "results/validate";
   bool quiet = false;
 };

@@ -19,7 +19,8 @@ void add_validate_commands(CliRoot& root) {
       "validate", "Run scenarios on the real executor and in the simulator; per-metric errors, validation.csv");
   v->add_option("scenario", vo->scenarios, "Scenario TOML file(s), e.g. scenarios/validate/*.toml")->required();
   v->add_option("--set", vo->sets, "Override a scenario key in every scenario (repeatable)")->allow_extra_args(false);
-  v->add_option("--reps", vo->reps, "Executor repetitions per scenario (the median is compared)")->capture_default_str();
+  v->add_option("--reps", vo->reps, "Executor repetitions per scenario")->capture_default_str();
+  v->add_option("--stat", vo->stat, "Repetitions compared as: min (least-disturbed) | median")->capture_default_str();
   v->add_option("--calibration", vo->calibration,
                 "Measured tables to simulate with (default: the host-cpu profiles' hwprofiles/measured/<host>.toml)");
   v->add_option("--weights", vo->weights, "auto | random | checkpoint (stories260K)")->capture_default_str();

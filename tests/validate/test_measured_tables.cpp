@@ -1,0 +1,198 @@
+// Measured executor tables: reading them (errors name file and key), interpolating them, and the cost model
+// costing a host-cpu profile from them instead of the roofline — checked against hand-computed values.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "core/frame_format.hpp"
+#include "core/scenario.hpp"
+#include "executor/calibrate.hpp"
+#include "hwprofiles/cost_model.hpp"
+#include "hwprofiles/measured_tables.hpp"
+#include "hwprofiles/system.hpp"
+#include "kernels/wire_format.hpp"
+
+using namespace splitsim;
+
+namespace {
+
+const char* kTables = R"(
+[executor]
+host = "testhost"
+date = "2026-01-01T00:00:00Z"
+command = "hand-written for tests"
+cores = 2
+
+[[executor.layers]]
+model = "stories260k"
+dim = 64
+n_layers = 5
+bits = 32
+group_size = 128
+source = "measured: testhost, 2026-01-01, hand-written"
+prefill_tokens = [1, 16]
+prefill_s = [1e-5, 1e-4]
+decode_batch = [1, 2, 4]
+decode_s = [1e-5, 1.5e-5, 2.5e-5]
+decode_s_per_context = 1e-7
+head_batch = [1, 4]
+head_s = [2e-5, 5e-5]
+contention_streams = [1, 2, 4]
+contention_decode = [1, 1.2, 2.4]
+contention_prefill = [1, 1.1, 2.0]
+
+[[executor.codecs]]
+codec = "fp32"
+dim = 64
+source = "measured: testhost, 2026-01-01, hand-written"
+tokens = [1, 16]
+encode_s = [1e-7, 1e-6]
+decode_s = [2e-7, 2e-6]
+
+[executor.transport]
+source = "measured: testhost, 2026-01-01, hand-written"
+up_fixed_s = 2e-5
+down_fixed_s = 3e-5
+per_byte_s = 1e-9
+)";
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-validate";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+Scenario scenario(int64_t clients, const std::string& strategy) {
+  auto src = parse_toml_text(fmt::format(R"(
+name = "t"
+model = "stories260k"
+[edge]
+profile = "host-cpu-edge"
+link = "shaped-fast"
+count = {}
+[server]
+profile = "host-cpu-server"
+backbone = "loopback"
+[split]
+strategy = "{}"
+layer = 2
+edge_bits = 4
+cloud_bits = 8
+[codec]
+mean_bits = 3.25
+outliers_per_token = 1.5
+[workload]
+prompt_tokens = 16
+output_tokens = 8
+max_seq_len = 24
+)",
+                                         clients, strategy),
+                             "t.toml");
+  return scenario_from_source(src);
+}
+
+}  // namespace
+
+TEST_CASE("measured tables: curves interpolate piecewise linearly and extrapolate from the end segments", "[validate]") {
+  Curve c{{1, 2, 4}, {10, 20, 20}};
+  CHECK(c.at(1) == 10);
+  CHECK(c.at(1.5) == 15);
+  CHECK(c.at(3) == 20);
+  CHECK(c.at(8) == 20);   // flat last segment
+  CHECK(c.at(0) == 0);    // extrapolated 10 - 10 = 0
+  CHECK(c.at(-5) == 0);   // never negative
+  Curve one{{3}, {7}};
+  CHECK(one.at(100) == 7);
+}
+
+TEST_CASE("measured tables: load, and errors name the file and the key", "[validate]") {
+  auto t = load_measured_tables(write_temp("ok.toml", kTables));
+  REQUIRE(t->layers.size() == 1);
+  CHECK(t->host == "testhost");
+  CHECK(t->layer("stories260k", 32) != nullptr);
+  CHECK(t->layer("stories260k", 4) == nullptr);
+  CHECK(t->codec("fp32", 64) != nullptr);
+  CHECK(t->transport.down_fixed == 3e-5);
+
+  std::string bad = kTables;
+  bad.replace(bad.find("decode_s_per_context"), 20, "decode_s_per_kontext");
+  const std::string p = write_temp("bad.toml", bad);
+  CHECK_THROWS_WITH(load_measured_tables(p), Catch::Matchers::Contains(p) &&
+                                                 Catch::Matchers::Contains("executor.layers[0].decode_s_per_context"));
+  std::string unordered = kTables;
+  unordered.replace(unordered.find("prefill_tokens = [1, 16]"), 24, "prefill_tokens = [16, 1]");
+  CHECK_THROWS_WITH(load_measured_tables(write_temp("unordered.toml", unordered)),
+                    Catch::Matchers::Contains("prefill_tokens: expected strictly increasing"));
+  const std::string kernels_only = write_temp("kernels.toml", "host = \"x\"\n[memory]\ncopy = 1\n");
+  CHECK(load_measured_tables(kernels_only, false) == nullptr);
+  CHECK_THROWS_AS(load_measured_tables(kernels_only), InputError);
+}
+
+TEST_CASE("measured tables: the executor block is replaced in place and the kernels' tables are kept", "[validate]") {
+  const std::string path = write_temp("merge.toml", "# kernels\nhost = \"k\"\n[memory]\ncopy_bandwidth = 1\n");
+  const std::string block = std::string("# >>> executor calibration (splitsim calibrate-executor; this block is rewritten) >>>\n") +
+                            kTables + "# <<< executor calibration <<<\n";
+  write_executor_calibration(path, block);
+  write_executor_calibration(path, block);  // twice: still one block
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("copy_bandwidth = 1") != std::string::npos);
+  CHECK(text.find("[executor]") == text.rfind("[executor]"));
+  CHECK(load_measured_tables(path)->host == "testhost");
+}
+
+TEST_CASE("cost model: a host-cpu profile with measured tables is costed from them", "[validate]") {
+  auto tables = load_measured_tables(write_temp("cm.toml", kTables));
+  Scenario sc = scenario(1, "split-fp32");
+  System sys = resolve_system(sc);
+  sys.fleet[0].device.measured = tables;
+  sys.server.measured = tables;
+  const CostModel cost(sys);
+  // Two edge layers, one sequence at context 20: 2 * (base(1) + 20 * per_context).
+  CHECK(cost.edge_step(0, 20) == Approx(2 * (1e-5 + 20 * 1e-7)));
+  // Prefill of 16 tokens on the edge; the server's 3 layers + head(1).
+  CHECK(cost.edge_prefill(0, 16) == Approx(2 * 1e-4));
+  CHECK(cost.server_prefill(16) == Approx(3 * 1e-4 + 2e-5));
+  // Server step of 2 sequences with contexts summing to 40: 3 * (base(2) + 40 * per_context) + head(2) = 3 layers.
+  CHECK(cost.server_step(2, 40.0) == Approx(3 * (1.5e-5 + 40 * 1e-7) + 3e-5));
+  CHECK(cost.edge_encode(0, 16) == Approx(1e-6));
+  CHECK(cost.server_decode_codec(1) == Approx(2e-7));
+  // Transfers: shaped-fast (100 Mbps, 1 ms) + the measured per-message overhead.
+  const double up = cost.uplink_bytes(1);
+  CHECK(up == kFrameHeaderBytes + encoded_size_dense(WireCodec::fp32, 1, 64));
+  CHECK(cost.transfer_up(0, up) == Approx(1e-3 + up / 12.5e6 + 2e-5 + 1e-9 * up));
+  CHECK(cost.transfer_down(0, 20) == Approx(1e-3 + 20 / 12.5e6 + 3e-5 + 1e-9 * 20));
+
+  // Edge clients sharing the host: the measured contention slowdown at that many streams.
+  auto shared = std::make_shared<MeasuredTables>(*tables);
+  shared->concurrent_streams = 4;
+  sys.fleet[0].device.measured = shared;
+  const CostModel cost4(sys);
+  CHECK(cost4.edge_step(0, 20) == Approx(2.4 * 2 * (1e-5 + 20 * 1e-7)));
+  CHECK(cost4.edge_prefill(0, 16) == Approx(2.0 * 2 * 1e-4));
+  CHECK(cost4.server_prefill(16) == Approx(cost.server_prefill(16)));  // the server is not an edge stream
+
+  // A model or bit-width the tables do not cover falls back to the roofline.
+  System q = resolve_system(scenario(1, "opsc")), plain = q;
+  q.fleet[0].device.measured = tables;  // 32-bit only; the plan's edge runs at 4 bits
+  plain.fleet[0].device.measured = nullptr;
+  const CostModel rq(q), rq_plain(plain);
+  CHECK(rq.edge_step(0, 20) == rq_plain.edge_step(0, 20));
+}
+
+TEST_CASE("cost model: TS + TAB-Q bytes are the expectation over whole bit-widths, so run totals are exact", "[validate]") {
+  System sys = resolve_system(scenario(1, "opsc"));
+  const CostModel cost(sys);
+  // mean 3.25 bits, 1.5 outliers per token at d = 64: per token 7 + 64 * 3.25 / 8 + 4 * 1.5 = 39 B.
+  CHECK(cost.uplink_bytes(1) == Approx(kFrameHeaderBytes + kWireHeaderBytes + 39.0));
+  CHECK(cost.uplink_bytes(10) == Approx(kFrameHeaderBytes + kWireHeaderBytes + 390.0));
+  // Integral mean bits: exactly the format's own expected size.
+  sys.scenario.codec.mean_bits = 4;
+  const CostModel c4(sys);
+  CHECK(c4.uplink_bytes(3) == kFrameHeaderBytes + expected_encoded_size(WireCodec::ts_tabq, 3, 64, 4, 1.5));
+}
