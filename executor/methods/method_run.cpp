@@ -133,8 +133,11 @@ std::vector<MethodSettings> accuracy_sweep_grid(const AccuracySweepOptions& a, i
   const std::vector<std::pair<int, int>> pairs =
       a.quick ? std::vector<std::pair<int, int>>{{4, 4}, {4, 8}}
               : std::vector<std::pair<int, int>>{{2, 2}, {3, 3}, {4, 4}, {8, 8}, {2, 8}, {3, 8}, {4, 8}};
-  const std::vector<int> uniform_bits = a.quick ? std::vector<int>{8} : std::vector<int>{4, 6, 8};
-  const std::vector<double> tabq_eps = a.quick ? std::vector<double>{1e-3} : std::vector<double>{1e-2, 1e-3, 1e-4};
+  // Wire settings of the two per-token codecs, spanning the same bits per element (TAB-Q's error budget
+  // eps = 1e-1 .. 1e-4 picks 3 .. 8 bits per token on stories260K).
+  const std::vector<int> uniform_bits = a.quick ? std::vector<int>{8} : std::vector<int>{3, 4, 5, 6, 8};
+  const std::vector<double> tabq_eps =
+      a.quick ? std::vector<double>{1e-3} : std::vector<double>{1e-1, 3e-2, 1e-2, 1e-3, 1e-4};
 
   std::vector<MethodSettings> grid;
   auto point = [&](const char* method, int64_t split, int e, int c) {
