@@ -96,8 +96,11 @@ class Fleet {
   void progress(bool force);
   // Optimistic runs: every transfer's interval, for check_backbone_free().
   void span(bool up, const DeviceState& ds, int64_t device, double start, double end) {
-    if (!topo_.backbone_check_needed || !(end > start)) return;
+    if (!topo_.backbone_check_needed) return;
     const auto& link = sys_.fleet[ds.group].link;
+    // A SimGrid flow takes no bandwidth during its latency phase (the route's latency, access + backbone).
+    start += link.latency.value + sys_.backbone.latency.value;
+    if (!(end > start)) return;
     (up ? up_spans_ : down_spans_)
         .push_back({start, end, ds.host >= 0 ? ds.host : -1 - device, up ? link.uplink.value : link.downlink.value});
   }

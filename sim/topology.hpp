@@ -57,7 +57,7 @@ struct Topology {
 
 Topology plan_topology(const System& sys, const CostModel& cost, bool full, bool assume_backbone_free = false);
 
-// A transfer as seen by the backbone: [start, end) and the link that caps it (a cell, or one device's private
+// A transfer's bandwidth phase as seen by the backbone: [start, end) and the link that caps it (a cell, or one device's private
 // link) with that link's bandwidth.
 struct FlowSpan {
   double start = 0, end = 0;
