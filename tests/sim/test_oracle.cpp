@@ -135,4 +135,7 @@ cell_size = 4)";
   SimResult rerun = check_modes_agree(herd);
   CHECK(rerun.info["backbone_check"].get<std::string>().rfind("failed", 0) == 0);
   CHECK(rerun.info["backbone_simulated"] == true);
+  // The optimistic run stopped as soon as its recorded transfers proved the backbone binding.
+  REQUIRE(rerun.info.contains("backbone_check_stopped_s"));
+  CHECK(rerun.info["backbone_check_stopped_s"].get<double>() < rerun.info["simulated_s"].get<double>());
 }
