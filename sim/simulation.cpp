@@ -9,9 +9,12 @@
 //
 // Devices whose transfers are closed form (fast mode, see topology.hpp) never wake up between tokens: the
 // server computes the device's next arrival (token downlink + edge step + encode + uplink, all private and
-// uncontended) and queues it with that future ready time. Devices behind a shared cell or a simulated
-// backbone run their transfers as SimGrid comms from their own actor. In full mode every device does, and
-// computes with SimGrid execs on its own host; tests check that both modes give the same records.
+// uncontended) and queues it with that future ready time. In fast mode the transfers of devices behind a
+// shared cell or a simulated backbone are flows of a StarNetwork (exact max-min sharing, star_network.hpp),
+// advanced by one network actor; their devices do not wake up between tokens either: a flow's completion
+// starts the next stage (server item, edge step + uplink flow). In full mode every device runs its
+// transfers as SimGrid comms from its own actor and computes with SimGrid execs on its own host; tests check
+// that both modes give the same records.
 #include "sim/simulation.hpp"
 
 #include <simgrid/s4u.hpp>
@@ -33,6 +36,7 @@
 #include "hwprofiles/cost_model.hpp"
 #include "sim/platform.hpp"
 #include "sim/server.hpp"
+#include "sim/star_network.hpp"
 #include "sim/topology.hpp"
 #include "sim/workload.hpp"
 
@@ -74,12 +78,16 @@ struct DeviceState {
   double done_at = 0;
   s4u::SemaphorePtr wake;       // released by the server: a token is ready / the request is done
   std::deque<s4u::CommPtr> stream;  // cloud-only tokens on their way (SimGrid path)
+  // StarNetwork path: tokens received, when the uplink in flight began, when each downlink in flight began.
+  int64_t received = 0;
+  double up_start = 0;
+  std::deque<double> down_starts;
 };
 
 class Fleet {
  public:
-  Fleet(const System& sys, const SimOptions& opt, bool assume_backbone_free)
-      : sys_(sys), opt_(opt), cost_(sys), topo_(plan_topology(sys, cost_, opt.full, assume_backbone_free)) {}
+  Fleet(const System& sys, const SimOptions& opt)
+      : sys_(sys), opt_(opt), cost_(sys), topo_(plan_topology(sys, cost_, opt.full)) {}
 
   SimResult run();
 
@@ -94,21 +102,17 @@ class Fleet {
   void on_done(const ServerItem& it, double start, double end);
   void finish(DeviceState& ds, double at);
   void progress(bool force);
-  // Optimistic runs: every transfer's interval, for check_backbone_free().
-  void span(bool up, const DeviceState& ds, int64_t device, double start, double end) {
-    if (!topo_.backbone_check_needed) return;
-    const auto& link = sys_.fleet[ds.group].link;
-    // A SimGrid flow takes no bandwidth during its latency phase (the route's latency, access + backbone).
-    start += link.latency.value + sys_.backbone.latency.value;
-    if (!(end > start)) return;
-    auto& spans = up ? up_spans_ : down_spans_;
-    spans.push_back({start, end, ds.host >= 0 ? ds.host : -1 - device, up ? link.uplink.value : link.downlink.value});
-    if (spans.size() >= next_check_) check_early(up);
-  }
-  void check_early(bool up);
-  std::vector<FlowSpan> up_spans_, down_spans_;
-  size_t next_check_ = 64;   // spans recorded when the optimistic run checks itself next (doubles)
-  bool backbone_failed_ = false;
+  // StarNetwork path (fast mode, devices with a topology host).
+  void build_networks();
+  void network_actor();
+  void add_flow(bool up, DeviceState& ds, double start, double bytes);
+  void on_flow(uint64_t tag, double at);
+  std::vector<int32_t> net_link_;  // per topology host: its link in up_net_ / down_net_
+  std::vector<double> net_latency_up_, net_latency_down_;  // per net link: the route latency
+  StarNetwork up_net_, down_net_;
+  s4u::SemaphorePtr net_bell_;
+  double net_wait_ = StarNetwork::kNever;  // the network actor sleeps until then
+  bool net_rung_ = false;
 
   const System& sys_;
   SimOptions opt_;
@@ -127,19 +131,6 @@ class Fleet {
   bool progress_shown_ = false;
 };
 
-// The transfers recorded so far are a subset of the run's: if they already load the backbone beyond its
-// capacity at some instant, the whole run does too, and the optimistic run stops here instead of finishing a
-// result that will be discarded. The checks run at doubling sizes, O(n log n) in all.
-void Fleet::check_early(bool up) {
-  next_check_ *= 2;
-  if (backbone_failed_) return;
-  auto& spans = up ? up_spans_ : down_spans_;
-  if (check_backbone_free(spans, up ? sys_.backbone.uplink.value : sys_.backbone.downlink.value)) return;
-  backbone_failed_ = true;
-  s4u::Actor::kill_all();
-  s4u::this_actor::exit();
-}
-
 void Fleet::compute(DeviceState& ds, double seconds) {
   if (seconds <= 0) return;
   if (topo_.full) {
@@ -157,7 +148,6 @@ double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
   s4u::Host* srv = hosts_[0];
   s4u::Comm::sendto_init(up ? dev : srv, up ? srv : dev)->set_payload_size(sim_payload(bytes))->start()->wait();
   ++events_;
-  span(up, ds, static_cast<int64_t>(&ds - dev_.data()), t0, s4u::Engine::get_clock());
   return s4u::Engine::get_clock() - t0;
 }
 
@@ -206,12 +196,13 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
       const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
       const double at = end + down;
       rec.downlink += down;
-      span(false, ds, it.device, end, at);
       if (k == 1) rec.ttft = at - rec.arrival;
       if (last) {
         finish(ds, at);
         ds.wake->release();
       }
+    } else if (!topo_.full) {
+      add_flow(false, ds, end, cost_.downlink_bytes());
     } else {
       ds.stream.push_back(s4u::Comm::sendto_init(hosts_[0], hosts_[static_cast<size_t>(ds.host)])
                               ->set_payload_size(sim_payload(cost_.downlink_bytes())));
@@ -219,6 +210,10 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
       ++events_;
       ds.wake->release();
     }
+    return;
+  }
+  if (!closed && !topo_.full) {
+    add_flow(false, ds, end, cost_.downlink_bytes());  // on_flow carries the device on from its completion
     return;
   }
   if (!closed) {
@@ -229,7 +224,6 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
   const double down = cost_.transfer_down(g, cost_.downlink_bytes());
   const double at = end + down;
   rec.downlink += down;
-  span(false, ds, it.device, end, at);
   if (k == 1) rec.ttft = at - rec.arrival;
   if (last) {
     finish(ds, at);
@@ -242,8 +236,99 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
   rec.edge_compute += edge;
   rec.encode += enc;
   rec.uplink += up;
-  span(true, ds, it.device, at + edge + enc, at + edge + enc + up);
   server_->push({at + edge + enc + up, it.device, ctx, 0, false});
+}
+
+// A transfer of a device behind a shared cell or a simulated backbone, starting at `start` (its bandwidth phase
+// after the route latency, as in SimGrid).
+void Fleet::add_flow(bool up, DeviceState& ds, double start, double bytes) {
+  const int32_t link = net_link_[static_cast<size_t>(ds.host)];
+  const auto d = static_cast<uint64_t>(&ds - dev_.data());
+  const double lat = (up ? net_latency_up_ : net_latency_down_)[static_cast<size_t>(link)];
+  if (up)
+    ds.up_start = start;
+  else
+    ds.down_starts.push_back(start);
+  (up ? up_net_ : down_net_).add_flow(start + lat, link, bytes, d * 2 + (up ? 1 : 0));
+  ++events_;
+  if (start + lat < net_wait_ && !net_rung_) {  // the network actor sleeps past this flow: wake it
+    net_rung_ = true;
+    net_bell_->release();
+  }
+}
+
+// A StarNetwork transfer completed at `at` (in the network actor): the device's next stage.
+void Fleet::on_flow(uint64_t tag, double at) {
+  const auto d = static_cast<int64_t>(tag / 2);
+  DeviceState& ds = dev_[static_cast<size_t>(d)];
+  RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
+  if (tag % 2 == 1) {  // uplink: the prompt block or one decode step reaches the server
+    rec.uplink += at - ds.up_start;
+    if (ds.received == 0)
+      server_->push({at, d, ds.prompt, ds.kv_need, true});
+    else
+      server_->push({at, d, ds.prompt + ds.received, 0, false});
+    return;
+  }
+  rec.downlink += at - ds.down_starts.front();
+  ds.down_starts.pop_front();
+  const int64_t k = ++ds.received;
+  if (k == 1) rec.ttft = at - rec.arrival;
+  if (k == ds.output) {
+    finish(ds, at);
+    ds.wake->release();
+    return;
+  }
+  if (stream()) return;
+  const size_t g = ds.group;
+  const int64_t ctx = ds.prompt + k;
+  const double edge = cost_.edge_step(g, ctx), enc = cost_.edge_encode(g, 1);
+  rec.edge_compute += edge;
+  rec.encode += enc;
+  add_flow(true, ds, at + edge + enc, cost_.uplink_bytes(1));
+}
+
+void Fleet::network_actor() {
+  std::vector<uint64_t> done;
+  while (true) {
+    const double t = std::min(up_net_.next_event(), down_net_.next_event());
+    const double now = s4u::Engine::get_clock();
+    if (t > now) {
+      net_wait_ = t;
+      net_rung_ = false;
+      const bool woken = std::isfinite(t) ? !net_bell_->acquire_timeout(t - now) : (net_bell_->acquire(), true);
+      net_wait_ = StarNetwork::kNever;
+      if (woken) continue;  // a new flow may start before t
+    }
+    for (StarNetwork* net : {&up_net_, &down_net_}) {
+      if (!(net->next_event() <= t)) continue;
+      done.clear();
+      const double at = net->step(done);
+      for (uint64_t tag : done) on_flow(tag, at);
+    }
+  }
+}
+
+// One link per cell or gateway host of the topology, in both directions; the backbone, when the topology
+// simulates it, is the StarNetwork's shared capacity. Penalties are route latencies, as SimGrid weighs flows.
+void Fleet::build_networks() {
+  double bb_up = StarNetwork::kNever, bb_down = StarNetwork::kNever, bb_lat = 0;
+  if (topo_.backbone_simulated) {
+    bb_up = sys_.backbone.uplink.value;
+    bb_down = sys_.backbone.downlink.value;
+    bb_lat = sys_.backbone.latency.value;
+  }
+  up_net_ = StarNetwork(bb_up);
+  down_net_ = StarNetwork(bb_down);
+  net_link_.assign(topo_.hosts.size(), -1);
+  for (size_t h = 1; h < topo_.hosts.size(); ++h) {
+    const NetLink& lu = topo_.links[static_cast<size_t>(topo_.hosts[h].to_center.at(0))];
+    const NetLink& ld = topo_.links[static_cast<size_t>(topo_.hosts[h].from_center.at(0))];
+    net_link_[h] = up_net_.add_link(lu.bandwidth, lu.latency + bb_lat, lu.fatpipe);
+    down_net_.add_link(ld.bandwidth, ld.latency + bb_lat, ld.fatpipe);
+    net_latency_up_.push_back(lu.latency + bb_lat);
+    net_latency_down_.push_back(ld.latency + bb_lat);
+  }
 }
 
 void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output) {
@@ -288,11 +373,17 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int
   rec.edge_compute += edge;
   rec.encode += enc;
 
-  if (ds.host < 0) {  // closed form: the server carries the request from here and wakes us at the end
-    const double up = cost_.transfer_up(g, up_bytes);
+  if (!topo_.full) {  // the server and the network carry the request from here and wake us at the end
     const double t0 = s4u::Engine::get_clock() + edge + enc;
+    if (ds.host >= 0) {
+      ds.received = 0;
+      add_flow(true, ds, t0, up_bytes);
+      ds.wake->acquire();
+      s4u::this_actor::sleep_until(ds.done_at);
+      return;
+    }
+    const double up = cost_.transfer_up(g, up_bytes);
     rec.uplink += up;
-    span(true, ds, d, t0, t0 + up);
     server_->push({t0 + up, d, prompt, ds.kv_need, true});
     ds.wake->acquire();
     s4u::this_actor::sleep_until(ds.done_at);
@@ -310,7 +401,6 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int
       c->wait();
       const double at = c->get_finish_time();
       rec.downlink += at - c->get_start_time();
-      span(false, ds, d, c->get_start_time(), at);
       if (k == 1) rec.ttft = at - rec.arrival;
       if (k == output) finish(ds, at);
     }
@@ -397,8 +487,15 @@ SimResult Fleet::run() {
                       topo_.to_xml(fmt::format("splitsim platform for scenario {} ({})", sys_.scenario.name, sys_.hash())));
 
   s4u::Engine engine("splitsim");
-  configure_engine(static_cast<size_t>(n) + 1, topo_.full);
-  hosts_ = build_platform(topo_);
+  configure_engine(static_cast<size_t>(n) + 2, topo_.full);
+  if (topo_.full) {
+    hosts_ = build_platform(topo_);
+  } else {  // fast mode: SimGrid runs the actors and the server's execs; the network is a StarNetwork
+    Topology server_only;
+    server_only.hosts.push_back({"server", {}, {}});
+    hosts_ = build_platform(server_only);
+    build_networks();
+  }
   server_ = std::make_unique<Server>(
       sys_.scenario.server.max_batch, cost_.server_kv_capacity(),
       [this](std::span<const ServerItem> b) { return iteration_time(b); },
@@ -406,6 +503,10 @@ SimResult Fleet::run() {
   records_.resize(static_cast<size_t>(n * requests_per_device_));
   dev_.resize(static_cast<size_t>(n));
   s4u::Actor::create("server", hosts_[0], [this] { server_->run(); })->daemonize();
+  if (!topo_.full && topo_.hosts.size() > 1) {
+    net_bell_ = s4u::Semaphore::create(0);
+    s4u::Actor::create("network", hosts_[0], [this] { network_actor(); })->daemonize();
+  }
   for (int64_t d = 0; d < n; ++d) {
     DeviceState& ds = dev_[static_cast<size_t>(d)];
     ds.group = topo_.group_of(d);
@@ -455,12 +556,6 @@ SimResult Fleet::run() {
       {"wire_bytes_estimated", sys_.plan.wire == WireFormat::ts_tabq || sys_.plan.wire == WireFormat::uniform},
   };
   if (!oom_reason_.empty()) res.info["reason"] = oom_reason_;
-  if (topo_.backbone_check_needed) {
-    bool ok = !backbone_failed_ && check_backbone_free(up_spans_, sys_.backbone.uplink.value) &&
-              check_backbone_free(down_spans_, sys_.backbone.downlink.value);
-    res.info["backbone_check"] = ok ? "passed" : "failed";
-    if (backbone_failed_) res.info["backbone_check_stopped_s"] = s4u::Engine::get_clock();
-  }
   return res;
 }
 
@@ -522,30 +617,8 @@ SimResult SimResult::from_json(const nlohmann::json& j) {
 }
 
 SimResult simulate(const System& sys, const SimOptions& opt) {
-  double wall_before = 0;
-  nlohmann::json stopped;
-  if (!opt.full) {
-    const CostModel cost(sys);
-    if (plan_topology(sys, cost, false, true).backbone_check_needed) {
-      // Optimistic attempt without the backbone, in a child (one SimGrid engine per process).
-      SimResult r = SimResult::from_json(run_isolated([&] {
-        Fleet fleet(sys, opt, true);
-        return fleet.run().to_json();
-      }));
-      if (r.info.value("backbone_check", "") == "passed") return r;
-      wall_before = r.totals.wall;
-      stopped = r.info.value("backbone_check_stopped_s", nlohmann::json());
-    }
-  }
-  Fleet fleet(sys, opt, false);
-  SimResult r = fleet.run();
-  if (wall_before > 0) {
-    r.totals.wall += wall_before;
-    r.info["backbone_check"] = "failed: rerun with the backbone simulated";
-    // When the optimistic run proved the backbone binding before its end: the simulated time it stopped at.
-    if (!stopped.is_null()) r.info["backbone_check_stopped_s"] = stopped;
-  }
-  return r;
+  Fleet fleet(sys, opt);
+  return fleet.run();
 }
 
 nlohmann::json run_isolated(const std::function<nlohmann::json()>& fn) {

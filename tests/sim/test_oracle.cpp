@@ -112,8 +112,9 @@ TEST_CASE("fast mode equals full SimGrid on a heterogeneous fleet with shared ce
 }
 
 TEST_CASE("fast mode equals full SimGrid when the backbone can be the bottleneck", "[sim][oracle]") {
-  // 8 private Wi-Fi 6 links (8 x 350 Mbps down) and a cell behind a 1 GbE backbone: the backbone is a SimGrid
-  // link in both modes; fast mode replaces private links by one FATPIPE link per group.
+  // 8 private Wi-Fi 6 links (8 x 350 Mbps down) and a cell behind a 1 GbE backbone; fast mode replaces the
+  // private links by one FATPIPE link per group. Different route latencies weigh the two groups differently
+  // on the backbone.
   const char* groups = R"([[edge.groups]]
 name = "wifi"
 profile = "raspberry-pi-5"
@@ -125,17 +126,14 @@ profile = "raspberry-pi-5"
 link = "wifi5"
 count = 4
 cell_size = 4)";
-  // Statically the backbone may bind; the optimistic run without it either proves from the transfer intervals
-  // that it never could (then its result stands) or is rerun with the backbone. Both must equal full mode.
+  // Statically the backbone may bind, so both modes model it: full mode as a SimGrid link, fast mode as the
+  // StarNetwork's shared capacity. Staggered arrivals rarely load it; a herd of 200-token prompts at t = 0
+  // saturates it (12 flows x >= 150 Mbps on 941 Mbps).
   SimResult staggered = check_modes_agree(fleet("split-fp16", groups, "ethernet-1g", 6));
-  CHECK(staggered.info.contains("backbone_check"));
+  CHECK(staggered.info["backbone_simulated"] == true);
   std::string herd = fleet("split-fp16", groups, "ethernet-1g", 6);
   herd.replace(herd.find("think_time = \"0.5s\""), 19, "think_time = \"0s\"");
   herd.replace(herd.find("min = 16, max = 96"), 18, "min = 200, max = 200");
-  SimResult rerun = check_modes_agree(herd);
-  CHECK(rerun.info["backbone_check"].get<std::string>().rfind("failed", 0) == 0);
-  CHECK(rerun.info["backbone_simulated"] == true);
-  // The optimistic run stopped as soon as its recorded transfers proved the backbone binding.
-  REQUIRE(rerun.info.contains("backbone_check_stopped_s"));
-  CHECK(rerun.info["backbone_check_stopped_s"].get<double>() < rerun.info["simulated_s"].get<double>());
+  SimResult bound = check_modes_agree(herd);
+  CHECK(bound.info["backbone_simulated"] == true);
 }

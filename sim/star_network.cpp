@@ -1,0 +1,203 @@
+// Exact max-min sharing on the star (see star_network.hpp): processor-sharing access links under a backbone
+// water level, advanced from event to event.
+//
+// Water filling: with demand D (B for a SHARED link, n B for a FATPIPE one) and weight n / penalty per active
+// link, the backbone binds when the demands sum beyond its capacity C. Then the links are walked by their
+// threshold D penalty / n (the level at which the link caps itself): a link below the running level
+// (C - fixed demand) / (remaining weight) is self-limited and fixes its demand; the first one above it sets
+// lambda for itself and all later ones. This is the order in which SimGrid's progressive filling saturates
+// the same constraints.
+#include "sim/star_network.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace splitsim {
+
+namespace {
+// Two keys this close are the same instant (a few ulps of the clock): float noise, not a later event.
+double tolerance(double x) { return 1e-14 * std::max(1.0, std::abs(x)); }
+}  // namespace
+
+int32_t StarNetwork::add_link(double bandwidth, double penalty, bool fatpipe) {
+  Link l;
+  l.bandwidth = bandwidth;
+  l.penalty = penalty > 0 ? penalty : 1.0;  // a zero route latency shares equally, as any common weight does
+  l.fatpipe = fatpipe;
+  links_.push_back(std::move(l));
+  return static_cast<int32_t>(links_.size() - 1);
+}
+
+void StarNetwork::add_flow(double start, int32_t link, double bytes, uint64_t tag) {
+  starts_.push({std::max(start, now_), seq_++, link, bytes, tag});
+}
+
+double StarNetwork::service(const Link& l) const {
+  if (l.n == 0) return l.s;
+  if (l.bb) return l.s + (level_sum_ - l.l0) / l.penalty;
+  const double rate = l.fatpipe ? l.bandwidth : l.bandwidth / static_cast<double>(l.n);
+  return l.s + rate * (now_ - l.t0);
+}
+
+void StarNetwork::settle(int32_t i) {
+  Link& l = links_[static_cast<size_t>(i)];
+  l.s = service(l);
+  l.t0 = now_;
+  l.l0 = level_sum_;
+}
+
+void StarNetwork::rekey(int32_t i) {
+  Link& l = links_[static_cast<size_t>(i)];
+  ++l.version;
+  if (l.n == 0) return;
+  const double left = std::max(0.0, l.targets.top().first - l.s);
+  if (l.bb) {
+    bb_keys_.push({l.l0 + left * l.penalty, i, l.version});
+  } else {
+    const double rate = l.fatpipe ? l.bandwidth : l.bandwidth / static_cast<double>(l.n);
+    self_keys_.push({l.t0 + left / rate, i, l.version});
+  }
+}
+
+void StarNetwork::advance_level(double t) {
+  if (std::isfinite(level_)) level_sum_ += level_ * (t - now_);
+  now_ = std::max(now_, t);
+}
+
+void StarNetwork::resolve() {
+  if (!std::isfinite(capacity_)) return;
+  auto make = [&](int32_t i, bool bb) {
+    Link& l = links_[static_cast<size_t>(i)];
+    if (l.bb == bb) return;
+    settle(i);
+    l.bb = bb;
+    rekey(i);
+  };
+  if (!(demand_sum_ > capacity_ * (1 + 1e-12))) {
+    if (std::isfinite(level_))
+      for (const auto& [thr, i] : order_) make(i, false);
+    level_ = kNever;
+    level_sum_ = 0;
+    for (const auto& [thr, i] : order_) links_[static_cast<size_t>(i)].l0 = 0;
+    return;
+  }
+  double fixed = 0, weight = 0;
+  for (const auto& [thr, i] : order_) {
+    const Link& l = links_[static_cast<size_t>(i)];
+    weight += static_cast<double>(l.n) / l.penalty;
+  }
+  double level = 0;
+  auto it = order_.begin();
+  for (; it != order_.end(); ++it) {
+    level = (capacity_ - fixed) / weight;
+    if (it->first > level) break;
+    const Link& l = links_[static_cast<size_t>(it->second)];
+    fixed += l.demand();
+    weight -= static_cast<double>(l.n) / l.penalty;
+  }
+  if (it == order_.end()) {  // every link caps itself below the backbone (float edge case of the test above)
+    for (const auto& [thr, i] : order_) make(i, false);
+    level_ = kNever;
+    level_sum_ = 0;
+    return;
+  }
+  for (auto j = order_.begin(); j != it; ++j) make(j->second, false);
+  // The level changes the rates of the backbone-limited links at once: fold the old level into their service
+  // before it changes (their keys are in level-sum units, so no re-keying).
+  level_ = level;
+  for (; it != order_.end(); ++it) make(it->second, true);
+}
+
+double StarNetwork::next_event() {
+  auto clean = [&](auto& heap) {
+    while (!heap.empty()) {
+      const Key& k = heap.top();
+      if (k.version == links_[static_cast<size_t>(k.link)].version) break;
+      heap.pop();
+    }
+  };
+  clean(self_keys_);
+  clean(bb_keys_);
+  double t = kNever;
+  trigger_ = 0;
+  if (!starts_.empty()) t = starts_.top().at;
+  if (!self_keys_.empty() && self_keys_.top().at < t) t = self_keys_.top().at, trigger_ = 1;
+  if (!bb_keys_.empty() && std::isfinite(level_)) {
+    const double at = now_ + std::max(0.0, bb_keys_.top().at - level_sum_) / level_;
+    if (at < t) t = at, trigger_ = 2;
+  }
+  return std::max(t, now_);
+}
+
+double StarNetwork::step(std::vector<uint64_t>& completed) {
+  const double t = next_event();  // sets trigger_
+  if (!std::isfinite(t)) return t;
+  advance_level(t);
+  std::vector<int32_t> changed;
+  auto touch = [&](int32_t i, int64_t dn, double bytes, uint64_t tag) {
+    Link& l = links_[static_cast<size_t>(i)];
+    if (std::isfinite(capacity_) && l.n > 0) order_.erase({l.threshold(), i});
+    if (l.n > 0) demand_sum_ -= l.demand();
+    if (dn > 0) {
+      if (l.n == 0) l.s = 0, l.t0 = now_, l.l0 = level_sum_, l.bb = false;
+      l.targets.push({l.s + bytes, tag});
+    }
+    l.n += dn;
+    active_ += dn;
+    if (l.n > 0) {
+      demand_sum_ += l.demand();
+      if (std::isfinite(capacity_)) order_.insert({l.threshold(), i});
+    } else {
+      l.bb = false;
+    }
+    changed.push_back(i);
+  };
+  // Completions first (they ran at the old rates up to now), then the starts, then one water filling.
+  // The key that set t completes even when float rounding leaves it a hair ahead of the clock.
+  auto complete = [&](auto& heap, bool bb) {
+    bool force = trigger_ == (bb ? 2 : 1);
+    while (!heap.empty()) {
+      const Key k = heap.top();
+      Link& l = links_[static_cast<size_t>(k.link)];
+      if (k.version != l.version) {
+        heap.pop();
+        continue;
+      }
+      const double at = bb ? level_sum_ : now_;
+      if (!force && !(k.at <= at + tolerance(at))) break;
+      force = false;
+      heap.pop();
+      settle(k.link);
+      // The flow whose key this is completes now; so does any other flow of the link with the same target.
+      const double top = l.targets.top().first;
+      int64_t done = 0;
+      while (!l.targets.empty() && l.targets.top().first <= std::max(l.s, top) + tolerance(top)) {
+        completed.push_back(l.targets.top().second);
+        l.targets.pop();
+        ++done;
+      }
+      l.s = std::max(l.s, top);
+      touch(k.link, -done, 0, 0);
+      ++l.version;  // re-keyed below
+    }
+  };
+  complete(self_keys_, false);
+  if (std::isfinite(level_)) complete(bb_keys_, true);
+  while (!starts_.empty() && starts_.top().at <= now_) {
+    const Start s = starts_.top();
+    starts_.pop();
+    settle(s.link);
+    touch(s.link, 1, s.bytes, s.tag);
+  }
+  if (active_ == 0) demand_sum_ = 0;  // no drift carried across idle periods
+  resolve();
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  for (int32_t i : changed) {
+    settle(i);
+    rekey(i);
+  }
+  return t;
+}
+
+}  // namespace splitsim
