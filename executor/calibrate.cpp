@@ -13,10 +13,10 @@
 //  - Transport: real local split runs (server + one client over loopback, shaped link) of a tiny model; what a
 //    request takes beyond its measured compute, codec and shaped-link times is the per-message overhead of the
 //    framed TCP path (socket calls, thread hand-offs). Prompts of several lengths give the per-byte term.
-// Statistics: every figure is the minimum over repeated samples. The only noise on these numbers is interference
-// (other processes, interrupts, page faults), which only ever adds time, so the least-disturbed sample is the best
-// estimate of what the executor takes on this host undisturbed (`splitsim validate` compares the executor's
-// least-disturbed repetition by default for the same reason); on a quiet host minimum and median agree.
+// Statistics: every figure is the median over repeated samples, as `splitsim validate` summarizes the executor's
+// repetitions. On a shared host, interference (other processes) slows the executor's runs and these samples
+// alike, so calibrating just before validating (`splitsim validate --calibrate`) compares like with like; a
+// minimum here would describe an undisturbed host that a whole executor run never sees.
 #include "executor/calibrate.hpp"
 
 #include <fmt/format.h>
@@ -58,14 +58,21 @@ std::string utc_date() {
   return buf;
 }
 
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 std::string toml_list(const std::vector<double>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += fmt::format("{}{:.6g}", i ? ", " : "", v[i]);
   return s + "]";
 }
 
-// Least-disturbed seconds per call of f: the minimum over samples, each of at least min_sample seconds (short
-// calls are timed in bulk); one warm-up call first.
+// Median seconds per call of f over samples of at least min_sample seconds each (short calls are timed in
+// bulk); one warm-up call first.
 double time_per_call(const std::function<void()>& f, double min_sample, int samples) {
   f();
   int64_t n = 1;
@@ -84,7 +91,7 @@ double time_per_call(const std::function<void()>& f, double min_sample, int samp
     for (int64_t i = 0; i < n; ++i) f();
     v.push_back((now_s() - t0) / static_cast<double>(n));
   }
-  return *std::min_element(v.begin(), v.end());
+  return median(v);
 }
 
 struct Settings {
@@ -209,10 +216,8 @@ std::string measure_layers(const ModelWeights& w, int bits, int group_size, cons
     for (double p : per) s += p;
     return s / k;
   };
-  auto least = [&](int k, int64_t T) {  // least-disturbed of three trials
-    double best = per_call_with(k, T);
-    for (int i = 0; i < 2; ++i) best = std::min(best, per_call_with(k, T));
-    return best;
+  auto least = [&](int k, int64_t T) {  // median of three trials
+    return median({per_call_with(k, T), per_call_with(k, T), per_call_with(k, T)});
   };
   std::vector<double> ks, cd, cp;
   const int64_t Tc = std::min<int64_t>(8, tmax);
@@ -306,7 +311,7 @@ std::string measure_transport(const Settings& st, uint64_t seed, const std::stri
         fixed.push_back((e.record.e2e - e.record.ttft - known) / static_cast<double>(e.steps.size() - 1));
       if (r == 1) pbytes.push_back(static_cast<double>(s0.bytes_up));
     }
-    presid.push_back(*std::min_element(r0s.begin(), r0s.end()));
+    presid.push_back(median(r0s));
   }
   // Least-squares slope of the prefill residual against the prompt frame's bytes.
   double mx = 0, my = 0;
@@ -317,7 +322,7 @@ std::string measure_transport(const Settings& st, uint64_t seed, const std::stri
   for (size_t i = 0; i < pbytes.size(); ++i) sxy += (pbytes[i] - mx) * (presid[i] - my), sxx += (pbytes[i] - mx) * (pbytes[i] - mx);
   const double per_byte = sxx > 0 ? std::max(0.0, sxy / sxx) : 0.0;
   const double decode_frames = static_cast<double>(kFrameHeaderBytes + kWireHeaderBytes + 4 * m.dim + kFrameHeaderBytes + kTokenPayloadBytes);
-  const double round_trip = std::max(0.0, *std::min_element(fixed.begin(), fixed.end()) - per_byte * decode_frames);
+  const double round_trip = std::max(0.0, median(fixed) - per_byte * decode_frames);
   if (progress)
     fmt::print(stderr, "  transport: {:.1f} us per round trip + {:.3f} ns per byte (prefill residuals {})\n", round_trip * 1e6,
                per_byte * 1e9, toml_list(presid));
@@ -346,7 +351,7 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
   std::string t;
   t += std::string(kBlockBegin) + "\n";
   t += "# Times of the split executor's own operators on this host (hwprofiles/measured_tables.hpp says how the\n";
-  t += "# cost model reads them). Seconds; least-disturbed (minimum) of repeated timings.\n";
+  t += "# cost model reads them). Seconds; medians of repeated timings.\n";
   t += fmt::format("[executor]\nhost = \"{}\"\ndate = \"{}\"\ncommand = \"{}\"\ncores = {}\n", host, date, command, cores);
   std::vector<std::pair<std::string, Eigen::MatrixXf>> hidden;  // per model: hidden states for the codecs
   for (const auto& name : o.models) {

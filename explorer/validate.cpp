@@ -23,6 +23,7 @@
 #include "core/output.hpp"
 #include "core/scenario.hpp"
 #include "core/units.hpp"
+#include "executor/calibrate.hpp"
 #include "executor/forward.hpp"
 #include "executor/generate.hpp"
 #include "executor/local_run.hpp"
@@ -469,8 +470,36 @@ const std::vector<std::string> kColumns = {"scenario", "clients", "metric", "kin
 
 }  // namespace
 
-std::vector<ScenarioValidation> run_validate(const ValidateOptions& o) {
-  if (o.scenarios.empty()) throw InputError("validate: expected at least one scenario file");
+std::vector<ScenarioValidation> run_validate(const ValidateOptions& in) {
+  if (in.scenarios.empty()) throw InputError("validate: expected at least one scenario file");
+  ValidateOptions o = in;
+  if (o.calibrate) {
+    if (!o.calibration.empty()) throw InputError("--calibrate and --calibration: give one of them");
+    ExecCalibrationOptions co;
+    co.models.clear();
+    co.bits.clear();
+    co.codecs.clear();
+    co.quick = o.quick_calibration;
+    co.max_streams = 1;
+    auto add = [](auto& v, const auto& x) {
+      if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+    };
+    for (const auto& path : o.scenarios) {
+      const System sys = resolve_system(load_scenario(path, parse_overrides(o.sets)));
+      add(co.models, sys.model.name);
+      add(co.bits, static_cast<int>(sys.plan.edge_bits));
+      add(co.bits, static_cast<int>(sys.plan.cloud_bits));
+      add(co.codecs, wire_config(sys).codec);
+      co.max_streams = std::max(co.max_streams, static_cast<int>(sys.scenario.device_count()));
+    }
+    std::filesystem::create_directories(o.out);
+    o.calibration = o.out + "/calibration.toml";
+    std::string cmd = "splitsim validate --calibrate";
+    if (co.quick) cmd += " --quick-calibration";
+    if (!o.quiet) fmt::print(stderr, "validate: calibrating {} model(s) x {} bit-width(s) first\n", co.models.size(), co.bits.size());
+    std::filesystem::remove(o.calibration);
+    write_executor_calibration(o.calibration, calibrate_executor(co, cmd));
+  }
   std::vector<ScenarioValidation> all;
   CsvTable combined(kColumns);
   for (const auto& path : o.scenarios) {

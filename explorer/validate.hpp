@@ -4,7 +4,7 @@
 // server and the scenario's N edge clients in one process over loopback TCP, each client's link shaped to the
 // scenario's access link — `reps` times; the simulator runs the same System once (it is deterministic). Per
 // metric (TTFT, TPOT mean and p90, end-to-end, bytes up/down, server busy time) the executor's repetitions are
-// summarized (least-disturbed by default, or the median) and compared with the simulation:
+// summarized (median by default) and compared with the simulation:
 // relative error = (simulated - measured) / measured.
 //
 // What makes the comparison honest (README "Validation" says the same):
@@ -32,9 +32,12 @@ struct ValidateOptions {
   std::string calibration;             // measured tables file; empty: the one the profiles reference
   std::string weights = "auto";        // auto (stories260k: the real checkpoint when found) | random | checkpoint
   double batch_window = 20e-3;         // s, the executor server's batch window (see validate.cpp)
-  // How the repetitions are summarized per metric: "min" (the least-disturbed repetition; interference from other
-  // processes only adds time, and the calibration takes minima too) or "median".
-  std::string stat = "min";
+  // How the repetitions are summarized per metric: "median" (as the calibration summarizes its samples) or "min".
+  std::string stat = "median";
+  // Calibrate the tables these scenarios need right before running them (into <out>/calibration.toml) and
+  // simulate with those: on a shared host the load then is the same for the tables and the executor's runs.
+  bool calibrate = false;
+  bool quick_calibration = false;
   std::string out = "results/validate";
   bool quiet = false;
 };

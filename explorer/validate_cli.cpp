@@ -20,7 +20,10 @@ void add_validate_commands(CliRoot& root) {
   v->add_option("scenario", vo->scenarios, "Scenario TOML file(s), e.g. scenarios/validate/*.toml")->required();
   v->add_option("--set", vo->sets, "Override a scenario key in every scenario (repeatable)")->allow_extra_args(false);
   v->add_option("--reps", vo->reps, "Executor repetitions per scenario")->capture_default_str();
-  v->add_option("--stat", vo->stat, "Repetitions compared as: min (least-disturbed) | median")->capture_default_str();
+  v->add_option("--stat", vo->stat, "Repetitions compared as: median | min")->capture_default_str();
+  v->add_flag("--calibrate", vo->calibrate,
+              "Calibrate the needed tables first (into <out>/calibration.toml) and simulate with them");
+  v->add_flag("--quick-calibration", vo->quick_calibration, "With --calibrate: the quick calibration");
   v->add_option("--calibration", vo->calibration,
                 "Measured tables to simulate with (default: the host-cpu profiles' hwprofiles/measured/<host>.toml)");
   v->add_option("--weights", vo->weights, "auto | random | checkpoint (stories260K)")->capture_default_str();
