@@ -81,6 +81,8 @@ struct DeviceState {
   // StarNetwork path: tokens received, when the uplink in flight began, when each downlink in flight began.
   int64_t received = 0;
   double up_start = 0;
+  size_t next_request = 0;  // fast mode: the request to start next
+  double arrival = 0;       // of the current request
   std::deque<double> down_starts;
 };
 
@@ -94,8 +96,9 @@ class Fleet {
  private:
   bool stream() const { return sys_.plan.wire == WireFormat::token_ids; }
   void device_actor(int64_t d);
-  void run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output);
-  void edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output);
+  // now: the start time (fast mode, from the driver); full mode runs in the device's actor at its clock.
+  void run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now);
+  void edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now);
   void compute(DeviceState& ds, double seconds);
   double transfer(DeviceState& ds, bool up, double bytes);
   double iteration_time(std::span<const ServerItem> batch) const;
@@ -104,7 +107,12 @@ class Fleet {
   void progress(bool force);
   // StarNetwork path (fast mode, devices with a topology host).
   void build_networks();
-  void network_actor();
+  void driver_actor();
+  RequestRecord& open_request(int64_t d, size_t r, double arrival);
+  void schedule_request(int64_t d, double now);
+  void start_request(int64_t d, double at);
+  void request_done(DeviceState& ds, double at);
+  void ring(double at);
   void add_flow(bool up, DeviceState& ds, double start, double bytes);
   void on_flow(uint64_t tag, double at);
   std::vector<int32_t> net_link_;  // per topology host: its link in up_net_ / down_net_
@@ -113,6 +121,11 @@ class Fleet {
   s4u::SemaphorePtr net_bell_;
   double net_wait_ = StarNetwork::kNever;  // the network actor sleeps until then
   bool net_rung_ = false;
+  // Fast mode: no actor per device; the driver actor starts every request at its time.
+  std::priority_queue<std::pair<double, int64_t>, std::vector<std::pair<double, int64_t>>, std::greater<>>
+      request_starts_;
+  int64_t busy_devices_ = 0;  // devices with requests not yet finished
+  double last_done_ = 0;
 
   const System& sys_;
   SimOptions opt_;
@@ -172,6 +185,7 @@ void Fleet::finish(DeviceState& ds, double at) {
   rec.tpot = rec.output_tokens > 1 ? (rec.e2e - rec.ttft) / static_cast<double>(rec.output_tokens - 1) : 0.0;
   ds.done_at = at;
   ++finished_;
+  if (!topo_.full) request_done(ds, at);
 }
 
 // Server side of a produced token (runs in the server actor at the end of the iteration).
@@ -199,7 +213,6 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
       if (k == 1) rec.ttft = at - rec.arrival;
       if (last) {
         finish(ds, at);
-        ds.wake->release();
       }
     } else if (!topo_.full) {
       add_flow(false, ds, end, cost_.downlink_bytes());
@@ -227,7 +240,6 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
   if (k == 1) rec.ttft = at - rec.arrival;
   if (last) {
     finish(ds, at);
-    ds.wake->release();
     return;
   }
   const int64_t ctx = ds.prompt + k;
@@ -251,7 +263,11 @@ void Fleet::add_flow(bool up, DeviceState& ds, double start, double bytes) {
     ds.down_starts.push_back(start);
   (up ? up_net_ : down_net_).add_flow(start + lat, link, bytes, d * 2 + (up ? 1 : 0));
   ++events_;
-  if (start + lat < net_wait_ && !net_rung_) {  // the network actor sleeps past this flow: wake it
+  ring(start + lat);
+}
+
+void Fleet::ring(double at) {
+  if (at < net_wait_ && !net_rung_) {  // the driver actor sleeps past this event: wake it
     net_rung_ = true;
     net_bell_->release();
   }
@@ -276,7 +292,6 @@ void Fleet::on_flow(uint64_t tag, double at) {
   if (k == 1) rec.ttft = at - rec.arrival;
   if (k == ds.output) {
     finish(ds, at);
-    ds.wake->release();
     return;
   }
   if (stream()) return;
@@ -288,17 +303,20 @@ void Fleet::on_flow(uint64_t tag, double at) {
   add_flow(true, ds, at + edge + enc, cost_.uplink_bytes(1));
 }
 
-void Fleet::network_actor() {
+// Fast mode's one actor besides the server: it starts requests at their times and advances the StarNetwork.
+// It is not a daemon: the run ends when every device's last request is done (at the latest completion).
+void Fleet::driver_actor() {
   std::vector<uint64_t> done;
-  while (true) {
-    const double t = std::min(up_net_.next_event(), down_net_.next_event());
+  while (busy_devices_ > 0) {
+    double t = std::min(up_net_.next_event(), down_net_.next_event());
+    if (!request_starts_.empty()) t = std::min(t, request_starts_.top().first);
     const double now = s4u::Engine::get_clock();
     if (t > now) {
       net_wait_ = t;
       net_rung_ = false;
       const bool woken = std::isfinite(t) ? !net_bell_->acquire_timeout(t - now) : (net_bell_->acquire(), true);
       net_wait_ = StarNetwork::kNever;
-      if (woken) continue;  // a new flow may start before t
+      if (woken) continue;  // something may happen before t
     }
     for (StarNetwork* net : {&up_net_, &down_net_}) {
       if (!(net->next_event() <= t)) continue;
@@ -306,8 +324,65 @@ void Fleet::network_actor() {
       const double at = net->step(done);
       for (uint64_t tag : done) on_flow(tag, at);
     }
+    while (!request_starts_.empty() && request_starts_.top().first <= t) {
+      const auto [at, d] = request_starts_.top();
+      request_starts_.pop();
+      start_request(d, at);
+    }
   }
+  if (s4u::Engine::get_clock() < last_done_) s4u::this_actor::sleep_until(last_done_);
 }
+
+RequestRecord& Fleet::open_request(int64_t d, size_t r, double arrival) {
+  DeviceState& ds = dev_[static_cast<size_t>(d)];
+  const RequestSpec s = device_requests(sys_.scenario.workload, sys_.scenario.seed, d)[r];
+  RequestRecord& rec = records_[static_cast<size_t>(d * requests_per_device_) + r];
+  rec.request = d * requests_per_device_ + static_cast<int64_t>(r);
+  rec.device = d;
+  rec.group = sys_.fleet[ds.group].group.name;
+  rec.arrival = arrival;
+  rec.prompt_tokens = s.prompt;
+  rec.output_tokens = s.output;
+  rec.edge_memory_peak = cost_.edge_memory(ds.group).total();
+  rec.oom = all_oom_ || group_oom_[ds.group];
+  if (sys_.plan.server_has_head) {
+    rec.bytes_up = cost_.uplink_bytes(s.prompt) +
+                   (stream() ? 0.0 : static_cast<double>(s.output - 1) * cost_.uplink_bytes(1));
+    rec.bytes_down = static_cast<double>(s.output) * cost_.downlink_bytes();
+  }
+  return rec;
+}
+
+// Fast mode: queue device d's next request, whose predecessor ended at `now` (as the device actor of full
+// mode does: a closed loop waits think_time after the completion, a Poisson request waits for the device).
+void Fleet::schedule_request(int64_t d, double now) {
+  DeviceState& ds = dev_[static_cast<size_t>(d)];
+  const Workload& w = sys_.scenario.workload;
+  const size_t r = ds.next_request;
+  if (r >= static_cast<size_t>(requests_per_device_)) {
+    --busy_devices_;
+    last_done_ = std::max(last_done_, now);
+    ring(now);  // the driver may be waiting for this last completion
+    return;
+  }
+  if (w.arrival == "poisson")
+    ds.arrival = device_requests(w, sys_.scenario.seed, d)[r].arrival;
+  else
+    ds.arrival = r == 0 ? device_requests(w, sys_.scenario.seed, d)[0].arrival : now + w.think_time;
+  const double at = std::max(ds.arrival, now);
+  request_starts_.push({at, d});
+  ring(at);
+}
+
+void Fleet::start_request(int64_t d, double at) {
+  DeviceState& ds = dev_[static_cast<size_t>(d)];
+  const size_t r = ds.next_request++;
+  RequestRecord& rec = open_request(d, r, ds.arrival);
+  const RequestSpec s = device_requests(sys_.scenario.workload, sys_.scenario.seed, d)[r];
+  run_request(ds, rec, s.prompt, s.output, at);
+}
+
+void Fleet::request_done(DeviceState& ds, double at) { schedule_request(&ds - dev_.data(), at); }
 
 // One link per cell or gateway host of the topology, in both directions; the backbone, when the topology
 // simulates it, is the StarNetwork's shared capacity. Penalties are route latencies, as SimGrid weighs flows.
@@ -331,18 +406,16 @@ void Fleet::build_networks() {
   }
 }
 
-void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output) {
+void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now) {
   const size_t g = ds.group;
   if (!topo_.full) {
     // Nothing is shared: the request is the closed form of one device alone.
     const Estimate e = cost_.estimate(g, prompt, output);
-    const double start = s4u::Engine::get_clock();
-    rec.ttft = (start - rec.arrival) + e.ttft;
+    rec.ttft = (now - rec.arrival) + e.ttft;
     rec.edge_compute = e.prefill.edge_compute + e.decode_mean.edge_compute * static_cast<double>(output - 1);
-    s4u::this_actor::sleep_for(e.e2e);
     ds.rec = rec.request;
     ++events_;
-    finish(ds, s4u::Engine::get_clock());
+    finish(ds, now + e.e2e);
     return;
   }
   double t = cost_.edge_prefill(g, prompt);
@@ -359,9 +432,9 @@ void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64
   finish(ds, s4u::Engine::get_clock());
 }
 
-void Fleet::run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output) {
+void Fleet::run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now) {
   const size_t g = ds.group;
-  if (!sys_.plan.server_has_head) return edge_only(ds, rec, prompt, output);
+  if (!sys_.plan.server_has_head) return edge_only(ds, rec, prompt, output, now);
   ds.rec = rec.request;
   ds.prompt = prompt;
   ds.output = output;
@@ -373,20 +446,16 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int
   rec.edge_compute += edge;
   rec.encode += enc;
 
-  if (!topo_.full) {  // the server and the network carry the request from here and wake us at the end
-    const double t0 = s4u::Engine::get_clock() + edge + enc;
+  if (!topo_.full) {  // the server and the network carry the request from here to finish()
+    const double t0 = now + edge + enc;
     if (ds.host >= 0) {
       ds.received = 0;
       add_flow(true, ds, t0, up_bytes);
-      ds.wake->acquire();
-      s4u::this_actor::sleep_until(ds.done_at);
       return;
     }
     const double up = cost_.transfer_up(g, up_bytes);
     rec.uplink += up;
     server_->push({t0 + up, d, prompt, ds.kv_need, true});
-    ds.wake->acquire();
-    s4u::this_actor::sleep_until(ds.done_at);
     return;
   }
 
@@ -452,7 +521,7 @@ void Fleet::device_actor(int64_t d) {
     }
     if (oom) continue;
     if (s4u::Engine::get_clock() < arrival) s4u::this_actor::sleep_until(arrival);
-    run_request(ds, rec, s.prompt, s.output);
+    run_request(ds, rec, s.prompt, s.output, s4u::Engine::get_clock());
   }
 }
 
@@ -503,17 +572,34 @@ SimResult Fleet::run() {
   records_.resize(static_cast<size_t>(n * requests_per_device_));
   dev_.resize(static_cast<size_t>(n));
   s4u::Actor::create("server", hosts_[0], [this] { server_->run(); })->daemonize();
-  if (!topo_.full && topo_.hosts.size() > 1) {
-    net_bell_ = s4u::Semaphore::create(0);
-    s4u::Actor::create("network", hosts_[0], [this] { network_actor(); })->daemonize();
-  }
   for (int64_t d = 0; d < n; ++d) {
     DeviceState& ds = dev_[static_cast<size_t>(d)];
     ds.group = topo_.group_of(d);
     ds.host = topo_.device_host[static_cast<size_t>(d)];
+    if (!topo_.full) continue;
     ds.wake = s4u::Semaphore::create(0);
     s4u::Host* where = topo_.full && ds.host >= 0 ? hosts_[static_cast<size_t>(ds.host)] : hosts_[0];
     s4u::Actor::create("dev" + std::to_string(d), where, [this, d] { device_actor(d); });
+  }
+  if (!topo_.full) {
+    net_bell_ = s4u::Semaphore::create(0);
+    const Workload& w = sys_.scenario.workload;
+    for (int64_t d = 0; d < n; ++d) {
+      DeviceState& ds = dev_[static_cast<size_t>(d)];
+      if (!(all_oom_ || group_oom_[ds.group])) {
+        ++busy_devices_;
+        schedule_request(d, 0.0);
+        continue;
+      }
+      // Requests that cannot run are recorded at the arrivals the device actor would give them.
+      const auto specs = device_requests(w, sys_.scenario.seed, d);
+      double arrival = 0;
+      for (size_t r = 0; r < specs.size(); ++r) {
+        arrival = w.arrival == "poisson" ? specs[r].arrival : r == 0 ? specs[r].arrival : arrival + w.think_time;
+        open_request(d, r, arrival);
+      }
+    }
+    s4u::Actor::create("driver", hosts_[0], [this] { driver_actor(); });
   }
   engine.run();
   progress(true);
