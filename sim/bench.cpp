@@ -57,6 +57,7 @@ nlohmann::json run_sim_bench(const SimBenchCase& c) {
           {"decode_steps", steps},
           {"simulated_s", r.info["simulated_s"]},
           {"wall_s", r.totals.wall},
+          {"cpu_s", r.info["cpu_s"]},
           {"steps_per_wall_s", r.totals.wall > 0 ? steps / r.totals.wall : 0.0},
           {"peak_rss_bytes", r.info["peak_rss_bytes"]},
           {"server_utilization", s["server_utilization"]},

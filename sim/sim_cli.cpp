@@ -56,13 +56,14 @@ void add_sim_commands(CliRoot& root) {
       b.devices = 100000, b.tokens = 16;
       cases = {a, b};
     }
-    fmt::print("{:>8} {:>6} {:>5} {:>5} {:>9} {:>11} {:>9} {:>13} {:>10} {:>6} {:>6}\n", "devices", "tokens", "cell",
-               "mode", "steps", "simulated", "wall", "steps/wall-s", "peak RSS", "util", "batch");
+    fmt::print("{:>8} {:>6} {:>5} {:>5} {:>9} {:>11} {:>9} {:>9} {:>13} {:>10} {:>6} {:>6}\n", "devices", "tokens",
+               "cell", "mode", "steps", "simulated", "wall", "cpu", "steps/wall-s", "peak RSS", "util", "batch");
     for (const auto& c : cases) {
       nlohmann::json r = run_sim_bench(c);
-      fmt::print("{:>8} {:>6} {:>5} {:>5} {:>9} {:>10.1f}s {:>8.2f}s {:>13.0f} {:>10} {:>6.3f} {:>6.1f}\n",
+      fmt::print("{:>8} {:>6} {:>5} {:>5} {:>9} {:>10.1f}s {:>8.2f}s {:>8.2f}s {:>13.0f} {:>10} {:>6.3f} {:>6.1f}\n",
                  c.devices, c.tokens, c.cell_size, r["sim_mode"].get<std::string>(),
                  r["decode_steps"].get<double>(), r["simulated_s"].get<double>(), r["wall_s"].get<double>(),
+                 r["cpu_s"].get<double>(),
                  r["steps_per_wall_s"].get<double>(), format_bytes(r["peak_rss_bytes"].get<double>()),
                  r["server_utilization"].get<double>(), r["server_mean_batch"].get<double>());
       std::fflush(stdout);

@@ -44,6 +44,13 @@ namespace splitsim {
 
 namespace s4u = simgrid::s4u;
 
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 double peak_rss_bytes() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -539,6 +546,7 @@ void Fleet::progress(bool force) {
 
 SimResult Fleet::run() {
   wall0_ = last_progress_ = std::chrono::steady_clock::now();
+  const double cpu0 = cpu_seconds();
   const int64_t n = topo_.devices();
   requests_per_device_ = sys_.scenario.workload.requests_per_device;
   oom_reason_ = config_oom_reason(sys_);
@@ -639,6 +647,7 @@ SimResult Fleet::run() {
       {"decode_steps", tokens_},
       {"oom", !oom_reason_.empty()},
       {"peak_rss_bytes", peak_rss_bytes()},
+      {"cpu_s", cpu_seconds() - cpu0},  // user + system time of the run, beside totals.wall
       {"wire_bytes_estimated", sys_.plan.wire == WireFormat::ts_tabq || sys_.plan.wire == WireFormat::uniform},
   };
   if (!oom_reason_.empty()) res.info["reason"] = oom_reason_;

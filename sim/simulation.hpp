@@ -39,5 +39,6 @@ SimResult simulate_isolated(const System& sys, const SimOptions& opt = {});
 nlohmann::json run_isolated(const std::function<nlohmann::json()>& fn);
 
 double peak_rss_bytes();  // of this process, from getrusage
+double cpu_seconds();     // user + system CPU time of this process, from getrusage
 
 }  // namespace splitsim

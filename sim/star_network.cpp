@@ -64,7 +64,7 @@ void StarNetwork::advance_level(double t) {
   now_ = std::max(now_, t);
 }
 
-void StarNetwork::resolve() {
+void StarNetwork::resolve(const std::vector<int32_t>& changed) {
   if (!std::isfinite(capacity_)) return;
   auto make = [&](int32_t i, bool bb) {
     Link& l = links_[static_cast<size_t>(i)];
@@ -74,18 +74,16 @@ void StarNetwork::resolve() {
     rekey(i);
   };
   if (!(demand_sum_ > capacity_ * (1 + 1e-12))) {
-    if (std::isfinite(level_))
+    if (std::isfinite(level_)) {  // the backbone stops binding: every link is self-limited again
       for (const auto& [thr, i] : order_) make(i, false);
-    level_ = kNever;
-    level_sum_ = 0;
-    for (const auto& [thr, i] : order_) links_[static_cast<size_t>(i)].l0 = 0;
+      level_ = kNever;
+      level_sum_ = 0;
+    }
     return;
   }
+  // The backbone weight of all active flows, exact from the per-penalty counts (no drift from +/-).
   double fixed = 0, weight = 0;
-  for (const auto& [thr, i] : order_) {
-    const Link& l = links_[static_cast<size_t>(i)];
-    weight += static_cast<double>(l.n) / l.penalty;
-  }
+  for (const auto& [penalty, n] : flows_by_penalty_) weight += static_cast<double>(n) / penalty;
   double level = 0;
   auto it = order_.begin();
   for (; it != order_.end(); ++it) {
@@ -102,10 +100,20 @@ void StarNetwork::resolve() {
     return;
   }
   for (auto j = order_.begin(); j != it; ++j) make(j->second, false);
-  // The level changes the rates of the backbone-limited links at once: fold the old level into their service
-  // before it changes (their keys are in level-sum units, so no re-keying).
+  // A new level changes the rates of all backbone-limited links at once without touching them: their keys
+  // are in level-sum units. Only links that cross the boundary move: the others' thresholds did not change,
+  // so the links that were self-limited and are no longer follow the boundary contiguously (a changed link
+  // may sit among them and is set apart below).
   level_ = level;
-  for (; it != order_.end(); ++it) make(it->second, true);
+  auto is_changed = [&](int32_t i) { return std::binary_search(changed.begin(), changed.end(), i); };
+  for (; it != order_.end(); ++it) {
+    if (links_[static_cast<size_t>(it->second)].bb && !is_changed(it->second)) break;
+    make(it->second, true);
+  }
+  for (int32_t i : changed) {
+    const Link& l = links_[static_cast<size_t>(i)];
+    if (l.n > 0) make(i, l.threshold() > level);
+  }
 }
 
 double StarNetwork::next_event() {
@@ -138,6 +146,7 @@ double StarNetwork::step(std::vector<uint64_t>& completed) {
     Link& l = links_[static_cast<size_t>(i)];
     if (std::isfinite(capacity_) && l.n > 0) order_.erase({l.threshold(), i});
     if (l.n > 0) demand_sum_ -= l.demand();
+    if (std::isfinite(capacity_) && (flows_by_penalty_[l.penalty] += dn) == 0) flows_by_penalty_.erase(l.penalty);
     if (dn > 0) {
       if (l.n == 0) l.s = 0, l.t0 = now_, l.l0 = level_sum_, l.bb = false;
       l.targets.push({l.s + bytes, tag});
@@ -190,9 +199,9 @@ double StarNetwork::step(std::vector<uint64_t>& completed) {
     touch(s.link, 1, s.bytes, s.tag);
   }
   if (active_ == 0) demand_sum_ = 0;  // no drift carried across idle periods
-  resolve();
   std::sort(changed.begin(), changed.end());
   changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  resolve(changed);
   for (int32_t i : changed) {
     settle(i);
     rekey(i);

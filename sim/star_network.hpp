@@ -14,6 +14,7 @@
 #pragma once
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <queue>
 #include <set>
 #include <vector>
@@ -73,7 +74,7 @@ class StarNetwork {
   double service(const Link& l) const;  // cumulative per-flow service now
   void settle(int32_t i);               // fold the elapsed service into s at now
   void rekey(int32_t i);
-  void resolve();                       // water level and link states after a change of some n
+  void resolve(const std::vector<int32_t>& changed);  // water level and link states after n changed (sorted)
   void advance_level(double t);
 
   double capacity_;
@@ -84,6 +85,7 @@ class StarNetwork {
   int trigger_ = 0;  // what set the last next_event(): 0 a start, 1 a self-limited key, 2 a backbone one
   uint64_t seq_ = 0;
   std::vector<Link> links_;
+  std::map<double, int64_t> flows_by_penalty_;   // active flows per penalty, while the backbone is finite
   std::set<std::pair<double, int32_t>> order_;  // active links by threshold, while the backbone is finite
   std::priority_queue<Start, std::vector<Start>, std::greater<>> starts_;
   std::priority_queue<Key, std::vector<Key>, std::greater<>> self_keys_, bb_keys_;

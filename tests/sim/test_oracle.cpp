@@ -109,6 +109,12 @@ TEST_CASE("fast mode equals full SimGrid on a heterogeneous fleet with shared ce
   check_modes_agree(fleet("opsc", kCellsAndWired, "ethernet-10g", 4));
   check_modes_agree(fleet("split-fp16", kCellsAndWired, "ethernet-10g", 8));
   check_modes_agree(fleet("cloud-only", kCellsAndWired, "ethernet-10g", 4));
+  // Poisson arrivals: a request that arrives while its device is busy starts when the device is free.
+  std::string poisson = fleet("opsc", kCellsAndWired, "ethernet-10g", 4);
+  poisson.replace(poisson.find("think_time = \"0.5s\""), 19, "rate = \"2/s\"");
+  poisson.replace(poisson.find("arrival = \"closed\""), 18, "arrival = \"poisson\"");
+  poisson.replace(poisson.find("requests_per_device = 2"), 23, "requests_per_device = 4");
+  check_modes_agree(poisson);
 }
 
 TEST_CASE("fast mode equals full SimGrid when the backbone can be the bottleneck", "[sim][oracle]") {
