@@ -564,7 +564,7 @@ SimResult Fleet::run() {
                       topo_.to_xml(fmt::format("splitsim platform for scenario {} ({})", sys_.scenario.name, sys_.hash())));
 
   s4u::Engine engine("splitsim");
-  configure_engine(static_cast<size_t>(n) + 2, topo_.full);
+  configure_engine(topo_.full ? static_cast<size_t>(n) + 1 : 2, topo_.full);  // fast: server + driver
   if (topo_.full) {
     hosts_ = build_platform(topo_);
   } else {  // fast mode: SimGrid runs the actors and the server's execs; the network is a StarNetwork

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <unordered_map>
 
 namespace splitsim {
 namespace {
@@ -30,7 +29,7 @@ size_t Topology::group_of(int64_t device) const {
   return static_cast<size_t>(it - group_begin.begin()) - 1;
 }
 
-Topology plan_topology(const System& sys, const CostModel& cost, bool full, bool assume_backbone_free) {
+Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
   Topology t;
   t.group_begin.push_back(0);
   for (const auto& fg : sys.fleet) t.group_begin.push_back(t.group_begin.back() + fg.group.count);
@@ -48,7 +47,7 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full, bool
     t.uplink_capacity += n * fg.link.uplink.value;
   }
   t.backbone_may_bind = up_sum > sys.backbone.uplink.value || down_sum > sys.backbone.downlink.value;
-  const bool backbone_may_bind = t.backbone_may_bind && !(assume_backbone_free && !full);
+  const bool backbone_may_bind = t.backbone_may_bind;
 
   // A cloud-only stream sends one token per server iteration. On a private link the tokens never overlap
   // when the shortest possible iteration outlasts a token's transfer; then each is a closed-form transfer.
@@ -74,7 +73,6 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full, bool
 
   int32_t bb_up = -1, bb_down = -1;
   t.backbone_simulated = network && (full || backbone_may_bind);
-  t.backbone_check_needed = network && !t.backbone_simulated && t.backbone_may_bind;
   if (t.backbone_simulated) {
     bb_up = add_link(t, "backbone-up", sys.backbone.uplink.value, sys.backbone.latency.value);
     bb_down = add_link(t, "backbone-down", sys.backbone.downlink.value, sys.backbone.latency.value);
@@ -88,9 +86,7 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full, bool
                                 : t.backbone_simulated
                                     ? (backbone_may_bind ? "simulated (the access links together can exceed it)"
                                                          : "simulated (full mode)")
-                                    : t.backbone_check_needed
-                                        ? "left out, checked afterwards from every transfer's interval"
-                                        : "in closed form (the access links together never exceed it)");
+                                    : "in closed form (the access links together never exceed it)");
   // The backbone's latency rides on the access hop when the backbone itself is not a link.
   const double fold = t.backbone_simulated ? 0.0 : sys.backbone.latency.value;
 
@@ -132,37 +128,6 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full, bool
     // else: private links, backbone never binds -> closed form (device_host stays -1)
   }
   return t;
-}
-
-bool check_backbone_free(std::vector<FlowSpan>& spans, double capacity) {
-  // Sweep the interval ends in time order (ends before starts at equal times: intervals are half-open); a link
-  // counts once however many of its flows are active.
-  struct Edge {
-    double t;
-    int kind;  // 0 end, 1 start
-    size_t i;
-  };
-  std::vector<Edge> edges;
-  edges.reserve(spans.size() * 2);
-  for (size_t i = 0; i < spans.size(); ++i) {
-    if (!(spans[i].end > spans[i].start)) continue;
-    edges.push_back({spans[i].start, 1, i});
-    edges.push_back({spans[i].end, 0, i});
-  }
-  std::sort(edges.begin(), edges.end(), [](const Edge& a, const Edge& b) { return a.t < b.t || (a.t == b.t && a.kind < b.kind); });
-  std::unordered_map<int64_t, int64_t> active;
-  double sum = 0;
-  for (const auto& e : edges) {
-    const FlowSpan& f = spans[e.i];
-    int64_t& n = active[f.key];
-    if (e.kind == 1) {
-      if (n++ == 0) sum += f.cap;
-      if (sum > capacity * (1 + 1e-12)) return false;
-    } else if (--n == 0) {
-      sum -= f.cap;
-    }
-  }
-  return true;
 }
 
 std::string Topology::to_xml(const std::string& title) const {
