@@ -1,5 +1,5 @@
-// The fleet simulation: one actor per device (its workload source and its split pipeline) and one server actor
-// (continuous batching), over the platform planned in topology.cpp.
+// The fleet simulation: the devices (workload sources and split pipelines), one server actor (continuous
+// batching) and the network planned in topology.cpp.
 //
 // A device's request: prefill on the edge, encode, uplink of the prompt block; the server prefills and produces
 // the first token; then per generated token: downlink, edge layers, encode, uplink, one server decode step
@@ -7,14 +7,15 @@
 // batch, streaming one token per iteration; edge-only never touches the network or the server. Every duration
 // is a CostModel call and every byte count a CostModel::uplink_bytes / downlink_bytes call.
 //
-// Devices whose transfers are closed form (fast mode, see topology.hpp) never wake up between tokens: the
-// server computes the device's next arrival (token downlink + edge step + encode + uplink, all private and
-// uncontended) and queues it with that future ready time. In fast mode the transfers of devices behind a
-// shared cell or a simulated backbone are flows of a StarNetwork (exact max-min sharing, star_network.hpp),
-// advanced by one network actor; their devices do not wake up between tokens either: a flow's completion
-// starts the next stage (server item, edge step + uplink flow). In full mode every device runs its
-// transfers as SimGrid comms from its own actor and computes with SimGrid execs on its own host; tests check
-// that both modes give the same records.
+// Full mode (the reference): one actor per device runs its transfers as SimGrid comms over its own route and
+// computes with SimGrid execs on its own host.
+// Fast mode: no actor per device. One driver actor starts every request at its time. Devices whose transfers
+// are closed form (see topology.hpp) are carried by the server: it computes the device's next arrival (token
+// downlink + edge step + encode + uplink, all private and uncontended) and queues it with that future ready
+// time. Transfers of devices behind a shared cell or a simulated backbone are flows of a StarNetwork (exact
+// max-min sharing on the star, star_network.hpp) that the driver advances; a flow's completion starts the
+// device's next stage (a server item, or the edge step and the next uplink flow). Tests check that both
+// modes give the same records.
 #include "sim/simulation.hpp"
 
 #include <simgrid/s4u.hpp>
