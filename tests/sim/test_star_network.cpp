@@ -114,7 +114,7 @@ TEST_CASE("StarNetwork: a smaller route latency earns a larger backbone share", 
 
 TEST_CASE("StarNetwork equals SimGrid's solver on random stars", "[sim][network]") {
   Rng rng(77);
-  for (int round = 0; round < 12; ++round) {
+  for (int round = 0; round < 60; ++round) {
     Star s;
     const int nlinks = 2 + static_cast<int>(rng.uniform_int(0, 4));
     for (int l = 0; l < nlinks; ++l) {
