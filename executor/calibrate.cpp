@@ -98,19 +98,112 @@ struct Settings {
   double min_sample;
   int samples;
   std::vector<int64_t> prefill_tokens, batches, codec_tokens, transport_prompts;
-  double contention_seconds;
+  int in_run_steps, in_run_requests;  // per request of an in-run local split; requests per client (first: warm-up)
 };
 
 Settings settings_for(bool quick) {
-  if (quick) return {0.01, 5, {1, 4, 16, 32}, {1, 2, 4}, {1, 16, 64}, {1, 128}, 0.15};
-  return {0.03, 7, {1, 2, 4, 8, 16, 32, 64}, {1, 2, 4, 8}, {1, 4, 16, 64}, {1, 32, 128, 256}, 0.3};
+  if (quick) return {0.01, 5, {1, 4, 16, 32}, {1, 2, 4}, {1, 16, 64}, {1, 128}, 12, 3};
+  return {0.03, 7, {1, 2, 4, 8, 16, 32, 64}, {1, 2, 4, 8}, {1, 4, 16, 64}, {1, 32, 128, 256}, 16, 4};
 }
 
 // ---------------------------------------------------------------------------------------------- layers
 
-// One model at one bit-width: the [[executor.layers]] table.
+// In-run factors of one model at one bit-width: the executor's own local split runs (server + k edge clients in
+// this process, as `splitsim validate` runs them) for k = 1..max_streams, each step's measured compute divided by
+// the same step run back to back on this thread just before and just after that run (the tables' hot loop):
+//   edge prefill   embedding + layers [0,S) on T tokens      edge decode   the same on one token
+//   server prefill layers [S,L) on k prompts of T + head(k)  server decode layers [S,L) on k tokens + head(k)
+// Timing the reference beside each run, not taking it from the tables, keeps a shared host's load drifting
+// between the two measurements out of the factor. Why measure in the executor and not with k threads looping a
+// step: lockstep edge clients are released together by the server's batch and read the same weights in phase
+// (one DRAM stream through the shared cache serves them), the server computes while the edges wait, and every
+// step follows a wait on the network; a loop of k free-running threads drifts out of phase and never waits, and
+// measured up to 1.8x slowdowns where the executor's edges were ~1.15x slower. The split is the middle layer
+// and both halves run at the table's bits; the link is the shaped-fast validation link.
+struct InRun {
+  int64_t split = 0, prompt = 0, steps = 0;
+  std::vector<double> ks, edge_decode, edge_prefill, server_decode, server_prefill;
+};
+
+InRun measure_in_run(const ModelWeights& w, const Eigen::MatrixXf& x0, const Settings& st, int max_streams, uint64_t seed) {
+  const ModelSpec& m = w.spec;
+  InRun r;
+  r.split = std::max<int64_t>(1, m.n_layers / 2);
+  r.prompt = std::min<int64_t>(16, m.max_seq_len / 4);
+  r.steps = std::min<int64_t>(st.in_run_steps, m.max_seq_len - r.prompt - 1);
+  const int64_t T = r.prompt, mid = r.prompt + r.steps / 2;  // decode references at the middle context
+  ModelWeights edge = w, server = w;
+  edge.keep_only(ModelPart::edge(r.split));
+  server.keep_only(ModelPart::server(m, r.split));
+  std::vector<int32_t> prompt(static_cast<size_t>(T));
+  for (int64_t i = 0; i < T; ++i)
+    prompt[static_cast<size_t>(i)] = static_cast<int32_t>(2 + (i * 131 + seed * 17) % static_cast<uint64_t>(m.vocab_size - 2));
+
+  // The reference steps, as the edge (edge_compute) and the server (compute of one batch) run them.
+  Workspace ws;
+  Eigen::MatrixXf x, logits;
+  KvCache ec(m, edge.part, mid + 1);
+  std::vector<KvCache> sc;
+  for (int i = 0; i < max_streams; ++i) sc.emplace_back(m, server.part, std::max(T, mid) + 1);
+  auto edge_step = [&](int64_t tokens) {
+    ec.pos = tokens > 1 ? 0 : mid - 1;
+    embed(edge, {prompt.data(), static_cast<size_t>(tokens)}, x);
+    Segment seg{&ec, tokens};
+    forward_layers(edge, {&seg, 1}, x, ws);
+  };
+  auto server_step = [&](int k, int64_t tokens) {
+    std::vector<Segment> segs;
+    std::vector<int64_t> last;
+    for (int i = 0; i < k; ++i) {
+      sc[static_cast<size_t>(i)].pos = tokens > 1 ? 0 : mid - 1;
+      segs.push_back({&sc[static_cast<size_t>(i)], tokens});
+      last.push_back((i + 1) * tokens - 1);
+    }
+    x.resize(m.dim, k * tokens);
+    for (int64_t c = 0; c < k * tokens; ++c) x.col(c) = x0.col(c % x0.cols());
+    forward_layers(server, segs, x, ws);
+    forward_head(server, x, last, logits, ws);
+    for (int i = 0; i < k; ++i) (void)argmax({logits.col(i).data(), static_cast<size_t>(m.vocab_size)});
+  };
+  struct Ref {
+    double ed, ep, sd, sp;
+  };
+  auto reference = [&](int k) {
+    return Ref{time_per_call([&] { edge_step(1); }, st.min_sample, 3), time_per_call([&] { edge_step(T); }, st.min_sample, 3),
+               time_per_call([&] { server_step(k, 1); }, st.min_sample, 3),
+               time_per_call([&] { server_step(k, T); }, st.min_sample, 3)};
+  };
+
+  EdgeOptions eo;
+  eo.split = r.split;
+  eo.steps = r.steps;
+  eo.link.uplink_rate = eo.link.downlink_rate = 12.5e6;  // B/s and s: the shaped-fast validation link
+  eo.link.delay = 1e-3;
+  ServerOptions so;
+  so.batch_window = 20e-3;  // as `splitsim validate` runs the executor (keeps identical clients in lockstep)
+  (void)run_local_split(edge, server, eo, so, 1, 1, prompt);  // warm-up: first touch of the weights
+  for (int k = 1; k <= max_streams; ++k) {
+    const Ref before = reference(k);
+    LocalRunResult res = run_local_split(edge, server, eo, so, k, st.in_run_requests, prompt);
+    const Ref after = reference(k);
+    std::vector<double> ed, ep, sd, sp;
+    for (size_t q = 0; q < res.requests.size(); ++q) {
+      if (q % static_cast<size_t>(st.in_run_requests) == 0) continue;  // each client's first request warms up
+      const auto& steps = res.requests[q].steps;
+      for (size_t j = 0; j < steps.size(); ++j) (j == 0 ? ep : ed).push_back(steps[j].edge_compute);
+      for (size_t j = 0; j < steps.size(); ++j) (j == 0 ? sp : sd).push_back(steps[j].server_compute);
+    }
+    r.ks.push_back(k);
+    r.edge_decode.push_back(median(ed) / (0.5 * (before.ed + after.ed)));
+    r.edge_prefill.push_back(median(ep) / (0.5 * (before.ep + after.ep)));
+    r.server_decode.push_back(median(sd) / (0.5 * (before.sd + after.sd)));
+    r.server_prefill.push_back(median(sp) / (0.5 * (before.sp + after.sp)));
+  }
+  return r;
+}
+
 std::string measure_layers(const ModelWeights& w, int bits, int group_size, const Settings& st, int max_streams,
-                           const std::string& source, const Eigen::MatrixXf& x0) {
+                           uint64_t seed, const std::string& source, const Eigen::MatrixXf& x0) {
   const ModelSpec& m = w.spec;
   const double L = static_cast<double>(m.n_layers);
   const int64_t ctx_lo = std::min<int64_t>(16, m.max_seq_len / 4);
@@ -184,51 +277,8 @@ std::string measure_layers(const ModelWeights& w, int bits, int group_size, cons
         st.min_sample, st.samples));
   }
 
-  // Contention: k threads each running the same step on the same weights for a while.
-  auto per_call_with = [&](int k, int64_t T) {
-    std::vector<double> per(static_cast<size_t>(k), 0.0);
-    std::atomic<int> ready{0};
-    std::vector<std::thread> th;
-    for (int i = 0; i < k; ++i)
-      th.emplace_back([&, i] {
-        KvCache c(m, w.part, std::max(T, ctx_lo) + 1);
-        Workspace wsi;
-        Eigen::MatrixXf xi;
-        auto step = [&] {
-          c.pos = T > 1 ? 0 : ctx_lo - 1;
-          xi = x0.leftCols(T);
-          Segment seg{&c, T};
-          forward_layers(w, {&seg, 1}, xi, wsi);
-        };
-        step();  // warm-up, then start together
-        ready.fetch_add(1);
-        while (ready.load() < k) std::this_thread::yield();
-        const double t0 = now_s();
-        int64_t calls = 0;
-        while (calls < 2 || now_s() - t0 < st.contention_seconds) {
-          step();
-          ++calls;
-        }
-        per[static_cast<size_t>(i)] = (now_s() - t0) / static_cast<double>(calls);
-      });
-    for (auto& t : th) t.join();
-    double s = 0;
-    for (double p : per) s += p;
-    return s / k;
-  };
-  auto least = [&](int k, int64_t T) {  // median of three trials
-    return median({per_call_with(k, T), per_call_with(k, T), per_call_with(k, T)});
-  };
-  std::vector<double> ks, cd, cp;
-  const int64_t Tc = std::min<int64_t>(8, tmax);
-  double d1 = 0, p1 = 0;
-  for (int k = 1; k <= max_streams; ++k) {
-    const double d = least(k, 1), p = least(k, Tc);
-    if (k == 1) d1 = d, p1 = p;
-    ks.push_back(k);
-    cd.push_back(std::max(1.0, d / d1));
-    cp.push_back(std::max(1.0, p / p1));
-  }
+  // In-run factors: the executor's own local runs with 1..max_streams clients.
+  const InRun ir = measure_in_run(w, x0, st, max_streams, seed);
 
   std::string t = "\n[[executor.layers]]\n";
   t += fmt::format("model = \"{}\"\ndim = {}\nn_layers = {}\nbits = {}\ngroup_size = {}\nsource = \"{}\"\n", m.name,
@@ -241,8 +291,12 @@ std::string measure_layers(const ModelWeights& w, int bits, int group_size, cons
                    per_context, ctx_lo, ctx_hi);
   t += fmt::format("head_batch = {}\nhead_s = {}  # final norm + LM head + greedy sampling of B columns\n", toml_list(db),
                    toml_list(hs));
-  t += fmt::format("contention_streams = {}\ncontention_decode = {}\ncontention_prefill = {}  # T = {}\n", toml_list(ks),
-                   toml_list(cd), toml_list(cp), Tc);
+  t += fmt::format("# executor local runs (split at {}, k lockstep clients, prompt {} tokens, {} steps): step time / the same step looped\n",
+                   ir.split, ir.prompt, ir.steps);
+  t += fmt::format("in_run_split = {}\nin_run_streams = {}\n", ir.split, toml_list(ir.ks));
+  t += fmt::format("in_run_edge_decode = {}\nin_run_edge_prefill = {}\n", toml_list(ir.edge_decode), toml_list(ir.edge_prefill));
+  t += fmt::format("in_run_server_decode = {}\nin_run_server_prefill = {}\n", toml_list(ir.server_decode),
+                   toml_list(ir.server_prefill));
   return t;
 }
 
@@ -366,7 +420,7 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
       const double t0 = now_s();
       ModelWeights w = whole;
       w.quantize(bits, o.group_size);
-      t += measure_layers(w, bits, o.group_size, st, o.max_streams, source, x0);
+      t += measure_layers(w, bits, o.group_size, st, o.max_streams, o.seed, source, x0);
       if (o.progress) fmt::print(stderr, "  layers {} {}-bit: {:.1f} s\n", name, bits, now_s() - t0);
     }
     // Hidden states at the middle of the model for the codecs (the front half of the fp32 weights).

@@ -106,10 +106,13 @@ void attach_tables(System& sys, const ValidateOptions& o) {
       throw InputError(fmt::format("{}: no measured codec table for {} at d = {} (run `splitsim calibrate-executor` "
                                    "with --codecs {} and a model of that width)",
                                    hw->measured->file, codec, m.dim, codec));
-  // The edge clients of one local run share the host's cores: cost the simulated edge at that contention.
-  auto edge = std::make_shared<MeasuredTables>(*sys.fleet[0].device.measured);
-  edge->concurrent_streams = sys.fleet[0].group.count;
-  sys.fleet[0].device.measured = edge;
+  // The edge clients of one local run share the host's cores and run in lockstep: cost the simulated edge and
+  // server steps with the in-run factors measured at that many clients (MeasuredTables::concurrent_streams).
+  for (HwProfile* hw : {&sys.fleet[0].device, &sys.server}) {
+    auto t = std::make_shared<MeasuredTables>(*hw->measured);
+    t->concurrent_streams = sys.fleet[0].group.count;
+    hw->measured = t;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- executor
@@ -369,6 +372,13 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
     v.rows.push_back(r);
   }
   const LayerTable* et = sys.fleet[0].device.measured->layer(m.name, static_cast<int>(p.edge_bits));
+  const LayerTable* st = sys.server.measured->layer(m.name, static_cast<int>(p.cloud_bits));
+  const double k = static_cast<double>(clients);
+  auto factor = [&](const LayerTable* t, const Curve LayerTable::*in_run, const Curve LayerTable::*older) {
+    if (!t) return 1.0;
+    if (t->has_in_run()) return (t->*in_run).at(k);
+    return older && clients > 1 ? std::max(1.0, (t->*older).at(k)) : 1.0;
+  };
   v.info = {
       {"scenario_file", path},
       {"system_hash", sys.hash()},
@@ -389,10 +399,13 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
         {"server_mean_batch",
          runs.back().server.batches ? double(runs.back().server.steps) / double(runs.back().server.batches) : 0.0}}},
       {"calibration", sys.server.measured->to_json()},
-      {"edge_contention",
+      {"step_factors",
        {{"streams", clients},
-        {"decode_slowdown", et && clients > 1 ? et->contention_decode.at(clients) : 1.0},
-        {"prefill_slowdown", et && clients > 1 ? et->contention_prefill.at(clients) : 1.0}}},
+        {"from", et && et->has_in_run() ? "in-run factors (executor local runs)" : "contention of looping threads (older tables)"},
+        {"edge_decode", factor(et, &LayerTable::in_run_edge_decode, &LayerTable::contention_decode)},
+        {"edge_prefill", factor(et, &LayerTable::in_run_edge_prefill, &LayerTable::contention_prefill)},
+        {"server_decode", factor(st, &LayerTable::in_run_server_decode, nullptr)},
+        {"server_prefill", factor(st, &LayerTable::in_run_server_prefill, nullptr)}}},
       {"codec_statistics", codec_info},
       {"simulation", sim.info},
       {"warnings", warnings},

@@ -11,8 +11,9 @@
 //  - Compute durations come from this host's measured executor tables (hwprofiles/measured/, written by
 //    `splitsim calibrate-executor`), never from datasheets; the profiles must be host-cpu profiles.
 //  - Several edge clients share the host's cores. The executor's server batches them in lockstep (the batch
-//    window waits for every live session), so their edge steps overlap; the simulated edge device is costed at
-//    the measured contention slowdown for that many concurrent streams (MeasuredTables::concurrent_streams).
+//    window waits for every live session), so their edge steps overlap with each other and not with the
+//    server's; the simulated edge and server steps are costed with the in-run factors the calibration measured
+//    in the executor's own local runs at that many clients (MeasuredTables::concurrent_streams).
 //  - TS + TAB-Q sizes depend on the data: the simulator gets the codec statistics (mean bits per token,
 //    outliers per token) of the very hidden states the executor sent, obtained by replaying the edge part on the
 //    generated tokens; wire bytes then agree exactly. fp32 wire bytes need no statistics.

@@ -31,10 +31,18 @@ const LayerTable* measured_layer(const HwProfile& hw, const ModelSpec& m, int bi
   return t && t->dim == m.dim ? t : nullptr;
 }
 
-// Slowdown when several identical streams share the host's cores (MeasuredTables::concurrent_streams).
-double contention(const HwProfile& hw, const Curve& c) {
+// Measured factor of a step on a host-cpu device (MeasuredTables::concurrent_streams streams at once): the
+// in-run factor of the executor's own local runs when the tables have one, else (older files) the contention
+// slowdown of back-to-back threads, which only the edge's streams get.
+double step_factor(const HwProfile& hw, const LayerTable& t, bool server, bool prefill) {
   const int64_t k = hw.measured ? hw.measured->concurrent_streams : 1;
-  return k > 1 ? std::max(1.0, c.at(static_cast<double>(k))) : 1.0;
+  if (t.has_in_run()) {
+    const Curve& c = server ? (prefill ? t.in_run_server_prefill : t.in_run_server_decode)
+                            : (prefill ? t.in_run_edge_prefill : t.in_run_edge_decode);
+    return c.at(static_cast<double>(k));
+  }
+  if (server || k <= 1) return 1.0;
+  return std::max(1.0, (prefill ? t.contention_prefill : t.contention_decode).at(static_cast<double>(k)));
 }
 
 // The executor's codec for a wire format; nullptr when nothing is encoded.
@@ -115,9 +123,9 @@ double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, i
   if (layers <= 0 || batch <= 0) return 0;
   const ModelSpec& m = sys_.model;
   const double B = static_cast<double>(batch);
-  if (const LayerTable* t = measured_layer(hw, m, bits))
+  if (const LayerTable* t = measured_layer(hw, m, bits))  // the server's factor: server_step
     return static_cast<double>(layers) * (t->decode_base.at(B) + t->decode_per_context * sum_context) *
-           contention(hw, t->contention_decode);
+           (&hw == &sys_.server ? 1.0 : step_factor(hw, *t, false, false));
   // Matmuls: the layer's weights are read once for the whole batch.
   double mat_flops = B * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
   double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
@@ -133,8 +141,9 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
   if (layers <= 0 || T <= 0) return 0;
   const ModelSpec& m = sys_.model;
   const double t = static_cast<double>(T);
-  if (const LayerTable* lt = measured_layer(hw, m, bits))
-    return static_cast<double>(layers) * lt->prefill.at(t) * contention(hw, lt->contention_prefill);
+  if (const LayerTable* lt = measured_layer(hw, m, bits))  // the server's factor: server_prefill
+    return static_cast<double>(layers) * lt->prefill.at(t) *
+           (&hw == &sys_.server ? 1.0 : step_factor(hw, *lt, false, true));
   double mat_flops = t * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
   double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
                      t * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
@@ -147,7 +156,7 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
 double CostModel::head_time(const HwProfile& hw, int bits, int64_t tokens) const {
   const ModelSpec& m = sys_.model;
   if (const LayerTable* t = measured_layer(hw, m, bits))
-    return t->head.at(static_cast<double>(tokens)) * contention(hw, t->contention_decode);
+    return t->head.at(static_cast<double>(tokens)) * (&hw == &sys_.server ? 1.0 : step_factor(hw, *t, false, false));
   double flops = static_cast<double>(tokens) * m.head_flops();
   double bytes = matrix_bytes(m.vocab_size, m.dim, bits, static_cast<int>(sys_.scenario.split.group_size));
   return op_time(hw, flops, bytes, kLaunchesHead);
@@ -186,7 +195,7 @@ double CostModel::edge_encode(size_t g, int64_t T) const {
   if (codec && hw.measured)
     if (const CodecTable* c = hw.measured->codec(codec, sys_.model.dim)) {
       const LayerTable* lt = measured_layer(hw, sys_.model, static_cast<int>(sys_.plan.edge_bits));
-      return c->encode.at(static_cast<double>(T)) * (lt ? contention(hw, lt->contention_decode) : 1.0);
+      return c->encode.at(static_cast<double>(T)) * (lt ? step_factor(hw, *lt, false, false) : 1.0);
     }
   return codec_time(hw, T);
 }
@@ -201,15 +210,19 @@ double CostModel::server_decode_codec(int64_t T) const {
 double CostModel::server_prefill(int64_t T) const {
   const Plan& p = sys_.plan;
   if (!p.server_has_head) return 0;
-  return layers_prefill(sys_.server, static_cast<int>(p.cloud_bits), server_layers(), T) +
-         head_time(sys_.server, static_cast<int>(p.cloud_bits), 1);
+  const int bits = static_cast<int>(p.cloud_bits);
+  const LayerTable* t = measured_layer(sys_.server, sys_.model, bits);
+  return (layers_prefill(sys_.server, bits, server_layers(), T) + head_time(sys_.server, bits, 1)) *
+         (t ? step_factor(sys_.server, *t, true, true) : 1.0);
 }
 
 double CostModel::server_step(int64_t batch, double sum_context) const {
   const Plan& p = sys_.plan;
   if (!p.server_has_head || batch <= 0) return 0;
-  return layers_decode(sys_.server, static_cast<int>(p.cloud_bits), server_layers(), batch, sum_context) +
-         head_time(sys_.server, static_cast<int>(p.cloud_bits), batch);
+  const int bits = static_cast<int>(p.cloud_bits);
+  const LayerTable* t = measured_layer(sys_.server, sys_.model, bits);
+  return (layers_decode(sys_.server, bits, server_layers(), batch, sum_context) + head_time(sys_.server, bits, batch)) *
+         (t ? step_factor(sys_.server, *t, true, false) : 1.0);
 }
 
 double CostModel::server_step(std::span<const int64_t> contexts) const {

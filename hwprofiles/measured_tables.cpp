@@ -102,6 +102,7 @@ class Reader {
       if (!(c.xs[i] > c.xs[i - 1])) fail(xkey, "strictly increasing values");
     return c;
   }
+  bool has(const std::string& key) const { return t_.contains(key); }
   std::vector<Reader> tables(const std::string& key) {
     used_.insert(key);
     std::vector<Reader> out;
@@ -169,8 +170,19 @@ std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& pa
     l.decode_base = t.curve("decode_batch", "decode_s");
     l.decode_per_context = t.number("decode_s_per_context");
     l.head = t.curve("head_batch", "head_s");
-    l.contention_decode = t.curve("contention_streams", "contention_decode");
-    l.contention_prefill = t.curve("contention_streams", "contention_prefill");
+    if (t.has("contention_streams") || t.has("contention_decode") || t.has("contention_prefill")) {
+      l.contention_decode = t.curve("contention_streams", "contention_decode");
+      l.contention_prefill = t.curve("contention_streams", "contention_prefill");
+    }
+    if (t.has("in_run_streams") || t.has("in_run_split") || t.has("in_run_edge_decode")) {
+      l.in_run_split = t.integer("in_run_split", 0);
+      l.in_run_edge_decode = t.curve("in_run_streams", "in_run_edge_decode");
+      l.in_run_edge_prefill = t.curve("in_run_streams", "in_run_edge_prefill");
+      l.in_run_server_decode = t.curve("in_run_streams", "in_run_server_decode");
+      l.in_run_server_prefill = t.curve("in_run_streams", "in_run_server_prefill");
+    }
+    if (l.contention_decode.xs.empty() && !l.has_in_run())
+      t.fail("in_run_streams", "the in-run factors (in_run_streams, in_run_edge_decode, ...) or the older contention_* keys");
     t.expect_all_used();
     m->layers.push_back(std::move(l));
   }

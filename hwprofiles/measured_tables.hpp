@@ -7,7 +7,14 @@
 //   prefill(T)        s for T tokens from an empty cache
 //   decode(B, C)      s for one step of B sequences whose cached contexts sum to C: base(B) + C * per_context
 //   head(B)           s for final norm + LM head + greedy sampling of B columns
-//   contention(k)     slowdown of decode / prefill when k identical streams run at once on this host's cores
+//   in_run(k)         what the executor's own local run with k edge clients (split at the middle, lockstep) takes
+//                     per step, divided by the same step run back to back (the hot loop the tables above are
+//                     measured in), for the edge's decode and prefill steps and the server's batch steps.
+//                     At k = 1 it is the hot-loop-to-real-run factor (thread hand-offs, caches after waits); at
+//                     k > 1 it also holds the contention of k edge clients sharing the host's cores as the
+//                     executor really overlaps them (lockstep edges compute together, the server alone).
+//   contention(k)     (older files) slowdown of k threads running the same step back to back; superseded by
+//                     in_run, and used only when a table has no in_run factors
 // Per codec and hidden width d: encode(T), decode(T) in s. Transport: the framed-TCP overhead per message
 // beyond the shaped link (thread hand-offs, copies), fixed per direction plus a per-byte term.
 // Tables are piecewise linear in their argument and extrapolate linearly past their ends (never below 0).
@@ -37,7 +44,11 @@ struct LayerTable {
   Curve decode_base;   // batch -> s per layer at zero context
   double decode_per_context = 0;  // s per layer per cached position of each sequence
   Curve head;          // batch -> s
-  Curve contention_decode, contention_prefill;  // concurrent streams -> slowdown factor (1 at 1)
+  Curve contention_decode, contention_prefill;  // concurrent streams -> slowdown factor (1 at 1); may be empty
+  // Edge clients of one local run -> measured step / table prediction (see above); empty in older files.
+  int64_t in_run_split = 0;  // the split layer of the local runs they were measured in
+  Curve in_run_edge_decode, in_run_edge_prefill, in_run_server_decode, in_run_server_prefill;
+  bool has_in_run() const { return !in_run_edge_decode.xs.empty(); }
 };
 
 struct CodecTable {
@@ -60,7 +71,8 @@ struct MeasuredTables {
   std::vector<CodecTable> codecs;
   TransportTable transport;
   // Identical streams (e.g. edge clients of one local run) sharing the host's cores at once; the cost model
-  // multiplies compute by the measured contention slowdown at this count. 1: the device has the host alone.
+  // multiplies compute by the measured in-run factor (or, in older files, the contention slowdown) at this
+  // count. 1: the device has the host alone. `splitsim validate` sets it on the edge's and the server's tables.
   int64_t concurrent_streams = 1;
 
   const LayerTable* layer(const std::string& model, int bits) const;  // nullptr when not measured
