@@ -109,7 +109,7 @@ Settings settings_for(bool quick) {
 // ---------------------------------------------------------------------------------------------- layers
 
 // In-run factors of one model at one bit-width: the executor's own local split runs (server + k edge clients in
-// this process, as `splitsim validate` runs them) for k = 1..max_streams, each step's measured compute divided by
+// this process, as `splitsim validate` runs them) for each client count k, each step's measured compute divided by
 // the same step run back to back on this thread just before and just after that run (the tables' hot loop):
 //   edge prefill   embedding + layers [0,S) on T tokens      edge decode   the same on one token
 //   server prefill layers [S,L) on k prompts of T + head(k)  server decode layers [S,L) on k tokens + head(k)
@@ -118,17 +118,20 @@ Settings settings_for(bool quick) {
 // step: lockstep edge clients are released together by the server's batch and read the same weights in phase
 // (one DRAM stream through the shared cache serves them), the server computes while the edges wait, and every
 // step follows a wait on the network; a loop of k free-running threads drifts out of phase and never waits, and
-// measured up to 1.8x slowdowns where the executor's edges were ~1.15x slower. The split is the middle layer
-// and both halves run at the table's bits; the link is the shaped-fast validation link.
+// measured up to 1.8x slowdowns where the executor's edges were ~1.15x slower. The runs are split
+// at the given split (the factors depend on it: it sets how long the edges and the server compute, and so how
+// their steps overlap) with both halves at the table's bits; the link is the shaped-fast validation link.
 struct InRun {
   int64_t split = 0, prompt = 0, steps = 0;
   std::vector<double> ks, edge_decode, edge_prefill, server_decode, server_prefill;
 };
 
-InRun measure_in_run(const ModelWeights& w, const Eigen::MatrixXf& x0, const Settings& st, int max_streams, uint64_t seed) {
+InRun measure_in_run(const ModelWeights& w, const Eigen::MatrixXf& x0, const Settings& st, int64_t split,
+                     const std::vector<int>& streams, uint64_t seed) {
   const ModelSpec& m = w.spec;
+  const int max_streams = *std::max_element(streams.begin(), streams.end());
   InRun r;
-  r.split = std::max<int64_t>(1, m.n_layers / 2);
+  r.split = split;
   r.prompt = std::min<int64_t>(16, m.max_seq_len / 4);
   r.steps = std::min<int64_t>(st.in_run_steps, m.max_seq_len - r.prompt - 1);
   const int64_t T = r.prompt, mid = r.prompt + r.steps / 2;  // decode references at the middle context
@@ -182,7 +185,7 @@ InRun measure_in_run(const ModelWeights& w, const Eigen::MatrixXf& x0, const Set
   ServerOptions so;
   so.batch_window = 20e-3;  // as `splitsim validate` runs the executor (keeps identical clients in lockstep)
   (void)run_local_split(edge, server, eo, so, 1, 1, prompt);  // warm-up: first touch of the weights
-  for (int k = 1; k <= max_streams; ++k) {
+  for (int k : streams) {
     const Ref before = reference(k);
     LocalRunResult res = run_local_split(edge, server, eo, so, k, st.in_run_requests, prompt);
     const Ref after = reference(k);
@@ -202,8 +205,9 @@ InRun measure_in_run(const ModelWeights& w, const Eigen::MatrixXf& x0, const Set
   return r;
 }
 
-std::string measure_layers(const ModelWeights& w, int bits, int group_size, const Settings& st, int max_streams,
-                           uint64_t seed, const std::string& source, const Eigen::MatrixXf& x0) {
+std::string measure_layers(const ModelWeights& w, int bits, int group_size, const Settings& st,
+                           const std::vector<int64_t>& splits, const std::vector<int>& streams, uint64_t seed,
+                           const std::string& source, const Eigen::MatrixXf& x0) {
   const ModelSpec& m = w.spec;
   const double L = static_cast<double>(m.n_layers);
   const int64_t ctx_lo = std::min<int64_t>(16, m.max_seq_len / 4);
@@ -277,9 +281,6 @@ std::string measure_layers(const ModelWeights& w, int bits, int group_size, cons
         st.min_sample, st.samples));
   }
 
-  // In-run factors: the executor's own local runs with 1..max_streams clients.
-  const InRun ir = measure_in_run(w, x0, st, max_streams, seed);
-
   std::string t = "\n[[executor.layers]]\n";
   t += fmt::format("model = \"{}\"\ndim = {}\nn_layers = {}\nbits = {}\ngroup_size = {}\nsource = \"{}\"\n", m.name,
                    m.dim, m.n_layers, bits, group_size, source);
@@ -291,12 +292,15 @@ std::string measure_layers(const ModelWeights& w, int bits, int group_size, cons
                    per_context, ctx_lo, ctx_hi);
   t += fmt::format("head_batch = {}\nhead_s = {}  # final norm + LM head + greedy sampling of B columns\n", toml_list(db),
                    toml_list(hs));
-  t += fmt::format("# executor local runs (split at {}, k lockstep clients, prompt {} tokens, {} steps): step time / the same step looped\n",
-                   ir.split, ir.prompt, ir.steps);
-  t += fmt::format("in_run_split = {}\nin_run_streams = {}\n", ir.split, toml_list(ir.ks));
-  t += fmt::format("in_run_edge_decode = {}\nin_run_edge_prefill = {}\n", toml_list(ir.edge_decode), toml_list(ir.edge_prefill));
-  t += fmt::format("in_run_server_decode = {}\nin_run_server_prefill = {}\n", toml_list(ir.server_decode),
-                   toml_list(ir.server_prefill));
+  // In-run factors: the executor's own local runs at each split with each client count.
+  for (int64_t split : splits) {
+    const InRun ir = measure_in_run(w, x0, st, split, streams, seed);
+    t += fmt::format("\n[[executor.layers.in_run]]  # executor local runs: prompt {} tokens, {} steps; step / the same step looped\n",
+                     ir.prompt, ir.steps);
+    t += fmt::format("split = {}\nstreams = {}\n", ir.split, toml_list(ir.ks));
+    t += fmt::format("edge_decode = {}\nedge_prefill = {}\n", toml_list(ir.edge_decode), toml_list(ir.edge_prefill));
+    t += fmt::format("server_decode = {}\nserver_prefill = {}\n", toml_list(ir.server_decode), toml_list(ir.server_prefill));
+  }
   return t;
 }
 
@@ -398,6 +402,15 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
     if (b != 2 && b != 3 && b != 4 && b != 8 && b != 32)
       throw InputError(fmt::format("calibrate-executor: --bits: expected 2, 3, 4, 8 or 32, got {}", b));
   if (o.max_streams < 1) throw InputError("calibrate-executor: --max-streams: expected at least 1");
+  std::vector<int> streams{1};
+  if (o.streams.empty())
+    for (int k = 2; k <= o.max_streams; ++k) streams.push_back(k);
+  for (int k : o.streams) {
+    if (k < 1 || k > 64) throw InputError(fmt::format("calibrate-executor: streams: expected 1..64 clients, got {}", k));
+    streams.push_back(k);
+  }
+  std::sort(streams.begin(), streams.end());
+  streams.erase(std::unique(streams.begin(), streams.end()), streams.end());
   const Settings st = settings_for(o.quick);
   const std::string host = this_host_name(), date = utc_date();
   const std::string source = fmt::format("measured: {}, {}, {}", host, date, command);
@@ -416,11 +429,19 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
     for (int64_t i = 0; i < tokens; ++i) ids[static_cast<size_t>(i)] = static_cast<int32_t>(2 + (i * 7919 + 13) % (m.vocab_size - 2));
     Eigen::MatrixXf x0;
     embed(whole, ids, x0);  // (d, tokens)
+    std::vector<int64_t> splits;
+    if (auto it = o.in_run_splits.find(name); it != o.in_run_splits.end()) splits = it->second;
+    if (splits.empty()) splits = {std::max<int64_t>(1, m.n_layers / 2)};
+    std::sort(splits.begin(), splits.end());
+    splits.erase(std::unique(splits.begin(), splits.end()), splits.end());
+    for (int64_t sp : splits)
+      if (sp < 1 || sp >= m.n_layers)
+        throw InputError(fmt::format("calibrate-executor: in-run split {} of {}: expected 1..{}", sp, name, m.n_layers - 1));
     for (int bits : o.bits) {
       const double t0 = now_s();
       ModelWeights w = whole;
       w.quantize(bits, o.group_size);
-      t += measure_layers(w, bits, o.group_size, st, o.max_streams, o.seed, source, x0);
+      t += measure_layers(w, bits, o.group_size, st, splits, streams, o.seed, source, x0);
       if (o.progress) fmt::print(stderr, "  layers {} {}-bit: {:.1f} s\n", name, bits, now_s() - t0);
     }
     // Hidden states at the middle of the model for the codecs (the front half of the fp32 weights).

@@ -374,9 +374,10 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
   const LayerTable* et = sys.fleet[0].device.measured->layer(m.name, static_cast<int>(p.edge_bits));
   const LayerTable* st = sys.server.measured->layer(m.name, static_cast<int>(p.cloud_bits));
   const double k = static_cast<double>(clients);
-  auto factor = [&](const LayerTable* t, const Curve LayerTable::*in_run, const Curve LayerTable::*older) {
+  using R = LayerTable::InRun;
+  auto factor = [&](const LayerTable* t, Curve R::*in_run, const Curve LayerTable::*older) {
     if (!t) return 1.0;
-    if (t->has_in_run()) return (t->*in_run).at(k);
+    if (t->has_in_run()) return t->in_run_factor(in_run, p.split_layer, clients);
     return older && clients > 1 ? std::max(1.0, (t->*older).at(k)) : 1.0;
   };
   v.info = {
@@ -402,10 +403,10 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
       {"step_factors",
        {{"streams", clients},
         {"from", et && et->has_in_run() ? "in-run factors (executor local runs)" : "contention of looping threads (older tables)"},
-        {"edge_decode", factor(et, &LayerTable::in_run_edge_decode, &LayerTable::contention_decode)},
-        {"edge_prefill", factor(et, &LayerTable::in_run_edge_prefill, &LayerTable::contention_prefill)},
-        {"server_decode", factor(st, &LayerTable::in_run_server_decode, nullptr)},
-        {"server_prefill", factor(st, &LayerTable::in_run_server_prefill, nullptr)}}},
+        {"edge_decode", factor(et, &R::edge_decode, &LayerTable::contention_decode)},
+        {"edge_prefill", factor(et, &R::edge_prefill, &LayerTable::contention_prefill)},
+        {"server_decode", factor(st, &R::server_decode, nullptr)},
+        {"server_prefill", factor(st, &R::server_prefill, nullptr)}}},
       {"codec_statistics", codec_info},
       {"simulation", sim.info},
       {"warnings", warnings},
@@ -494,6 +495,7 @@ std::vector<ScenarioValidation> run_validate(const ValidateOptions& in) {
     co.codecs.clear();
     co.quick = o.quick_calibration;
     co.max_streams = 1;
+    co.streams.clear();
     auto add = [](auto& v, const auto& x) {
       if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
     };
@@ -503,7 +505,9 @@ std::vector<ScenarioValidation> run_validate(const ValidateOptions& in) {
       add(co.bits, static_cast<int>(sys.plan.edge_bits));
       add(co.bits, static_cast<int>(sys.plan.cloud_bits));
       add(co.codecs, wire_config(sys).codec);
-      co.max_streams = std::max(co.max_streams, static_cast<int>(sys.scenario.device_count()));
+      add(co.streams, static_cast<int>(sys.scenario.device_count()));
+      if (sys.plan.split_layer >= 1 && sys.plan.split_layer < sys.model.n_layers)  // in-run factors at these splits
+        add(co.in_run_splits[sys.model.name], sys.plan.split_layer);
     }
     std::filesystem::create_directories(o.out);
     o.calibration = o.out + "/calibration.toml";

@@ -34,13 +34,13 @@ const LayerTable* measured_layer(const HwProfile& hw, const ModelSpec& m, int bi
 // Measured factor of a step on a host-cpu device (MeasuredTables::concurrent_streams streams at once): the
 // in-run factor of the executor's own local runs when the tables have one, else (older files) the contention
 // slowdown of back-to-back threads, which only the edge's streams get.
-double step_factor(const HwProfile& hw, const LayerTable& t, bool server, bool prefill) {
+double step_factor(const HwProfile& hw, const LayerTable& t, int64_t split, bool server, bool prefill) {
   const int64_t k = hw.measured ? hw.measured->concurrent_streams : 1;
-  if (t.has_in_run()) {
-    const Curve& c = server ? (prefill ? t.in_run_server_prefill : t.in_run_server_decode)
-                            : (prefill ? t.in_run_edge_prefill : t.in_run_edge_decode);
-    return c.at(static_cast<double>(k));
-  }
+  using R = LayerTable::InRun;
+  if (t.has_in_run())
+    return t.in_run_factor(server ? (prefill ? &R::server_prefill : &R::server_decode)
+                                  : (prefill ? &R::edge_prefill : &R::edge_decode),
+                           split, k);
   if (server || k <= 1) return 1.0;
   return std::max(1.0, (prefill ? t.contention_prefill : t.contention_decode).at(static_cast<double>(k)));
 }
@@ -125,7 +125,7 @@ double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, i
   const double B = static_cast<double>(batch);
   if (const LayerTable* t = measured_layer(hw, m, bits))  // the server's factor: server_step
     return static_cast<double>(layers) * (t->decode_base.at(B) + t->decode_per_context * sum_context) *
-           (&hw == &sys_.server ? 1.0 : step_factor(hw, *t, false, false));
+           (&hw == &sys_.server ? 1.0 : step_factor(hw, *t, sys_.plan.split_layer, false, false));
   // Matmuls: the layer's weights are read once for the whole batch.
   double mat_flops = B * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
   double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
@@ -143,7 +143,7 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
   const double t = static_cast<double>(T);
   if (const LayerTable* lt = measured_layer(hw, m, bits))  // the server's factor: server_prefill
     return static_cast<double>(layers) * lt->prefill.at(t) *
-           (&hw == &sys_.server ? 1.0 : step_factor(hw, *lt, false, true));
+           (&hw == &sys_.server ? 1.0 : step_factor(hw, *lt, sys_.plan.split_layer, false, true));
   double mat_flops = t * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
   double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
                      t * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
@@ -156,7 +156,7 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
 double CostModel::head_time(const HwProfile& hw, int bits, int64_t tokens) const {
   const ModelSpec& m = sys_.model;
   if (const LayerTable* t = measured_layer(hw, m, bits))
-    return t->head.at(static_cast<double>(tokens)) * (&hw == &sys_.server ? 1.0 : step_factor(hw, *t, false, false));
+    return t->head.at(static_cast<double>(tokens)) * (&hw == &sys_.server ? 1.0 : step_factor(hw, *t, sys_.plan.split_layer, false, false));
   double flops = static_cast<double>(tokens) * m.head_flops();
   double bytes = matrix_bytes(m.vocab_size, m.dim, bits, static_cast<int>(sys_.scenario.split.group_size));
   return op_time(hw, flops, bytes, kLaunchesHead);
@@ -195,7 +195,7 @@ double CostModel::edge_encode(size_t g, int64_t T) const {
   if (codec && hw.measured)
     if (const CodecTable* c = hw.measured->codec(codec, sys_.model.dim)) {
       const LayerTable* lt = measured_layer(hw, sys_.model, static_cast<int>(sys_.plan.edge_bits));
-      return c->encode.at(static_cast<double>(T)) * (lt ? step_factor(hw, *lt, false, false) : 1.0);
+      return c->encode.at(static_cast<double>(T)) * (lt ? step_factor(hw, *lt, sys_.plan.split_layer, false, false) : 1.0);
     }
   return codec_time(hw, T);
 }
@@ -213,7 +213,7 @@ double CostModel::server_prefill(int64_t T) const {
   const int bits = static_cast<int>(p.cloud_bits);
   const LayerTable* t = measured_layer(sys_.server, sys_.model, bits);
   return (layers_prefill(sys_.server, bits, server_layers(), T) + head_time(sys_.server, bits, 1)) *
-         (t ? step_factor(sys_.server, *t, true, true) : 1.0);
+         (t ? step_factor(sys_.server, *t, p.split_layer, true, true) : 1.0);
 }
 
 double CostModel::server_step(int64_t batch, double sum_context) const {
@@ -222,7 +222,7 @@ double CostModel::server_step(int64_t batch, double sum_context) const {
   const int bits = static_cast<int>(p.cloud_bits);
   const LayerTable* t = measured_layer(sys_.server, sys_.model, bits);
   return (layers_decode(sys_.server, bits, server_layers(), batch, sum_context) + head_time(sys_.server, bits, batch)) *
-         (t ? step_factor(sys_.server, *t, true, false) : 1.0);
+         (t ? step_factor(sys_.server, *t, p.split_layer, true, false) : 1.0);
 }
 
 double CostModel::server_step(std::span<const int64_t> contexts) const {

@@ -7,9 +7,10 @@
 //   prefill(T)        s for T tokens from an empty cache
 //   decode(B, C)      s for one step of B sequences whose cached contexts sum to C: base(B) + C * per_context
 //   head(B)           s for final norm + LM head + greedy sampling of B columns
-//   in_run(k)         what the executor's own local run with k edge clients (split at the middle, lockstep) takes
-//                     per step, divided by the same step run back to back (the hot loop the tables above are
-//                     measured in), for the edge's decode and prefill steps and the server's batch steps.
+//   in_run(s, k)      what the executor's own local run split at s with k edge clients (lockstep) takes per step,
+//                     divided by the same step run back to back (the hot loop the tables above are measured in),
+//                     for the edge's decode and prefill steps and the server's batch steps; linear in s between
+//                     the measured splits, constant past the first and last.
 //                     At k = 1 it is the hot-loop-to-real-run factor (thread hand-offs, caches after waits); at
 //                     k > 1 it also holds the contention of k edge clients sharing the host's cores as the
 //                     executor really overlaps them (lockstep edges compute together, the server alone).
@@ -45,10 +46,16 @@ struct LayerTable {
   double decode_per_context = 0;  // s per layer per cached position of each sequence
   Curve head;          // batch -> s
   Curve contention_decode, contention_prefill;  // concurrent streams -> slowdown factor (1 at 1); may be empty
-  // Edge clients of one local run -> measured step / table prediction (see above); empty in older files.
-  int64_t in_run_split = 0;  // the split layer of the local runs they were measured in
-  Curve in_run_edge_decode, in_run_edge_prefill, in_run_server_decode, in_run_server_prefill;
-  bool has_in_run() const { return !in_run_edge_decode.xs.empty(); }
+  // Per measured split (increasing): edge clients of one local run -> in-run factor (see above); empty in
+  // older files.
+  struct InRun {
+    int64_t split = 0;
+    Curve edge_decode, edge_prefill, server_decode, server_prefill;
+  };
+  std::vector<InRun> in_run;
+  bool has_in_run() const { return !in_run.empty(); }
+  // The factor at split s for `streams` clients; `which` picks the curve (e.g. &InRun::edge_decode).
+  double in_run_factor(Curve InRun::*which, int64_t split, int64_t streams) const;
 };
 
 struct CodecTable {

@@ -185,23 +185,38 @@ TEST_CASE("cost model: a host-cpu profile with measured tables is costed from th
   CHECK(rq.edge_step(0, 20) == rq_plain.edge_step(0, 20));
 }
 
-TEST_CASE("cost model: in-run factors cost the edge and the server steps at the run's client count", "[validate]") {
-  // The same tables with in-run factors in place of the looping threads' contention.
+TEST_CASE("cost model: in-run factors cost the edge and the server steps at the run's split and client count", "[validate]") {
+  // The same tables with in-run factors at splits 1 and 3 in place of the looping threads' contention.
   std::string text = kTables;
   const auto at = text.find("contention_streams");
-  text.replace(at, text.find("\n[[executor.codecs]]") - at, R"(in_run_split = 2
-in_run_streams = [1, 2, 4]
-in_run_edge_decode = [1.1, 1.2, 1.6]
-in_run_edge_prefill = [1.05, 1.3, 2.0]
-in_run_server_decode = [0.9, 1.0, 1.4]
-in_run_server_prefill = [1.2, 1.5, 1.8]
+  text.replace(at, text.find("\n[[executor.codecs]]") - at, R"(
+[[executor.layers.in_run]]
+split = 1
+streams = [1, 2, 4]
+edge_decode = [1.1, 1.2, 1.6]
+edge_prefill = [1.05, 1.3, 2.0]
+server_decode = [0.9, 1.0, 1.4]
+server_prefill = [1.2, 1.5, 1.8]
+
+[[executor.layers.in_run]]
+split = 3
+streams = [1, 2]
+edge_decode = [1.3, 1.4]
+edge_prefill = [1.05, 1.5]
+server_decode = [1.1, 1.2]
+server_prefill = [1.0, 1.1]
 )");
   auto tables = load_measured_tables(write_temp("inrun.toml", text));
   REQUIRE(tables->layers.size() == 1);
-  REQUIRE(tables->layers[0].has_in_run());
-  CHECK(tables->layers[0].contention_decode.xs.empty());
-  CHECK(tables->layers[0].in_run_split == 2);
-  System sys = resolve_system(scenario(2, "split-fp32"));
+  const LayerTable& lt = tables->layers[0];
+  REQUIRE(lt.in_run.size() == 2);
+  CHECK(lt.contention_decode.xs.empty());
+  using R = LayerTable::InRun;
+  CHECK(lt.in_run_factor(&R::edge_decode, 1, 2) == Approx(1.2));
+  CHECK(lt.in_run_factor(&R::edge_decode, 0, 2) == Approx(1.2));  // constant before the first split
+  CHECK(lt.in_run_factor(&R::edge_decode, 4, 1) == Approx(1.3));  // and after the last
+  CHECK(lt.in_run_factor(&R::edge_decode, 2, 1) == Approx(1.2));  // halfway between 1.1 and 1.3
+  System sys = resolve_system(scenario(2, "split-fp32"));  // split at layer 2 of 5
   auto at_k = [&](int64_t k) {
     auto t = std::make_shared<MeasuredTables>(*tables);
     t->concurrent_streams = k;
@@ -210,23 +225,30 @@ in_run_server_prefill = [1.2, 1.5, 1.8]
     return CostModel(sys);
   };
   {
-    const CostModel c1 = at_k(1);  // one client: the hot-loop-to-real-run factors
-    CHECK(c1.edge_step(0, 20) == Approx(1.1 * 2 * (1e-5 + 20 * 1e-7)));
+    const CostModel c1 = at_k(1);  // one client at split 2: halfway between the two measured splits
+    CHECK(c1.edge_step(0, 20) == Approx(1.2 * 2 * (1e-5 + 20 * 1e-7)));
     CHECK(c1.edge_prefill(0, 16) == Approx(1.05 * 2 * 1e-4));
-    CHECK(c1.edge_encode(0, 16) == Approx(1.1 * 1e-6));
-    CHECK(c1.server_step(2, 40.0) == Approx(0.9 * (3 * (1.5e-5 + 40 * 1e-7) + 3e-5)));
-    CHECK(c1.server_prefill(16) == Approx(1.2 * (3 * 1e-4 + 2e-5)));
+    CHECK(c1.edge_encode(0, 16) == Approx(1.2 * 1e-6));
+    CHECK(c1.server_step(2, 40.0) == Approx(1.0 * (3 * (1.5e-5 + 40 * 1e-7) + 3e-5)));
+    CHECK(c1.server_prefill(16) == Approx(1.1 * (3 * 1e-4 + 2e-5)));
   }
-  const CostModel c3 = at_k(3);  // between the measured counts: interpolated
-  CHECK(c3.edge_step(0, 20) == Approx(1.4 * 2 * (1e-5 + 20 * 1e-7)));
-  CHECK(c3.server_prefill(16) == Approx(1.65 * (3 * 1e-4 + 2e-5)));
-  CHECK(c3.server_decode_codec(1) == Approx(2e-7));  // the codec is timed alone, no factor
+  const CostModel c2 = at_k(2);
+  CHECK(c2.edge_step(0, 20) == Approx(1.3 * 2 * (1e-5 + 20 * 1e-7)));
+  CHECK(c2.edge_prefill(0, 16) == Approx(1.4 * 2 * 1e-4));
+  CHECK(c2.server_prefill(16) == Approx(1.3 * (3 * 1e-4 + 2e-5)));
+  CHECK(c2.server_decode_codec(1) == Approx(2e-7));  // the codec is timed alone, no factor
 
-  // A table with neither the in-run factors nor the older contention keys is an error naming the key.
+  // Splits out of order, and a table with neither the in-run factors nor the older contention keys, are errors
+  // naming the key.
+  std::string swapped = text;
+  swapped.replace(swapped.find("split = 1"), 9, "split = 4");
+  CHECK_THROWS_WITH(load_measured_tables(write_temp("swapped.toml", swapped)),
+                    Catch::Matchers::Contains("executor.layers[0].in_run[1].split"));
   std::string neither = text;
-  neither.replace(neither.find("in_run_split"), neither.find("\n[[executor.codecs]]") - neither.find("in_run_split"), "");
+  const auto from = neither.find("\n[[executor.layers.in_run]]");
+  neither.replace(from, neither.find("\n[[executor.codecs]]") - from, "");
   CHECK_THROWS_WITH(load_measured_tables(write_temp("neither.toml", neither)),
-                    Catch::Matchers::Contains("executor.layers[0].in_run_streams"));
+                    Catch::Matchers::Contains("executor.layers[0].in_run"));
 }
 
 TEST_CASE("cost model: TS + TAB-Q bytes are the expectation over whole bit-widths, so run totals are exact", "[validate]") {

@@ -16,7 +16,8 @@ using namespace splitsim;
 
 namespace {
 
-// One quick calibration per test binary, covering the scenarios below (stories260k at 32, 8 and 4 bits).
+// One quick calibration per test binary, covering the scenarios below (stories260k at 32, 8 and 4 bits, in-run
+// factors at their splits and client counts).
 const std::string& ci_calibration() {
   static const std::string path = [] {
     ExecCalibrationOptions co;
@@ -25,6 +26,7 @@ const std::string& ci_calibration() {
     co.codecs = {"fp32", "ts-tabq"};
     co.quick = true;
     co.max_streams = 2;
+    co.in_run_splits["stories260k"] = {1, 4};  // the splits of the scenarios below
     co.progress = false;
     const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-validate";
     std::filesystem::create_directories(dir);
