@@ -482,46 +482,58 @@ void add_rows(CsvTable& t, const ScenarioValidation& v) {
 const std::vector<std::string> kColumns = {"scenario", "clients", "metric", "kind", "unit", "measured", "simulated",
                                            "rel_error", "measured_min", "measured_max", "reps"};
 
+// Calibrates what `paths` need (models, bit-widths, codecs; in-run factors at their splits and client counts)
+// into `file` and returns its path.
+std::string calibrate_for(const std::vector<std::string>& paths, const ValidateOptions& o, const std::string& file) {
+  ExecCalibrationOptions co;
+  co.models.clear();
+  co.bits.clear();
+  co.codecs.clear();
+  co.quick = o.quick_calibration;
+  co.max_streams = 1;
+  co.streams.clear();
+  co.progress = !o.quiet;
+  auto add = [](auto& v, const auto& x) {
+    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+  };
+  for (const auto& path : paths) {
+    const System sys = resolve_system(load_scenario(path, parse_overrides(o.sets)));
+    add(co.models, sys.model.name);
+    add(co.bits, static_cast<int>(sys.plan.edge_bits));
+    add(co.bits, static_cast<int>(sys.plan.cloud_bits));
+    add(co.codecs, wire_config(sys).codec);
+    add(co.streams, static_cast<int>(sys.scenario.device_count()));
+    if (sys.plan.split_layer >= 1 && sys.plan.split_layer < sys.model.n_layers)  // in-run factors at these splits
+      add(co.in_run_splits[sys.model.name], sys.plan.split_layer);
+  }
+  const std::filesystem::path f(file);
+  if (f.has_parent_path()) std::filesystem::create_directories(f.parent_path());
+  std::string cmd = o.calibrate_each ? "splitsim validate --calibrate-each" : "splitsim validate --calibrate";
+  if (co.quick) cmd += " --quick-calibration";
+  if (!o.quiet)
+    fmt::print(stderr, "validate: calibrating {} model(s) x {} bit-width(s) first\n", co.models.size(), co.bits.size());
+  std::filesystem::remove(file);
+  write_executor_calibration(file, calibrate_executor(co, cmd));
+  return file;
+}
+
 }  // namespace
 
 std::vector<ScenarioValidation> run_validate(const ValidateOptions& in) {
   if (in.scenarios.empty()) throw InputError("validate: expected at least one scenario file");
   ValidateOptions o = in;
-  if (o.calibrate) {
-    if (!o.calibration.empty()) throw InputError("--calibrate and --calibration: give one of them");
-    ExecCalibrationOptions co;
-    co.models.clear();
-    co.bits.clear();
-    co.codecs.clear();
-    co.quick = o.quick_calibration;
-    co.max_streams = 1;
-    co.streams.clear();
-    auto add = [](auto& v, const auto& x) {
-      if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
-    };
-    for (const auto& path : o.scenarios) {
-      const System sys = resolve_system(load_scenario(path, parse_overrides(o.sets)));
-      add(co.models, sys.model.name);
-      add(co.bits, static_cast<int>(sys.plan.edge_bits));
-      add(co.bits, static_cast<int>(sys.plan.cloud_bits));
-      add(co.codecs, wire_config(sys).codec);
-      add(co.streams, static_cast<int>(sys.scenario.device_count()));
-      if (sys.plan.split_layer >= 1 && sys.plan.split_layer < sys.model.n_layers)  // in-run factors at these splits
-        add(co.in_run_splits[sys.model.name], sys.plan.split_layer);
-    }
-    std::filesystem::create_directories(o.out);
-    o.calibration = o.out + "/calibration.toml";
-    std::string cmd = "splitsim validate --calibrate";
-    if (co.quick) cmd += " --quick-calibration";
-    if (!o.quiet) fmt::print(stderr, "validate: calibrating {} model(s) x {} bit-width(s) first\n", co.models.size(), co.bits.size());
-    std::filesystem::remove(o.calibration);
-    write_executor_calibration(o.calibration, calibrate_executor(co, cmd));
-  }
+  if (o.calibrate && o.calibrate_each) throw InputError("--calibrate and --calibrate-each: give one of them");
+  if ((o.calibrate || o.calibrate_each) && !o.calibration.empty())
+    throw InputError("--calibrate/--calibrate-each and --calibration: give one of them");
+  if (o.calibrate) o.calibration = calibrate_for(o.scenarios, o, o.out + "/calibration.toml");
   std::vector<ScenarioValidation> all;
   CsvTable combined(kColumns);
   for (const auto& path : o.scenarios) {
     if (!o.quiet) fmt::print(stderr, "validate: {}\n", path);
-    ScenarioValidation v = validate_scenario(path, o);
+    ValidateOptions so = o;
+    if (o.calibrate_each)  // this scenario's tables only, measured just before its runs
+      so.calibration = calibrate_for({path}, o, o.out + "/calibration-" + std::filesystem::path(path).stem().string() + ".toml");
+    ScenarioValidation v = validate_scenario(path, so);
     const std::string dir = o.out + "/" + v.scenario;
     std::filesystem::create_directories(dir);
     CsvTable t(kColumns);

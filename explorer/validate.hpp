@@ -38,6 +38,9 @@ struct ValidateOptions {
   // Calibrate the tables these scenarios need right before running them (into <out>/calibration.toml) and
   // simulate with those: on a shared host the load then is the same for the tables and the executor's runs.
   bool calibrate = false;
+  // Calibrate each scenario's own tables right before its runs instead (<out>/calibration-<scenario>.toml): the
+  // gap between tables and runs shrinks from minutes to seconds, so a shared host's load drifts less between.
+  bool calibrate_each = false;
   bool quick_calibration = false;
   std::string out = "results/validate";
   bool quiet = false;

@@ -23,7 +23,9 @@ void add_validate_commands(CliRoot& root) {
   v->add_option("--stat", vo->stat, "Repetitions compared as: median | min")->capture_default_str();
   v->add_flag("--calibrate", vo->calibrate,
               "Calibrate the needed tables first (into <out>/calibration.toml) and simulate with them");
-  v->add_flag("--quick-calibration", vo->quick_calibration, "With --calibrate: the quick calibration");
+  v->add_flag("--calibrate-each", vo->calibrate_each,
+              "Calibrate each scenario's tables right before its runs (<out>/calibration-<scenario>.toml)");
+  v->add_flag("--quick-calibration", vo->quick_calibration, "With --calibrate or --calibrate-each: the quick calibration");
   v->add_option("--calibration", vo->calibration,
                 "Measured tables to simulate with (default: the host-cpu profiles' hwprofiles/measured/<host>.toml)");
   v->add_option("--weights", vo->weights, "auto | random | checkpoint (stories260K)")->capture_default_str();
