@@ -7,22 +7,24 @@
 //    the other layers evict it). Prefill: T tokens from an empty cache. Decode: B sequences of one token each at
 //    two context lengths; the difference gives the attention cost per cached position, the rest is the base.
 //  - Head: final norm + LM head + greedy sampling of B columns, as the server runs it per batch.
-//  - Contention: k threads running the same decode (or prefill) step at once on the same weights, each with its
-//    own cache, as k edge clients of one local run do; the slowdown against one thread alone.
+//  - In-run factors: real local split runs (server + k edge clients, the executor's own code and threads) at the
+//    requested splits and client counts; each step's compute over the same step looped on one thread beside the
+//    run (see measure_in_run). They carry what the hot loops above miss: how k lockstep clients really overlap
+//    on the shared cores, and what a step costs right after a network wait.
 //  - Codecs: wire_encode / wire_decode of the executor on hidden states produced by the model itself.
 //  - Transport: real local split runs (server + one client over loopback, shaped link) of a tiny model; what a
 //    request takes beyond its measured compute, codec and shaped-link times is the per-message overhead of the
 //    framed TCP path (socket calls, thread hand-offs). Prompts of several lengths give the per-byte term.
 // Statistics: every figure is the median over repeated samples, as `splitsim validate` summarizes the executor's
 // repetitions. On a shared host, interference (other processes) slows the executor's runs and these samples
-// alike, so calibrating just before validating (`splitsim validate --calibrate`) compares like with like; a
+// alike, so calibrating just before validating (`splitsim validate --calibrate`, or per scenario with
+// `--calibrate-each`) compares like with like; a
 // minimum here would describe an undisturbed host that a whole executor run never sees.
 #include "executor/calibrate.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -194,8 +196,15 @@ InRun measure_in_run(const ModelWeights& w, const Eigen::MatrixXf& x0, const Set
       if (q % static_cast<size_t>(st.in_run_requests) == 0) continue;  // each client's first request warms up
       const auto& steps = res.requests[q].steps;
       for (size_t j = 0; j < steps.size(); ++j) (j == 0 ? ep : ed).push_back(steps[j].edge_compute);
-      for (size_t j = 0; j < steps.size(); ++j) (j == 0 ? sp : sd).push_back(steps[j].server_compute);
+      // The server's reference is a batch of all k sequences: steps of a batch that held fewer (a client fell
+      // out of lockstep for a while) are not that step, so only full batches count.
+      for (size_t j = 0; j < steps.size(); ++j)
+        if (res.requests[q].server_batch[j] == k) (j == 0 ? sp : sd).push_back(steps[j].server_compute);
     }
+    if (sd.empty() || sp.empty())
+      throw std::runtime_error(fmt::format("calibrate-executor: in-run factors of {} at split {}: no server batch held all {} "
+                                           "clients (the executor lost lockstep); try again on a quieter host",
+                                           m.name, split, k));
     r.ks.push_back(k);
     r.edge_decode.push_back(median(ed) / (0.5 * (before.ed + after.ed)));
     r.edge_prefill.push_back(median(ep) / (0.5 * (before.ep + after.ep)));

@@ -131,6 +131,7 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     tr.decode = ss.decode;
     tr.server_compute = ss.compute;
     r.server_busy_share += ss.decode + ss.compute / static_cast<double>(std::max<int64_t>(ss.batch, 1));
+    r.server_batch.push_back(ss.batch);
     rec.edge_compute += tr.edge_compute;
     rec.encode += tr.encode;
     rec.uplink += tr.uplink;

@@ -36,6 +36,7 @@ struct EdgeResult {
   double edge_weights_bytes = 0, edge_kv_bytes = 0, edge_workspace_bytes = 0;
   double server_weights_bytes = 0, server_kv_bytes = 0;
   double server_busy_share = 0;  // s: this session's decode time plus its share (1/batch) of each batch's compute
+  std::vector<int64_t> server_batch;  // per step: sequences in the server batch that computed it
 };
 
 // Runs one request against a server. `run_start` (now_s() time) is the zero of arrival times; `request` and
