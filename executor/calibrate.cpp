@@ -114,7 +114,8 @@ Settings settings_for(bool quick) {
 // this process, as `splitsim validate` runs them) for each client count k, each step's measured compute divided by
 // the same step run back to back on this thread just before and just after that run (the tables' hot loop):
 //   edge prefill   embedding + layers [0,S) on T tokens      edge decode   the same on one token
-//   server prefill layers [S,L) on k prompts of T + head(k)  server decode layers [S,L) on k tokens + head(k)
+//   server prefill layers [S,L) on b prompts of T + head(b)  server decode layers [S,L) on b tokens + head(b)
+// where b is the size of the batch that computed the step (k when the clients are in lockstep).
 // Timing the reference beside each run, not taking it from the tables, keeps a shared host's load drifting
 // between the two measurements out of the factor. Why measure in the executor and not with k threads looping a
 // step: lockstep edge clients are released together by the server's batch and read the same weights in phase
@@ -171,12 +172,18 @@ InRun measure_in_run(const ModelWeights& w, const Eigen::MatrixXf& x0, const Set
     for (int i = 0; i < k; ++i) (void)argmax({logits.col(i).data(), static_cast<size_t>(m.vocab_size)});
   };
   struct Ref {
-    double ed, ep, sd, sp;
+    double ed = 0, ep = 0;
+    std::vector<double> sd, sp;  // by batch size b - 1
   };
   auto reference = [&](int k) {
-    return Ref{time_per_call([&] { edge_step(1); }, st.min_sample, 3), time_per_call([&] { edge_step(T); }, st.min_sample, 3),
-               time_per_call([&] { server_step(k, 1); }, st.min_sample, 3),
-               time_per_call([&] { server_step(k, T); }, st.min_sample, 3)};
+    Ref f;
+    f.ed = time_per_call([&] { edge_step(1); }, st.min_sample, 3);
+    f.ep = time_per_call([&] { edge_step(T); }, st.min_sample, 3);
+    for (int b = 1; b <= k; ++b) {
+      f.sd.push_back(time_per_call([&] { server_step(b, 1); }, st.min_sample, 3));
+      f.sp.push_back(time_per_call([&] { server_step(b, T); }, st.min_sample, 3));
+    }
+    return f;
   };
 
   EdgeOptions eo;
@@ -191,25 +198,24 @@ InRun measure_in_run(const ModelWeights& w, const Eigen::MatrixXf& x0, const Set
     const Ref before = reference(k);
     LocalRunResult res = run_local_split(edge, server, eo, so, k, st.in_run_requests, prompt);
     const Ref after = reference(k);
-    std::vector<double> ed, ep, sd, sp;
+    std::vector<double> ed, ep, sd, sp;  // edge: s; server: ratios to the looped batch of the same size
     for (size_t q = 0; q < res.requests.size(); ++q) {
       if (q % static_cast<size_t>(st.in_run_requests) == 0) continue;  // each client's first request warms up
       const auto& steps = res.requests[q].steps;
-      for (size_t j = 0; j < steps.size(); ++j) (j == 0 ? ep : ed).push_back(steps[j].edge_compute);
-      // The server's reference is a batch of all k sequences: steps of a batch that held fewer (a client fell
-      // out of lockstep for a while) are not that step, so only full batches count.
-      for (size_t j = 0; j < steps.size(); ++j)
-        if (res.requests[q].server_batch[j] == k) (j == 0 ? sp : sd).push_back(steps[j].server_compute);
+      for (size_t j = 0; j < steps.size(); ++j) {
+        (j == 0 ? ep : ed).push_back(steps[j].edge_compute);
+        // A batch may hold fewer than k sequences (the clients' prefills finish apart on shared cores, or a
+        // client falls out of lockstep for a while): compare each with the looped batch of its own size.
+        const size_t b = static_cast<size_t>(std::clamp<int64_t>(res.requests[q].server_batch[j], 1, k)) - 1;
+        const double ref = j == 0 ? 0.5 * (before.sp[b] + after.sp[b]) : 0.5 * (before.sd[b] + after.sd[b]);
+        (j == 0 ? sp : sd).push_back(steps[j].server_compute / ref);
+      }
     }
-    if (sd.empty() || sp.empty())
-      throw std::runtime_error(fmt::format("calibrate-executor: in-run factors of {} at split {}: no server batch held all {} "
-                                           "clients (the executor lost lockstep); try again on a quieter host",
-                                           m.name, split, k));
     r.ks.push_back(k);
     r.edge_decode.push_back(median(ed) / (0.5 * (before.ed + after.ed)));
     r.edge_prefill.push_back(median(ep) / (0.5 * (before.ep + after.ep)));
-    r.server_decode.push_back(median(sd) / (0.5 * (before.sd + after.sd)));
-    r.server_prefill.push_back(median(sp) / (0.5 * (before.sp + after.sp)));
+    r.server_decode.push_back(median(sd));
+    r.server_prefill.push_back(median(sp));
   }
   return r;
 }
