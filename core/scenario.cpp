@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <thread>
 
 #include "core/error.hpp"
 #include "core/strategy.hpp"
@@ -115,6 +116,15 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
     s.server.backbone = sv->str_or("backbone", s.server.backbone);
     s.server.max_batch = sv->integer_or("max_batch", 1, 65536, s.server.max_batch);
     s.server.kv_memory = sv->quantity_or("kv_memory", Dim::bytes, 0);
+    if (sv->has("shared_cores")) {
+      if (sv->is_string("shared_cores")) {
+        const std::string v = sv->str("shared_cores");
+        if (v != "auto") sv->fail("shared_cores", "\"auto\" or a core count in 0..4096", "\"" + v + "\"");
+        s.server.shared_cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+      } else {
+        s.server.shared_cores = sv->integer("shared_cores", 0, 4096);
+      }
+    }
   }
 
   TomlReader sp = r.table("split");
@@ -186,7 +196,7 @@ nlohmann::json Scenario::to_json() const {
       {"edge", {{"groups", fleet_j}}},
       {"server",
        {{"profile", server.profile}, {"backbone", server.backbone}, {"max_batch", server.max_batch},
-        {"kv_memory", server.kv_memory}}},
+        {"kv_memory", server.kv_memory}, {"shared_cores", server.shared_cores}}},
       {"split",
        {{"strategy", split.strategy}, {"layer", split.layer}, {"edge_bits", split.edge_bits},
         {"cloud_bits", split.cloud_bits}, {"kv_bits", split.kv_bits}, {"group_size", split.group_size}}},

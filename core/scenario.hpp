@@ -37,6 +37,11 @@ struct ServerConfig {
   std::string backbone = "ethernet-10g";  // link between the access network and the server
   int64_t max_batch = 32;
   double kv_memory = 0;  // B reserved for KV caches; 0 = capacity minus weights minus runtime overhead
+  // > 0: the edge devices compute on the server's own processor, which has this many cores shared by every
+  // edge step and server iteration (a split run of server and clients on one machine, as `splitsim validate`
+  // runs the executor). 0: every device has its own processor (the default). "auto" in a file = the cores of
+  // the machine that loads the scenario.
+  int64_t shared_cores = 0;
 };
 
 struct SplitConfig {

@@ -76,6 +76,11 @@ bool TomlReader::is_table(std::string_view key) const {
 
 void TomlReader::mark(std::string_view key) const { src_->used.insert(full_key(key)); }
 
+bool TomlReader::is_string(std::string_view key) const {
+  const toml::node* n = node(key);
+  return n && n->is_string();
+}
+
 std::string TomlReader::got_text(std::string_view key) const {
   const toml::node* n = node(key);
   return n ? toml_repr(*n) : std::string("nothing (key missing)");

@@ -44,6 +44,7 @@ class TomlReader {
 
   bool has(std::string_view key) const;
   bool is_table(std::string_view key) const;
+  bool is_string(std::string_view key) const;
   std::string full_key(std::string_view key) const;
   std::string where(std::string_view key) const;  // file, or "file (--set)" for overridden keys
 

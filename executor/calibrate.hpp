@@ -5,7 +5,6 @@
 // simulator asks about, so that a host-cpu profile predicts the executor on this host.
 #pragma once
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -16,10 +15,6 @@ struct ExecCalibrationOptions {
   std::vector<int> bits = {32, 8, 4};   // weight bit-widths to measure (32 = fp32, else OPSC)
   int group_size = 128;
   std::vector<std::string> codecs = {"fp32", "ts-tabq"};  // executor wire codecs
-  int max_streams = 4;                  // in-run factors measured for 1..max_streams edge clients
-  std::vector<int> streams;             // instead: exactly these client counts (1 is always added)
-  // Splits the in-run factors are measured at, per model name; a model not listed: its middle layer.
-  std::map<std::string, std::vector<int64_t>> in_run_splits;
   bool quick = false;                   // fewer points, shorter samples (CI)
   uint64_t seed = 1;
   bool progress = true;                 // one line per table on stderr

@@ -57,6 +57,9 @@ void check_runnable(const Scenario& sc) {
   if (sc.fleet[0].cell_size != 0) bad("edge.cell_size", "0 (private links: the executor shapes one link per client)",
                                       std::to_string(sc.fleet[0].cell_size));
   if (sc.fleet[0].count > 64) bad("edge.count", "at most 64 clients", std::to_string(sc.fleet[0].count));
+  if (sc.server.shared_cores < 1)
+    bad("server.shared_cores", "\"auto\" or this machine's core count (server and clients share its cores)",
+        std::to_string(sc.server.shared_cores));
   const Workload& w = sc.workload;
   if (w.arrival != "closed" || w.think_time != 0)
     bad("workload.arrival", "closed-loop arrivals without think time", w.arrival);
@@ -106,13 +109,6 @@ void attach_tables(System& sys, const ValidateOptions& o) {
       throw InputError(fmt::format("{}: no measured codec table for {} at d = {} (run `splitsim calibrate-executor` "
                                    "with --codecs {} and a model of that width)",
                                    hw->measured->file, codec, m.dim, codec));
-  // The edge clients of one local run share the host's cores and run in lockstep: cost the simulated edge and
-  // server steps with the in-run factors measured at that many clients (MeasuredTables::concurrent_streams).
-  for (HwProfile* hw : {&sys.fleet[0].device, &sys.server}) {
-    auto t = std::make_shared<MeasuredTables>(*hw->measured);
-    t->concurrent_streams = sys.fleet[0].group.count;
-    hw->measured = t;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------- executor
@@ -371,15 +367,6 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
     r.simulated = simf.at(d.metric);
     v.rows.push_back(r);
   }
-  const LayerTable* et = sys.fleet[0].device.measured->layer(m.name, static_cast<int>(p.edge_bits));
-  const LayerTable* st = sys.server.measured->layer(m.name, static_cast<int>(p.cloud_bits));
-  const double k = static_cast<double>(clients);
-  using R = LayerTable::InRun;
-  auto factor = [&](const LayerTable* t, Curve R::*in_run, const Curve LayerTable::*older) {
-    if (!t) return 1.0;
-    if (t->has_in_run()) return t->in_run_factor(in_run, p.split_layer, clients);
-    return older && clients > 1 ? std::max(1.0, (t->*older).at(k)) : 1.0;
-  };
   v.info = {
       {"scenario_file", path},
       {"system_hash", sys.hash()},
@@ -400,13 +387,6 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
         {"server_mean_batch",
          runs.back().server.batches ? double(runs.back().server.steps) / double(runs.back().server.batches) : 0.0}}},
       {"calibration", sys.server.measured->to_json()},
-      {"step_factors",
-       {{"streams", clients},
-        {"from", et && et->has_in_run() ? "in-run factors (executor local runs)" : "contention of looping threads (older tables)"},
-        {"edge_decode", factor(et, &R::edge_decode, &LayerTable::contention_decode)},
-        {"edge_prefill", factor(et, &R::edge_prefill, &LayerTable::contention_prefill)},
-        {"server_decode", factor(st, &R::server_decode, nullptr)},
-        {"server_prefill", factor(st, &R::server_prefill, nullptr)}}},
       {"codec_statistics", codec_info},
       {"simulation", sim.info},
       {"warnings", warnings},
@@ -482,7 +462,7 @@ void add_rows(CsvTable& t, const ScenarioValidation& v) {
 const std::vector<std::string> kColumns = {"scenario", "clients", "metric", "kind", "unit", "measured", "simulated",
                                            "rel_error", "measured_min", "measured_max", "reps"};
 
-// Calibrates what `paths` need (models, bit-widths, codecs; in-run factors at their splits and client counts)
+// Calibrates what `paths` need (models, bit-widths, codecs)
 // into `file` and returns its path.
 std::string calibrate_for(const std::vector<std::string>& paths, const ValidateOptions& o, const std::string& file) {
   ExecCalibrationOptions co;
@@ -490,8 +470,6 @@ std::string calibrate_for(const std::vector<std::string>& paths, const ValidateO
   co.bits.clear();
   co.codecs.clear();
   co.quick = o.quick_calibration;
-  co.max_streams = 1;
-  co.streams.clear();
   co.progress = !o.quiet;
   auto add = [](auto& v, const auto& x) {
     if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
@@ -502,9 +480,6 @@ std::string calibrate_for(const std::vector<std::string>& paths, const ValidateO
     add(co.bits, static_cast<int>(sys.plan.edge_bits));
     add(co.bits, static_cast<int>(sys.plan.cloud_bits));
     add(co.codecs, wire_config(sys).codec);
-    add(co.streams, static_cast<int>(sys.scenario.device_count()));
-    if (sys.plan.split_layer >= 1 && sys.plan.split_layer < sys.model.n_layers)  // in-run factors at these splits
-      add(co.in_run_splits[sys.model.name], sys.plan.split_layer);
   }
   const std::filesystem::path f(file);
   if (f.has_parent_path()) std::filesystem::create_directories(f.parent_path());

@@ -10,10 +10,10 @@
 // What makes the comparison honest (README "Validation" says the same):
 //  - Compute durations come from this host's measured executor tables (hwprofiles/measured/, written by
 //    `splitsim calibrate-executor`), never from datasheets; the profiles must be host-cpu profiles.
-//  - Several edge clients share the host's cores. The executor's server batches them in lockstep (the batch
-//    window waits for every live session), so their edge steps overlap with each other and not with the
-//    server's; the simulated edge and server steps are costed with the in-run factors the calibration measured
-//    in the executor's own local runs at that many clients (MeasuredTables::concurrent_streams).
+//  - The edge clients and the server are threads of one machine: the scenario says so (server.shared_cores), and
+//    the simulator runs every edge step and server iteration on one host with that many cores, shared equally
+//    among the steps computing at once (SimGrid's CPU model), as the operating system shares them.
+//  - The tables time each step as a run does: one call after an idle wait, averaged (executor/calibrate.cpp).
 //  - TS + TAB-Q sizes depend on the data: the simulator gets the codec statistics (mean bits per token,
 //    outliers per token) of the very hidden states the executor sent, obtained by replaying the edge part on the
 //    generated tokens; wire bytes then agree exactly. fp32 wire bytes need no statistics.

@@ -51,16 +51,9 @@ void add_validate_commands(CliRoot& root) {
   c->add_option("--bits", co->bits, "weight bit-widths: 32 (fp32), 8, 4, 3, 2")->delimiter(',')->capture_default_str();
   c->add_option("--codecs", co->codecs, "wire codecs: fp32, fp16, uniform, ts-tabq")->delimiter(',')->capture_default_str();
   c->add_option("--group-size", co->group_size, "OPSC group size")->capture_default_str();
-  c->add_option("--max-streams", co->max_streams, "in-run factors measured for 1..N edge clients")->capture_default_str();
-  c->add_option("--streams", co->streams, "in-run factors for exactly these client counts (1 is always added)")->delimiter(',');
-  auto splits = std::make_shared<std::vector<int64_t>>();
-  c->add_option("--in-run-splits", *splits, "split layers of the in-run local runs, for every model (default: the middle)")
-      ->delimiter(',');
   c->add_option("--out", *out, "output file (default: hwprofiles/measured/<host>.toml; other tables in it are kept)");
   c->add_flag("--quick", co->quick, "fewer points and shorter samples (CI)");
-  c->callback([co, out, splits] {
-    for (const auto& m : co->models)
-      if (!splits->empty()) co->in_run_splits[m] = *splits;
+  c->callback([co, out] {
     std::string cmd = "splitsim calibrate-executor";
     auto join = [](const auto& v) {
       std::string s;
@@ -68,8 +61,6 @@ void add_validate_commands(CliRoot& root) {
       return s;
     };
     cmd += " --models " + join(co->models) + " --bits " + join(co->bits) + " --codecs " + join(co->codecs);
-    if (!co->streams.empty()) cmd += " --streams " + join(co->streams);
-    if (!splits->empty()) cmd += " --in-run-splits " + join(*splits);
     if (co->quick) cmd += " --quick";
     const std::string path = out->empty() ? default_measured_path() : *out;
     if (!out->empty()) cmd += " --out " + std::filesystem::path(*out).filename().string();

@@ -31,20 +31,6 @@ const LayerTable* measured_layer(const HwProfile& hw, const ModelSpec& m, int bi
   return t && t->dim == m.dim ? t : nullptr;
 }
 
-// Measured factor of a step on a host-cpu device (MeasuredTables::concurrent_streams streams at once): the
-// in-run factor of the executor's own local runs when the tables have one, else (older files) the contention
-// slowdown of back-to-back threads, which only the edge's streams get.
-double step_factor(const HwProfile& hw, const LayerTable& t, int64_t split, bool server, bool prefill) {
-  const int64_t k = hw.measured ? hw.measured->concurrent_streams : 1;
-  using R = LayerTable::InRun;
-  if (t.has_in_run())
-    return t.in_run_factor(server ? (prefill ? &R::server_prefill : &R::server_decode)
-                                  : (prefill ? &R::edge_prefill : &R::edge_decode),
-                           split, k);
-  if (server || k <= 1) return 1.0;
-  return std::max(1.0, (prefill ? t.contention_prefill : t.contention_decode).at(static_cast<double>(k)));
-}
-
 // The executor's codec for a wire format; nullptr when nothing is encoded.
 const char* executor_codec(WireFormat f) {
   switch (f) {
@@ -123,9 +109,8 @@ double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, i
   if (layers <= 0 || batch <= 0) return 0;
   const ModelSpec& m = sys_.model;
   const double B = static_cast<double>(batch);
-  if (const LayerTable* t = measured_layer(hw, m, bits))  // the server's factor: server_step
-    return static_cast<double>(layers) * (t->decode_base.at(B) + t->decode_per_context * sum_context) *
-           (&hw == &sys_.server ? 1.0 : step_factor(hw, *t, sys_.plan.split_layer, false, false));
+  if (const LayerTable* t = measured_layer(hw, m, bits))
+    return static_cast<double>(layers) * (t->decode_base.at(B) + t->decode_per_context * sum_context);
   // Matmuls: the layer's weights are read once for the whole batch.
   double mat_flops = B * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
   double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
@@ -141,9 +126,7 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
   if (layers <= 0 || T <= 0) return 0;
   const ModelSpec& m = sys_.model;
   const double t = static_cast<double>(T);
-  if (const LayerTable* lt = measured_layer(hw, m, bits))  // the server's factor: server_prefill
-    return static_cast<double>(layers) * lt->prefill.at(t) *
-           (&hw == &sys_.server ? 1.0 : step_factor(hw, *lt, sys_.plan.split_layer, false, true));
+  if (const LayerTable* lt = measured_layer(hw, m, bits)) return static_cast<double>(layers) * lt->prefill.at(t);
   double mat_flops = t * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
   double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
                      t * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
@@ -156,7 +139,7 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
 double CostModel::head_time(const HwProfile& hw, int bits, int64_t tokens) const {
   const ModelSpec& m = sys_.model;
   if (const LayerTable* t = measured_layer(hw, m, bits))
-    return t->head.at(static_cast<double>(tokens)) * (&hw == &sys_.server ? 1.0 : step_factor(hw, *t, sys_.plan.split_layer, false, false));
+    return t->head.at(static_cast<double>(tokens));
   double flops = static_cast<double>(tokens) * m.head_flops();
   double bytes = matrix_bytes(m.vocab_size, m.dim, bits, static_cast<int>(sys_.scenario.split.group_size));
   return op_time(hw, flops, bytes, kLaunchesHead);
@@ -193,10 +176,7 @@ double CostModel::edge_encode(size_t g, int64_t T) const {
   const HwProfile& hw = sys_.fleet[g].device;
   const char* codec = executor_codec(sys_.plan.wire);
   if (codec && hw.measured)
-    if (const CodecTable* c = hw.measured->codec(codec, sys_.model.dim)) {
-      const LayerTable* lt = measured_layer(hw, sys_.model, static_cast<int>(sys_.plan.edge_bits));
-      return c->encode.at(static_cast<double>(T)) * (lt ? step_factor(hw, *lt, sys_.plan.split_layer, false, false) : 1.0);
-    }
+    if (const CodecTable* c = hw.measured->codec(codec, sys_.model.dim)) return c->encode.at(static_cast<double>(T));
   return codec_time(hw, T);
 }
 
@@ -211,18 +191,26 @@ double CostModel::server_prefill(int64_t T) const {
   const Plan& p = sys_.plan;
   if (!p.server_has_head) return 0;
   const int bits = static_cast<int>(p.cloud_bits);
-  const LayerTable* t = measured_layer(sys_.server, sys_.model, bits);
-  return (layers_prefill(sys_.server, bits, server_layers(), T) + head_time(sys_.server, bits, 1)) *
-         (t ? step_factor(sys_.server, *t, p.split_layer, true, true) : 1.0);
+  return layers_prefill(sys_.server, bits, server_layers(), T) + head_time(sys_.server, bits, 1);
 }
 
 double CostModel::server_step(int64_t batch, double sum_context) const {
   const Plan& p = sys_.plan;
   if (!p.server_has_head || batch <= 0) return 0;
   const int bits = static_cast<int>(p.cloud_bits);
-  const LayerTable* t = measured_layer(sys_.server, sys_.model, bits);
-  return (layers_decode(sys_.server, bits, server_layers(), batch, sum_context) + head_time(sys_.server, bits, batch)) *
-         (t ? step_factor(sys_.server, *t, p.split_layer, true, false) : 1.0);
+  return layers_decode(sys_.server, bits, server_layers(), batch, sum_context) + head_time(sys_.server, bits, batch);
+}
+
+double CostModel::server_iteration(std::span<const int64_t> prefill_tokens, int64_t decode_steps,
+                                   double sum_context) const {
+  const Plan& p = sys_.plan;
+  const int64_t columns = static_cast<int64_t>(prefill_tokens.size()) + decode_steps;
+  if (!p.server_has_head || columns == 0) return 0;
+  const int bits = static_cast<int>(p.cloud_bits);
+  double t = layers_decode(sys_.server, bits, server_layers(), decode_steps, sum_context) +
+             head_time(sys_.server, bits, columns);
+  for (int64_t T : prefill_tokens) t += layers_prefill(sys_.server, bits, server_layers(), T);
+  return t;
 }
 
 double CostModel::server_step(std::span<const int64_t> contexts) const {
@@ -263,23 +251,27 @@ double CostModel::downlink_bytes() const {
   return static_cast<double>(kFrameHeaderBytes + kTokenPayloadBytes);
 }
 
+double CostModel::transport_overhead(size_t g, bool up, double bytes) const {
+  // Measured framing/transport overhead of the host's message path (thread hand-offs, copies), when measured.
+  const auto& mt = sys_.fleet[g].device.measured;
+  if (!mt || bytes <= 0) return 0;
+  return (up ? mt->transport.up_fixed : mt->transport.down_fixed) + mt->transport.per_byte * bytes;
+}
+
 double CostModel::transfer_up(size_t g, double bytes) const {
   if (bytes <= 0) return 0;
   const auto& a = sys_.fleet[g].link;
   const auto& b = sys_.backbone;
-  // Measured framing/transport overhead of the host's message path (thread hand-offs, copies), when measured.
-  const auto& mt = sys_.fleet[g].device.measured;
-  const double overhead = mt ? mt->transport.up_fixed + mt->transport.per_byte * bytes : 0.0;
-  return a.latency.value + b.latency.value + bytes / std::min(a.uplink.value, b.uplink.value) + overhead;
+  return a.latency.value + b.latency.value + bytes / std::min(a.uplink.value, b.uplink.value) +
+         transport_overhead(g, true, bytes);
 }
 
 double CostModel::transfer_down(size_t g, double bytes) const {
   if (bytes <= 0) return 0;
   const auto& a = sys_.fleet[g].link;
   const auto& b = sys_.backbone;
-  const auto& mt = sys_.fleet[g].device.measured;
-  const double overhead = mt ? mt->transport.down_fixed + mt->transport.per_byte * bytes : 0.0;
-  return a.latency.value + b.latency.value + bytes / std::min(a.downlink.value, b.downlink.value) + overhead;
+  return a.latency.value + b.latency.value + bytes / std::min(a.downlink.value, b.downlink.value) +
+         transport_overhead(g, false, bytes);
 }
 
 MemoryBreakdown CostModel::edge_memory(size_t g) const {

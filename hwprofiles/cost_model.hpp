@@ -75,11 +75,17 @@ class CostModel {
   double server_prefill(int64_t T) const;           // server part + head for the last position
   double server_step(std::span<const int64_t> contexts) const;  // one batched decode iteration
   double server_step(int64_t batch, double sum_context) const;
+  // One server iteration over a batch as the executor runs it: every sequence's layers (prefill blocks of
+  // `prefill_tokens` each, decode steps whose contexts sum to sum_context) and one LM head over the batch.
+  double server_iteration(std::span<const int64_t> prefill_tokens, int64_t decode_steps, double sum_context) const;
   // Wire (application bytes, framing included).
   double uplink_bytes(int64_t T) const;  // prompt block (T tokens) or one decode step (T = 1)
   double downlink_bytes() const;         // one generated token
   double transfer_up(size_t g, double bytes) const;
   double transfer_down(size_t g, double bytes) const;
+  // The host's measured per-message overhead (framing, socket calls, thread hand-offs) of a transfer of
+  // `bytes`; 0 without measured tables. Included in transfer_up/down.
+  double transport_overhead(size_t g, bool up, double bytes) const;
   // Memory.
   MemoryBreakdown edge_memory(size_t g) const;
   double server_weight_bytes() const;

@@ -26,18 +26,6 @@ double Curve::at(double x) const {
   return std::max(0.0, y0 + (y1 - y0) * (x - x0) / (x1 - x0));
 }
 
-double LayerTable::in_run_factor(Curve InRun::*which, int64_t split, int64_t streams) const {
-  if (in_run.empty()) return 1.0;
-  const double k = static_cast<double>(streams);
-  if (split <= in_run.front().split) return (in_run.front().*which).at(k);
-  if (split >= in_run.back().split) return (in_run.back().*which).at(k);
-  size_t i = 1;
-  while (in_run[i].split < split) ++i;
-  const InRun &a = in_run[i - 1], &b = in_run[i];
-  const double f = static_cast<double>(split - a.split) / static_cast<double>(b.split - a.split);
-  return (a.*which).at(k) + f * ((b.*which).at(k) - (a.*which).at(k));
-}
-
 const LayerTable* MeasuredTables::layer(const std::string& model, int bits) const {
   for (const auto& t : layers)
     if (t.model == model && t.bits == bits) return &t;
@@ -56,7 +44,7 @@ nlohmann::json MeasuredTables::to_json() const {
   for (const auto& t : codecs) c.push_back(fmt::format("{} d={}", t.codec, t.dim));
   return {{"file", file},       {"host", host},   {"date", date},
           {"command", command}, {"cores", cores}, {"layers", l},
-          {"codecs", c},        {"concurrent_streams", concurrent_streams}};
+          {"codecs", c}};
 }
 
 std::string this_host_name() {
@@ -166,6 +154,10 @@ std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& pa
   auto m = std::make_shared<MeasuredTables>();
   m->file = path;
   Reader r(path, *ex, "executor");
+  if (!r.has("version") || r.integer("version", 1) != kMeasuredTablesVersion)
+    throw InputError(fmt::format("{}: executor.version: expected {} (steps timed one at a time after an idle wait, "
+                                 "averaged), got {}: measured by an older splitsim; rerun `splitsim calibrate-executor`",
+                                 path, kMeasuredTablesVersion, r.has("version") ? std::to_string(r.integer("version", 1)) : "none"));
   m->host = r.str("host");
   m->date = r.str("date");
   m->command = r.str("command");
@@ -182,24 +174,6 @@ std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& pa
     l.decode_base = t.curve("decode_batch", "decode_s");
     l.decode_per_context = t.number("decode_s_per_context");
     l.head = t.curve("head_batch", "head_s");
-    if (t.has("contention_streams") || t.has("contention_decode") || t.has("contention_prefill")) {
-      l.contention_decode = t.curve("contention_streams", "contention_decode");
-      l.contention_prefill = t.curve("contention_streams", "contention_prefill");
-    }
-    for (Reader& f : t.tables("in_run")) {
-      LayerTable::InRun r;
-      r.split = f.integer("split", 1);
-      if (r.split >= l.n_layers) f.fail("split", fmt::format("a split layer in 1..{}", l.n_layers - 1));
-      if (!l.in_run.empty() && r.split <= l.in_run.back().split) f.fail("split", "splits increasing from one table to the next");
-      r.edge_decode = f.curve("streams", "edge_decode");
-      r.edge_prefill = f.curve("streams", "edge_prefill");
-      r.server_decode = f.curve("streams", "server_decode");
-      r.server_prefill = f.curve("streams", "server_prefill");
-      f.expect_all_used();
-      l.in_run.push_back(std::move(r));
-    }
-    if (l.contention_decode.xs.empty() && !l.has_in_run())
-      t.fail("in_run", "the in-run factors ([[executor.layers.in_run]]) or the older contention_* keys");
     t.expect_all_used();
     m->layers.push_back(std::move(l));
   }

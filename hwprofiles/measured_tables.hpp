@@ -7,15 +7,10 @@
 //   prefill(T)        s for T tokens from an empty cache
 //   decode(B, C)      s for one step of B sequences whose cached contexts sum to C: base(B) + C * per_context
 //   head(B)           s for final norm + LM head + greedy sampling of B columns
-//   in_run(s, k)      what the executor's own local run split at s with k edge clients (lockstep) takes per step,
-//                     divided by the same step run back to back (the hot loop the tables above are measured in),
-//                     for the edge's decode and prefill steps and the server's batch steps; linear in s between
-//                     the measured splits, constant past the first and last.
-//                     At k = 1 it is the hot-loop-to-real-run factor (thread hand-offs, caches after waits); at
-//                     k > 1 it also holds the contention of k edge clients sharing the host's cores as the
-//                     executor really overlaps them (lockstep edges compute together, the server alone).
-//   contention(k)     (older files) slowdown of k threads running the same step back to back; superseded by
-//                     in_run, and used only when a table has no in_run factors
+// Every figure is the mean of single calls, each after a short idle wait, as the executor's steps run after
+// network waits (version 2 of the tables; executor/calibrate.cpp says why). Several clients and the server
+// sharing the host's cores are not folded into the tables: the simulator shares the cores itself
+// (server.shared_cores).
 // Per codec and hidden width d: encode(T), decode(T) in s. Transport: the framed-TCP overhead per message
 // beyond the shaped link (thread hand-offs, copies), fixed per direction plus a per-byte term.
 // Tables are piecewise linear in their argument and extrapolate linearly past their ends (never below 0).
@@ -30,6 +25,9 @@
 namespace splitsim {
 
 // y(x) piecewise linear through (xs, ys); xs strictly increasing, at least one point.
+// The [executor] block's format: 2 = figures are means of single calls after an idle wait.
+constexpr int64_t kMeasuredTablesVersion = 2;
+
 struct Curve {
   std::vector<double> xs, ys;
   double at(double x) const;
@@ -45,17 +43,6 @@ struct LayerTable {
   Curve decode_base;   // batch -> s per layer at zero context
   double decode_per_context = 0;  // s per layer per cached position of each sequence
   Curve head;          // batch -> s
-  Curve contention_decode, contention_prefill;  // concurrent streams -> slowdown factor (1 at 1); may be empty
-  // Per measured split (increasing): edge clients of one local run -> in-run factor (see above); empty in
-  // older files.
-  struct InRun {
-    int64_t split = 0;
-    Curve edge_decode, edge_prefill, server_decode, server_prefill;
-  };
-  std::vector<InRun> in_run;
-  bool has_in_run() const { return !in_run.empty(); }
-  // The factor at split s for `streams` clients; `which` picks the curve (e.g. &InRun::edge_decode).
-  double in_run_factor(Curve InRun::*which, int64_t split, int64_t streams) const;
 };
 
 struct CodecTable {
@@ -77,10 +64,6 @@ struct MeasuredTables {
   std::vector<LayerTable> layers;
   std::vector<CodecTable> codecs;
   TransportTable transport;
-  // Identical streams (e.g. edge clients of one local run) sharing the host's cores at once; the cost model
-  // multiplies compute by the measured in-run factor (or, in older files, the contention slowdown) at this
-  // count. 1: the device has the host alone. `splitsim validate` sets it on the edge's and the server's tables.
-  int64_t concurrent_streams = 1;
 
   const LayerTable* layer(const std::string& model, int bits) const;  // nullptr when not measured
   const CodecTable* codec(const std::string& codec, int64_t dim) const;

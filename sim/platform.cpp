@@ -52,7 +52,11 @@ std::vector<simgrid::s4u::Host*> build_platform(const Topology& topo) {
   std::vector<s4u::Host*> hosts;
   hosts.reserve(topo.hosts.size());
   for (const auto& h : topo.hosts) {
-    auto* host = zone->create_host(h.name, 1.0)->seal();
+    auto* host = zone->create_host(h.name, 1.0);
+    // Devices sharing the server's cores: one exec (a single-threaded edge step or server iteration) runs on
+    // one core at most; more execs than cores share them equally (SimGrid's CPU model).
+    if (hosts.empty() && topo.server_cores > 1) host->set_core_count(static_cast<int>(topo.server_cores));
+    host->seal();
     zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, in_route(h.to_center), false);
     zone->add_route(nullptr, host->get_netpoint(), nullptr, nullptr, in_route(h.from_center), false);
     hosts.push_back(host);

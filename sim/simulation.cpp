@@ -109,7 +109,7 @@ class Fleet {
   void edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now);
   void compute(DeviceState& ds, double seconds);
   double transfer(DeviceState& ds, bool up, double bytes);
-  double iteration_time(std::span<const ServerItem> batch) const;
+  double iteration_time(std::span<const ServerItem> batch);
   void on_done(const ServerItem& it, double start, double end);
   void finish(DeviceState& ds, double at);
   void progress(bool force);
@@ -140,6 +140,7 @@ class Fleet {
   CostModel cost_;
   Topology topo_;
   std::vector<s4u::Host*> hosts_;
+  std::vector<int64_t> prefill_tokens_;  // iteration_time's scratch
   std::unique_ptr<Server> server_;
   std::vector<DeviceState> dev_;
   std::vector<RequestRecord> records_;
@@ -154,7 +155,9 @@ class Fleet {
 
 void Fleet::compute(DeviceState& ds, double seconds) {
   if (seconds <= 0) return;
-  if (topo_.full) {
+  if (topo_.full && sys_.scenario.server.shared_cores > 0) {
+    s4u::this_actor::exec_init(seconds)->set_host(hosts_[0])->wait();  // on the server's shared cores
+  } else if (topo_.full) {
     s4u::this_actor::execute(seconds);  // on the device's own 1 flop/s host
   } else {
     s4u::this_actor::sleep_for(seconds);
@@ -169,22 +172,26 @@ double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
   s4u::Host* srv = hosts_[0];
   s4u::Comm::sendto_init(up ? dev : srv, up ? srv : dev)->set_payload_size(sim_payload(bytes))->start()->wait();
   ++events_;
+  // The host's measured message overhead, which the closed-form transfers of fast mode include too.
+  if (const double o = cost_.transport_overhead(ds.group, up, bytes); o > 0) s4u::this_actor::sleep_for(o);
   return s4u::Engine::get_clock() - t0;
 }
 
-double Fleet::iteration_time(std::span<const ServerItem> batch) const {
+double Fleet::iteration_time(std::span<const ServerItem> batch) {
   double t = 0, sum_context = 0;
   int64_t steps = 0;
+  prefill_tokens_.clear();
   for (const auto& it : batch) {
     if (it.prefill) {
-      t += cost_.server_decode_codec(it.tokens) + cost_.server_prefill(it.tokens);
+      t += cost_.server_decode_codec(it.tokens);
+      prefill_tokens_.push_back(it.tokens);
     } else {
       t += cost_.server_decode_codec(1);
       sum_context += static_cast<double>(it.tokens);
       ++steps;
     }
   }
-  return t + cost_.server_step(steps, sum_context);
+  return t + cost_.server_iteration(prefill_tokens_, steps, sum_context);
 }
 
 void Fleet::finish(DeviceState& ds, double at) {

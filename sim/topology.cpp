@@ -69,6 +69,14 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
       }
     }
   }
+  // Devices computing on the server's shared cores (server.shared_cores) contend for them: every edge step is
+  // a SimGrid exec on the server's multi-core host, which needs an actor per device (full mode).
+  t.server_cores = std::max<int64_t>(1, sys.scenario.server.shared_cores);
+  if (sys.scenario.server.shared_cores > 0 && !full) {
+    full = true;
+    t.mode_reason = fmt::format("full: the devices compute on the server's {} shared core(s) (server.shared_cores)",
+                                t.server_cores);
+  }
   t.full = full;
 
   int32_t bb_up = -1, bb_down = -1;
@@ -137,7 +145,9 @@ std::string Topology::to_xml(const std::string& title) const {
                    " devices not listed transfer in closed form -->\n",
                    title, mode_reason);
   x += "  <zone id=\"splitsim\" routing=\"Full\">\n";
-  for (const auto& h : hosts) x += fmt::format("    <host id=\"{}\" speed=\"1f\"/>\n", h.name);
+  for (size_t i = 0; i < hosts.size(); ++i)
+    x += fmt::format("    <host id=\"{}\" speed=\"1f\"{}/>\n", hosts[i].name,
+                     i == 0 && server_cores > 1 ? fmt::format(" core=\"{}\"", server_cores) : "");
   for (const auto& l : links)
     x += fmt::format("    <link id=\"{}\" bandwidth=\"{:.17g}Bps\" latency=\"{:.17g}s\" sharing_policy=\"{}\"/>\n",
                      l.name, l.bandwidth, l.latency, l.fatpipe ? "FATPIPE" : "SHARED");

@@ -46,6 +46,7 @@ struct Topology {
   std::vector<int32_t> device_host;    // per device: host carrying its transfers, -1 = closed form
   std::vector<int64_t> group_begin;    // first device index of each fleet group, plus the total at the end
   double uplink_capacity = 0;          // B/s summed over access uplinks (private links and cells)
+  int64_t server_cores = 1;            // cores of the server host (> 1 only when the devices share them)
 
   size_t group_of(int64_t device) const;
   int64_t devices() const { return group_begin.back(); }

@@ -3,6 +3,9 @@
 #include "core/error.hpp"
 #include "core/scenario.hpp"
 
+#include <algorithm>
+#include <thread>
+
 using namespace splitsim;
 
 namespace {
@@ -127,4 +130,16 @@ TEST_CASE("scenario: the resolved JSON is complete and stable", "[scenario]") {
   CHECK(a.to_json()["split"]["layer"] == 16);
   Scenario c = load(kMinimal, {"split.layer=8"});
   CHECK(a.to_json() != c.to_json());
+}
+
+TEST_CASE("scenario: server.shared_cores is a core count or \"auto\"", "[scenario][bad-input]") {
+  CHECK(load(kMinimal).server.shared_cores == 0);  // default: every device has its own processor
+  CHECK(load(with("[server]\nshared_cores = 3\n")).server.shared_cores == 3);
+  const int64_t cores = load(with("[server]\nshared_cores = \"auto\"\n")).server.shared_cores;
+  CHECK(cores == std::max<int64_t>(1, std::thread::hardware_concurrency()));
+  CHECK(load(kMinimal, {"server.shared_cores=auto"}).server.shared_cores == cores);
+  CHECK_THROWS_WITH(load(with("[server]\nshared_cores = \"many\"\n")),
+                    Catch::Matchers::Contains("s.toml") && Catch::Matchers::Contains("server.shared_cores") &&
+                        Catch::Matchers::Contains("\"auto\" or a core count"));
+  CHECK_THROWS_WITH(load(with("[server]\nshared_cores = -1\n")), Catch::Matchers::Contains("server.shared_cores"));
 }

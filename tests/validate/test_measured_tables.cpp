@@ -21,6 +21,7 @@ namespace {
 
 const char* kTables = R"(
 [executor]
+version = 2
 host = "testhost"
 date = "2026-01-01T00:00:00Z"
 command = "hand-written for tests"
@@ -40,9 +41,6 @@ decode_s = [1e-5, 1.5e-5, 2.5e-5]
 decode_s_per_context = 1e-7
 head_batch = [1, 4]
 head_s = [2e-5, 5e-5]
-contention_streams = [1, 2, 4]
-contention_decode = [1, 1.2, 2.4]
-contention_prefill = [1, 1.1, 2.0]
 
 [[executor.codecs]]
 codec = "fp32"
@@ -168,14 +166,13 @@ TEST_CASE("cost model: a host-cpu profile with measured tables is costed from th
   CHECK(cost.transfer_up(0, up) == Approx(1e-3 + up / 12.5e6 + 2e-5 + 1e-9 * up));
   CHECK(cost.transfer_down(0, 20) == Approx(1e-3 + 20 / 12.5e6 + 3e-5 + 1e-9 * 20));
 
-  // Edge clients sharing the host: the measured contention slowdown at that many streams.
-  auto shared = std::make_shared<MeasuredTables>(*tables);
-  shared->concurrent_streams = 4;
-  sys.fleet[0].device.measured = shared;
-  const CostModel cost4(sys);
-  CHECK(cost4.edge_step(0, 20) == Approx(2.4 * 2 * (1e-5 + 20 * 1e-7)));
-  CHECK(cost4.edge_prefill(0, 16) == Approx(2.0 * 2 * 1e-4));
-  CHECK(cost4.server_prefill(16) == Approx(cost.server_prefill(16)));  // the server is not an edge stream
+  // A server iteration runs every sequence's layers and one head over the batch (as the executor does): two
+  // prefills of 16 and two decode steps at contexts summing to 40, head over 4 columns.
+  const std::vector<int64_t> prefills{16, 16};
+  CHECK(cost.server_iteration(prefills, 2, 40.0) == Approx(2 * 3 * 1e-4 + 3 * (1.5e-5 + 40 * 1e-7) + 5e-5));
+  CHECK(cost.server_iteration(std::vector<int64_t>{16}, 0, 0) == Approx(cost.server_prefill(16)));
+  CHECK(cost.server_iteration({}, 2, 40.0) == Approx(cost.server_step(2, 40.0)));
+  CHECK(cost.server_iteration({}, 0, 0) == 0);
 
   // A model or bit-width the tables do not cover falls back to the roofline.
   System q = resolve_system(scenario(1, "opsc")), plain = q;
@@ -185,70 +182,15 @@ TEST_CASE("cost model: a host-cpu profile with measured tables is costed from th
   CHECK(rq.edge_step(0, 20) == rq_plain.edge_step(0, 20));
 }
 
-TEST_CASE("cost model: in-run factors cost the edge and the server steps at the run's split and client count", "[validate]") {
-  // The same tables with in-run factors at splits 1 and 3 in place of the looping threads' contention.
-  std::string text = kTables;
-  const auto at = text.find("contention_streams");
-  text.replace(at, text.find("\n[[executor.codecs]]") - at, R"(
-[[executor.layers.in_run]]
-split = 1
-streams = [1, 2, 4]
-edge_decode = [1.1, 1.2, 1.6]
-edge_prefill = [1.05, 1.3, 2.0]
-server_decode = [0.9, 1.0, 1.4]
-server_prefill = [1.2, 1.5, 1.8]
-
-[[executor.layers.in_run]]
-split = 3
-streams = [1, 2]
-edge_decode = [1.3, 1.4]
-edge_prefill = [1.05, 1.5]
-server_decode = [1.1, 1.2]
-server_prefill = [1.0, 1.1]
-)");
-  auto tables = load_measured_tables(write_temp("inrun.toml", text));
-  REQUIRE(tables->layers.size() == 1);
-  const LayerTable& lt = tables->layers[0];
-  REQUIRE(lt.in_run.size() == 2);
-  CHECK(lt.contention_decode.xs.empty());
-  using R = LayerTable::InRun;
-  CHECK(lt.in_run_factor(&R::edge_decode, 1, 2) == Approx(1.2));
-  CHECK(lt.in_run_factor(&R::edge_decode, 0, 2) == Approx(1.2));  // constant before the first split
-  CHECK(lt.in_run_factor(&R::edge_decode, 4, 1) == Approx(1.3));  // and after the last
-  CHECK(lt.in_run_factor(&R::edge_decode, 2, 1) == Approx(1.2));  // halfway between 1.1 and 1.3
-  System sys = resolve_system(scenario(2, "split-fp32"));  // split at layer 2 of 5
-  auto at_k = [&](int64_t k) {
-    auto t = std::make_shared<MeasuredTables>(*tables);
-    t->concurrent_streams = k;
-    sys.fleet[0].device.measured = t;
-    sys.server.measured = t;
-    return CostModel(sys);
-  };
-  {
-    const CostModel c1 = at_k(1);  // one client at split 2: halfway between the two measured splits
-    CHECK(c1.edge_step(0, 20) == Approx(1.2 * 2 * (1e-5 + 20 * 1e-7)));
-    CHECK(c1.edge_prefill(0, 16) == Approx(1.05 * 2 * 1e-4));
-    CHECK(c1.edge_encode(0, 16) == Approx(1.2 * 1e-6));
-    CHECK(c1.server_step(2, 40.0) == Approx(1.0 * (3 * (1.5e-5 + 40 * 1e-7) + 3e-5)));
-    CHECK(c1.server_prefill(16) == Approx(1.1 * (3 * 1e-4 + 2e-5)));
+TEST_CASE("measured tables: files of an older format are refused with what to do", "[validate]") {
+  for (const char* version : {"", "version = 1\n"}) {
+    std::string old = kTables;
+    old.replace(old.find("version = 2\n"), 12, version);
+    const std::string p = write_temp("old.toml", old);
+    CHECK_THROWS_WITH(load_measured_tables(p), Catch::Matchers::Contains(p) &&
+                                                   Catch::Matchers::Contains("executor.version: expected 2") &&
+                                                   Catch::Matchers::Contains("rerun `splitsim calibrate-executor`"));
   }
-  const CostModel c2 = at_k(2);
-  CHECK(c2.edge_step(0, 20) == Approx(1.3 * 2 * (1e-5 + 20 * 1e-7)));
-  CHECK(c2.edge_prefill(0, 16) == Approx(1.4 * 2 * 1e-4));
-  CHECK(c2.server_prefill(16) == Approx(1.3 * (3 * 1e-4 + 2e-5)));
-  CHECK(c2.server_decode_codec(1) == Approx(2e-7));  // the codec is timed alone, no factor
-
-  // Splits out of order, and a table with neither the in-run factors nor the older contention keys, are errors
-  // naming the key.
-  std::string swapped = text;
-  swapped.replace(swapped.find("split = 1"), 9, "split = 4");
-  CHECK_THROWS_WITH(load_measured_tables(write_temp("swapped.toml", swapped)),
-                    Catch::Matchers::Contains("executor.layers[0].in_run[1].split"));
-  std::string neither = text;
-  const auto from = neither.find("\n[[executor.layers.in_run]]");
-  neither.replace(from, neither.find("\n[[executor.codecs]]") - from, "");
-  CHECK_THROWS_WITH(load_measured_tables(write_temp("neither.toml", neither)),
-                    Catch::Matchers::Contains("executor.layers[0].in_run"));
 }
 
 TEST_CASE("cost model: TS + TAB-Q bytes are the expectation over whole bit-widths, so run totals are exact", "[validate]") {

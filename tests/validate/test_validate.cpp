@@ -16,8 +16,7 @@ using namespace splitsim;
 
 namespace {
 
-// One quick calibration per test binary, covering the scenarios below (stories260k at 32, 8 and 4 bits, in-run
-// factors at their splits and client counts).
+// One quick calibration per test binary, covering the scenarios below (stories260k at 32, 8 and 4 bits).
 const std::string& ci_calibration() {
   static const std::string path = [] {
     ExecCalibrationOptions co;
@@ -25,8 +24,6 @@ const std::string& ci_calibration() {
     co.bits = {32, 8, 4};
     co.codecs = {"fp32", "ts-tabq"};
     co.quick = true;
-    co.max_streams = 2;
-    co.in_run_splits["stories260k"] = {1, 4};  // the splits of the scenarios below
     co.progress = false;
     const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-validate";
     std::filesystem::create_directories(dir);
@@ -101,6 +98,9 @@ TEST_CASE("validate: configurations the executor cannot run are input errors nam
   o.sets = {"split.strategy=split-fp16"};
   CHECK_THROWS_WITH(validate_scenario(scenario_path("v260k-s1-fp32-c1-fast"), o),
                     Catch::Matchers::Contains("split.edge_bits") && Catch::Matchers::Contains("no fp16 weights"));
+  o.sets = {"server.shared_cores=0"};  // the executor's clients and server always share this machine
+  CHECK_THROWS_WITH(validate_scenario(scenario_path("v260k-s1-fp32-c1-fast"), o),
+                    Catch::Matchers::Contains("server.shared_cores"));
   o.sets = {"edge.profile=raspberry-pi-5"};
   CHECK_THROWS_WITH(validate_scenario(scenario_path("v260k-s1-fp32-c1-fast"), o),
                     Catch::Matchers::Contains("edge.profile") && Catch::Matchers::Contains("measured executor tables"));
