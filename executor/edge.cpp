@@ -64,6 +64,7 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
   }
 
   KvCache cache(m, w.part, context);
+  if (o.start_gate) o.start_gate();
   Workspace ws;
   Eigen::MatrixXf x;  // (d, T)
   std::vector<uint8_t> wire;

@@ -26,6 +26,8 @@ struct EdgeOptions {
   WireConfig wire;
   SamplingConfig sampling;  // the server samples with it
   int64_t steps = 64;       // tokens to generate
+  // Called after the handshake, before the request's clock starts (local runs: all clients start together).
+  std::function<void()> start_gate;
 };
 
 struct EdgeResult {
