@@ -233,33 +233,48 @@ std::string measure_transport(const Settings& st, uint64_t seed, const std::stri
   eo.split = split;
   eo.link.uplink_rate = eo.link.downlink_rate = 1e9;  // B/s
   eo.link.delay = 1e-3;
-  eo.steps = 32;
   ServerOptions so;
-  std::vector<double> fixed, pbytes, presid;
+  so.batch_window = 20e-3;  // as `splitsim validate` runs the executor
   auto shaped = [&](double up_bytes, double down_bytes) {
     return 2 * eo.link.delay + up_bytes / eo.link.uplink_rate + down_bytes / eo.link.downlink_rate;
   };
-  for (int64_t T : st.transport_prompts) {
+  auto prompt_of = [&](int64_t T) {
     std::vector<int32_t> prompt(static_cast<size_t>(T));
     for (int64_t i = 0; i < T; ++i) prompt[static_cast<size_t>(i)] = static_cast<int32_t>(2 + (i * 37 + 11) % (m.vocab_size - 2));
-    eo.steps = std::min<int64_t>(32, m.max_seq_len - T - 1);
-    LocalRunResult res = run_local_split(edge, server, eo, so, 1, 6, prompt);
-    std::vector<double> r0s;
-    for (size_t r = 1; r < res.requests.size(); ++r) {  // the first request warms up the allocations
+    return prompt;
+  };
+  // Per decode step of every request but each client's first (allocations warm up): what the step took beyond
+  // its measured compute, codec and shaped-link times. With k clients this also holds the hand-offs of k
+  // sessions through the server's batch (a client's block waits for the others' in the batch window).
+  auto decode_residuals = [&](const LocalRunResult& res, int per_client) {
+    std::vector<double> fixed;
+    for (size_t r = 0; r < res.requests.size(); ++r) {
+      if (r % static_cast<size_t>(per_client) == 0) continue;
       const EdgeResult& e = res.requests[r];
-      const TokenRecord& s0 = e.steps.front();
-      r0s.push_back(e.record.ttft - (s0.edge_compute + s0.encode + s0.decode + s0.server_compute) -
-                    shaped(static_cast<double>(s0.bytes_up), static_cast<double>(s0.bytes_down)));
       double known = 0;
       for (size_t k = 1; k < e.steps.size(); ++k) {
         const TokenRecord& s = e.steps[k];
         known += s.edge_compute + s.encode + s.decode + s.server_compute +
                  shaped(static_cast<double>(s.bytes_up), static_cast<double>(s.bytes_down));
       }
-      if (e.steps.size() > 1)
-        fixed.push_back((e.record.e2e - e.record.ttft - known) / static_cast<double>(e.steps.size() - 1));
+      if (e.steps.size() > 1) fixed.push_back((e.record.e2e - e.record.ttft - known) / static_cast<double>(e.steps.size() - 1));
+    }
+    return fixed;
+  };
+  // One client, prompts of several lengths: the per-byte term from the prefill residuals.
+  std::vector<double> fixed1, pbytes, presid;
+  for (int64_t T : st.transport_prompts) {
+    eo.steps = std::min<int64_t>(32, m.max_seq_len - T - 1);
+    LocalRunResult res = run_local_split(edge, server, eo, so, 1, 6, prompt_of(T));
+    std::vector<double> r0s;
+    for (size_t r = 1; r < res.requests.size(); ++r) {
+      const EdgeResult& e = res.requests[r];
+      const TokenRecord& s0 = e.steps.front();
+      r0s.push_back(e.record.ttft - (s0.edge_compute + s0.encode + s0.decode + s0.server_compute) -
+                    shaped(static_cast<double>(s0.bytes_up), static_cast<double>(s0.bytes_down)));
       if (r == 1) pbytes.push_back(static_cast<double>(s0.bytes_up));
     }
+    for (double f : decode_residuals(res, 6)) fixed1.push_back(f);
     presid.push_back(median(r0s));
   }
   // Least-squares slope of the prefill residual against the prompt frame's bytes.
@@ -271,15 +286,28 @@ std::string measure_transport(const Settings& st, uint64_t seed, const std::stri
   for (size_t i = 0; i < pbytes.size(); ++i) sxy += (pbytes[i] - mx) * (presid[i] - my), sxx += (pbytes[i] - mx) * (pbytes[i] - mx);
   const double per_byte = sxx > 0 ? std::max(0.0, sxy / sxx) : 0.0;
   const double decode_frames = static_cast<double>(kFrameHeaderBytes + kWireHeaderBytes + 4 * m.dim + kFrameHeaderBytes + kTokenPayloadBytes);
-  const double round_trip = std::max(0.0, median(fixed) - per_byte * decode_frames);
+  // The round trip at 1..cores clients (at most 4): up to the core count each client computes on its own core,
+  // so what a step takes beyond its own compute is the message path; beyond it, waiting for a core is what the
+  // simulator's shared cores model, and the overhead is taken as at the core count.
+  const int cores = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  std::vector<double> ks, round_trip;
+  for (int k = 1; k <= cores; ++k) {
+    std::vector<double> fixed = fixed1;
+    if (k > 1) {
+      eo.steps = 32;
+      fixed = decode_residuals(run_local_split(edge, server, eo, so, k, 4, prompt_of(st.transport_prompts.front())), 4);
+    }
+    ks.push_back(k);
+    round_trip.push_back(std::max(0.0, median(fixed) - per_byte * decode_frames));
+  }
   if (progress)
-    fmt::print(stderr, "  transport: {:.1f} us per round trip + {:.3f} ns per byte (prefill residuals {})\n", round_trip * 1e6,
-               per_byte * 1e9, toml_list(presid));
+    fmt::print(stderr, "  transport: {:.1f} us per round trip at 1 client, {:.1f} us at {}; {:.3f} ns per byte (prefill residuals {} s)\n",
+               round_trip.front() * 1e6, round_trip.back() * 1e6, ks.back(), per_byte * 1e9, toml_list(presid));
   std::string t = "\n[executor.transport]\n";
   t += fmt::format("source = \"{}\"\n", source);
-  t += "# per message beyond the shaped link's delay and rate: half the measured round trip each way\n";
-  t += fmt::format("up_fixed_s = {:.6g}\ndown_fixed_s = {:.6g}\nper_byte_s = {:.6g}\n", round_trip / 2, round_trip / 2,
-                   per_byte);
+  t += "# per message beyond the shaped link's delay and rate: half the measured round trip each way, with this many\n";
+  t += "# clients of one local run (beyond the last, as at the last)\n";
+  t += fmt::format("clients = {}\nround_trip_s = {}\nper_byte_s = {:.6g}\n", toml_list(ks), toml_list(round_trip), per_byte);
   return t;
 }
 

@@ -123,15 +123,27 @@ double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, i
 }
 
 double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, int64_t T) const {
-  if (layers <= 0 || T <= 0) return 0;
+  return layers_prefill(hw, bits, layers, std::span<const int64_t>(&T, 1));
+}
+
+// Prefill blocks of one batch run as one pass over all their tokens: the matrices are read once for every token of
+// every block; attention is per block (each attends to its own cache). Measured tables time one block of T tokens,
+// so a batch is costed as one block of the summed tokens (the attention share of a layer is small at these T).
+double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, std::span<const int64_t> blocks) const {
+  double total = 0, att_pairs = 0;
+  for (int64_t T : blocks) {
+    if (T <= 0) continue;
+    total += static_cast<double>(T);
+    att_pairs += static_cast<double>(T) * static_cast<double>(T + 1) / 2;
+  }
+  if (layers <= 0 || total <= 0) return 0;
   const ModelSpec& m = sys_.model;
-  const double t = static_cast<double>(T);
-  if (const LayerTable* lt = measured_layer(hw, m, bits)) return static_cast<double>(layers) * lt->prefill.at(t);
-  double mat_flops = t * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
+  if (const LayerTable* lt = measured_layer(hw, m, bits)) return static_cast<double>(layers) * lt->prefill.at(total);
+  double mat_flops = total * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
   double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
-                     t * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
-  double att_flops = 4.0 * static_cast<double>(m.n_heads * m.head_dim()) * t * (t + 1) / 2;
-  double att_bytes = 2.0 * m.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits)) * t;  // write + read
+                     total * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
+  double att_flops = 4.0 * static_cast<double>(m.n_heads * m.head_dim()) * att_pairs;
+  double att_bytes = 2.0 * m.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits)) * total;  // write + read
   double per_layer = op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1) + op_time(hw, att_flops, att_bytes, 1);
   return static_cast<double>(layers) * per_layer;
 }
@@ -209,7 +221,7 @@ double CostModel::server_iteration(std::span<const int64_t> prefill_tokens, int6
   const int bits = static_cast<int>(p.cloud_bits);
   double t = layers_decode(sys_.server, bits, server_layers(), decode_steps, sum_context) +
              head_time(sys_.server, bits, columns);
-  for (int64_t T : prefill_tokens) t += layers_prefill(sys_.server, bits, server_layers(), T);
+  t += layers_prefill(sys_.server, bits, server_layers(), prefill_tokens);
   return t;
 }
 
@@ -255,7 +267,9 @@ double CostModel::transport_overhead(size_t g, bool up, double bytes) const {
   // Measured framing/transport overhead of the host's message path (thread hand-offs, copies), when measured.
   const auto& mt = sys_.fleet[g].device.measured;
   if (!mt || bytes <= 0) return 0;
-  return (up ? mt->transport.up_fixed : mt->transport.down_fixed) + mt->transport.per_byte * bytes;
+  // Clients of one local run (devices on the server's shared cores) hand their messages through one host.
+  const int64_t clients = sys_.scenario.server.shared_cores > 0 ? sys_.scenario.device_count() : 1;
+  return mt->transport.fixed(up, clients) + mt->transport.per_byte * bytes;
 }
 
 double CostModel::transfer_up(size_t g, double bytes) const {

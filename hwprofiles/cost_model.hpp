@@ -75,8 +75,8 @@ class CostModel {
   double server_prefill(int64_t T) const;           // server part + head for the last position
   double server_step(std::span<const int64_t> contexts) const;  // one batched decode iteration
   double server_step(int64_t batch, double sum_context) const;
-  // One server iteration over a batch as the executor runs it: every sequence's layers (prefill blocks of
-  // `prefill_tokens` each, decode steps whose contexts sum to sum_context) and one LM head over the batch.
+  // One server iteration over a batch as the executor runs it: the prefill blocks (`prefill_tokens` each) as one
+  // pass over all their tokens, the decode steps (contexts summing to sum_context), one LM head over the batch.
   double server_iteration(std::span<const int64_t> prefill_tokens, int64_t decode_steps, double sum_context) const;
   // Wire (application bytes, framing included).
   double uplink_bytes(int64_t T) const;  // prompt block (T tokens) or one decode step (T = 1)
@@ -99,6 +99,7 @@ class CostModel {
  private:
   double layers_decode(const HwProfile& hw, int bits, int64_t layers, int64_t batch, double sum_context) const;
   double layers_prefill(const HwProfile& hw, int bits, int64_t layers, int64_t T) const;
+  double layers_prefill(const HwProfile& hw, int bits, int64_t layers, std::span<const int64_t> blocks) const;
   double head_time(const HwProfile& hw, int bits, int64_t tokens) const;
   double codec_time(const HwProfile& hw, int64_t T) const;
   int64_t server_layers() const { return sys_.model.n_layers - sys_.plan.split_layer; }

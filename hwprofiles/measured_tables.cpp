@@ -26,6 +26,12 @@ double Curve::at(double x) const {
   return std::max(0.0, y0 + (y1 - y0) * (x - x0) / (x1 - x0));
 }
 
+double TransportTable::fixed(bool /*up*/, int64_t clients) const {
+  if (round_trip.xs.empty()) return 0;
+  const double k = std::clamp(static_cast<double>(clients), round_trip.xs.front(), round_trip.xs.back());
+  return 0.5 * round_trip.at(k);
+}
+
 const LayerTable* MeasuredTables::layer(const std::string& model, int bits) const {
   for (const auto& t : layers)
     if (t.model == model && t.bits == bits) return &t;
@@ -190,8 +196,7 @@ std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& pa
   {
     Reader t = r.table("transport");
     m->transport.source = t.str("source");
-    m->transport.up_fixed = t.number("up_fixed_s");
-    m->transport.down_fixed = t.number("down_fixed_s");
+    m->transport.round_trip = t.curve("clients", "round_trip_s");
     m->transport.per_byte = t.number("per_byte_s");
     t.expect_all_used();
   }

@@ -54,8 +54,9 @@ struct CodecTable {
 
 struct TransportTable {
   std::string source;
-  double up_fixed = 0, down_fixed = 0;  // s per message
-  double per_byte = 0;                  // s per byte of a frame, beyond the link's own rate
+  Curve round_trip;     // clients of one local run -> s per round trip (half each way); flat past the last
+  double per_byte = 0;  // s per byte of a frame, beyond the link's own rate
+  double fixed(bool up, int64_t clients) const;  // s per message one way
 };
 
 struct MeasuredTables {

@@ -52,8 +52,8 @@ decode_s = [2e-7, 2e-6]
 
 [executor.transport]
 source = "measured: testhost, 2026-01-01, hand-written"
-up_fixed_s = 2e-5
-down_fixed_s = 3e-5
+clients = [1, 2]
+round_trip_s = [5e-5, 8e-5]
 per_byte_s = 1e-9
 )";
 
@@ -115,7 +115,9 @@ TEST_CASE("measured tables: load, and errors name the file and the key", "[valid
   CHECK(t->layer("stories260k", 32) != nullptr);
   CHECK(t->layer("stories260k", 4) == nullptr);
   CHECK(t->codec("fp32", 64) != nullptr);
-  CHECK(t->transport.down_fixed == 3e-5);
+  CHECK(t->transport.fixed(false, 1) == 2.5e-5);
+  CHECK(t->transport.fixed(true, 2) == 4e-5);
+  CHECK(t->transport.fixed(true, 4) == 4e-5);  // flat past the last measured client count
 
   std::string bad = kTables;
   bad.replace(bad.find("decode_s_per_context"), 20, "decode_s_per_kontext");
@@ -163,13 +165,24 @@ TEST_CASE("cost model: a host-cpu profile with measured tables is costed from th
   // Transfers: shaped-fast (100 Mbps, 1 ms) + the measured per-message overhead.
   const double up = cost.uplink_bytes(1);
   CHECK(up == kFrameHeaderBytes + encoded_size_dense(WireCodec::fp32, 1, 64));
-  CHECK(cost.transfer_up(0, up) == Approx(1e-3 + up / 12.5e6 + 2e-5 + 1e-9 * up));
-  CHECK(cost.transfer_down(0, 20) == Approx(1e-3 + 20 / 12.5e6 + 3e-5 + 1e-9 * 20));
+  CHECK(cost.transfer_up(0, up) == Approx(1e-3 + up / 12.5e6 + 2.5e-5 + 1e-9 * up));
+  CHECK(cost.transfer_down(0, 20) == Approx(1e-3 + 20 / 12.5e6 + 2.5e-5 + 1e-9 * 20));
+  {  // Two clients of one local run (on the server's shared cores): the round trip measured with two clients.
+    System two = resolve_system(scenario(2, "split-fp32"));
+    two.scenario.server.shared_cores = 2;
+    two.fleet[0].device.measured = tables;
+    two.server.measured = tables;
+    CHECK(CostModel(two).transfer_down(0, 20) == Approx(1e-3 + 20 / 12.5e6 + 4e-5 + 1e-9 * 20));
+    two.scenario.server.shared_cores = 0;  // separate machines: each device's own message path
+    CHECK(CostModel(two).transfer_down(0, 20) == Approx(1e-3 + 20 / 12.5e6 + 2.5e-5 + 1e-9 * 20));
+  }
 
-  // A server iteration runs every sequence's layers and one head over the batch (as the executor does): two
-  // prefills of 16 and two decode steps at contexts summing to 40, head over 4 columns.
+  // A server iteration runs the batch as the executor does: the prefill blocks as one pass over their 32 tokens
+  // (the table extrapolated from its last segment), the decode steps at contexts summing to 40, and one head over
+  // the 4 columns.
   const std::vector<int64_t> prefills{16, 16};
-  CHECK(cost.server_iteration(prefills, 2, 40.0) == Approx(2 * 3 * 1e-4 + 3 * (1.5e-5 + 40 * 1e-7) + 5e-5));
+  const double prefill32 = 1e-4 + 16 * (1e-4 - 1e-5) / 15;
+  CHECK(cost.server_iteration(prefills, 2, 40.0) == Approx(3 * prefill32 + 3 * (1.5e-5 + 40 * 1e-7) + 5e-5));
   CHECK(cost.server_iteration(std::vector<int64_t>{16}, 0, 0) == Approx(cost.server_prefill(16)));
   CHECK(cost.server_iteration({}, 2, 40.0) == Approx(cost.server_step(2, 40.0)));
   CHECK(cost.server_iteration({}, 0, 0) == 0);

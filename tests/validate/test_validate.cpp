@@ -16,22 +16,25 @@ using namespace splitsim;
 
 namespace {
 
-// One quick calibration per test binary, covering the scenarios below (stories260k at 32, 8 and 4 bits).
+// A quick calibration of stories260k (32, 8 and 4 bits) into a temporary file, named `name`.
+std::string quick_calibration(const std::string& name) {
+  ExecCalibrationOptions co;
+  co.models = {"stories260k"};
+  co.bits = {32, 8, 4};
+  co.codecs = {"fp32", "ts-tabq"};
+  co.quick = true;
+  co.progress = false;
+  const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-validate";
+  std::filesystem::create_directories(dir);
+  const std::string p = (dir / (name + ".toml")).string();
+  std::filesystem::remove(p);
+  write_executor_calibration(p, calibrate_executor(co, "test_validate (quick calibration)"));
+  return p;
+}
+
+// One per test binary, for the tests that only need some tables.
 const std::string& ci_calibration() {
-  static const std::string path = [] {
-    ExecCalibrationOptions co;
-    co.models = {"stories260k"};
-    co.bits = {32, 8, 4};
-    co.codecs = {"fp32", "ts-tabq"};
-    co.quick = true;
-    co.progress = false;
-    const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-validate";
-    std::filesystem::create_directories(dir);
-    const std::string p = (dir / "ci-calibration.toml").string();
-    std::filesystem::remove(p);
-    write_executor_calibration(p, calibrate_executor(co, "test_validate (quick calibration)"));
-    return p;
-  }();
+  static const std::string path = quick_calibration("ci-calibration");
   return path;
 }
 
@@ -50,34 +53,42 @@ std::string scenario_path(const std::string& name) { return data_dir() + "/scena
 TEST_CASE("validate: the simulator predicts the executor within the targets after a quick calibration", "[validate][ci]") {
   if (!find_model_dir()) WARN("stories260K not found (set SPLITSIM_MODEL_DIR): validating on random weights of its shape");
   ValidateOptions o;
-  o.calibration = ci_calibration();
-  o.reps = 5;  // the median of 5 runs keeps a busy host's outliers out
+  o.reps = 7;  // the median of 7 runs keeps a busy host's outliers out
   o.quiet = true;
+  std::vector<ScenarioValidation> all;
+  std::string tables;
   for (const char* name : {"v260k-s1-fp32-c1-fast", "v260k-s4-opsc-c2-fast"}) {
-    const ScenarioValidation v = validate_scenario(scenario_path(name), o);
-    INFO(table(v));
+    // Calibrated right before the runs, as `validate --calibrate-each` does: a shared CI host's load drifts.
+    o.calibration = quick_calibration(std::string("calibration-") + name);
+    all.push_back(validate_scenario(scenario_path(name), o));
+    const ScenarioValidation& v = all.back();
+    tables += table(v);
     CHECK(bytes_exact(v));
-    // The issue's mean target (10%) held by each scenario, TTFT to the worst-case bound.
-    CHECK(std::abs(v.row("tpot_mean")->rel_error()) <= 0.10);
-    CHECK(std::abs(v.row("e2e_mean")->rel_error()) <= 0.10);
-    // TTFT, not a target of the issue, to the worst-case bound; with two clients the executor's second client
-    // starts its request up to about a millisecond after the first (thread start, connect, handshake), which
-    // the first one's prefill waits for in the server's batch window and the simulator does not model: on a
-    // 3 ms TTFT that alone is up to -25% (seen in repeated CI runs), hence the wider bound there.
-    CHECK(std::abs(v.row("ttft_mean")->rel_error()) <= (v.clients > 1 ? 0.35 : 0.20));
     CHECK(v.row("bytes_up")->measured > 0);
   }
+  INFO(tables);
+  // The issue's targets over these scenarios: TPOT and end-to-end mean |error| <= 10%, worst <= 20%.
+  for (const char* metric : {"tpot_mean", "e2e_mean"}) {
+    const ErrorStats e = error_stats(all, metric);
+    INFO(metric);
+    CHECK(e.mean_abs <= 0.10);
+    CHECK(e.worst_abs <= 0.20);
+  }
+  // TTFT, not a target of the issue, to the worst-case bound (the clients of a local run start their first
+  // requests together after the handshakes, as the simulated devices start at time 0).
+  CHECK(error_stats(all, "ttft_mean").worst_abs <= 0.20);
 }
 
 TEST_CASE("validate: a wrong calibration is caught (negative control)", "[validate][ci]") {
-  // The same tables with 2 ms more transport per message each way: the simulation must miss by far.
+  // The same tables with 2 ms of transport per message each way: the simulation must miss by far.
   std::ifstream in(ci_calibration());
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (const char* key : {"up_fixed_s = ", "down_fixed_s = "}) {
-    const auto at = text.find(key);
-    REQUIRE(at != std::string::npos);
-    text.replace(at, text.find('\n', at) - at, std::string(key) + "0.002");
-  }
+  const auto at = text.find("round_trip_s = ");
+  REQUIRE(at != std::string::npos);
+  const auto clients = text.find("clients = ");
+  REQUIRE(clients != std::string::npos);
+  text.replace(at, text.find('\n', at) - at, "round_trip_s = [0.004]");
+  text.replace(clients, text.find('\n', clients) - clients, "clients = [1]");
   const std::string wrong = (std::filesystem::path(ci_calibration()).parent_path() / "wrong.toml").string();
   std::ofstream(wrong) << text;
   ValidateOptions o;
