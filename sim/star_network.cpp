@@ -172,8 +172,13 @@ double StarNetwork::step(std::vector<uint64_t>& completed) {
         heap.pop();
         continue;
       }
+      // Both heaps group keys by the clock's noise. A level sum restarts at 0 whenever the backbone begins to
+      // bind, so late in a run its own ulps are far finer than the clock's ulps it integrates (level x ulp(now)):
+      // two flows that end together (in SimGrid: one event, their server items in device order) would
+      // otherwise complete a step, a few ulps, apart, and the server would take them in the other order.
       const double at = bb ? level_sum_ : now_;
-      if (!force && !(k.at <= at + tolerance(at))) break;
+      const double tol = bb ? std::max(tolerance(level_sum_), level_ * tolerance(now_)) : tolerance(now_);
+      if (!force && !(k.at <= at + tol)) break;
       force = false;
       heap.pop();
       settle(k.link);
