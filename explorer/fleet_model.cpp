@@ -18,6 +18,82 @@ double local_step(const Plan& p, const StageTimes& d) {
   return d.edge_compute + d.encode + d.uplink + d.downlink;
 }
 
+// ---- Shared cells ----------------------------------------------------------------------------------------
+// K devices behind one access point share its uplink and downlink (max-min fair in the simulator: equal
+// flows on one link get rate / flows each). Private links (cell_size 0) take none of this path.
+//
+// Closed loop (lockstep): the server's batched iteration ends for a whole cohort at once, so a cell's
+// devices of one cohort receive their tokens together, run the same edge step and send their activations
+// together: m = ceil(K / cohorts) equal flows, each at rate / m, so a step's transfer takes latency + m * bytes
+// / rate. The prompts all leave together at the start (m = K). A cycle can also not be shorter than the time
+// the cell's link is busy with all K devices' bytes of one step; that bound joins the server's k * S.
+// No fixed point is needed: who transfers together follows from the cohorts, not from the cycle time.
+//
+// Poisson: requests start at random times and stay out of phase: the simulator's server runs batches of one
+// or two at moderate load (20 devices at 0.2-0.8 requests/s: mean batch 1.03-2.1), so continuous batching does
+// not realign them, and a cell's flows meet at random. Each link is then an M/G/1 processor-sharing queue:
+// a flow of x bytes takes (x / rate) / (1 - rho) on average whatever the size distribution. A device's own
+// flows never overlap (one request at a time, one transfer per step), so what a flow meets is the load of the
+// other K - 1 devices (the arrival theorem of finite-source queues): rho = (K - 1) x requests/s x bytes per
+// request / rate, and a cell of one is a private link. The arrival rate fixes rho, not the cycle time; the
+// cycle time still depends on these delays through the sequences in flight, and the server's fixed point
+// below iterates both.
+struct CellClass {
+  double size = 1;      // devices per cell
+  double devices = 1;   // fraction of the group's devices in cells of this size
+};
+
+// A group's cells come in at most two sizes: the full cells and the remainder.
+std::vector<CellClass> cell_classes(const DeviceGroup& g) {
+  if (g.cell_size <= 0) return {CellClass{}};
+  const int64_t full = g.count / g.cell_size, rest = g.count % g.cell_size;
+  const double n = static_cast<double>(g.count);
+  std::vector<CellClass> c;
+  if (full > 0) c.push_back({static_cast<double>(g.cell_size), static_cast<double>(full * g.cell_size) / n});
+  if (rest > 0) c.push_back({static_cast<double>(rest), static_cast<double>(rest) / n});
+  return c;
+}
+
+struct Regime {
+  bool poisson = false;
+  double cohorts = 1;  // closed loop: cohorts of the lockstep batch
+  double rate = 0;     // Poisson: requests per second per device
+};
+
+// What sharing a cell adds to one device's transfers (s), by direction, beyond the cost model's alone times.
+struct CellDelay {
+  double up_step = 0, down_step = 0;      // per decode step
+  double up_prompt = 0, down_prompt = 0;  // to the first token
+  double busy = 0;                        // s per token cycle the busier cell link carries (lower bound on it)
+};
+
+CellDelay cell_delay(const System& sys, size_t g, const Estimate& a, double size, const Regime& r) {
+  CellDelay d;
+  if (sys.fleet[g].group.cell_size <= 0) return d;
+  const auto& link = sys.fleet[g].link;
+  const double ru = link.uplink.value, rd = link.downlink.value;
+  const double alone_u = std::min(ru, sys.backbone.uplink.value), alone_d = std::min(rd, sys.backbone.downlink.value);
+  // s beyond the alone time when a flow of `bytes` gets `rate` instead of the uncontended route's `alone`.
+  auto extra = [](double bytes, double alone, double rate) { return bytes * (1 / std::min(rate, alone) - 1 / alone); };
+  constexpr double kRhoMax = 0.99;  // as the server's: an overloaded cell stays finite, and far behind
+  if (!r.poisson) {
+    const double m = std::ceil(size / r.cohorts - 1e-9);
+    d.up_step = extra(a.bytes_up_per_token, alone_u, ru / m);
+    d.down_step = extra(a.bytes_down_per_token, alone_d, rd / m);
+    d.up_prompt = extra(a.bytes_up_prefill, alone_u, ru / size);
+    d.down_prompt = extra(a.bytes_down_per_token, alone_d, rd / size);
+    d.busy = size * std::max(a.bytes_up_per_token / ru, a.bytes_down_per_token / rd);
+  } else {
+    const double rho_up = std::min(kRhoMax, (size - 1) * r.rate * a.bytes_up_total / ru);
+    const double rho_down = std::min(kRhoMax, (size - 1) * r.rate * a.bytes_down_total / rd);
+    d.up_step = extra(a.bytes_up_per_token, alone_u, ru * (1 - rho_up));
+    d.down_step = extra(a.bytes_down_per_token, alone_d, rd * (1 - rho_down));
+    d.up_prompt = extra(a.bytes_up_prefill, alone_u, ru * (1 - rho_up));
+    d.down_prompt = d.down_step;
+  }
+  return d;
+}
+
 }  // namespace
 
 double FleetEstimate::mean_ttft() const {
@@ -49,7 +125,6 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
   const double N = static_cast<double>(f.devices);
   const double rpd = static_cast<double>(sc.workload.requests_per_device);
 
-  double local_mean = 0;
   for (size_t g = 0; g < sys.fleet.size(); ++g) {
     FleetGroupEstimate ge;
     ge.alone = cm.estimate(g, P, K);
@@ -58,7 +133,6 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
       f.reason = fmt::format("edge out of memory: {} needs {} of {}", sys.fleet[g].device.name,
                              format_bytes(ge.alone.edge_memory.total()), format_bytes(ge.alone.edge_memory.capacity));
     }
-    local_mean += static_cast<double>(sys.fleet[g].group.count) / N * local_step(plan, ge.alone.decode_mean);
     f.groups.push_back(ge);
   }
 
@@ -97,29 +171,56 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
     int64_t bi = std::max<int64_t>(1, std::llround(std::ceil(b - 1e-9)));
     return cm.server_step(bi, static_cast<double>(bi) * ctx) + static_cast<double>(bi) * codec_decode_step;
   };
+  // Cloud-only streams its tokens without a per-step round trip: only the prompt crosses a cell per request.
+  auto step_extra = [&](const CellDelay& d) { return splits ? d.up_step + d.down_step : 0.0; };
+  // Device-weighted over the fleet: the local step and the prompt's cell delay; the busiest cell link per cycle.
+  struct FleetLocal {
+    double local = 0, prompt = 0, busy = 0;
+  };
+  auto fleet_local = [&](const Regime& r) {
+    FleetLocal fl;
+    for (size_t g = 0; g < f.groups.size(); ++g) {
+      const Estimate& a = f.groups[g].alone;
+      const double local = local_step(plan, a.decode_mean);
+      const double share = static_cast<double>(sys.fleet[g].group.count) / N;
+      for (const CellClass& c : cell_classes(sys.fleet[g].group)) {
+        const CellDelay d = cell_delay(sys, g, a, c.size, r);
+        fl.local += share * c.devices * (local + step_extra(d));
+        fl.prompt += share * c.devices * (d.up_prompt + d.down_prompt);
+        fl.busy = std::max(fl.busy, d.busy);
+      }
+    }
+    return fl;
+  };
 
   double n = N, rho = 0, prefill_wait = 0, tok = 0;
   double k = 1, b = 1, S = 0;
+  Regime regime;
   if (sc.workload.arrival == "closed") {
     // Lockstep cohorts; every device's prefill arrives at once and is served first come first served.
     k = std::ceil(n / cap);
     b = std::ceil(n / k);
     S = iteration(b);
-    tok = std::max(local_mean + S, k * S);
+    regime.cohorts = k;
+    const FleetLocal fl = fleet_local(regime);
+    tok = std::max({fl.local + S, k * S, fl.busy});
     prefill_wait = prefill_work * (n - 1) / 2;
   } else {
     // Poisson: fixed point on the number of sequences in flight.
     const double lambda = sc.workload.rate * N;  // requests per second, all devices
     double e2e = f.groups.empty() ? 0 : f.groups[0].alone.e2e;
     n = std::clamp(lambda * e2e, 1.0, N);
+    regime.poisson = true;
+    regime.rate = sc.workload.rate;
     for (int it = 0; it < 100; ++it) {
       k = std::ceil(n / cap);
       b = std::max(1.0, std::ceil(n / k));
       S = iteration(b);
+      const FleetLocal fl = fleet_local(regime);
       rho = std::min(0.99, lambda * (prefill_work + steps * S / b));
-      tok = std::max(local_mean + S + rho * S / 2, k * S);
+      tok = std::max(fl.local + S + rho * S / 2, k * S);
       prefill_wait = rho / (1 - rho) * prefill_work / 2;
-      double ttft = (f.groups.empty() ? 0 : f.groups[0].alone.ttft) + prefill_wait;
+      double ttft = (f.groups.empty() ? 0 : f.groups[0].alone.ttft) + prefill_wait + fl.prompt;
       e2e = ttft + steps * tok;
       double n_new = std::clamp(lambda * e2e, 1.0, N);
       if (std::abs(n_new - n) < 1e-9 * n) break;
@@ -130,25 +231,39 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
   f.batch = b;
   f.step = S;
 
-  double e2e_max = 0, ttft_max = 0, bytes_up = 0;
+  double e2e_max = 0, ttft_max = 0, bytes_up = 0, access_links = 0;
   for (size_t g = 0; g < f.groups.size(); ++g) {
     auto& ge = f.groups[g];
     const Estimate& a = ge.alone;
-    const double local = local_step(plan, a.decode_mean);
-    ge.tpot = K > 1 ? std::max(local + S + rho * S / 2, k * S) : 0;
-    ge.ttft = a.ttft + prefill_wait;
+    // Device-weighted over the group's cell sizes (one class of zero delays on private links).
+    double tpot = 0, prompt_up = 0, prompt_down = 0, step_up = 0, step_down = 0, step = 0;
+    for (const CellClass& c : cell_classes(sys.fleet[g].group)) {
+      const CellDelay cd = cell_delay(sys, g, a, c.size, regime);
+      const double local_c = local_step(plan, a.decode_mean) + step_extra(cd);
+      tpot += c.devices * std::max({local_c + S + rho * S / 2, k * S, cd.busy});
+      prompt_up += c.devices * cd.up_prompt, prompt_down += c.devices * cd.down_prompt;
+      step_up += c.devices * cd.up_step, step_down += c.devices * cd.down_step, step += c.devices * step_extra(cd);
+    }
+    const double local = local_step(plan, a.decode_mean) + step;
+    ge.tpot = K > 1 ? tpot : 0;
+    ge.ttft = a.ttft + prefill_wait + (prompt_up + prompt_down);
     ge.e2e = ge.ttft + steps * ge.tpot;
     ge.per_request = a.prefill;
+    ge.per_request.uplink += prompt_up;
+    ge.per_request.downlink += prompt_down;
     StageTimes d = a.decode_mean;
+    if (splits) d.uplink += step_up, d.downlink += step_down;
     d.server_compute = S - static_cast<double>(std::llround(std::ceil(b - 1e-9))) * codec_decode_step;
     d.server_decode = codec_decode_step;
     ge.per_request += d.scaled(steps);
     ge.server_queue = prefill_wait + steps * std::max(0.0, ge.tpot - (splits ? local : 0.0) - S);
     e2e_max = std::max(e2e_max, ge.e2e);
-    ttft_max = std::max(ttft_max, a.ttft + prefill_work * (n - 1));
-    const double count = static_cast<double>(sys.fleet[g].group.count);
+    ttft_max = std::max(ttft_max, a.ttft + prefill_work * (n - 1) + (prompt_up + prompt_down));
+    const auto& group = sys.fleet[g].group;
+    const double count = static_cast<double>(group.count);
     const auto& link = sys.fleet[g].link;
     bytes_up += count * a.bytes_up_total / std::min(link.uplink.value, sys.backbone.uplink.value);
+    access_links += group.cell_size > 0 ? std::ceil(count / static_cast<double>(group.cell_size)) : count;
   }
 
   const double requests = N * rpd;
@@ -162,7 +277,7 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
   f.utilization = f.span > 0 ? std::min(1.0, busy / f.span) : 0;
   f.throughput = f.span > 0 ? requests * static_cast<double>(K) / f.span : 0;
   f.server_busy_per_token = busy / (requests * static_cast<double>(K));
-  f.uplink_utilization = f.span > 0 ? bytes_up * rpd / (N * f.span) : 0;
+  f.uplink_utilization = f.span > 0 ? bytes_up * rpd / (access_links * f.span) : 0;
   return f;
 }
 

@@ -10,6 +10,9 @@
 //  - Poisson arrivals: n = N * rate * E2E active sequences (Little's law, solved by fixed point), and a token
 //    also waits for the iteration in progress, rho * S / 2 on average (M/D/1-style residual service).
 // Prefills are served first come first served: the mean request waits for half of the others' prefills.
+// Shared cells (K devices behind one access point) stretch the transfers: in lockstep a step's K flows
+// go together (latency + K x bytes / rate, and the cell's busy time bounds the cycle); under Poisson each
+// cell link is an M/G/1 processor-sharing queue (fleet_model.cpp says why each). Private links are untouched.
 // Sequences beyond cap are modelled as time-sharing the server (the simulator queues them for admission
 // instead: same mean end-to-end latency, different TTFT/TPOT split). This is a screen; the simulator is the
 // reference, and the optimizer re-ranks its best candidates there.
