@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <barrier>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -220,6 +221,46 @@ std::string measure_codec(const std::string& codec, const Eigen::MatrixXf& h, co
   return t;
 }
 
+// ---------------------------------------------------------------------------------------------- memory
+
+// Read bandwidth of main memory with one thread and with every core's thread at once (each its own buffer four
+// times the last-level cache, released together): the simulator shares the second among the steps that stream
+// weights at the same time on the host's shared cores (two fp32 stories110M steps at once take 1.23x as long
+// each here, two 4-bit ones do not).
+std::string measure_memory(const Settings& st, const std::string& source, int cores, bool progress) {
+  const size_t n = size_t{32} << 20;  // floats: 128 MiB per thread
+  std::vector<std::vector<float>> bufs(static_cast<size_t>(cores), std::vector<float>(n, 1.0f));
+  std::vector<double> sinks(static_cast<size_t>(cores), 0.0);
+  auto read = [&](int i) {
+    // Eigen's vectorized sum: a read stream as fast as the executor's fp32 matrix-vector products read weights.
+    sinks[static_cast<size_t>(i)] +=
+        Eigen::Map<const Eigen::VectorXf>(bufs[static_cast<size_t>(i)].data(), static_cast<Eigen::Index>(n)).sum();
+  };
+  const double bytes = static_cast<double>(n * sizeof(float));
+  const int rounds = st.samples;
+  auto bandwidth = [&](int threads) {
+    double total = 0;
+    for (int r = 0; r <= rounds; ++r) {  // round 0 warms up
+      std::barrier start(threads + 1);
+      std::vector<std::thread> ts;
+      for (int i = 0; i < threads; ++i) ts.emplace_back([&, i] { start.arrive_and_wait(); read(i); });
+      const double t0 = now_s();
+      start.arrive_and_wait();
+      for (auto& t : ts) t.join();
+      if (r > 0) total += now_s() - t0;
+    }
+    return static_cast<double>(threads) * bytes * rounds / total;
+  };
+  const double single = bandwidth(1), all = bandwidth(cores);
+  if (progress) fmt::print(stderr, "  memory read: {:.1f} GB/s one thread, {:.1f} GB/s {} threads\n", single / 1e9, all / 1e9, cores);
+  std::string t = "\n[executor.memory]\n";
+  t += fmt::format("source = \"{}\"\n", source);
+  t += "# B/s read from main memory by one thread, and by `threads` threads at once (summed)\n";
+  t += fmt::format("read_single_Bps = {:.6g}\nread_all_Bps = {:.6g}\nthreads = {}\n", single, all, cores);
+  (void)sinks;
+  return t;
+}
+
 // ---------------------------------------------------------------------------------------------- transport
 
 std::string measure_transport(const Settings& st, uint64_t seed, const std::string& source, bool progress) {
@@ -362,6 +403,7 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
       t += measure_codec(codec, h, st, source);
       if (o.progress) fmt::print(stderr, "  codec {} d={}\n", codec, h.rows());
     }
+  t += measure_memory(st, source, cores, o.progress);
   t += measure_transport(st, o.seed, source, o.progress);
   t += std::string(kBlockEnd) + "\n";
   return t;

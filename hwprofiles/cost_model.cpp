@@ -263,6 +263,26 @@ double CostModel::downlink_bytes() const {
   return static_cast<double>(kFrameHeaderBytes + kTokenPayloadBytes);
 }
 
+double CostModel::edge_stream_bytes(size_t g) const {
+  (void)g;
+  const Plan& p = sys_.plan;
+  const ModelSpec& m = sys_.model;
+  if (!p.edge_embeds) return 0;
+  const int bits = static_cast<int>(p.edge_bits), gs = static_cast<int>(sys_.scenario.split.group_size);
+  double b = static_cast<double>(p.split_layer) * m.layer_weight_bytes(bits, gs);
+  if (!p.server_has_head) b += m.tied_embeddings ? m.embedding_bytes(bits, gs) : m.head_bytes(bits, gs);
+  return b;
+}
+
+double CostModel::server_stream_bytes() const {
+  const Plan& p = sys_.plan;
+  const ModelSpec& m = sys_.model;
+  if (!p.server_has_head) return 0;
+  const int bits = static_cast<int>(p.cloud_bits), gs = static_cast<int>(sys_.scenario.split.group_size);
+  return static_cast<double>(server_layers()) * m.layer_weight_bytes(bits, gs) +
+         (m.tied_embeddings ? m.embedding_bytes(bits, gs) : m.head_bytes(bits, gs));
+}
+
 double CostModel::transport_overhead(size_t g, bool up, double bytes) const {
   // Measured framing/transport overhead of the host's message path (thread hand-offs, copies), when measured.
   const auto& mt = sys_.fleet[g].device.measured;

@@ -194,6 +194,15 @@ std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& pa
     m->codecs.push_back(std::move(c));
   }
   {
+    Reader t = r.table("memory");
+    m->memory.source = t.str("source");
+    m->memory.read_single = t.number("read_single_Bps");
+    m->memory.read_all = t.number("read_all_Bps");
+    m->memory.threads = t.integer("threads", 1);
+    if (m->memory.read_single <= 0 || m->memory.read_all <= 0) t.fail("read_single_Bps", "positive bandwidths");
+    t.expect_all_used();
+  }
+  {
     Reader t = r.table("transport");
     m->transport.source = t.str("source");
     m->transport.round_trip = t.curve("clients", "round_trip_s");

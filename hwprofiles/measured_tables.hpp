@@ -59,12 +59,20 @@ struct TransportTable {
   double fixed(bool up, int64_t clients) const;  // s per message one way
 };
 
+// Main-memory read bandwidth: what one thread streams alone, and what `threads` threads stream together (summed).
+struct MemoryTable {
+  std::string source;
+  double read_single = 0, read_all = 0;  // B/s
+  int64_t threads = 1;
+};
+
 struct MeasuredTables {
   std::string file, host, date, command;
   int64_t cores = 0;  // hardware threads of the host when measured
   std::vector<LayerTable> layers;
   std::vector<CodecTable> codecs;
   TransportTable transport;
+  MemoryTable memory;
 
   const LayerTable* layer(const std::string& model, int bits) const;  // nullptr when not measured
   const CodecTable* codec(const std::string& codec, int64_t dim) const;

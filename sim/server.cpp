@@ -12,11 +12,12 @@ namespace splitsim {
 
 namespace s4u = simgrid::s4u;
 
-Server::Server(int64_t max_batch, double kv_capacity, IterationTime iteration_time, Done done)
+Server::Server(int64_t max_batch, double kv_capacity, IterationTime iteration_time, Done done, Execute execute)
     : max_batch_(max_batch),
       kv_capacity_(kv_capacity),
       iteration_time_(std::move(iteration_time)),
       done_(std::move(done)),
+      execute_(std::move(execute)),
       doorbell_(s4u::Semaphore::create(0)) {}
 
 void Server::push(const ServerItem& item) {
@@ -83,7 +84,12 @@ void Server::run() {
     wake_target = 0;
     const double duration = iteration_time_(batch_);
     const double start = s4u::Engine::get_clock();
-    if (duration > 0) s4u::this_actor::execute(duration);  // the server host runs at 1 flop/s
+    if (duration > 0) {
+      if (execute_)
+        execute_(duration);
+      else
+        s4u::this_actor::execute(duration);  // the server host runs at 1 flop/s
+    }
     const double end = s4u::Engine::get_clock();
     stats_.busy += duration;
     stats_.iterations += 1;

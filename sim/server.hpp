@@ -39,7 +39,10 @@ class Server {
   using IterationTime = std::function<double(std::span<const ServerItem>)>;
   using Done = std::function<void(const ServerItem&, double start, double end)>;
 
-  Server(int64_t max_batch, double kv_capacity, IterationTime iteration_time, Done done);
+  // Runs one iteration of `duration` s in the server actor; default: an exec on the server's own host.
+  using Execute = std::function<void(double duration)>;
+
+  Server(int64_t max_batch, double kv_capacity, IterationTime iteration_time, Done done, Execute execute = {});
 
   void push(const ServerItem& item);  // from any actor; wakes the server when idle
   void release_kv(double bytes);
@@ -60,6 +63,7 @@ class Server {
   double kv_used_ = 0;
   IterationTime iteration_time_;
   Done done_;
+  Execute execute_;
   std::priority_queue<ServerItem, std::vector<ServerItem>, Later> arrivals_;  // not yet ready
   std::deque<ServerItem> prefills_, decodes_;  // ready, each in (ready, device) order
   std::vector<ServerItem> batch_;

@@ -108,6 +108,7 @@ class Fleet {
   void run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now);
   void edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now);
   void compute(DeviceState& ds, double seconds);
+  void shared_step(double seconds, double stream_bytes);
   double transfer(DeviceState& ds, bool up, double bytes);
   double iteration_time(std::span<const ServerItem> batch);
   void on_done(const ServerItem& it, double start, double end);
@@ -153,10 +154,27 @@ class Fleet {
   bool progress_shown_ = false;
 };
 
+// A step on the server's shared cores: an exec there (one core at most, cores shared among the execs running),
+// and, with a memory bus, its weight stream over the bus at the same time; the step lasts as long as the longer
+// of the two. The stream is capped at what the step alone reads in its measured time, so a step alone lasts
+// exactly its cost; only steps streaming at once on a saturated bus are slowed.
+void Fleet::shared_step(double seconds, double stream_bytes) {
+  s4u::ExecPtr exec = s4u::this_actor::exec_init(seconds)->set_host(hosts_[0]);
+  exec->start();
+  s4u::CommPtr stream;
+  const double bytes = std::min(stream_bytes, seconds * topo_.memory_single);
+  if (topo_.memory_src >= 0 && bytes > 0)
+    stream = s4u::Comm::sendto_init(hosts_[static_cast<size_t>(topo_.memory_src)], hosts_[static_cast<size_t>(topo_.memory_dst)])
+                 ->set_payload_size(sim_payload(bytes))
+                 ->start();
+  exec->wait();
+  if (stream) stream->wait();
+}
+
 void Fleet::compute(DeviceState& ds, double seconds) {
   if (seconds <= 0) return;
   if (topo_.full && sys_.scenario.server.shared_cores > 0) {
-    s4u::this_actor::exec_init(seconds)->set_host(hosts_[0])->wait();  // on the server's shared cores
+    shared_step(seconds, cost_.edge_stream_bytes(ds.group));  // on the server's shared cores
   } else if (topo_.full) {
     s4u::this_actor::execute(seconds);  // on the device's own 1 flop/s host
   } else {
@@ -584,7 +602,9 @@ SimResult Fleet::run() {
   server_ = std::make_unique<Server>(
       sys_.scenario.server.max_batch, cost_.server_kv_capacity(),
       [this](std::span<const ServerItem> b) { return iteration_time(b); },
-      [this](const ServerItem& it, double s, double e) { on_done(it, s, e); });
+      [this](const ServerItem& it, double s, double e) { on_done(it, s, e); },
+      topo_.memory_src >= 0 ? Server::Execute([this](double d) { shared_step(d, cost_.server_stream_bytes()); })
+                            : Server::Execute());
   records_.resize(static_cast<size_t>(n * requests_per_device_));
   dev_.resize(static_cast<size_t>(n));
   s4u::Actor::create("server", hosts_[0], [this] { server_->run(); })->daemonize();

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "hwprofiles/measured_tables.hpp"
+
 namespace splitsim {
 namespace {
 
@@ -95,6 +97,17 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
                                     ? (backbone_may_bind ? "simulated (the access links together can exceed it)"
                                                          : "simulated (full mode)")
                                     : "in closed form (the access links together never exceed it)");
+  if (sys.scenario.server.shared_cores > 0 && sys.server.measured && sys.server.measured->memory.read_all > 0) {
+    const auto& mem = sys.server.measured->memory;
+    // A latency far below any step (CM02 weighs flows by their route latency, which must not be zero).
+    // One stream is capped at one thread's bandwidth by a FATPIPE link (every flow gets all of it); together
+    // they share the bus.
+    const int32_t cap = add_link(t, "memory-stream", mem.read_single, 1e-12, true);
+    const int32_t bus = add_link(t, "memory-bus", mem.read_all, 1e-12);
+    t.memory_src = add_host(t, "memory-src", {cap, bus}, {});
+    t.memory_dst = add_host(t, "memory-dst", {}, {});
+    t.memory_single = mem.read_single;
+  }
   // The backbone's latency rides on the access hop when the backbone itself is not a link.
   const double fold = t.backbone_simulated ? 0.0 : sys.backbone.latency.value;
 
@@ -154,6 +167,13 @@ std::string Topology::to_xml(const std::string& title) const {
   const auto& srv = hosts.front();
   for (size_t i = 1; i < hosts.size(); ++i) {
     const auto& h = hosts[i];
+    if (static_cast<int32_t>(i) == memory_dst) continue;
+    if (static_cast<int32_t>(i) == memory_src) {  // the memory bus: between its own two hosts only
+      x += fmt::format("    <route src=\"{}\" dst=\"{}\" symmetrical=\"NO\">", h.name, hosts[static_cast<size_t>(memory_dst)].name);
+      for (auto l : h.to_center) x += fmt::format("<link_ctn id=\"{}\"/>", links[static_cast<size_t>(l)].name);
+      x += "</route>\n";
+      continue;
+    }
     auto emit = [&](const std::string& src, const std::string& dst, const std::vector<int32_t>& a,
                     const std::vector<int32_t>& b) {
       x += fmt::format("    <route src=\"{}\" dst=\"{}\" symmetrical=\"NO\">", src, dst);

@@ -47,6 +47,11 @@ struct Topology {
   std::vector<int64_t> group_begin;    // first device index of each fleet group, plus the total at the end
   double uplink_capacity = 0;          // B/s summed over access uplinks (private links and cells)
   int64_t server_cores = 1;            // cores of the server host (> 1 only when the devices share them)
+  // Shared cores with a measured memory table: the host's memory bus, a link between two hosts of its own that
+  // every step's weight stream crosses (capacity: all threads' read bandwidth; each stream capped at one
+  // thread's by a FATPIPE link in front of it). -1: no memory bus.
+  int32_t memory_src = -1, memory_dst = -1;
+  double memory_single = 0;            // B/s one stream alone
 
   size_t group_of(int64_t device) const;
   int64_t devices() const { return group_begin.back(); }

@@ -4,6 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "hwprofiles/measured_tables.hpp"
+
 #include "sim_test_util.hpp"
 
 using namespace splitsim;
@@ -62,4 +67,56 @@ TEST_CASE("shared cores: fewer cores than computing steps slow the requests down
     // The cost of each step is the same; only the waiting for a core grows.
     CHECK(rel(one.requests[i].edge_compute, own.requests[i].edge_compute) < 1e-12);
   }
+}
+
+namespace {
+
+// Measured tables with only a memory table (and the transport they must have), for the server's host.
+std::shared_ptr<const MeasuredTables> memory_tables(double single, double all) {
+  const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-sim";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / fmt::format("memory-{}-{}.toml", single, all)).string();
+  std::ofstream(path) << fmt::format(R"([executor]
+version = 2
+host = "testhost"
+date = "2026-01-01T00:00:00Z"
+command = "hand-written for tests"
+cores = 2
+[executor.memory]
+source = "hand-written"
+read_single_Bps = {}
+read_all_Bps = {}
+threads = 2
+[executor.transport]
+source = "hand-written"
+clients = [1]
+round_trip_s = [0]
+per_byte_s = 0
+)",
+                                     single, all);
+  return load_measured_tables(path);
+}
+
+std::vector<double> e2e_with_bus(int devices, double single, double all) {
+  System sys = system_from(fleet("edge-only", devices, 2));
+  sys.server.measured = memory_tables(single, all);
+  const SimResult r = run_sim(sys);
+  std::vector<double> v;
+  for (const auto& q : r.requests) v.push_back(q.e2e);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("shared cores: steps streaming weights at once share the memory bus", "[sim][shared-cores]") {
+  // A slow single-stream rate makes every step's stream as long as the step itself (the stream is capped at what
+  // the step alone reads in its time), so the bus decides: two steps on a bus of 1.6 streams take 2 / 1.6 as long.
+  const double alone = run_sim(system_from(fleet("edge-only", 1, 0))).requests.at(0).e2e;
+  const double single = 1e6;  // B/s, far below what a step reads: every stream is capped at its step's time
+  CHECK(rel(e2e_with_bus(1, single, 1.6 * single).at(0), alone) < 1e-9);  // alone: unchanged
+  for (double e : e2e_with_bus(2, single, 1.6 * single)) CHECK(rel(e, 1.25 * alone) < 1e-9);
+  for (double e : e2e_with_bus(2, single, 2.0 * single)) CHECK(rel(e, alone) < 1e-9);   // room for both
+  for (double e : e2e_with_bus(4, single, 1.6 * single)) CHECK(rel(e, 2.5 * alone) < 1e-9);  // 4 on 2 cores, 1.6 streams
+  // A fast bus never slows anything: the cores decide (4 devices on 2 cores: 2x).
+  for (double e : e2e_with_bus(4, 1e15, 2e15)) CHECK(rel(e, 2.0 * alone) < 1e-9);
 }

@@ -50,6 +50,12 @@ tokens = [1, 16]
 encode_s = [1e-7, 1e-6]
 decode_s = [2e-7, 2e-6]
 
+[executor.memory]
+source = "measured: testhost, 2026-01-01, hand-written"
+read_single_Bps = 2e10
+read_all_Bps = 3e10
+threads = 2
+
 [executor.transport]
 source = "measured: testhost, 2026-01-01, hand-written"
 clients = [1, 2]
@@ -116,6 +122,7 @@ TEST_CASE("measured tables: load, and errors name the file and the key", "[valid
   CHECK(t->layer("stories260k", 4) == nullptr);
   CHECK(t->codec("fp32", 64) != nullptr);
   CHECK(t->transport.fixed(false, 1) == 2.5e-5);
+  CHECK(t->memory.read_all == 3e10);
   CHECK(t->transport.fixed(true, 2) == 4e-5);
   CHECK(t->transport.fixed(true, 4) == 4e-5);  // flat past the last measured client count
 
