@@ -1,6 +1,6 @@
-// `splitsim bench exec`: decode throughput of the unsplit fp32 model against the host's memory-copy bandwidth
-// measured in the same run (decode streams every weight once per token, so weight bytes per second over copy
-// bandwidth is the fraction of the memory system a token uses), and the link shaper's accuracy: a shaped link
+// `splitsim bench exec`: decode throughput of the unsplit model (fp32 weights, then fp16) against the host's
+// memory-copy bandwidth measured in the same run (decode streams every weight once per token, so weight bytes per
+// second over copy bandwidth is the fraction of the memory system a token uses), and the link shaper's accuracy: a shaped link
 // must deliver within 5% of its configured rate and one-way delay, measured at the receiving socket.
 #include <fmt/format.h>
 
@@ -45,7 +45,7 @@ double copy_bandwidth(bool quick) {
 }
 
 struct DecodeRate {
-  std::string model;
+  std::string model, weights;  // weights: "fp32" or "fp16"
   double params = 0, weight_bytes_per_token = 0, tokens_per_s = 0;
   int64_t tokens = 0;
 };
@@ -152,29 +152,37 @@ void bench_exec(const BenchExecOptions& o) {
   fmt::print("{:.2f} GB/s\n\n", bw / 1e9);
   out["copy_bandwidth_Bps"] = bw;
 
+  // Each model in fp32, then the same weights in fp16 (half the bytes per token to stream).
   std::vector<DecodeRate> rates;
+  auto fp32_then_fp16 = [&](ModelWeights& w, int64_t steps) {
+    rates.push_back(decode_rate(w, steps));
+    rates.back().weights = "fp32";
+    w.quantize(16, 0);
+    rates.push_back(decode_rate(w, steps));
+    rates.back().weights = "fp16";
+  };
   if (auto dir = find_model_dir()) {
     ModelWeights w = load_checkpoint(*dir + "/stories260K.bin");
     w.spec.name = "stories260K";
-    rates.push_back(decode_rate(w, o.quick ? 32 : 256));
+    fp32_then_fp16(w, o.quick ? 32 : 256);
   }
   else fmt::print("(stories260K not found: set SPLITSIM_MODEL_DIR to include it)\n");
   {
     ModelSpec m = load_model(o.model);
     fmt::print("generating random weights for {} ({:.1f} M parameters)...\n", m.name, static_cast<double>(m.total_params()) / 1e6);
     ModelWeights w = random_weights(m, 1, ModelPart::whole(m));
-    rates.push_back(decode_rate(w, o.quick ? 4 : o.steps));
+    fp32_then_fp16(w, o.quick ? 4 : o.steps);
   }
-  fmt::print("\nunsplit fp32 decode, one core\n{:<14} {:>9} {:>8} {:>11} {:>12} {:>14}\n", "model", "params", "tokens",
-             "tokens/s", "weights/tok", "weight B/s vs memcpy rate (vs its read+write traffic)");
+  fmt::print("\nunsplit decode, one core\n{:<14} {:>7} {:>9} {:>8} {:>11} {:>12} {:>14}\n", "model", "weights", "params",
+             "tokens", "tokens/s", "weights/tok", "weight B/s vs memcpy rate (vs its read+write traffic)");
   out["decode"] = nlohmann::json::array();
   for (const auto& r : rates) {
     const double wbps = r.weight_bytes_per_token * r.tokens_per_s;
     // memcpy moves every copied byte twice (read + write): a streaming read can reach up to ~2x its copy rate.
-    fmt::print("{:<14} {:>8.2f}M {:>8} {:>11.1f} {:>12} {:>8.2f} GB/s = {:.0f}% ({:.0f}%)\n", r.model, r.params / 1e6,
-               r.tokens, r.tokens_per_s, format_bytes(r.weight_bytes_per_token), wbps / 1e9, 100.0 * wbps / bw,
+    fmt::print("{:<14} {:>7} {:>8.2f}M {:>8} {:>11.1f} {:>12} {:>8.2f} GB/s = {:.0f}% ({:.0f}%)\n", r.model, r.weights,
+               r.params / 1e6, r.tokens, r.tokens_per_s, format_bytes(r.weight_bytes_per_token), wbps / 1e9, 100.0 * wbps / bw,
                50.0 * wbps / bw);
-    out["decode"].push_back({{"model", r.model}, {"params", r.params}, {"tokens", r.tokens}, {"tokens_per_s", r.tokens_per_s},
+    out["decode"].push_back({{"model", r.model}, {"weights", r.weights}, {"params", r.params}, {"tokens", r.tokens}, {"tokens_per_s", r.tokens_per_s},
                              {"weight_bytes_per_token", r.weight_bytes_per_token}, {"weight_Bps", wbps},
                              {"fraction_of_copy_bandwidth", wbps / bw},
                              {"fraction_of_copy_traffic", wbps / (2 * bw)}});

@@ -360,9 +360,7 @@ std::string measure_transport(const Settings& st, uint64_t seed, const std::stri
 
 std::string calibrate_executor(const ExecCalibrationOptions& o, const std::string& command) {
   if (o.models.empty()) throw InputError("calibrate-executor: --models: expected at least one model");
-  for (int b : o.bits)
-    if (b != 2 && b != 3 && b != 4 && b != 8 && b != 32)
-      throw InputError(fmt::format("calibrate-executor: --bits: expected 2, 3, 4, 8 or 32, got {}", b));
+  for (int b : o.bits) check_weight_bits("calibrate-executor: --bits", b);
   const Settings st = settings_for(o.quick);
   const std::string host = this_host_name(), date = utc_date();
   const std::string source = fmt::format("measured: {}, {}, {}", host, date, command);

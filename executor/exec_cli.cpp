@@ -23,8 +23,8 @@ void common_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--top-p", o.sampling.top_p, "nucleus sampling mass (<= 0 or >= 1: whole distribution)");
   c->add_option("--seed", o.sampling.seed, "sampling seed");
   c->add_option("--split", o.split, "split point S: edge runs layers [0,S), server [S,L) + head");
-  c->add_option("--edge-bits", o.edge_bits, "edge weight bits: 32 (fp32) or OPSC 2, 3, 4, 8");
-  c->add_option("--cloud-bits", o.cloud_bits, "server weight bits: 32 (fp32) or OPSC 2, 3, 4, 8");
+  c->add_option("--edge-bits", o.edge_bits, "edge weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
+  c->add_option("--cloud-bits", o.cloud_bits, "server weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
   c->add_option("--group-size", o.group_size, "OPSC quantization group size along the input dimension");
   c->add_option("--codec", o.wire.codec, "hidden-state wire codec: fp32 | fp16 | uniform | ts-tabq");
   c->add_option("--uniform-bits", o.wire.uniform_bits, "uniform codec bits per element");

@@ -8,6 +8,7 @@
 #include <cassert>
 
 #include "core/error.hpp"
+#include "kernels/quant_math.hpp"  // header-only: the project's one fp16 conversion
 #ifdef SPLITSIM_EXEC_HAVE_KERNELS
 #include "kernels/opsc.hpp"
 #endif
@@ -52,19 +53,32 @@ const float* Linear::hooked(const float* X, int64_t n) const {
   return buffer.data();
 }
 
+// fp16: every weight rounded to nearest even once, here; the multiply widens it back exactly (matmul_fp16).
+bool Linear::to_half(int bits) {
+  if (bits != 16) return false;
+  if (bits_ != 32) throw InputError(fmt::format("weight bits: this matrix is already {}-bit", bits_));
+  h_.resize(w_.size());
+  for (size_t i = 0; i < w_.size(); ++i) h_[i] = qmath::float_to_half(w_[i]);
+  std::vector<float>().swap(w_);
+  bits_ = 16;
+  return true;
+}
+
 #ifdef SPLITSIM_EXEC_HAVE_KERNELS
 
 bool opsc_available() { return true; }
 
 double Linear::bytes() const {
-  return q_ ? static_cast<double>(q_->bytes()) : static_cast<double>(w_.size() * sizeof(float));
+  if (q_) return static_cast<double>(q_->bytes());
+  return static_cast<double>(w_.size() * sizeof(float) + h_.size() * sizeof(uint16_t));
 }
 
 void Linear::quantize(int bits, int group_size) {
   if (bits == 32 || rows_ == 0) return;
-  if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
-    throw InputError(fmt::format("weight bits: expected 2, 3, 4, 8 (OPSC) or 32 (fp32), got {}", bits));
-  if (q_) throw InputError("weight bits: this matrix is already quantized");
+  if (bits != 2 && bits != 3 && bits != 4 && bits != 8 && bits != 16)
+    throw InputError(fmt::format("weight bits: expected 2, 3, 4, 8 (OPSC), 16 (fp16) or 32 (fp32), got {}", bits));
+  if (to_half(bits)) return;
+  if (bits_ != 32) throw InputError(fmt::format("weight bits: this matrix is already {}-bit", bits_));
   q_ = std::make_shared<QuantizedMatrix>(quantize_matrix(w_.data(), rows_, cols_, bits, group_size));
   std::vector<float>().swap(w_);
   bits_ = bits;
@@ -75,10 +89,8 @@ void Linear::quantize(int bits, int group_size) {
 // sessions); the packed codes are 4-16x smaller than fp32, so re-reading them per column costs little.
 void Linear::apply(const float* X, int64_t n, float* Y) const {
   X = hooked(X, n);
-  if (!q_) {
-    matmul_fp32(w_.data(), rows_, cols_, X, n, Y);
-    return;
-  }
+  if (bits_ == 16) return matmul_fp16(h_.data(), rows_, cols_, X, n, Y);
+  if (!q_) return matmul_fp32(w_.data(), rows_, cols_, X, n, Y);
   for (int64_t b = 0; b < n; ++b) gemv(*q_, X + b * cols_, Y + b * rows_);
 }
 
@@ -86,14 +98,18 @@ void Linear::apply(const float* X, int64_t n, float* Y) const {
 
 bool opsc_available() { return false; }
 
-double Linear::bytes() const { return static_cast<double>(w_.size() * sizeof(float)); }
+double Linear::bytes() const { return static_cast<double>(w_.size() * sizeof(float) + h_.size() * sizeof(uint16_t)); }
 
 void Linear::quantize(int bits, int) {
-  if (bits == 32 || rows_ == 0) return;
+  if (bits == 32 || rows_ == 0 || to_half(bits)) return;
   throw InputError(fmt::format("weight bits: {} needs the kernels/ OPSC weights, which this build does not have", bits));
 }
 
-void Linear::apply(const float* X, int64_t n, float* Y) const { matmul_fp32(w_.data(), rows_, cols_, hooked(X, n), n, Y); }
+void Linear::apply(const float* X, int64_t n, float* Y) const {
+  X = hooked(X, n);
+  if (bits_ == 16) return matmul_fp16(h_.data(), rows_, cols_, X, n, Y);
+  matmul_fp32(w_.data(), rows_, cols_, X, n, Y);
+}
 
 #endif
 

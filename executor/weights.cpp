@@ -42,9 +42,15 @@ void ModelWeights::keep_only(const ModelPart& p) {
   part = p;
 }
 
+void check_weight_bits(const std::string& what, int64_t bits) {
+  if (!weight_bits_supported(bits)) throw InputError(fmt::format("{}: expected {}, got {}", what, kWeightBitsExpected, bits));
+}
+
 void ModelWeights::quantize(int bits, int group) {
+  check_weight_bits("weight bits", bits);
   if (bits == 32) return;
-  if (group < 1) throw InputError(fmt::format("--group-size: expected a positive group size, got {}", group));
+  if (bits == 16) group = 0;  // fp16 has no groups
+  else if (group < 1) throw InputError(fmt::format("--group-size: expected a positive group size, got {}", group));
   for (int64_t l = part.layer_begin; l < part.layer_end; ++l)
     for (Linear* m : {&layers[static_cast<size_t>(l)].wq, &layers[static_cast<size_t>(l)].wk, &layers[static_cast<size_t>(l)].wv,
                       &layers[static_cast<size_t>(l)].wo, &layers[static_cast<size_t>(l)].w1, &layers[static_cast<size_t>(l)].w2,

@@ -45,14 +45,24 @@ struct ModelWeights {
   Linear head;                      // (V, d); a copy of the embedding when tied
 
   double bytes() const;  // B of weights held by this part
-  // OPSC: quantizes every layer matrix and the head of this part at `bits` (32 = keep fp32). The embedding
-  // stays fp32: a lookup reads one row per token, so it costs memory but no bandwidth.
+  // Stores every layer matrix and the head of this part at `bits`: 16 = IEEE fp16 (round to nearest even),
+  // 2/3/4/8 = OPSC with groups of `group_size` inputs, 32 = keep fp32. The embedding stays fp32 in every format:
+  // a lookup reads one row per token, so it costs memory but no bandwidth. The fingerprint names the source
+  // weights, not the format: edge and server may store them at different bits.
   void quantize(int bits, int group_size);
   int weight_bits = 32;
-  int group_size = 0;
+  int group_size = 0;  // OPSC only; 0 for fp32 and fp16
   // Drops what the part does not need (frees memory after a whole-model load).
   void keep_only(const ModelPart& p);
 };
+
+// The bit-widths ModelWeights::quantize stores, for the checks of every command that takes them.
+inline constexpr const char* kWeightBitsExpected = "2, 3, 4, 8 (OPSC), 16 (fp16) or 32 (fp32)";
+constexpr bool weight_bits_supported(int64_t bits) {
+  return bits == 2 || bits == 3 || bits == 4 || bits == 8 || bits == 16 || bits == 32;
+}
+// InputError "<what>: expected 2, 3, 4, 8 (OPSC), 16 (fp16) or 32 (fp32), got <bits>" for another value.
+void check_weight_bits(const std::string& what, int64_t bits);
 
 // The header fields of a llama2.c checkpoint, for checks and messages.
 struct CheckpointInfo {

@@ -75,9 +75,7 @@ void check_plan(const System& sys) {
     throw_input(sc.where("split.strategy"), "split.strategy", "a strategy that sends a hidden state to the server",
                 p.strategy);
   for (auto [key, bits] : {std::pair<const char*, int64_t>{"split.edge_bits", p.edge_bits}, {"split.cloud_bits", p.cloud_bits}})
-    if (bits != 2 && bits != 3 && bits != 4 && bits != 8 && bits != 32)
-      throw_input(sc.where(key), key, "2, 3, 4, 8 (OPSC) or 32 (fp32): the executor has no fp16 weights",
-                  std::to_string(bits));
+    if (!weight_bits_supported(bits)) throw_input(sc.where(key), key, kWeightBitsExpected, std::to_string(bits));
 }
 
 // The measured tables the simulation must use, checked to cover this configuration.

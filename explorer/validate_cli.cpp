@@ -48,7 +48,7 @@ void add_validate_commands(CliRoot& root) {
       "calibrate-executor",
       "Time the executor's operators on this host into hwprofiles/measured/<host>.toml (after `calibrate`)");
   c->add_option("--models", co->models, "models/ shapes to measure (random weights)")->delimiter(',')->capture_default_str();
-  c->add_option("--bits", co->bits, "weight bit-widths: 32 (fp32), 8, 4, 3, 2")->delimiter(',')->capture_default_str();
+  c->add_option("--bits", co->bits, "weight bit-widths: 32 (fp32), 16 (fp16), 8, 4, 3, 2")->delimiter(',')->capture_default_str();
   c->add_option("--codecs", co->codecs, "wire codecs: fp32, fp16, uniform, ts-tabq")->delimiter(',')->capture_default_str();
   c->add_option("--group-size", co->group_size, "OPSC group size")->capture_default_str();
   c->add_option("--out", *out, "output file (default: hwprofiles/measured/<host>.toml; other tables in it are kept)");

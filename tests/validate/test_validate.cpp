@@ -106,9 +106,13 @@ TEST_CASE("validate: configurations the executor cannot run are input errors nam
   o.sets = {"workload.arrival=poisson", "workload.rate=1/s"};
   CHECK_THROWS_WITH(validate_scenario(scenario_path("v260k-s1-fp32-c1-fast"), o),
                     Catch::Matchers::Contains("workload.arrival"));
+  // fp16 weights pass the plan check. The committed vm.toml has no 16-bit layer table, so the run still stops
+  // before any timing, at the tables (which ones it names depends on the file's version), never at the bits.
   o.sets = {"split.strategy=split-fp16"};
+  o.calibration = data_dir() + "/hwprofiles/measured/vm.toml";
   CHECK_THROWS_WITH(validate_scenario(scenario_path("v260k-s1-fp32-c1-fast"), o),
-                    Catch::Matchers::Contains("split.edge_bits") && Catch::Matchers::Contains("no fp16 weights"));
+                    !Catch::Matchers::Contains("edge_bits") && !Catch::Matchers::Contains("cloud_bits"));
+  o.calibration.clear();
   o.sets = {"server.shared_cores=0"};  // the executor's clients and server always share this machine
   CHECK_THROWS_WITH(validate_scenario(scenario_path("v260k-s1-fp32-c1-fast"), o),
                     Catch::Matchers::Contains("server.shared_cores"));
