@@ -94,6 +94,74 @@ CellDelay cell_delay(const System& sys, size_t g, const Estimate& a, double size
   return d;
 }
 
+// ---- The prefill queue -------------------------------------------------------------------------------
+// What a request's first token waits for at the server beyond its own prefill alone (s), by group: the mean
+// over the group's devices and the last of them (which bounds a closed-loop run's span).
+struct PrefillWaits {
+  std::vector<double> mean_, last_;
+  double mean(size_t g) const { return mean_[g]; }
+  double last(size_t g) const { return last_[g]; }
+  static PrefillWaits uniform(size_t groups, double wait) {
+    return {std::vector<double>(groups, wait), std::vector<double>(groups, wait)};
+  }
+};
+
+// Closed loop without think time: every device sends its prompt at t = 0. A prompt reaches the server after
+// its edge layers, encode and upload, stretched by its cell (the K prompts of a cell leave together), so
+// prefills arrive in waves, one per (group, cell size). The simulator's server takes up to cap waiting items
+// per iteration and costs the prefills of one iteration as one pass over their summed tokens
+// (CostModel::server_iteration), so a wave of w prefills is served in q = ceil(w / cap) iterations of
+// m = ceil(w / q), the j-th ending j * T(m) after the wave starts, and the wave starts when it has arrived
+// and the server has finished the waves before it. Waves that arrive while the server is busy join the next
+// one. The upload of a late cell thus overlaps the server's work on earlier ones instead of adding to it.
+// Decode steps of earlier waves are left out: they queue behind the prefills that were waiting first.
+PrefillWaits batched_prefills(const CostModel& cm, const std::vector<FleetGroupEstimate>& groups, int64_t cap,
+                              const Regime& lockstep) {
+  const System& sys = cm.system();
+  const int64_t P = std::max<int64_t>(1, std::llround(sys.scenario.workload.prompt_tokens.mean()));
+  const double codec = sys.plan.wire != WireFormat::token_ids ? cm.server_decode_codec(P) : 0.0;
+  auto pass = [&](int64_t m) {  // s, one iteration of m prefills
+    return cm.server_iteration(std::vector<int64_t>(static_cast<size_t>(m), P), 0, 0) + static_cast<double>(m) * codec;
+  };
+  const double alone = pass(1);  // already in the device's own TTFT
+  struct Wave {
+    size_t group;
+    double devices, arrival;  // devices of this (group, cell size), s from the start to the server
+  };
+  std::vector<Wave> w;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const Estimate& a = groups[g].alone;
+    const double before = a.prefill.edge_compute + a.prefill.encode + a.prefill.uplink;
+    for (const CellClass& c : cell_classes(sys.fleet[g].group)) {
+      const double up = cell_delay(sys, g, a, c.size, lockstep).up_prompt;
+      w.push_back({g, c.devices * static_cast<double>(sys.fleet[g].group.count), before + up});
+    }
+  }
+  std::stable_sort(w.begin(), w.end(), [](const Wave& x, const Wave& y) { return x.arrival < y.arrival; });
+  PrefillWaits r = PrefillWaits::uniform(groups.size(), 0);
+  std::vector<double> weight(groups.size(), 0);
+  double free_at = 0;  // s, when the server has served every wave so far
+  for (size_t i = 0; i < w.size();) {
+    const double start = std::max(w[i].arrival, free_at);
+    size_t j = i;
+    double count = 0;
+    for (; j < w.size() && w[j].arrival <= start; ++j) count += w[j].devices;
+    const double q = std::ceil(count / static_cast<double>(cap) - 1e-9);
+    const double T = pass(std::max<int64_t>(1, std::llround(std::ceil(count / q - 1e-9))));
+    for (size_t x = i; x < j; ++x) {
+      const size_t g = w[x].group;
+      const double queued = start - w[x].arrival - alone;
+      r.mean_[g] += w[x].devices * (queued + (q + 1) / 2 * T);
+      r.last_[g] = std::max(r.last_[g], queued + q * T);
+      weight[g] += w[x].devices;
+    }
+    free_at = start + q * T;
+    i = j;
+  }
+  for (size_t g = 0; g < groups.size(); ++g) r.mean_[g] = weight[g] > 0 ? r.mean_[g] / weight[g] : 0;
+  return r;
+}
+
 }  // namespace
 
 double FleetEstimate::mean_ttft() const {
@@ -193,9 +261,10 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
     return fl;
   };
 
-  double n = N, rho = 0, prefill_wait = 0, tok = 0;
+  double n = N, rho = 0, prefill_rho = 0, prefill_wait = 0, tok = 0;
   double k = 1, b = 1, S = 0;
   Regime regime;
+  Regime prompt_regime;  // how the prompts meet on a cell: lockstep, or at random (Poisson, dephased closed loop)
   if (sc.workload.arrival == "closed") {
     // Lockstep cohorts; every device's prefill arrives at once and is served first come first served.
     k = std::ceil(n / cap);
@@ -204,7 +273,18 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
     regime.cohorts = k;
     const FleetLocal fl = fleet_local(regime);
     tok = std::max({fl.local + S, k * S, fl.busy});
-    prefill_wait = prefill_work * (n - 1) / 2;
+    if (sc.workload.think_time > 0) {
+      // Dephased: the simulator starts each device at a uniform time in [0, think_time), so requests arrive
+      // spread out at N / (think_time + e2e) per second (the interactive response-time law) and a prefill
+      // waits only for the iteration in progress, in the next one beside the decode steps: rho * S / 2, where
+      // rho is the server load of the other N - 1 devices (a device's own requests never overlap).
+      double e2e = 0;
+      for (size_t g = 0; g < f.groups.size(); ++g)
+        e2e += static_cast<double>(sys.fleet[g].group.count) / N * f.groups[g].alone.e2e;
+      prompt_regime.poisson = true;
+      prompt_regime.rate = 1 / (sc.workload.think_time + e2e);
+      prefill_rho = std::min(0.99, (N - 1) * prompt_regime.rate * (prefill_work + steps * S / b));
+    }
   } else {
     // Poisson: fixed point on the number of sequences in flight.
     const double lambda = sc.workload.rate * N;  // requests per second, all devices
@@ -212,6 +292,7 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
     n = std::clamp(lambda * e2e, 1.0, N);
     regime.poisson = true;
     regime.rate = sc.workload.rate;
+    prompt_regime = regime;
     for (int it = 0; it < 100; ++it) {
       k = std::ceil(n / cap);
       b = std::max(1.0, std::ceil(n / k));
@@ -230,6 +311,9 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
   f.active = n;
   f.batch = b;
   f.step = S;
+  const bool together = sc.workload.arrival == "closed" && sc.workload.think_time <= 0;
+  const PrefillWaits waits = together ? batched_prefills(cm, f.groups, f.capacity, prompt_regime)
+                                      : PrefillWaits::uniform(f.groups.size(), regime.poisson ? prefill_wait : prefill_rho * S / 2);
 
   double e2e_max = 0, ttft_max = 0, bytes_up = 0, access_links = 0;
   for (size_t g = 0; g < f.groups.size(); ++g) {
@@ -237,16 +321,20 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
     const Estimate& a = ge.alone;
     // Device-weighted over the group's cell sizes (one class of zero delays on private links).
     double tpot = 0, prompt_up = 0, prompt_down = 0, step_up = 0, step_down = 0, step = 0;
-    for (const CellClass& c : cell_classes(sys.fleet[g].group)) {
+    const std::vector<CellClass> classes = cell_classes(sys.fleet[g].group);
+    for (size_t i = 0; i < classes.size(); ++i) {
+      const CellClass& c = classes[i];
       const CellDelay cd = cell_delay(sys, g, a, c.size, regime);
+      const CellDelay cp = cell_delay(sys, g, a, c.size, prompt_regime);
       const double local_c = local_step(plan, a.decode_mean) + step_extra(cd);
       tpot += c.devices * std::max({local_c + S + rho * S / 2, k * S, cd.busy});
-      prompt_up += c.devices * cd.up_prompt, prompt_down += c.devices * cd.down_prompt;
+      prompt_up += c.devices * cp.up_prompt, prompt_down += c.devices * cp.down_prompt;
       step_up += c.devices * cd.up_step, step_down += c.devices * cd.down_step, step += c.devices * step_extra(cd);
     }
     const double local = local_step(plan, a.decode_mean) + step;
     ge.tpot = K > 1 ? tpot : 0;
-    ge.ttft = a.ttft + prefill_wait + (prompt_up + prompt_down);
+    const double wait = waits.mean(g);
+    ge.ttft = a.ttft + wait + (prompt_up + prompt_down);
     ge.e2e = ge.ttft + steps * ge.tpot;
     ge.per_request = a.prefill;
     ge.per_request.uplink += prompt_up;
@@ -256,9 +344,9 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
     d.server_compute = S - static_cast<double>(std::llround(std::ceil(b - 1e-9))) * codec_decode_step;
     d.server_decode = codec_decode_step;
     ge.per_request += d.scaled(steps);
-    ge.server_queue = prefill_wait + steps * std::max(0.0, ge.tpot - (splits ? local : 0.0) - S);
+    ge.server_queue = wait + steps * std::max(0.0, ge.tpot - (splits ? local : 0.0) - S);
     e2e_max = std::max(e2e_max, ge.e2e);
-    ttft_max = std::max(ttft_max, a.ttft + prefill_work * (n - 1) + (prompt_up + prompt_down));
+    ttft_max = std::max(ttft_max, a.ttft + waits.last(g) + (prompt_up + prompt_down));
     const auto& group = sys.fleet[g].group;
     const double count = static_cast<double>(group.count);
     const auto& link = sys.fleet[g].link;

@@ -9,7 +9,9 @@
 //    the other cohorts' iterations, and the server is the bottleneck once k * S(b) exceeds it;
 //  - Poisson arrivals: n = N * rate * E2E active sequences (Little's law, solved by fixed point), and a token
 //    also waits for the iteration in progress, rho * S / 2 on average (M/D/1-style residual service).
-// Prefills are served first come first served: the mean request waits for half of the others' prefills.
+// Prefills: with no think time every prompt leaves at t = 0 and reaches the server in waves (one per group and
+// cell size), each served in batches of up to cap as one pass over their tokens; a dephased closed loop
+// (think time > 0) and Poisson arrivals wait for the iteration in progress (fleet_model.cpp says why).
 // Shared cells (K devices behind one access point) stretch the transfers: in lockstep a step's K flows
 // go together (latency + K x bytes / rate, and the cell's busy time bounds the cycle); under Poisson each
 // cell link is an M/G/1 processor-sharing queue (fleet_model.cpp says why each). Private links are untouched.
