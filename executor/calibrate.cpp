@@ -24,7 +24,6 @@
 #include <algorithm>
 #include <barrier>
 #include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -49,15 +48,6 @@ namespace {
 
 constexpr const char* kBlockBegin = "# >>> executor calibration (splitsim calibrate-executor; this block is rewritten) >>>";
 constexpr const char* kBlockEnd = "# <<< executor calibration <<<";
-
-std::string utc_date() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -362,7 +352,7 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
   if (o.models.empty()) throw InputError("calibrate-executor: --models: expected at least one model");
   for (int b : o.bits) check_weight_bits("calibrate-executor: --bits", b);
   const Settings st = settings_for(o.quick);
-  const std::string host = this_host_name(), date = utc_date();
+  const std::string host = this_host_name(), date = utc_now();
   const std::string source = fmt::format("measured: {}, {}, {}", host, date, command);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string t;

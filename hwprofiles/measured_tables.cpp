@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -51,12 +50,6 @@ nlohmann::json MeasuredTables::to_json() const {
   return {{"file", file},       {"host", host},   {"date", date},
           {"command", command}, {"cores", cores}, {"layers", l},
           {"codecs", c}};
-}
-
-std::string this_host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "unknown-host";
-  return buf;
 }
 
 std::string default_measured_path() { return data_dir() + "/hwprofiles/measured/" + this_host_name() + ".toml"; }

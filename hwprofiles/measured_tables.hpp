@@ -22,6 +22,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/provenance.hpp"
+
 namespace splitsim {
 
 // y(x) piecewise linear through (xs, ys); xs strictly increasing, at least one point.
@@ -86,6 +88,5 @@ std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& pa
 
 // hwprofiles/measured/<this host's name>.toml under data_dir().
 std::string default_measured_path();
-std::string this_host_name();
 
 }  // namespace splitsim

@@ -3,15 +3,14 @@
 // writes hwprofiles/measured/<host>.toml, every number tagged with host, date and command.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <stdexcept>
 
 #include "core/error.hpp"
 #include "core/output.hpp"
+#include "core/provenance.hpp"
 #include "core/scenario.hpp"
 #include "explorer/cli.hpp"
 #include "kernels/bench.hpp"
@@ -19,21 +18,6 @@
 
 namespace splitsim {
 namespace {
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "unknown-host";
-  return buf;
-}
-
-std::string utc_date() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 void require_backend(Backend b) {
   if (b == Backend::cuda && !cuda_device_available())
@@ -46,7 +30,7 @@ const char* pass(bool ok) { return ok ? "PASS" : "FAIL"; }
 void run_bench(const BenchOptions& opt) {
   require_backend(opt.backend);
   const int64_t T = 128, d = 4096, n = opt.quick ? 1024 : 4096;
-  fmt::print("splitsim bench kernels — host {}, backend {}, cpu path {}, {} thread(s){}\n\n", host_name(),
+  fmt::print("splitsim bench kernels — host {}, backend {}, cpu path {}, {} thread(s){}\n\n", this_host_name(),
              backend_name(opt.backend), cpu_features(), opt.threads, opt.quick ? ", quick" : "");
   const CopyBandwidth bw = measure_copy_bandwidth(T * d * 4, opt);
   fmt::print("memory copy (memcpy, bytes copied per second)\n");
@@ -144,7 +128,7 @@ std::string sourced_num(double value, const std::string& source) {
 
 void run_calibrate(const BenchOptions& opt, std::string out, const std::string& command) {
   require_backend(opt.backend);
-  const std::string host = host_name(), date = utc_date();
+  const std::string host = this_host_name(), date = utc_now();
   const std::string src = fmt::format("measured: {}, {}, {}", host, date, command);
   if (out.empty()) out = data_dir() + "/hwprofiles/measured/" + host + ".toml";
   const int64_t n = opt.quick ? 1024 : 4096, d = 4096;
