@@ -117,7 +117,7 @@ class Fleet {
   // StarNetwork path (fast mode, devices with a topology host).
   void build_networks();
   void driver_actor();
-  RequestRecord& open_request(int64_t d, size_t r, double arrival);
+  RequestRecord& open_request(int64_t d, size_t r, const RequestSpec& s, double arrival);
   void schedule_request(int64_t d, double now);
   void start_request(int64_t d, double at);
   void request_done(DeviceState& ds, double at);
@@ -366,9 +366,9 @@ void Fleet::driver_actor() {
   if (s4u::Engine::get_clock() < last_done_) s4u::this_actor::sleep_until(last_done_);
 }
 
-RequestRecord& Fleet::open_request(int64_t d, size_t r, double arrival) {
+// The record of device d's request r (its r-th spec), with everything known before it runs.
+RequestRecord& Fleet::open_request(int64_t d, size_t r, const RequestSpec& s, double arrival) {
   DeviceState& ds = dev_[static_cast<size_t>(d)];
-  const RequestSpec s = device_requests(sys_.scenario.workload, sys_.scenario.seed, d)[r];
   RequestRecord& rec = records_[static_cast<size_t>(d * requests_per_device_) + r];
   rec.request = d * requests_per_device_ + static_cast<int64_t>(r);
   rec.device = d;
@@ -410,8 +410,8 @@ void Fleet::schedule_request(int64_t d, double now) {
 void Fleet::start_request(int64_t d, double at) {
   DeviceState& ds = dev_[static_cast<size_t>(d)];
   const size_t r = ds.next_request++;
-  RequestRecord& rec = open_request(d, r, ds.arrival);
   const RequestSpec s = device_requests(sys_.scenario.workload, sys_.scenario.seed, d)[r];
+  RequestRecord& rec = open_request(d, r, s, ds.arrival);
   run_request(ds, rec, s.prompt, s.output, at);
 }
 
@@ -529,8 +529,6 @@ void Fleet::device_actor(int64_t d) {
   const Workload& w = sys_.scenario.workload;
   const auto specs = device_requests(w, sys_.scenario.seed, d);
   const bool oom = all_oom_ || group_oom_[ds.group];
-  const MemoryBreakdown mem = cost_.edge_memory(ds.group);
-  const Plan& p = sys_.plan;
   double arrival = 0;
   for (size_t r = 0; r < specs.size(); ++r) {
     const auto& s = specs[r];
@@ -538,20 +536,7 @@ void Fleet::device_actor(int64_t d) {
       arrival = s.arrival;
     else
       arrival = r == 0 ? s.arrival : (oom ? arrival : s4u::Engine::get_clock()) + w.think_time;
-    RequestRecord& rec = records_[static_cast<size_t>(d * requests_per_device_) + r];
-    rec.request = d * requests_per_device_ + static_cast<int64_t>(r);
-    rec.device = d;
-    rec.group = sys_.fleet[ds.group].group.name;
-    rec.arrival = arrival;
-    rec.prompt_tokens = s.prompt;
-    rec.output_tokens = s.output;
-    rec.edge_memory_peak = mem.total();
-    rec.oom = oom;
-    if (p.server_has_head) {
-      rec.bytes_up = cost_.uplink_bytes(s.prompt) +
-                     (stream() ? 0.0 : static_cast<double>(s.output - 1) * cost_.uplink_bytes(1));
-      rec.bytes_down = static_cast<double>(s.output) * cost_.downlink_bytes();
-    }
+    RequestRecord& rec = open_request(d, static_cast<size_t>(r), s, arrival);
     if (oom) continue;
     if (s4u::Engine::get_clock() < arrival) s4u::this_actor::sleep_until(arrival);
     run_request(ds, rec, s.prompt, s.output, s4u::Engine::get_clock());
@@ -632,7 +617,7 @@ SimResult Fleet::run() {
       double arrival = 0;
       for (size_t r = 0; r < specs.size(); ++r) {
         arrival = w.arrival == "poisson" ? specs[r].arrival : r == 0 ? specs[r].arrival : arrival + w.think_time;
-        open_request(d, r, arrival);
+        open_request(d, r, specs[r], arrival);
       }
     }
     s4u::Actor::create("driver", hosts_[0], [this] { driver_actor(); });
