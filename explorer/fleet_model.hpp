@@ -8,7 +8,9 @@
 //    a token cycle is max(local + S(b), k * S(b)): the device's own work (edge layers, codec, links) overlaps
 //    the other cohorts' iterations, and the server is the bottleneck once k * S(b) exceeds it;
 //  - Poisson arrivals: n = N * rate * E2E active sequences (Little's law, solved by fixed point), and a token
-//    also waits for the iteration in progress, rho * S / 2 on average (M/D/1-style residual service).
+//    also waits for the iteration in progress, rho * S / 2 on average (M/D/1-style residual service). A device
+//    runs one request at a time, so a request that arrives while its device is busy waits for it: each device
+//    is an M/D/1 queue whose service time is its request's end-to-end latency (fleet_model.cpp says why).
 // Prefills: with no think time every prompt leaves at t = 0 and reaches the server in waves (one per group and
 // cell size), each served in batches of up to cap as one pass over their tokens; a dephased closed loop
 // (think time > 0) and Poisson arrivals wait for the iteration in progress (fleet_model.cpp says why).
@@ -32,6 +34,7 @@ struct FleetGroupEstimate {
   double ttft = 0, tpot = 0, e2e = 0;  // s, with the other devices
   StageTimes per_request;  // s per request by stage (server_compute includes the batch's share of iterations)
   double server_queue = 0; // s per request waiting for the server
+  double device_queue = 0; // s per request waiting for its device's previous request (Poisson; in ttft and e2e)
 };
 
 struct FleetEstimate {
