@@ -263,8 +263,7 @@ double CostModel::downlink_bytes() const {
   return static_cast<double>(kFrameHeaderBytes + kTokenPayloadBytes);
 }
 
-double CostModel::edge_stream_bytes(size_t g) const {
-  (void)g;
+double CostModel::edge_stream_bytes() const {
   const Plan& p = sys_.plan;
   const ModelSpec& m = sys_.model;
   if (!p.edge_embeds) return 0;
@@ -283,13 +282,13 @@ double CostModel::server_stream_bytes() const {
          (m.tied_embeddings ? m.embedding_bytes(bits, gs) : m.head_bytes(bits, gs));
 }
 
-double CostModel::transport_overhead(size_t g, bool up, double bytes) const {
+double CostModel::transport_overhead(size_t g, double bytes) const {
   // Measured framing/transport overhead of the host's message path (thread hand-offs, copies), when measured.
   const auto& mt = sys_.fleet[g].device.measured;
   if (!mt || bytes <= 0) return 0;
   // Clients of one local run (devices on the server's shared cores) hand their messages through one host.
   const int64_t clients = sys_.scenario.server.shared_cores > 0 ? sys_.scenario.device_count() : 1;
-  return mt->transport.fixed(up, clients) + mt->transport.per_byte * bytes;
+  return mt->transport.fixed(clients) + mt->transport.per_byte * bytes;
 }
 
 double CostModel::transfer_up(size_t g, double bytes) const {
@@ -297,7 +296,7 @@ double CostModel::transfer_up(size_t g, double bytes) const {
   const auto& a = sys_.fleet[g].link;
   const auto& b = sys_.backbone;
   return a.latency.value + b.latency.value + bytes / std::min(a.uplink.value, b.uplink.value) +
-         transport_overhead(g, true, bytes);
+         transport_overhead(g, bytes);
 }
 
 double CostModel::transfer_down(size_t g, double bytes) const {
@@ -305,7 +304,7 @@ double CostModel::transfer_down(size_t g, double bytes) const {
   const auto& a = sys_.fleet[g].link;
   const auto& b = sys_.backbone;
   return a.latency.value + b.latency.value + bytes / std::min(a.downlink.value, b.downlink.value) +
-         transport_overhead(g, false, bytes);
+         transport_overhead(g, bytes);
 }
 
 MemoryBreakdown CostModel::edge_memory(size_t g) const {

@@ -83,13 +83,13 @@ class CostModel {
   double downlink_bytes() const;         // one generated token
   double transfer_up(size_t g, double bytes) const;
   double transfer_down(size_t g, double bytes) const;
-  // Weight bytes one edge step of group g, or one server iteration, streams from memory (every matrix is read
-  // once per step, whatever its tokens or batch): what a step puts on a shared memory bus.
-  double edge_stream_bytes(size_t g) const;
+  // Weight bytes one edge step (every group runs the same plan) or one server iteration streams from memory
+  // (every matrix is read once per step, whatever its tokens or batch): what a step puts on a shared memory bus.
+  double edge_stream_bytes() const;
   double server_stream_bytes() const;
   // The host's measured per-message overhead (framing, socket calls, thread hand-offs) of a transfer of
   // `bytes`; 0 without measured tables. Included in transfer_up/down.
-  double transport_overhead(size_t g, bool up, double bytes) const;
+  double transport_overhead(size_t g, double bytes) const;
   // Memory.
   MemoryBreakdown edge_memory(size_t g) const;
   double server_weight_bytes() const;

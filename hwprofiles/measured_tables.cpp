@@ -25,7 +25,7 @@ double Curve::at(double x) const {
   return std::max(0.0, y0 + (y1 - y0) * (x - x0) / (x1 - x0));
 }
 
-double TransportTable::fixed(bool /*up*/, int64_t clients) const {
+double TransportTable::fixed(int64_t clients) const {
   if (round_trip.xs.empty()) return 0;
   const double k = std::clamp(static_cast<double>(clients), round_trip.xs.front(), round_trip.xs.back());
   return 0.5 * round_trip.at(k);

@@ -58,7 +58,7 @@ struct TransportTable {
   std::string source;
   Curve round_trip;     // clients of one local run -> s per round trip (half each way); flat past the last
   double per_byte = 0;  // s per byte of a frame, beyond the link's own rate
-  double fixed(bool up, int64_t clients) const;  // s per message one way
+  double fixed(int64_t clients) const;  // s per message, either way
 };
 
 // Main-memory read bandwidth: what one thread streams alone, and what `threads` threads stream together (summed).

@@ -174,7 +174,7 @@ void Fleet::shared_step(double seconds, double stream_bytes) {
 void Fleet::compute(DeviceState& ds, double seconds) {
   if (seconds <= 0) return;
   if (topo_.full && sys_.scenario.server.shared_cores > 0) {
-    shared_step(seconds, cost_.edge_stream_bytes(ds.group));  // on the server's shared cores
+    shared_step(seconds, cost_.edge_stream_bytes());  // on the server's shared cores
   } else if (topo_.full) {
     s4u::this_actor::execute(seconds);  // on the device's own 1 flop/s host
   } else {
@@ -191,7 +191,7 @@ double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
   s4u::Comm::sendto_init(up ? dev : srv, up ? srv : dev)->set_payload_size(sim_payload(bytes))->start()->wait();
   ++events_;
   // The host's measured message overhead, which the closed-form transfers of fast mode include too.
-  if (const double o = cost_.transport_overhead(ds.group, up, bytes); o > 0) s4u::this_actor::sleep_for(o);
+  if (const double o = cost_.transport_overhead(ds.group, bytes); o > 0) s4u::this_actor::sleep_for(o);
   return s4u::Engine::get_clock() - t0;
 }
 

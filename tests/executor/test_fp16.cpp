@@ -212,25 +212,5 @@ TEST_CASE("split fp16 at every S with a lossless wire equals the unsplit fp16 mo
   const int64_t steps = 12;
   const SamplingConfig greedy{0.0, 0.9, 5};
   const auto want = generate_unsplit(whole, prompt, steps, greedy);
-  for (int clients : {1, 3}) {
-    for (int64_t s = 0; s <= whole.spec.n_layers; ++s) {
-      INFO("split " << s << ", " << clients << " clients");
-      ModelWeights edge = rm->weights, server = rm->weights;
-      edge.keep_only(ModelPart::edge(s));
-      server.keep_only(ModelPart::server(rm->weights.spec, s));
-      edge.quantize(16, 0);
-      server.quantize(16, 0);
-      EdgeOptions o;
-      o.split = s;
-      o.steps = steps;
-      o.sampling = greedy;
-      ServerOptions so;
-      so.batch_window = 5e-3;
-      auto r = run_local_split(edge, server, o, so, clients, 1, prompt);
-      REQUIRE(r.requests.size() == static_cast<size_t>(clients));
-      for (const auto& e : r.requests) CHECK(e.tokens == want);
-      CHECK(r.server.sessions_completed == clients);
-      if (clients == 3 && s == 2) CHECK(r.server.max_batch_seen >= 2);  // the server did batch
-    }
-  }
+  test::check_every_split(rm->weights, 16, prompt, steps, greedy, want);
 }

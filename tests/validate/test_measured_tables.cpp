@@ -121,10 +121,10 @@ TEST_CASE("measured tables: load, and errors name the file and the key", "[valid
   CHECK(t->layer("stories260k", 32) != nullptr);
   CHECK(t->layer("stories260k", 4) == nullptr);
   CHECK(t->codec("fp32", 64) != nullptr);
-  CHECK(t->transport.fixed(false, 1) == 2.5e-5);
+  CHECK(t->transport.fixed(1) == 2.5e-5);
   CHECK(t->memory.read_all == 3e10);
-  CHECK(t->transport.fixed(true, 2) == 4e-5);
-  CHECK(t->transport.fixed(true, 4) == 4e-5);  // flat past the last measured client count
+  CHECK(t->transport.fixed(2) == 4e-5);
+  CHECK(t->transport.fixed(4) == 4e-5);  // flat past the last measured client count
 
   std::string bad = kTables;
   bad.replace(bad.find("decode_s_per_context"), 20, "decode_s_per_kontext");
