@@ -65,17 +65,6 @@ GemvResult bench_gemv(int bits, int64_t rows, int64_t cols, const BenchOptions& 
   const QuantizedMatrix q = quantize_matrix(random_weights(rows, cols, 1).data(), rows, cols, bits, 128);
   std::vector<float> x(static_cast<size_t>(cols), 0.5f), y(static_cast<size_t>(rows));
   GemvResult r{bits, rows, cols, 1, 0, static_cast<double>(q.bytes())};
-  if (opt.backend == Backend::cuda) {
-    gemv(q, x.data(), y.data(), Backend::cuda);
-    std::vector<double> k;
-    for (int i = 0; i < 20; ++i) {
-      gemv(q, x.data(), y.data(), Backend::cuda);
-      k.push_back(last_cuda_kernel_seconds());
-    }
-    std::sort(k.begin(), k.end());
-    r.seconds = k[k.size() / 2];
-    return r;
-  }
   r.seconds = time_call([&] { gemv(q, x.data(), y.data(), opt.backend, opt.threads); }, opt.min_seconds);
   return r;
 }
@@ -84,12 +73,6 @@ GemvResult bench_gemm(int bits, int64_t rows, int64_t cols, int64_t T, const Ben
   const QuantizedMatrix q = quantize_matrix(random_weights(rows, cols, 2).data(), rows, cols, bits, 128);
   std::vector<float> x(static_cast<size_t>(T * cols), 0.25f), y(static_cast<size_t>(T * rows));
   GemvResult r{bits, rows, cols, T, 0, static_cast<double>(q.bytes())};
-  if (opt.backend == Backend::cuda) {
-    gemm(q, x.data(), T, y.data(), Backend::cuda);
-    gemm(q, x.data(), T, y.data(), Backend::cuda);
-    r.seconds = last_cuda_kernel_seconds();
-    return r;
-  }
   r.seconds = time_call([&] { gemm(q, x.data(), T, y.data(), opt.backend, opt.threads); }, opt.min_seconds);
   return r;
 }
@@ -121,13 +104,6 @@ CodecRate bench_codec(const std::string& codec, int64_t T, int64_t d, bool cold,
   std::vector<uint8_t> out;
   std::vector<float> y(static_cast<size_t>(T * d));
   int64_t i = 0, j = 0;
-  if (opt.backend == Backend::cuda) {
-    encode_into(xs[0].data(), T, d, p, out);
-    r.encode_seconds = last_cuda_codec_kernel_seconds();
-    decode_into(wires[0], y, Backend::cuda);
-    r.decode_seconds = last_cuda_codec_kernel_seconds();
-    return r;
-  }
   r.encode_seconds = time_call([&] { encode_into(xs[static_cast<size_t>(i++ % n_blocks)].data(), T, d, p, out); },
                                opt.min_seconds);
   r.decode_seconds = time_call([&] { decode_into(wires[static_cast<size_t>(j++ % n_blocks)], y, opt.backend, opt.threads); },

@@ -1,6 +1,7 @@
-// Microbenchmarks of the kernels, shared by `splitsim bench kernels` (prints a table) and `splitsim calibrate`
-// (writes hwprofiles/measured/<host>.toml). Every rate is measured in the same process run as the host's
-// memory-copy bandwidth it is compared with.
+// CPU microbenchmarks of the kernels (reference and cpu backends), shared by `splitsim bench kernels` (prints a
+// table) and `splitsim calibrate` (writes hwprofiles/measured/<host>.toml). Every rate is measured in the same
+// process run as the host's memory-copy bandwidth it is compared with. The cuda backend has its own, against the
+// device's references: bench_cuda.hpp.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -73,5 +73,8 @@ void dense_decode_cpu(const uint8_t* src, int64_t n, WireCodec c, float* out);
 // CUDA (codec_cuda.cu); only called when cuda_device_available(). Return the kernel time in seconds.
 double encode_cuda(const float* x, int64_t T, int64_t d, const Resolved& r, EncodeWork& w);
 double decode_cuda(std::span<const uint8_t> wire, const Layout& L, float* out);
+// Benchmarks: inputs resident on the device, `calls` launches back to back; mean kernel seconds per call.
+double time_encode_cuda(const float* x, int64_t T, int64_t d, const Resolved& r, int calls);
+double time_decode_cuda(std::span<const uint8_t> wire, const Layout& L, int calls);
 
 }  // namespace splitsim::codec_detail

@@ -1,5 +1,5 @@
 // Internal to kernels/: host-side helpers of the CUDA launchers — error checks that name the failing call, a
-// device buffer that frees itself, and event timing of the kernels alone. Plain CUDA C++17 (CUDA 11.4 and later).
+// device buffer that frees itself (movable), and event timing of the kernels alone. Plain CUDA C++17 (CUDA 11.4 and later).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -19,6 +19,7 @@ inline void check(cudaError_t e, const char* what) {
 template <class T>
 class DeviceBuffer {
  public:
+  DeviceBuffer() = default;
   explicit DeviceBuffer(int64_t n) : n_(n) {
     if (n_ > 0) check(cudaMalloc(reinterpret_cast<void**>(&p_), static_cast<size_t>(n_) * sizeof(T)), "cudaMalloc");
   }
@@ -27,7 +28,17 @@ class DeviceBuffer {
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr, o.n_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+      if (p_) (void)cudaFree(p_);
+      p_ = o.p_, n_ = o.n_;
+      o.p_ = nullptr, o.n_ = 0;
+    }
+    return *this;
+  }
   T* get() const { return p_; }
+  int64_t size() const { return n_; }
   void upload(const T* host, int64_t n) {
     if (n > 0) check(cudaMemcpy(p_, host, static_cast<size_t>(n) * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy H2D");
   }

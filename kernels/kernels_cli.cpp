@@ -1,6 +1,8 @@
 // Commands of kernels/: `splitsim bench kernels` prints the kernel table (sizes, GB/s, GFLOP/s, and the host's
-// memory-copy bandwidth measured in the same run, with the targets checked), and `splitsim calibrate`
-// writes hwprofiles/measured/<host>.toml, every number tagged with host, date and command.
+// memory-copy bandwidth measured in the same run, with the targets checked), and `splitsim calibrate` writes
+// hwprofiles/measured/<host>.toml, every number tagged with host, date and command. With --backend cuda both run
+// on the GPU against the device's own references (bench_cuda.hpp) and calibrate writes
+// hwprofiles/measured/<device slug>.toml.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -15,6 +17,9 @@
 #include "explorer/cli.hpp"
 #include "kernels/bench.hpp"
 #include "kernels/codec.hpp"
+#if defined(SPLITSIM_KERNELS_CUDA)
+#include "kernels/bench_cuda.hpp"
+#endif
 
 namespace splitsim {
 namespace {
@@ -27,8 +32,12 @@ void require_backend(Backend b) {
 
 const char* pass(bool ok) { return ok ? "PASS" : "FAIL"; }
 
-void run_bench(const BenchOptions& opt) {
+void run_bench(const BenchOptions& opt, bool variants) {
   require_backend(opt.backend);
+#if defined(SPLITSIM_KERNELS_CUDA)
+  if (opt.backend == Backend::cuda) return run_gpu_bench(opt, variants);
+#endif
+  if (variants) throw_input("bench kernels", "--variants", "--backend cuda (GPU launch shapes)", backend_name(opt.backend));
   const int64_t T = 128, d = 4096, n = opt.quick ? 1024 : 4096;
   fmt::print("splitsim bench kernels — host {}, backend {}, cpu path {}, {} thread(s){}\n\n", this_host_name(),
              backend_name(opt.backend), cpu_features(), opt.threads, opt.quick ? ", quick" : "");
@@ -57,7 +66,7 @@ void run_bench(const BenchOptions& opt) {
 
   fmt::print("GEMV {}x{} (decode, one token)   weights    ms      GB/s   GFLOP/s  vs Eigen fp32\n", n, n);
   double eigen_s = 0;
-  if (opt.backend != Backend::cuda && eigen_baseline_available()) {
+  if (eigen_baseline_available()) {
     eigen_s = eigen_gemv_seconds(n, n, opt.min_seconds);
     fmt::print("  Eigen fp32 (AVX2+FMA)        {:>9}  {:6.3f}  {:8.2f}  {:8.2f}  1.00x\n", fmt::format("{:.1f} MiB", n * n * 4 / 1048576.0),
                eigen_s * 1e3, n * n * 4 / eigen_s / 1e9, 2.0 * n * n / eigen_s / 1e9);
@@ -75,7 +84,7 @@ void run_bench(const BenchOptions& opt) {
   const int64_t Tg = opt.quick ? 16 : 128;
   fmt::print("GEMM {}x{}, T={} (prefill)         ms    GFLOP/s  vs Eigen fp32\n", n, n, Tg);
   double eg = 0;
-  if (opt.backend != Backend::cuda && eigen_baseline_available()) {
+  if (eigen_baseline_available()) {
     eg = eigen_gemm_seconds(n, n, Tg, opt.min_seconds);
     fmt::print("  Eigen fp32 (AVX2+FMA)       {:8.2f}  {:9.2f}  1.00x\n", eg * 1e3, 2.0 * n * n * Tg / eg / 1e9);
   }
@@ -128,6 +137,12 @@ std::string sourced_num(double value, const std::string& source) {
 
 void run_calibrate(const BenchOptions& opt, std::string out, const std::string& command) {
   require_backend(opt.backend);
+#if defined(SPLITSIM_KERNELS_CUDA)
+  if (opt.backend == Backend::cuda) {
+    run_gpu_calibrate(opt, out, command);
+    return;
+  }
+#endif
   const std::string host = this_host_name(), date = utc_now();
   const std::string src = fmt::format("measured: {}, {}, {}", host, date, command);
   if (out.empty()) out = data_dir() + "/hwprofiles/measured/" + host + ".toml";
@@ -139,7 +154,6 @@ void run_calibrate(const BenchOptions& opt, std::string out, const std::string& 
   t += fmt::format("host = \"{}\"\ndate = \"{}\"\ncommand = \"{}\"\nbackend = \"{}\"\n", host, date, command,
                    backend_name(opt.backend));
   t += fmt::format("cpu_features = \"{}\"\nthreads = {}\n", cpu_features(), opt.threads);
-  if (opt.backend == Backend::cuda) t += fmt::format("device = \"{}\"\n", cuda_device_description());
 
   fmt::print("calibrating {} on {} ...\n", backend_name(opt.backend), host);
   const CopyBandwidth bw = measure_copy_bandwidth(128 * d * 4, opt);
@@ -148,7 +162,7 @@ void run_calibrate(const BenchOptions& opt, std::string out, const std::string& 
   t += fmt::format("copy_bandwidth_in_cache = {}  # memcpy of {} MiB\n", sourced(fmt::format("{:.3f}GB/s", bw.in_cache / 1e9), src),
                    bw.cache_bytes >> 20);
   double peak = 0;
-  if (opt.backend != Backend::cuda && eigen_baseline_available()) {
+  if (eigen_baseline_available()) {
     peak = fma_peak_flops(opt.min_seconds);
     t += "\n[compute]\n";
     t += fmt::format("peak_fp32 = {}  # AVX2 FMA loop, one core\n", sourced(fmt::format("{:.2f}Gflops", peak / 1e9), src));
@@ -201,20 +215,25 @@ void add_kernels_commands(CliRoot& root) {
     std::string out;
     int threads = 1;
     bool quick = false;
+    bool variants = false;
+  };
+  const auto options = [](const char* cmd, const Args& a) {
+    BenchOptions o;
+    o.backend = parse_backend(a.backend);
+    if (a.threads < 1 || a.threads > 1024)
+      throw_input(cmd, "--threads", "a thread count in [1, 1024]", std::to_string(a.threads));
+    o.threads = a.threads;
+    o.quick = a.quick;
+    o.min_seconds = o.quick ? 0.05 : 0.3;
+    return o;
   };
   auto bench_args = std::make_shared<Args>();
   CLI::App* b = root.bench.add_subcommand("kernels", "Kernel microbenchmarks: codec, quantized GEMV/GEMM, compression");
   b->add_option("--backend", bench_args->backend, "reference | cpu | cuda")->capture_default_str();
   b->add_option("--threads", bench_args->threads, "worker threads (the targets are single-core)")->capture_default_str();
   b->add_flag("--quick", bench_args->quick, "smaller sizes and shorter runs");
-  b->callback([bench_args] {
-    BenchOptions o;
-    o.backend = parse_backend(bench_args->backend);
-    o.threads = bench_args->threads;
-    o.quick = bench_args->quick;
-    o.min_seconds = o.quick ? 0.05 : 0.3;
-    run_bench(o);
-  });
+  b->add_flag("--variants", bench_args->variants, "cuda: also time every GEMV launch shape (tuning)");
+  b->callback([bench_args, options] { run_bench(options("bench kernels", *bench_args), bench_args->variants); });
 
   auto cal = std::make_shared<Args>();
   CLI::App* c = root.app.add_subcommand("calibrate", "Measure this host's kernels and write hwprofiles/measured/<host>.toml");
@@ -222,13 +241,9 @@ void add_kernels_commands(CliRoot& root) {
   c->add_option("--out", cal->out, "output file (default: hwprofiles/measured/<host>.toml)");
   c->add_option("--threads", cal->threads, "worker threads")->capture_default_str();
   c->add_flag("--quick", cal->quick, "smaller sizes and shorter runs");
-  c->callback([cal] {
-    BenchOptions o;
-    o.backend = parse_backend(cal->backend);
+  c->callback([cal, options] {
+    const BenchOptions o = options("calibrate", *cal);
     if (o.backend == Backend::reference) throw_input("calibrate", "--backend", "cpu or cuda", "reference");
-    o.threads = cal->threads;
-    o.quick = cal->quick;
-    o.min_seconds = o.quick ? 0.05 : 0.3;
     run_calibrate(o, cal->out, command_line("splitsim calibrate", cal->backend, cal->out, cal->quick, cal->threads));
   });
 }

@@ -51,4 +51,43 @@ void gemm(const QuantizedMatrix& q, const float* x, int64_t T, float* y, Backend
 // (device-resident time, excluding host<->device copies). 0 for other backends.
 double last_cuda_kernel_seconds();
 
+namespace cuda_launch {
+struct ResidentMatrix;
+}
+
+// How a CudaMatrix computes a prefill GEMM.
+enum class CudaGemm {
+  tensor_cores,  // fp16 operands, fp32 accumulation (2, 3, 4, 8 bits with group_size % 32 == 0; else exact).
+                 // Inputs and weights must lie within the fp16 range (|x| <= 65504); larger values become Inf.
+  exact,         // fp32 products summed in a fixed order: the reference's fp32 bound (tests/kernels/test_cuda.cpp)
+};
+
+// A QuantizedMatrix resident on the CUDA device: uploaded once in the layout the CUDA kernels read (the tiled layout
+// of kernels/opsc_tiled.hpp for 2, 3, 4, 8 bits with group sizes divisible by 32, else the packed one) and freed
+// with the handle. gemv/gemm take host pointers and return the seconds spent in the kernels alone. The plain
+// gemv/gemm above with Backend::cuda upload a temporary one per call.
+//   CudaMatrix m(q);                  // throws std::runtime_error when no CUDA device is available
+//   m.gemv(x, y);                     // decode: the fast GEMV of the tiled layout
+//   m.gemm(X, T, Y);                  // prefill: tensor cores (CudaGemm::exact for the fixed-order fp32 kernel)
+class CudaMatrix {
+ public:
+  explicit CudaMatrix(const QuantizedMatrix& q);
+  ~CudaMatrix();
+  CudaMatrix(CudaMatrix&& o) noexcept;
+  CudaMatrix& operator=(CudaMatrix&& o) noexcept;
+  CudaMatrix(const CudaMatrix&) = delete;
+  CudaMatrix& operator=(const CudaMatrix&) = delete;
+
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  int64_t device_bytes() const;  // codes and group headers as stored on the device (tiled rows are padded)
+  bool tiled() const;
+  double gemv(const float* x, float* y) const;                                             // y = W^ x
+  double gemm(const float* x, int64_t T, float* y, CudaGemm mode = CudaGemm::tensor_cores) const;  // Y = X W^T
+
+ private:
+  cuda_launch::ResidentMatrix* m_ = nullptr;
+  int64_t rows_ = 0, cols_ = 0;
+};
+
 }  // namespace splitsim

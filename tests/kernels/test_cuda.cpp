@@ -10,7 +10,10 @@
 
 #include "kernels/activations.hpp"
 #include "kernels/codec.hpp"
+#include "kernels/cuda_launch.hpp"
 #include "kernels/opsc.hpp"
+#include "kernels/opsc_internal.hpp"
+#include "kernels/opsc_tiled.hpp"
 #include "kernels/quant_math.hpp"
 
 using namespace splitsim;
@@ -57,6 +60,23 @@ double cuda_bound(const QuantizedMatrix& q, int64_t r, const float* x, double n_
   }
   return 2 * n_terms * std::ldexp(1.0, -24) * mag + 1e-30;
 }
+
+// |tensor cores - reference| of one output: inputs and weights rounded to fp16 (2^-11 each, relative, or 2^-25
+// absolute below the fp16 normal range), products exact, fp32 accumulation over cols terms (2^-22 each: the tensor
+// cores' accumulator may truncate rather than round).
+// w: dequantize_matrix(q).
+double tensor_core_bound(const QuantizedMatrix& q, const std::vector<float>& w, int64_t r, const float* x) {
+  double mag = 0, sum_w = 0, sum_x = 0;
+  for (int64_t c = 0; c < q.cols; ++c) {
+    const double wv = std::fabs(w[static_cast<size_t>(r * q.cols + c)]), xv = std::fabs(x[c]);
+    mag += wv * xv;
+    sum_w += wv;
+    sum_x += xv;
+  }
+  return (std::ldexp(1.0, -10) + std::ldexp(1.0, -22) * static_cast<double>(q.cols + 64)) * mag +
+         std::ldexp(1.0, -24) * (sum_w + sum_x) + 1e-30;
+}
+
 
 }  // namespace
 
@@ -140,12 +160,118 @@ TEST_CASE("CUDA GEMV and GEMM agree with the reference within the fp32 bound of 
             const size_t i = static_cast<size_t>(t * rows + r);
             REQUIRE(std::fabs(gpu[i] - ref[i]) <= cuda_bound(q, r, x.data() + t * cols, gemm_terms));
           }
-        // GEMV: cols / 32 products per lane, then five shuffle levels.
+        // GEMV: the tiled kernel's 32 FMAs and a scale per chunk, then the chunks' sums (shuffle tree, warps);
+        // the generic kernel's cols / 32 products per lane and five shuffle levels. The larger of the two.
         std::vector<float> y(static_cast<size_t>(rows));
         gemv(q, x.data(), y.data(), Backend::cuda);
-        const double gemv_terms = std::ceil(static_cast<double>(cols) / 32) + 5 + 1;
+        const double gemv_terms = 32 + 1 + std::ceil(static_cast<double>(cols) / 32) + 5 + 1;
         for (int64_t r = 0; r < rows; ++r)
           REQUIRE(std::fabs(y[static_cast<size_t>(r)] - ref[static_cast<size_t>(r)]) <= cuda_bound(q, r, x.data(), gemv_terms));
       }
     }
+}
+
+TEST_CASE("CUDA tiled GEMV: every launch shape, split columns and ragged rows, within the fp32 bound", "[kernels][gpu]") {
+  if (skip_without_gpu()) return;
+  std::mt19937_64 rng(21);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  // 20,000 columns: two column splits; 16,385: a split of one chunk; rows not a multiple of any tile.
+  for (int bits : {2, 3, 4, 8})
+    for (auto [rows, cols, g] : std::vector<std::tuple<int64_t, int64_t, int>>{
+             {1, 32, 32}, {77, 1000, 32}, {129, 4096, 128}, {40, 16385, 128}, {23, 20000, 64}, {1000, 2048, 256}}) {
+      std::vector<float> w = gaussian(rows * cols, static_cast<uint64_t>(bits * 7919 + cols), 0.02f);
+      const QuantizedMatrix q = quantize_matrix(w.data(), rows, cols, bits, g);
+      std::vector<float> x(static_cast<size_t>(cols)), ref(static_cast<size_t>(rows));
+      for (auto& v : x) v = n(rng);
+      gemv(q, x.data(), ref.data(), Backend::reference);
+      cuda_launch::ResidentMatrix* m = cuda_launch::upload_matrix(opsc_detail::packed_view(q));
+      REQUIRE(cuda_launch::resident_tiled(m));
+      const double terms = 32 + 1 + std::ceil(static_cast<double>(cols) / 32) + 1;
+      std::vector<float> first;
+      for (int v = 0; v <= cuda_launch::kGemvShapes; ++v) {
+        std::vector<float> y(static_cast<size_t>(rows), NAN);  // poisoned: every row must be written
+        cuda_launch::resident_gemv(m, x.data(), y.data(), v);
+        INFO("bits " << bits << " " << rows << "x" << cols << " group " << g << " variant " << v);
+        for (int64_t r = 0; r < rows; ++r)
+          REQUIRE(std::fabs(y[static_cast<size_t>(r)] - ref[static_cast<size_t>(r)]) <= cuda_bound(q, r, x.data(), terms));
+        if (v == 0) {
+          first = y;
+          std::vector<float> again(static_cast<size_t>(rows));
+          cuda_launch::resident_gemv(m, x.data(), again.data(), 0);
+          REQUIRE(std::memcmp(first.data(), again.data(), first.size() * 4) == 0);  // repeatable
+        }
+      }
+      cuda_launch::free_matrix(m);
+    }
+}
+
+TEST_CASE("CudaMatrix: resident weights, tensor-core GEMM within its fp16 bound, exact GEMM within fp32's",
+          "[kernels][gpu]") {
+  if (skip_without_gpu()) return;
+  std::mt19937_64 rng(31);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (int bits : {2, 3, 4, 8})
+    for (auto [rows, cols, g] : std::vector<std::tuple<int64_t, int64_t, int>>{
+             {64, 64, 32}, {100, 1000, 64}, {257, 4096, 128}, {33, 96, 12}}) {
+      std::vector<float> w = gaussian(rows * cols, static_cast<uint64_t>(bits * 31 + rows), 0.02f);
+      const QuantizedMatrix q = quantize_matrix(w.data(), rows, cols, bits, g);
+      const CudaMatrix m(q);
+      const std::vector<float> wq = dequantize_matrix(q);
+      REQUIRE(m.rows() == rows);
+      REQUIRE(m.tiled() == opsc_tiled::supported(bits, g));
+      REQUIRE(m.device_bytes() >= q.bytes());
+      for (int64_t T : {int64_t{1}, int64_t{17}, int64_t{64}, int64_t{130}}) {
+        std::vector<float> x(static_cast<size_t>(T * cols));
+        for (auto& v : x) v = n(rng);
+        std::vector<float> ref(static_cast<size_t>(T * rows)), tc(ref.size(), NAN), tc2(ref.size()), ex(ref.size(), NAN);
+        gemm(q, x.data(), T, ref.data(), Backend::reference);
+        REQUIRE(m.gemm(x.data(), T, tc.data()) > 0);
+        m.gemm(x.data(), T, tc2.data());
+        REQUIRE(std::memcmp(tc.data(), tc2.data(), tc.size() * 4) == 0);  // repeatable
+        m.gemm(x.data(), T, ex.data(), CudaGemm::exact);
+        // Every block shape and K split of the tensor-core kernel computes the same products: within the same bound.
+        std::vector<std::vector<float>> shapes;
+        if (m.tiled()) {
+          cuda_launch::ResidentMatrix* rm = cuda_launch::upload_matrix(opsc_detail::packed_view(q));
+          for (int v = 1; v <= cuda_launch::kGemmShapes; ++v) {
+            shapes.emplace_back(ref.size(), NAN);
+            cuda_launch::resident_gemm(rm, x.data(), T, shapes.back().data(), cuda_launch::GemmKind::tensor_cores, v);
+          }
+          cuda_launch::free_matrix(rm);
+        }
+        const double exact_terms = 32 + std::ceil(static_cast<double>(cols) / 32) + 1;
+        INFO("bits " << bits << " " << rows << "x" << cols << " group " << g << " T " << T);
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t r = 0; r < rows; ++r) {
+            const size_t i = static_cast<size_t>(t * rows + r);
+            const float* xt = x.data() + t * cols;
+            REQUIRE(std::fabs(ex[i] - ref[i]) <= cuda_bound(q, r, xt, exact_terms));
+            const double tc_bound = m.tiled() ? tensor_core_bound(q, wq, r, xt) : cuda_bound(q, r, xt, exact_terms);
+            REQUIRE(std::fabs(tc[i] - ref[i]) <= tc_bound);
+            for (const std::vector<float>& y : shapes) REQUIRE(std::fabs(y[i] - ref[i]) <= tc_bound);
+          }
+      }
+    }
+}
+
+TEST_CASE("CUDA codec: decode-step and prefill-sized blocks, bit for bit", "[kernels][gpu]") {
+  if (skip_without_gpu()) return;
+  // One token (the 1,024-thread block), a mid-sized and a large block (256- and 128-thread blocks), a row too long
+  // for shared memory at 8 bytes per element (the global-scratch path).
+  for (auto [T, d] : std::vector<std::pair<int64_t, int64_t>>{{1, 4096}, {1, 8192}, {8, 5120}, {200, 4096}, {600, 1024}, {2, 40000}}) {
+    ActivationSpec s;
+    s.T = T;
+    s.d = d;
+    s.seed = static_cast<uint64_t>(T * 131 + d);
+    const std::vector<float> x = llm_like_activations(s);
+    INFO("T=" << T << " d=" << d);
+    check_cuda_codec(x, T, d, CodecParams{});
+    CodecParams u;
+    u.codec = WireCodec::uniform;
+    check_cuda_codec(x, T, d, u);
+    CodecParams f;
+    f.ts_mode = TsMode::fixed;
+    f.ts_threshold = 3.0;
+    check_cuda_codec(x, T, d, f);
+  }
 }
