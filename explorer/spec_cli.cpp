@@ -100,7 +100,8 @@ void run_estimate(const std::string& path, const std::vector<std::string>& sets,
                "wire {}\n",
                p.strategy, p.split_layer, p.edge_bits, p.split_layer, sys.model.n_layers, p.cloud_bits, p.kv_bits,
                wire_format_name(p.wire));
-    fmt::print("  prompt {} tokens, output {} tokens, KV sized for {} tokens\n\n", prompt, output, sc.workload.max_seq_len);
+    fmt::print("  prompt {} tokens, output {} tokens, KV sized for {} tokens\n", prompt, output, sc.workload.max_seq_len);
+    fmt::print("  costed from: {}\n  costed from: {}\n\n", sys.fleet[g].device.costing(), sys.server.costing());
     fmt::print("memory\n");
     print_memory("edge", e.edge_memory);
     print_memory("server (one sequence)", e.server_memory);

@@ -181,6 +181,13 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
                       return s.empty() ? std::string("edge memory only") : s;
                     }(),
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  {
+    // What the numbers rest on: measured tables or kernels where a profile has them, the roofline elsewhere.
+    const System base = resolve_system(sc);
+    md += "Costs: ";
+    for (const auto& f : base.fleet) md += f.device.costing() + "; ";
+    md += base.server.costing() + ".\n\n";
+  }
   md += fmt::format("## Chosen configuration per strategy (optimized for {} devices)\n\n", opt_devices);
   md += "accuracy_loss is the relative WikiText-2 perplexity increase; *estimated* values come from "
         "explorer/accuracy_estimates.toml (published RTN perplexities and assumptions, see optimize/optimize.json), "

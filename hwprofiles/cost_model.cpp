@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "core/frame_format.hpp"
+#include "hwprofiles/gpu_costs.hpp"
 #include "hwprofiles/measured_tables.hpp"
 #include "kernels/wire_format.hpp"
 
@@ -29,6 +33,36 @@ const LayerTable* measured_layer(const HwProfile& hw, const ModelSpec& m, int bi
   if (!hw.measured) return nullptr;
   const LayerTable* t = hw.measured->layer(m.name, bits);
   return t && t->dim == m.dim ? t : nullptr;
+}
+
+// --- a GPU's measured kernel calibration (hwprofiles/gpu_costs.hpp): when a profile names one, its GEMV, GEMM,
+// codec and launch times replace the roofline wherever they cover the bit-width or codec.
+
+double launch_cost(const HwProfile& hw) { return hw.gpu ? hw.gpu->launch() : hw.launch_overhead.value; }
+
+// The matmul launches of one layer as a fused decoder issues them (kLaunchesPerLayer): the projections that read the
+// same normed input (q, k, v; gate and up) stacked into one matrix each, then o and down: rows x cols.
+std::vector<std::pair<int64_t, int64_t>> fused_matmuls(const ModelSpec& m) {
+  int64_t attn_in = 0, mlp_in = 0;
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const auto& x : m.layer_matrices()) {
+    if (x.name == "wo" || x.name == "w2")
+      out.emplace_back(x.rows, x.cols);
+    else
+      (x.attention ? attn_in : mlp_in) += x.rows;
+  }
+  out.emplace_back(attn_in, m.dim);
+  if (mlp_in > 0) out.emplace_back(mlp_in, m.dim);
+  return out;
+}
+constexpr double kMatmulLaunchesPerLayer = 4;  // qkv, o, gate/up, down of the nine
+
+// Measured matmul time of one layer for `tokens` tokens, when the GPU's calibration covers `bits`.
+std::optional<double> gpu_layer_matmuls(const HwProfile& hw, const ModelSpec& m, int bits, int group_size, int64_t tokens) {
+  if (!hw.gpu || !hw.gpu->covers_matmul(bits)) return std::nullopt;
+  double t = 0;
+  for (const auto& [rows, cols] : fused_matmuls(m)) t += hw.gpu->matmul(bits, group_size, rows, cols, tokens).value();
+  return t;
 }
 
 // The executor's codec for a wire format; nullptr when nothing is encoded.
@@ -101,7 +135,7 @@ CostModel::CostModel(const System& sys) : sys_(sys) {}
 double CostModel::op_time(const HwProfile& hw, double flops, double bytes, double launches) {
   double compute = flops / (hw.peak_for(kComputePrecision) * hw.efficiency_compute.value);
   double memory = bytes / (hw.memory_bandwidth.value * hw.efficiency_memory.value);
-  return std::max(compute, memory) + launches * hw.launch_overhead.value;
+  return std::max(compute, memory) + launches * launch_cost(hw);
 }
 
 double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, int64_t batch,
@@ -111,13 +145,16 @@ double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, i
   const double B = static_cast<double>(batch);
   if (const LayerTable* t = measured_layer(hw, m, bits))
     return static_cast<double>(layers) * (t->decode_base.at(B) + t->decode_per_context * sum_context);
-  // Matmuls: the layer's weights are read once for the whole batch.
-  double mat_flops = B * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
-  double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
-                     B * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
   // Attention: each sequence reads its own KV cache.
   double att_flops = 4.0 * static_cast<double>(m.n_heads * m.head_dim()) * sum_context;
   double att_bytes = m.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits)) * sum_context;
+  const int gs = static_cast<int>(sys_.scenario.split.group_size);
+  if (auto mats = gpu_layer_matmuls(hw, m, bits, gs, batch))
+    return static_cast<double>(layers) * (*mats + op_time(hw, att_flops, att_bytes, 1) +
+                                          (kLaunchesPerLayer - kMatmulLaunchesPerLayer - 1) * launch_cost(hw));
+  // Matmuls: the layer's weights are read once for the whole batch.
+  double mat_flops = B * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
+  double mat_bytes = m.layer_weight_bytes(bits, gs) + B * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
   double per_layer = op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1) + op_time(hw, att_flops, att_bytes, 1);
   return static_cast<double>(layers) * per_layer;
 }
@@ -139,11 +176,14 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
   if (layers <= 0 || total <= 0) return 0;
   const ModelSpec& m = sys_.model;
   if (const LayerTable* lt = measured_layer(hw, m, bits)) return static_cast<double>(layers) * lt->prefill.at(total);
-  double mat_flops = total * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
-  double mat_bytes = m.layer_weight_bytes(bits, static_cast<int>(sys_.scenario.split.group_size)) +
-                     total * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
   double att_flops = 4.0 * static_cast<double>(m.n_heads * m.head_dim()) * att_pairs;
   double att_bytes = 2.0 * m.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits)) * total;  // write + read
+  const int gs = static_cast<int>(sys_.scenario.split.group_size);
+  if (auto mats = gpu_layer_matmuls(hw, m, bits, gs, static_cast<int64_t>(total)))
+    return static_cast<double>(layers) * (*mats + op_time(hw, att_flops, att_bytes, 1) +
+                                          (kLaunchesPerLayer - kMatmulLaunchesPerLayer - 1) * launch_cost(hw));
+  double mat_flops = total * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
+  double mat_bytes = m.layer_weight_bytes(bits, gs) + total * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
   double per_layer = op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1) + op_time(hw, att_flops, att_bytes, 1);
   return static_cast<double>(layers) * per_layer;
 }
@@ -152,15 +192,22 @@ double CostModel::head_time(const HwProfile& hw, int bits, int64_t tokens) const
   const ModelSpec& m = sys_.model;
   if (const LayerTable* t = measured_layer(hw, m, bits))
     return t->head.at(static_cast<double>(tokens));
+  const int gs = static_cast<int>(sys_.scenario.split.group_size);
+  if (hw.gpu && hw.gpu->covers_matmul(bits))
+    return hw.gpu->matmul(bits, gs, m.vocab_size, m.dim, tokens).value() + (kLaunchesHead - 1) * launch_cost(hw);
   double flops = static_cast<double>(tokens) * m.head_flops();
-  double bytes = matrix_bytes(m.vocab_size, m.dim, bits, static_cast<int>(sys_.scenario.split.group_size));
+  double bytes = matrix_bytes(m.vocab_size, m.dim, bits, gs);
   return op_time(hw, flops, bytes, kLaunchesHead);
 }
 
-double CostModel::codec_time(const HwProfile& hw, int64_t T) const {
+double CostModel::codec_time(const HwProfile& hw, int64_t T, bool encode) const {
   if (sys_.plan.wire == WireFormat::token_ids || sys_.plan.wire == WireFormat::none) return 0;
+  if (hw.gpu && (sys_.plan.wire == WireFormat::ts_tabq || sys_.plan.wire == WireFormat::uniform)) {
+    const std::string codec = sys_.plan.wire == WireFormat::ts_tabq ? "ts_tabq" : "uniform";
+    if (auto t = encode ? hw.gpu->encode(codec, sys_.model.dim, T) : hw.gpu->decode(codec, sys_.model.dim, T)) return *t;
+  }
   const double in_bytes = static_cast<double>(T * sys_.model.dim) * 4.0;  // fp32 hidden state
-  if (hw.codec_throughput) return in_bytes / hw.codec_throughput->value + kLaunchesCodec * hw.launch_overhead.value;
+  if (hw.codec_throughput) return in_bytes / hw.codec_throughput->value + kLaunchesCodec * launch_cost(hw);
   // Two passes over the input (row statistics, then quantize and pack) plus the encoded output.
   double passes = sys_.plan.wire == WireFormat::fp16 || sys_.plan.wire == WireFormat::fp32 ? 1.0 : 2.0;
   return op_time(hw, 0, passes * in_bytes + uplink_bytes(T), kLaunchesCodec);
@@ -189,14 +236,14 @@ double CostModel::edge_encode(size_t g, int64_t T) const {
   const char* codec = executor_codec(sys_.plan.wire);
   if (codec && hw.measured)
     if (const CodecTable* c = hw.measured->codec(codec, sys_.model.dim)) return c->encode.at(static_cast<double>(T));
-  return codec_time(hw, T);
+  return codec_time(hw, T, true);
 }
 
 double CostModel::server_decode_codec(int64_t T) const {
   const char* codec = executor_codec(sys_.plan.wire);
   if (codec && sys_.server.measured)
     if (const CodecTable* c = sys_.server.measured->codec(codec, sys_.model.dim)) return c->decode.at(static_cast<double>(T));
-  return codec_time(sys_.server, T);
+  return codec_time(sys_.server, T, false);
 }
 
 double CostModel::server_prefill(int64_t T) const {

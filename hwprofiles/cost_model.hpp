@@ -3,6 +3,9 @@
 //
 // Time of an operator = max(flops / (peak(precision) * eff_compute), bytes / (bandwidth * eff_memory))
 //                       + launches * launch_overhead.
+// A profile with measured tables is costed from them where they cover the case: a host's executor tables
+// (hwprofiles/measured_tables.hpp) or a GPU's kernel calibration (hwprofiles/gpu_costs.hpp: matmuls, codec,
+// launches; attention and the small kernels stay on the roofline with the measured launch cost).
 // Decode is memory-bound (a layer's weights are read once per step, shared by the whole batch on the server),
 // so fewer weight bits speed up decode; prefill is compute-bound. A transfer takes the route's one-way
 // latencies plus bytes over its narrowest bandwidth, the same closed form SimGrid reproduces for an
@@ -105,7 +108,7 @@ class CostModel {
   double layers_prefill(const HwProfile& hw, int bits, int64_t layers, int64_t T) const;
   double layers_prefill(const HwProfile& hw, int bits, int64_t layers, std::span<const int64_t> blocks) const;
   double head_time(const HwProfile& hw, int bits, int64_t tokens) const;
-  double codec_time(const HwProfile& hw, int64_t T) const;
+  double codec_time(const HwProfile& hw, int64_t T, bool encode) const;
   int64_t server_layers() const { return sys_.model.n_layers - sys_.plan.split_layer; }
 
   const System& sys_;

@@ -7,6 +7,8 @@
 
 #include "core/error.hpp"
 #include "core/scenario.hpp"
+#include "core/formats/gpu_calibration.hpp"
+#include "hwprofiles/gpu_costs.hpp"
 #include "hwprofiles/measured_tables.hpp"
 
 namespace splitsim {
@@ -59,9 +61,31 @@ nlohmann::json HwProfile::to_json() const {
                    {"efficiency_compute", sourced_json(efficiency_compute)},
                    {"efficiency_memory", sourced_json(efficiency_memory)}};
   if (codec_throughput) j["codec_throughput"] = sourced_json(*codec_throughput);
-  if (!measured_ref.empty())
+  if (gpu)
+    j["measured"] = gpu->to_json();
+  else if (!measured_ref.empty())
     j["measured"] = measured ? measured->to_json() : nlohmann::json{{"ref", measured_ref}, {"missing", measured_note}};
   return j;
+}
+
+std::string HwProfile::costing() const {
+  const std::string roofline = "the roofline (datasheet peaks x [efficiency] assumptions)";
+  if (gpu) {
+    const nlohmann::json j = gpu->to_json();
+    const auto join = [](const nlohmann::json& a) {
+      std::string s;
+      for (const auto& v : a) s += (s.empty() ? "" : ", ") + (v.is_string() ? v.get<std::string>() : v.dump());
+      return s.empty() ? std::string("none") : s;
+    };
+    return fmt::format("{}: measured kernels of {} ({}): GEMV at {} bits, GEMM at {} bits, codec {}, launches; {} "
+                       "elsewhere",
+                       name, gpu->calibration().device, gpu->file().substr(gpu->file().rfind('/') + 1),
+                       join(j["gemv_bits"]), join(j["gemm_bits"]), join(j["codecs"]), roofline);
+  }
+  if (measured)
+    return fmt::format("{}: the executor tables measured on {} ({}) where they cover the model, {} elsewhere", name,
+                       measured->host, measured->date, roofline);
+  return fmt::format("{}: {}", name, roofline);
 }
 
 nlohmann::json LinkProfile::to_json() const {
@@ -98,12 +122,24 @@ HwProfile load_hw_profile_file(const std::string& path) {
   h.codec_throughput = r.sourced_opt("codec_throughput", Dim::data_rate);
   h.measured_ref = r.str_or("measured", "");
   if (!h.measured_ref.empty()) {
-    if (h.measured_ref.find('/') != std::string::npos)
+    if (h.measured_ref.find('/') != std::string::npos || h.measured_ref.find("..") != std::string::npos)
       r.fail("measured", "\"auto\" or a file name in hwprofiles/measured/", "\"" + h.measured_ref + "\"");
-    const std::string file = h.measured_ref == "auto" ? default_measured_path()
-                                                      : data_dir() + "/hwprofiles/measured/" + h.measured_ref;
-    if (std::filesystem::exists(file)) h.measured = load_measured_tables(file, false);
-    if (!h.measured)
+    std::string file = default_measured_path();
+    if (h.measured_ref != "auto") {
+      file = data_dir() + "/hwprofiles/measured/" + h.measured_ref;
+      if (std::filesystem::path(file).extension() != ".toml") file += ".toml";
+      if (!std::filesystem::exists(file))
+        r.fail("measured", "a calibration in hwprofiles/measured/", "\"" + h.measured_ref + "\" (no such file)");
+    }
+    if (std::filesystem::exists(file)) {
+      if (is_gpu_calibration(file)) {
+        if (h.measured_ref == "auto") r.fail("measured", "a host's tables for \"auto\"", file + " (a GPU calibration)");
+        h.gpu = load_gpu_costs(file);
+      } else {
+        h.measured = load_measured_tables(file, false);
+      }
+    }
+    if (!h.measured && !h.gpu)
       h.measured_note = fmt::format("{} has no executor tables (run `splitsim calibrate-executor` on this host)", file);
   }
   r.expect_all_used();

@@ -17,6 +17,7 @@
 namespace splitsim {
 
 struct MeasuredTables;  // hwprofiles/measured_tables.hpp
+class GpuCosts;         // hwprofiles/gpu_costs.hpp
 
 struct HwProfile {
   std::string name;
@@ -34,12 +35,18 @@ struct HwProfile {
   // hwprofiles/measured/<host>.toml) or a file name under hwprofiles/measured/. The cost model costs from them
   // when they cover the model and bit-width; without the file, `measured` stays empty, `measured_note` says why
   // and the roofline above applies.
+  // A GPU profile names its kernel calibration instead (measured = "nvidia-h200": the file written by `splitsim
+  // calibrate --backend cuda` on that GPU): the cost model then takes GEMV, GEMM, codec and launch times from it
+  // wherever it covers the case.
   std::string measured_ref;
   std::shared_ptr<const MeasuredTables> measured;
+  std::shared_ptr<const GpuCosts> gpu;
   std::string measured_note;
 
   // Peak for a compute precision, falling back to the next wider one the device has (fp16 -> fp32).
   double peak_for(const std::string& precision) const;
+  // One line saying what this profile is costed from: measured kernels or tables (what they cover) or the roofline.
+  std::string costing() const;
   nlohmann::json to_json() const;
 };
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <random>
 
+#include "core/formats/gpu_calibration.hpp"
 #include "core/output.hpp"
 #include "core/provenance.hpp"
 #include "core/scenario.hpp"
@@ -326,93 +327,115 @@ void run_gpu_bench(const BenchOptions& opt, bool variants) {
 std::string run_gpu_calibrate(const BenchOptions& opt, const std::string& out_arg, const std::string& command) {
   const GpuReferences ref = measure_gpu_references(opt.quick);
   const cuda_bench::DeviceInfo& dv = ref.device;
-  const std::string slug = device_slug(dv.name), host = this_host_name(), date = utc_now();
-  const std::string src = fmt::format("measured: {} ({}), {}, {}", host, dv.name, date, command);
-  const std::string out = out_arg.empty() ? data_dir() + "/hwprofiles/measured/" + slug + ".toml" : out_arg;
-  fmt::print("calibrating {} on {} ...\n", dv.name, host);
+  GpuCalibration c;
+  c.device = dv.name;
+  c.slug = device_slug(dv.name);
+  c.host = this_host_name();
+  c.date = utc_now();
+  c.command = command;
+  c.source = fmt::format("measured: {} ({}), {}, {}", c.host, dv.name, c.date, command);
+  c.compute_capability = fmt::format("{}.{}", dv.cc_major, dv.cc_minor);
+  c.sm_count = dv.sm_count;
+  c.sm_clock_mhz = dv.sm_clock_mhz;
+  c.memory_clock_mhz = dv.mem_clock_mhz;
+  c.memory_bus_bits = dv.mem_bus_bits;
+  c.l2_bytes = dv.l2_bytes;
+  c.memory_bytes = dv.global_bytes;
+  c.driver = fmt::format("{}.{}", dv.driver_version / 1000, dv.driver_version % 1000 / 10);
+  c.cuda_runtime = fmt::format("{}.{}", dv.runtime_version / 1000, dv.runtime_version % 1000 / 10);
+  // Default: hwprofiles/measured/<slug>.toml; a folder (an existing one, or a path ending in '/') gets <slug>.toml.
+  std::string out = out_arg.empty() ? data_dir() + "/hwprofiles/measured/" : out_arg;
+  if (out.back() == '/' || std::filesystem::is_directory(out)) out = (std::filesystem::path(out) / (c.slug + ".toml")).string();
+  fmt::print("calibrating {} on {} ...\n", dv.name, c.host);
 
-  std::string t;
-  t += fmt::format("# GPU kernel calibration of {} (cuda backend), written by `{}`.\n", dv.name, command);
-  t += "# Kernel times are means over launches queued back to back (CUDA events), weights streamed from DRAM.\n";
-  t += "# Every number in this file has the provenance in `source`.\n";
-  t += fmt::format(
-      "device = \"{}\"\nslug = \"{}\"\nhost = \"{}\"\ndate = \"{}\"\ncommand = \"{}\"\nbackend = \"cuda\"\n", dv.name,
-      slug, host, date, command);
-  t += fmt::format("source = \"{}\"\n", src);
-  t += fmt::format("compute_capability = \"{}.{}\"\nsm_count = {}\nsm_clock_mhz = {:.0f}\nmemory_clock_mhz = {:.0f}\n",
-                   dv.cc_major, dv.cc_minor, dv.sm_count, dv.sm_clock_mhz, dv.mem_clock_mhz);
-  t += fmt::format(
-      "memory_bus_bits = {}\nl2_bytes = {}\nmemory_bytes = {}\ndriver = \"{}.{}\"\ncuda_runtime = \"{}.{}\"\n",
-      dv.mem_bus_bits, dv.l2_bytes, dv.global_bytes, dv.driver_version / 1000, dv.driver_version % 1000 / 10,
-      dv.runtime_version / 1000, dv.runtime_version % 1000 / 10);
-
-  const auto sourced = [&](const std::string& v) {
-    return fmt::format("{{ value = \"{}\", source = \"{}\" }}", v, src);
-  };
-  t += "\n[references]\n";
-  t += fmt::format("copy_bandwidth = {}  # device-to-device cudaMemcpy of {} MiB, bytes read + written\n",
-                   sourced(fmt::format("{:.1f}GB/s", ref.copy_bandwidth / 1e9)), ref.copy_bytes >> 20);
-  t += fmt::format("read_bandwidth = {}  # a read-only kernel, 16-byte loads\n",
-                   sourced(fmt::format("{:.1f}GB/s", ref.read_bandwidth / 1e9)));
-  t += fmt::format("host_to_device = {}  # pinned\n", sourced(fmt::format("{:.2f}GB/s", ref.h2d_bandwidth / 1e9)));
-  t += fmt::format("device_to_host = {}  # pinned\n", sourced(fmt::format("{:.2f}GB/s", ref.d2h_bandwidth / 1e9)));
-  t += fmt::format("launch_overhead = {}  # empty kernels queued back to back\n",
-                   sourced(fmt::format("{:.3f}us", ref.launch_queued * 1e6)));
-  t += fmt::format("launch_roundtrip = {}  # launch + stream synchronize\n",
-                   sourced(fmt::format("{:.3f}us", ref.launch_roundtrip * 1e6)));
-  t += fmt::format("peak_fp32 = {}  # independent fmaf chains on every lane\n",
-                   sourced(fmt::format("{:.1f}Gflops", ref.fma_fp32 / 1e9)));
-  t += fmt::format("peak_fp16 = {}  # independent __hfma2 chains\n",
-                   sourced(fmt::format("{:.1f}Gflops", ref.fma_fp16 / 1e9)));
-
-  const auto list = [](const auto& v, auto f) {
-    std::string s = "[";
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + f(v[i]);
-    return s + "]";
-  };
+  auto& r = c.references;
+  r.source = c.source;
+  r.copy_Bps = ref.copy_bandwidth;
+  r.read_Bps = ref.read_bandwidth;
+  r.host_to_device_Bps = ref.h2d_bandwidth;
+  r.device_to_host_Bps = ref.d2h_bandwidth;
+  r.launch_s = ref.launch_queued;
+  r.launch_roundtrip_s = ref.launch_roundtrip;
+  r.peak_fp32_flops = ref.fma_fp32;
+  r.peak_fp16_flops = ref.fma_fp16;
   for (int bits : {2, 3, 4, 8}) {
     std::vector<GpuGemvPoint> pts;
     for (const Shape& s : gemv_shapes(opt.quick)) pts.push_back(gpu_gemv(bits, s.rows, s.cols, ref, false, false));
     std::sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) { return a.weight_bytes < b.weight_bytes; });
-    t += fmt::format("\n[gemv.bits{}]  # decode GEMV, group 128; interpolate seconds by weight_bytes\n", bits);
-    t += fmt::format("source = \"{}\"\n", src);
-    t += "rows = " + list(pts, [](const GpuGemvPoint& p) { return std::to_string(p.rows); }) + "\n";
-    t += "cols = " + list(pts, [](const GpuGemvPoint& p) { return std::to_string(p.cols); }) + "\n";
-    t += "weight_bytes = " + list(pts, [](const GpuGemvPoint& p) { return fmt::format("{:.0f}", p.weight_bytes); }) +
-         "\n";
-    t += "seconds = " + list(pts, [](const GpuGemvPoint& p) { return fmt::format("{:.4e}", p.seconds); }) + "\n";
-    fmt::print("  gemv {}-bit: {}\n", bits,
-               list(pts, [](const GpuGemvPoint& p) { return fmt::format("{:.0f} GB/s", p.gbps()); }));
+    GpuCalibration::Gemv g;
+    g.bits = bits;
+    g.source = c.source;
+    for (const GpuGemvPoint& p : pts) {
+      if (!g.weight_bytes.empty() && p.weight_bytes <= g.weight_bytes.back()) continue;  // one point per size
+      g.rows.push_back(p.rows);
+      g.cols.push_back(p.cols);
+      g.weight_bytes.push_back(p.weight_bytes);
+      g.seconds.push_back(p.seconds);
+    }
+    fmt::print("  gemv {}-bit: {} points, {:.0f} GB/s at the largest\n", bits, g.seconds.size(), pts.back().gbps());
+    c.gemv.push_back(std::move(g));
   }
   for (int bits : {2, 3, 4, 8}) {
-    std::vector<GpuGemmPoint> pts;
-    for (int64_t T : gemm_tokens(opt.quick)) pts.push_back(gpu_gemm(bits, 4096, 4096, T, ref, false, false));
-    t += fmt::format("\n[gemm.bits{}]  # prefill GEMM 4096 x 4096 on the tensor cores; interpolate by tokens\n", bits);
-    t += fmt::format("source = \"{}\"\nrows = 4096\ncols = 4096\n", src);
-    t += "tokens = " + list(pts, [](const GpuGemmPoint& p) { return std::to_string(p.T); }) + "\n";
-    t += "seconds = " + list(pts, [](const GpuGemmPoint& p) { return fmt::format("{:.4e}", p.seconds); }) + "\n";
-    fmt::print("  gemm {}-bit: {}\n", bits, list(pts, [](const GpuGemmPoint& p) {
-                 return fmt::format("{:.1f} TFLOP/s", p.flops() / p.seconds / 1e12);
-               }));
+    GpuCalibration::Gemm g;
+    g.bits = bits;
+    g.rows = g.cols = 4096;
+    g.source = c.source;
+    for (int64_t T : gemm_tokens(opt.quick)) {
+      const GpuGemmPoint p = gpu_gemm(bits, 4096, 4096, T, ref, false, false);
+      g.tokens.push_back(static_cast<double>(T));
+      g.seconds.push_back(p.seconds);
+    }
+    fmt::print("  gemm {}-bit: {:.1f} TFLOP/s at T = {}\n", bits,
+               2.0 * 4096 * 4096 * g.tokens.back() / g.seconds.back() / 1e12, g.tokens.back());
+    c.gemm.push_back(std::move(g));
+  }
+  if (ref.cublas.empty()) {  // fp16 weights: what cuBLAS takes, since that is what runs them
+    const std::string cublas_source = c.source + ", cuBLAS fp16 (cublasGemmEx, fp32 compute)";
+    GpuCalibration::Gemv g;
+    g.bits = 16;
+    g.source = cublas_source;
+    std::vector<Shape> shapes = gemv_shapes(opt.quick);
+    std::sort(shapes.begin(), shapes.end(), [](const Shape& a, const Shape& b) { return a.rows * a.cols < b.rows * b.cols; });
+    for (const Shape& s : shapes) {
+      const double bytes = 2.0 * static_cast<double>(s.rows * s.cols);
+      if (!g.weight_bytes.empty() && bytes <= g.weight_bytes.back()) continue;
+      g.rows.push_back(s.rows);
+      g.cols.push_back(s.cols);
+      g.weight_bytes.push_back(bytes);
+      g.seconds.push_back(cuda_bench::cublas_fp16_seconds(s.rows, s.cols, 1, copies_for(bytes, ref), calls_for(bytes, ref, 20, 2000)));
+    }
+    c.gemv.push_back(std::move(g));
+    GpuCalibration::Gemm m;
+    m.bits = 16;
+    m.rows = m.cols = 4096;
+    m.source = cublas_source;
+    for (int64_t T : gemm_tokens(opt.quick)) {
+      m.tokens.push_back(static_cast<double>(T));
+      m.seconds.push_back(cuda_bench::cublas_fp16_seconds(4096, 4096, T, copies_for(2.0 * 4096 * 4096, ref), 50));
+    }
+    c.gemm.push_back(std::move(m));
+    fmt::print("  cuBLAS fp16: gemv and gemm tables\n");
+  } else {
+    fmt::print("  cuBLAS not available ({}): no fp16 tables\n", ref.cublas);
   }
   for (const char* codec : {"ts_tabq", "uniform"}) {
-    std::vector<GpuCodecPoint> pts;
-    for (int64_t T : codec_tokens(opt.quick)) pts.push_back(gpu_codec(codec, T, 4096));
-    t += fmt::format("\n[codec.{}]  # hidden state T x 4096 fp32; interpolate by tokens\n", codec);
-    t += fmt::format("source = \"{}\"\nd = 4096\n", src);
-    t += "tokens = " + list(pts, [](const GpuCodecPoint& p) { return std::to_string(p.T); }) + "\n";
-    t += "encode_seconds = " +
-         list(pts, [](const GpuCodecPoint& p) { return fmt::format("{:.4e}", p.encode_seconds); }) + "\n";
-    t += "decode_seconds = " +
-         list(pts, [](const GpuCodecPoint& p) { return fmt::format("{:.4e}", p.decode_seconds); }) + "\n";
-    t += "bits_per_element = " +
-         list(pts, [](const GpuCodecPoint& p) { return fmt::format("{:.4f}", p.bits_per_element); }) + "\n";
-    fmt::print("  codec {}: encode {}\n", codec,
-               list(pts, [](const GpuCodecPoint& p) { return fmt::format("{:.1f} us", p.encode_seconds * 1e6); }));
+    GpuCalibration::Codec k;
+    k.codec = codec;
+    k.d = 4096;
+    k.source = c.source;
+    for (int64_t T : codec_tokens(opt.quick)) {
+      const GpuCodecPoint p = gpu_codec(codec, T, 4096);
+      k.tokens.push_back(static_cast<double>(T));
+      k.encode_s.push_back(p.encode_seconds);
+      k.decode_s.push_back(p.decode_seconds);
+      k.bits_per_element.push_back(p.bits_per_element);
+    }
+    fmt::print("  codec {}: encode {:.1f} us at T = 1\n", codec, k.encode_s.front() * 1e6);
+    c.codec.push_back(std::move(k));
   }
   const std::filesystem::path p(out);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  write_file_atomic(out, t);
+  write_file_atomic(out, to_toml(c));
   fmt::print("wrote {}\n", out);
   return out;
 }

@@ -238,7 +238,8 @@ void add_kernels_commands(CliRoot& root) {
   auto cal = std::make_shared<Args>();
   CLI::App* c = root.app.add_subcommand("calibrate", "Measure this host's kernels and write hwprofiles/measured/<host>.toml");
   c->add_option("--backend", cal->backend, "cpu | cuda")->capture_default_str();
-  c->add_option("--out", cal->out, "output file (default: hwprofiles/measured/<host>.toml)");
+  c->add_option("--out", cal->out,
+                 "output file (default: hwprofiles/measured/<host>.toml; cuda: <device slug>.toml, in a folder if given one)");
   c->add_option("--threads", cal->threads, "worker threads")->capture_default_str();
   c->add_flag("--quick", cal->quick, "smaller sizes and shorter runs");
   c->callback([cal, options] {
