@@ -47,11 +47,11 @@ void print_model(const std::string& name, int bits, int group_size, int kv_bits)
 }
 
 void print_profiles() {
-  fmt::print("{:<20} {:<6} {:>10} {:>12} {:>12}  {}\n", "profile", "kind", "memory", "bandwidth", "fp16 peak",
+  fmt::print("{:<24} {:<6} {:>10} {:>12} {:>12}  {}\n", "profile", "kind", "memory", "bandwidth", "fp16 peak",
              "description");
   for (const auto& n : hw_profile_names()) {
     HwProfile h = load_hw_profile(n);
-    fmt::print("{:<20} {:<6} {:>10} {:>12} {:>12}  {}\n", h.name, h.kind, format_bytes(h.memory_capacity.value),
+    fmt::print("{:<24} {:<6} {:>10} {:>12} {:>12}  {}\n", h.name, h.kind, format_bytes(h.memory_capacity.value),
                fmt::format("{:.1f} GB/s", h.memory_bandwidth.value / 1e9), format_ops(h.peak_for("fp16")),
                h.description);
   }

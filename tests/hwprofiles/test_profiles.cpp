@@ -18,8 +18,9 @@ bool has_provenance(const Sourced& s) {
 
 TEST_CASE("profiles: every shipped device profile loads and says where each number came from", "[profiles]") {
   auto names = hw_profile_names();
-  for (const char* want : {"jetson-xavier-nx", "jetson-orin-nano", "jetson-agx-orin", "raspberry-pi-5", "a6000",
-                           "a100-80g", "h100-sxm"})
+  for (const char* want : {"jetson-xavier-nx", "jetson-orin-nano", "jetson-orin-nano-super", "jetson-orin-nx-8gb",
+                           "jetson-orin-nx-16gb", "jetson-agx-orin", "raspberry-pi-5", "a6000", "a100-80g", "h100-sxm",
+                           "h200", "rtx-4090", "l4", "l40s"})
     CHECK(std::find(names.begin(), names.end(), want) != names.end());
   for (const auto& n : names) {
     INFO(n);
