@@ -3,10 +3,11 @@
 
 Usage: plot_results.py DIR   (a study folder, a sweep folder or an optimize folder)
 
-Writes DIR/figures/{scalability,bytes,breakdown,pareto}.{png,svg} for whichever inputs exist:
+Writes DIR/figures/{scalability,bytes,breakdown,pareto,published}.{png,svg} for whichever inputs exist:
   sweep.csv (DIR or DIR/sweep) with an edge.count column  -> scalability, bytes
   breakdown.csv                                           -> breakdown
   pareto.csv + screen_sample.csv (DIR or DIR/optimize)    -> pareto
+  published_predicted.csv (validate --published)          -> published
 Run with Debian's /usr/bin/python3 (python3-matplotlib).
 """
 import csv
@@ -202,6 +203,40 @@ def pareto(front, sample, out, chosen):
     save(fig, out, "pareto")
 
 
+def published(rows, out):
+    """Published throughput against the profiles' prediction, one marker per point (hollow: held out of fitting)."""
+    devices = sorted({r["device"] for r in rows})
+    cmap = plt.get_cmap("tab20")
+    fig, ax = plt.subplots(figsize=(7, 6))
+    lo, hi = math.inf, 0.0
+    for i, dev in enumerate(devices):
+        labelled = False
+        for metric, marker in (("decode_tps", "o"), ("prefill_tps", "s")):
+            for held in (False, True):
+                pts = [r for r in rows if r["device"] == dev and r["metric"] == metric and (r["role"] == "held-out") == held]
+                if not pts:
+                    continue
+                x = [num(r, "published_tps") for r in pts]
+                y = [num(r, "predicted_tps") for r in pts]
+                lo, hi = min(lo, *x, *y), max(hi, *x, *y)
+                color = cmap(i % 20)
+                ax.scatter(x, y, marker=marker, s=46, facecolors="none" if held else color, edgecolors=color,
+                           label=None if labelled else dev)
+                labelled = True
+    if hi > 0:
+        ax.plot([lo / 1.5, hi * 1.5], [lo / 1.5, hi * 1.5], color="black", lw=1)
+        for f in (0.85, 1.15):
+            ax.plot([lo / 1.5, hi * 1.5], [lo / 1.5 * f, hi * 1.5 * f], color="gray", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("published tokens/s")
+    ax.set_ylabel("predicted tokens/s (profile roofline)")
+    ax.set_title("Published measurements vs the device profiles\n(circles decode, squares prefill; hollow: held out; dashed: ±15%)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    save(fig, out, "published")
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -237,8 +272,12 @@ def main():
                 chosen = (c["analytic"]["tpot_s"], c["accuracy_loss"])
         pareto(read_csv(fr), sample, out, chosen)
         made += 1
+    pub = find(d, "published_predicted.csv", [])
+    if pub:
+        published(read_csv(pub), out)
+        made += 1
     if made == 0:
-        print(f"{d}: no sweep.csv, breakdown.csv or pareto.csv to plot", file=sys.stderr)
+        print(f"{d}: no sweep.csv, breakdown.csv, pareto.csv or published_predicted.csv to plot", file=sys.stderr)
         return 2
     return 0
 

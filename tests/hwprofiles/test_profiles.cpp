@@ -10,7 +10,7 @@ using namespace splitsim;
 
 namespace {
 bool has_provenance(const Sourced& s) {
-  for (const char* kind : {"datasheet", "paper", "measured", "assumption"})
+  for (const char* kind : {"datasheet", "paper", "measured", "fitted", "assumption"})
     if (s.source.rfind(kind, 0) == 0) return true;
   return false;
 }
@@ -20,7 +20,7 @@ TEST_CASE("profiles: every shipped device profile loads and says where each numb
   auto names = hw_profile_names();
   for (const char* want : {"jetson-xavier-nx", "jetson-orin-nano", "jetson-orin-nano-super", "jetson-orin-nx-8gb",
                            "jetson-orin-nx-16gb", "jetson-agx-orin", "raspberry-pi-5", "a6000", "a100-80g", "h100-sxm",
-                           "h200", "rtx-4090", "l4", "l40s"})
+                           "h100-pcie", "a100-80g-pcie", "h200", "rtx-4090", "l4", "l40s"})
     CHECK(std::find(names.begin(), names.end(), want) != names.end());
   for (const auto& n : names) {
     INFO(n);
