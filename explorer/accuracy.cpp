@@ -141,11 +141,11 @@ double AccuracyModel::kv_loss(int64_t kv_bits) const {
   return kv_bits >= 8 ? relative_.at("kv8").first : relative_.at("kv4").first;
 }
 
-CodecStats AccuracyModel::codec_stats(const System& sys) const {
+CodecEstimate AccuracyModel::codec_stats(const System& sys) const {
   switch (sys.plan.wire) {
     case WireFormat::ts_tabq: return tabq_stats(sys.scenario.codec, sys.model.dim, activations_);
     case WireFormat::uniform: return uniform_stats(static_cast<int>(sys.plan.wire_bits), sys.model.dim, activations_);
-    default: return CodecStats{};
+    default: return CodecEstimate{};
   }
 }
 

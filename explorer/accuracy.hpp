@@ -52,7 +52,7 @@ class AccuracyModel {
   double weight_loss(const std::string& model, int64_t bits) const;
   double kv_loss(int64_t kv_bits) const;
   double codec_loss(double relative_mse) const { return codec_sensitivity_ * relative_mse; }
-  CodecStats codec_stats(const System& sys) const;
+  CodecEstimate codec_stats(const System& sys) const;
 
   const ActivationModel& activations() const { return activations_; }
   const std::string& measured_path() const { return measured_path_; }

@@ -59,9 +59,9 @@ Dense after_ts(const CodecConfig& c, int64_t d, const ActivationModel& a) {
 
 }  // namespace
 
-CodecStats tabq_stats(const CodecConfig& c, int64_t d, const ActivationModel& a) {
+CodecEstimate tabq_stats(const CodecConfig& c, int64_t d, const ActivationModel& a) {
   Dense ds = after_ts(c, d, a);
-  CodecStats s;
+  CodecEstimate s;
   s.outliers_per_token = ds.outliers;
   std::vector<int64_t> bits = c.tabq_bits;
   std::sort(bits.begin(), bits.end());
@@ -81,11 +81,11 @@ CodecStats tabq_stats(const CodecConfig& c, int64_t d, const ActivationModel& a)
   return s;
 }
 
-CodecStats uniform_stats(int bits, int64_t d, const ActivationModel& a) {
+CodecEstimate uniform_stats(int bits, int64_t d, const ActivationModel& a) {
   CodecConfig none;
   none.ts_mode = "none";
   Dense ds = after_ts(none, d, a);
-  CodecStats s;
+  CodecEstimate s;
   s.mean_bits = bits;
   double delta = 2 * ds.half_range / (std::pow(2.0, bits) - 1);
   s.relative_mse = delta * delta / 12;

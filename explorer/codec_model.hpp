@@ -19,15 +19,16 @@ struct ActivationModel {
   double massive_ratio = 100;   // |x| / sigma of those channels
 };
 
-struct CodecStats {
+// Not kernels/codec.hpp's CodecStats (what a real encode measured): what the activation model expects.
+struct CodecEstimate {
   double mean_bits = 16;          // bits per dense element
   double outliers_per_token = 0;
   double relative_mse = 0;        // codec error / bulk variance
 };
 
 // TS (ts_mode, ts_threshold) then TAB-Q (tabq_eps, tabq_bits) on a d-wide token.
-CodecStats tabq_stats(const CodecConfig& c, int64_t d, const ActivationModel& a);
+CodecEstimate tabq_stats(const CodecConfig& c, int64_t d, const ActivationModel& a);
 // Per-token uniform quantization at `bits` with no outlier handling (split-uniform).
-CodecStats uniform_stats(int bits, int64_t d, const ActivationModel& a);
+CodecEstimate uniform_stats(int bits, int64_t d, const ActivationModel& a);
 
 }  // namespace splitsim

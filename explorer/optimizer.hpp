@@ -40,7 +40,7 @@ struct Candidate {
   std::vector<Assignment> knobs;     // the varied keys and their values
   std::vector<Assignment> derived;   // codec.mean_bits / outliers_per_token the codec model gave the point
   std::vector<Assignment> settings() const;  // knobs + derived: what a scenario needs to reproduce the point
-  CodecStats codec;                  // derived codec statistics (ts_tabq / uniform)
+  CodecEstimate codec;  // derived codec statistics (ts_tabq / uniform)
   double edge_memory = 0, ttft = 0, tpot = 0, e2e = 0, server_load = 0, throughput = 0, utilization = 0;
   double bytes_up_per_token = 0;
   AccuracyResult accuracy;

@@ -67,9 +67,9 @@ TEST_CASE("codec model: a looser error budget needs fewer bits, TS removes the m
   c.ts_mode = "sigma";
   c.ts_threshold = 6;
   c.tabq_eps = 1e-3;
-  CodecStats tight = tabq_stats(c, 4096, a);
+  CodecEstimate tight = tabq_stats(c, 4096, a);
   c.tabq_eps = 3e-2;
-  CodecStats loose = tabq_stats(c, 4096, a);
+  CodecEstimate loose = tabq_stats(c, 4096, a);
   CHECK(loose.mean_bits < tight.mean_bits);
   CHECK(tight.relative_mse <= 1e-3);
   CHECK(tight.outliers_per_token >= a.massive_channels);
