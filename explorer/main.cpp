@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <string_view>
 
 #include "core/error.hpp"
 #include "explorer/cli.hpp"
@@ -36,19 +38,24 @@ int main(int argc, char** argv) {
 #ifdef SPLITSIM_HAVE_VALIDATE_CLI
   splitsim::add_validate_commands(root);
 #endif
+  // Every failure is one line on stderr: the message is escaped (one_line) and cut at kMaxMessageBytes, so
+  // no input can split it or make it arbitrarily long.
+  auto fail = [](const char* kind, std::string_view what, int code) {
+    std::string msg = splitsim::one_line(what);
+    if (msg.size() > splitsim::kMaxMessageBytes) msg = msg.substr(0, splitsim::kMaxMessageBytes) + "... (cut)";
+    std::fflush(stdout);
+    fmt::print(stderr, "splitsim: {}: {}\n", kind, msg);
+    return code;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return fail("error", e.what(), 2);
   } catch (const splitsim::InputError& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "splitsim: error: {}\n", e.what());
-    return 2;
+    return fail("error", e.what(), 2);
   } catch (const std::exception& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "splitsim: failed: {}\n", e.what());
-    return 1;
+    return fail("failed", e.what(), 1);
   }
   return 0;
 }
