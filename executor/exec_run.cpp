@@ -96,7 +96,7 @@ Resolved resolve(const ExecOptions& in) {
   if (o.steps < 1) throw InputError(fmt::format("--steps: expected at least 1, got {}", o.steps));
   check_weight_bits("--edge-bits", o.edge_bits);
   check_weight_bits("--cloud-bits", o.cloud_bits);
-  if (o.sampling.temperature < 0) throw InputError("--temperature: expected >= 0");
+  check_sampling(o.sampling, "--temperature", "--top-p");
   o.wire.validate();
   return r;
 }
