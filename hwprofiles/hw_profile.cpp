@@ -110,7 +110,10 @@ HwProfile load_hw_profile_file(const std::string& path) {
   h.launch_overhead = r.sourced("launch_overhead", Dim::time);
   TomlReader pk = r.table("peak");
   for (const auto& p : kPrecisions)
-    if (auto s = pk.sourced_opt(p, Dim::compute_rate)) h.peak[p] = *s;
+    if (auto s = pk.sourced_opt(p, Dim::compute_rate)) {
+      if (s->value <= 0) pk.fail(p + ".value", "a positive compute rate like \"21Tops\"", "0");
+      h.peak[p] = *s;
+    }
   if (h.peak.empty()) r.fail("peak", "at least one of fp32, fp16, int8, int4", "an empty table");
   TomlReader eff = r.table("efficiency");
   h.efficiency_compute = eff.sourced("compute", Dim::dimensionless);
@@ -120,6 +123,8 @@ HwProfile load_hw_profile_file(const std::string& path) {
     if (!(v > 0 && v <= 1)) eff.fail(std::string(k) + ".value", "a fraction in (0, 1]", fmt::format("{}", v));
   }
   h.codec_throughput = r.sourced_opt("codec_throughput", Dim::data_rate);
+  if (h.codec_throughput && h.codec_throughput->value <= 0)
+    r.fail("codec_throughput.value", "a positive rate like \"2GB/s\"", "0");
   h.measured_ref = r.str_or("measured", "");
   if (!h.measured_ref.empty()) {
     if (h.measured_ref.find('/') != std::string::npos || h.measured_ref.find("..") != std::string::npos)
