@@ -57,7 +57,9 @@ nlohmann::json ExecOptions::to_json() const {
           {"host", host},
           {"port", port},
           {"batch_window", batch_window},
-          {"max_batch", max_batch}};
+          {"max_batch", max_batch},
+          {"max_sessions", max_sessions},
+          {"max_inflight", max_inflight}};
 }
 
 namespace {
@@ -70,10 +72,65 @@ struct Resolved {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 
+// A quantity flag: the flag named in any error, like a scenario key.
+double flag_quantity(const std::string& flag, const std::string& v, Dim d) {
+  try {
+    return parse_quantity(v, d);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(fmt::format("{}: expected {} like {}, got {} ({})", flag, dim_name(d), dim_example(d), quoted_input(v), e.what()));
+  }
+}
+
+LinkShape link_shape(const ExecOptions& o) {
+  LinkShape l;
+  if (!o.link.empty()) {
+    LinkProfile p = load_link(o.link);
+    l.uplink_rate = p.uplink.value;
+    l.downlink_rate = p.downlink.value;
+    l.delay = p.latency.value;
+  }
+  // 0 means "unshaped" inside; a user who writes 0Mbps means a link that carries nothing, which cannot run.
+  auto rate = [](const std::string& flag, const std::string& v) {
+    const double r = flag_quantity(flag, v, Dim::data_rate);
+    if (r <= 0)
+      throw InputError(fmt::format("{}: expected a positive rate like \"20Mbps\" (leave the flag out for an unshaped "
+                                   "link), got {}",
+                                   flag, quoted_input(v)));
+    return r;
+  };
+  if (!o.uplink.empty()) l.uplink_rate = rate("--uplink", o.uplink);
+  if (!o.downlink.empty()) l.downlink_rate = rate("--downlink", o.downlink);
+  if (!o.delay.empty()) l.delay = flag_quantity("--delay", o.delay, Dim::time);
+  if (l.delay > 60)
+    throw InputError(fmt::format("--delay: expected a one-way delay of at most 60 s, got {}", quoted_input(o.delay)));
+  return l;
+}
+
+ServerOptions server_options(const ExecOptions& o) {
+  ServerOptions so;
+  so.host = o.host;
+  so.port = o.port;
+  so.batch_window = flag_quantity("--batch-window", o.batch_window, Dim::time);
+  if (so.batch_window > 10)
+    throw InputError(fmt::format("--batch-window: expected a duration of at most 10 s, got {}", quoted_input(o.batch_window)));
+  so.max_batch = o.max_batch;
+  so.max_sessions = std::max<int64_t>(o.max_sessions, o.clients);  // a local run's own clients always fit
+  const double inflight = flag_quantity("--max-inflight", o.max_inflight, Dim::bytes);
+  if (inflight < 1 << 20 || inflight > 1e12)
+    throw InputError(fmt::format("--max-inflight: expected a size in 1MiB..1TB, got {}", quoted_input(o.max_inflight)));
+  so.max_inflight_bytes = static_cast<int64_t>(inflight);
+  return so;
+}
+
 Resolved resolve(const ExecOptions& in) {
   Resolved r{in, {}, nullptr};
   ExecOptions& o = r.o;
   namespace fs = std::filesystem;
+  // Flags first, before any file is read: each is checked like a scenario key.
+  if (o.steps < 1) throw InputError(fmt::format("--steps: expected an integer >= 1, got {}", o.steps));
+  check_sampling(o.sampling, "--temperature", "--top-p");
+  (void)link_shape(o);
+  (void)server_options(o);
   if (o.checkpoint.empty() && o.model.empty()) {
     auto dir = find_model_dir();
     if (!dir)
@@ -93,10 +150,8 @@ Resolved resolve(const ExecOptions& in) {
     r.spec = load_model(o.model);
   }
   if (!o.tokenizer.empty()) r.tokenizer = std::make_unique<Tokenizer>(o.tokenizer, r.spec.vocab_size);
-  if (o.steps < 1) throw InputError(fmt::format("--steps: expected at least 1, got {}", o.steps));
   check_weight_bits("--edge-bits", o.edge_bits);
   check_weight_bits("--cloud-bits", o.cloud_bits);
-  check_sampling(o.sampling, "--temperature", "--top-p");
   o.wire.validate();
   return r;
 }
@@ -135,27 +190,6 @@ std::string text_of(const Resolved& r, const std::vector<int32_t>& prompt, const
   std::string s;
   for (auto t : tokens) s += (s.empty() ? "" : " ") + std::to_string(t);
   return s;
-}
-
-LinkShape link_shape(const ExecOptions& o) {
-  LinkShape l;
-  if (!o.link.empty()) {
-    LinkProfile p = load_link(o.link);
-    l.uplink_rate = p.uplink.value;
-    l.downlink_rate = p.downlink.value;
-    l.delay = p.latency.value;
-  }
-  auto q = [](const std::string& flag, const std::string& v, Dim d) {
-    try {
-      return parse_quantity(v, d);
-    } catch (const std::invalid_argument& e) {
-      throw InputError(fmt::format("{}: expected {} like {}, got \"{}\" ({})", flag, dim_name(d), dim_example(d), v, e.what()));
-    }
-  };
-  if (!o.uplink.empty()) l.uplink_rate = q("--uplink", o.uplink, Dim::data_rate);
-  if (!o.downlink.empty()) l.downlink_rate = q("--downlink", o.downlink, Dim::data_rate);
-  if (!o.delay.empty()) l.delay = q("--delay", o.delay, Dim::time);
-  return l;
 }
 
 std::string run_name(const Resolved& r, const char* mode) {
@@ -326,9 +360,7 @@ void exec_local(const ExecOptions& in) {
   eo.wire = o.wire;
   eo.sampling = o.sampling;
   eo.steps = o.steps;
-  ServerOptions so;
-  so.batch_window = parse_quantity(o.batch_window, Dim::time);
-  so.max_batch = o.max_batch;
+  const ServerOptions so = server_options(o);
   const bool stream = o.clients == 1 && o.requests == 1 && r.tokenizer;
   int32_t prev = prompt.back();
   if (stream) fmt::print("{}", text_of(r, prompt, {}));
@@ -357,12 +389,7 @@ void exec_server(const ExecOptions& in) {
   const ExecOptions& o = r.o;
   if (o.split < 0) throw InputError("--split: the server needs the split point S (it runs layers [S, L))");
   ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
-  ServerOptions so;
-  so.host = o.host;
-  so.port = o.port;
-  so.batch_window = parse_quantity(o.batch_window, Dim::time);
-  so.max_batch = o.max_batch;
-  SplitServer srv(server, o.split, so);
+  SplitServer srv(server, o.split, server_options(o));
   srv.start();
   fmt::print(stderr, "exec server: {} layers [{}, {}) + head at {} bits, listening on {}:{} (Ctrl-C stops)\n",
              server.spec.name, o.split, server.spec.n_layers, o.cloud_bits, o.host, srv.port());
@@ -390,14 +417,15 @@ void exec_edge(const ExecOptions& in) {
   const ExecOptions& o = r.o;
   if (o.split < 0) throw InputError("--split: the edge needs the split point S (it runs layers [0, S))");
   const auto colon = o.connect.rfind(':');
-  if (colon == std::string::npos) throw InputError(fmt::format("--connect: expected HOST:PORT, got \"{}\"", o.connect));
+  if (colon == std::string::npos)
+    throw InputError(fmt::format("--connect: expected HOST:PORT with a port in 1..65535, got {}", quoted_input(o.connect)));
   EdgeOptions eo;
   eo.host = o.connect.substr(0, colon);
-  try {
-    eo.port = std::stoi(o.connect.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw InputError(fmt::format("--connect: expected HOST:PORT, got \"{}\"", o.connect));
-  }
+  const std::string port = o.connect.substr(colon + 1);
+  if (eo.host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) < 1 || std::stoi(port) > 65535)
+    throw InputError(fmt::format("--connect: expected HOST:PORT with a port in 1..65535, got {}", quoted_input(o.connect)));
+  eo.port = std::stoi(port);
   ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
   eo.split = o.split;
   eo.link = link_shape(o);

@@ -9,10 +9,22 @@
 
 #include "core/error.hpp"
 #include "explorer/cli.hpp"
+#include "explorer/cli_checks.hpp"
 
 #ifndef SPLITSIM_VERSION
 #define SPLITSIM_VERSION "0.1.0"
 #endif
+
+namespace {
+
+// Every floating-point flag of every command must be finite, whatever its own checks say.
+void require_finite_floats(CLI::App& app) {
+  for (CLI::Option* o : app.get_options())
+    if (o->get_type_name().rfind("FLOAT", 0) == 0) o->check(splitsim::cli::finite_number());
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) require_finite_floats(*sub);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"splitsim — split computing of LLM inference: simulate, explore, execute"};
@@ -38,6 +50,7 @@ int main(int argc, char** argv) {
 #ifdef SPLITSIM_HAVE_VALIDATE_CLI
   splitsim::add_validate_commands(root);
 #endif
+  require_finite_floats(app);
   // Every failure is one line on stderr: the message is escaped (one_line) and cut at kMaxMessageBytes, so
   // no input can split it or make it arbitrarily long.
   auto fail = [](const char* kind, std::string_view what, int code) {
