@@ -34,7 +34,13 @@ void write_file_atomic(const std::string& path, std::string_view content) {
   }
 }
 
-void write_json_atomic(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
+// Strings in results can hold bytes that are not UTF-8 (generated text, a prompt, a --set value): they are
+// written with U+FFFD in their place rather than refused, so that a run's outputs are always complete.
+std::string dump_json(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void write_json_atomic(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, dump_json(j, 2) + "\n"); }
 
 std::string csv_escape(std::string_view cell) {
   if (cell.find_first_of(",\"\n") == std::string_view::npos) return std::string(cell);
@@ -93,6 +99,6 @@ std::string fnv1a_hex(std::string_view data) {
   return fmt::format("{:016x}", h);
 }
 
-std::string hash_json(const nlohmann::json& j) { return fnv1a_hex(j.dump()); }
+std::string hash_json(const nlohmann::json& j) { return fnv1a_hex(dump_json(j)); }
 
 }  // namespace splitsim

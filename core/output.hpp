@@ -12,6 +12,8 @@ namespace splitsim {
 
 void write_file_atomic(const std::string& path, std::string_view content);
 void write_json_atomic(const std::string& path, const nlohmann::json& j);
+// The JSON text of j (indent < 0: one line); bytes of strings that are not valid UTF-8 become U+FFFD.
+std::string dump_json(const nlohmann::json& j, int indent = -1);
 
 // A CSV table built in memory and written atomically. Numbers keep full precision (%.17g round-trips).
 class CsvTable {

@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "core/output.hpp"
 #include "core/units.hpp"
+#include "core/utf8.hpp"
 #include "executor/edge.hpp"
 #include "executor/forward.hpp"
 #include "executor/generate.hpp"
@@ -242,6 +243,7 @@ void local_unsplit(const Resolved& r) {
   std::vector<RequestRecord> rows;
   std::vector<TokenRecord> steps;
   nlohmann::json texts = nlohmann::json::array();
+  int64_t replaced = 0, replaced_bytes = 0;
   double kv_bytes = 0, ws_bytes = 0;
   const double run_start = now_s();
   for (int k = 0; k < o.requests; ++k) {
@@ -282,14 +284,16 @@ void local_unsplit(const Resolved& r) {
     rec.edge_memory_peak = w.bytes() + kv_bytes + ws_bytes;
     rows.push_back(rec);
     const std::string text = text_of(r, prompt, out);
-    texts.push_back(text);
+    texts.push_back(valid_utf8(text, &replaced));
+    replaced_bytes += replaced;
     print_text(r, 0, text, 1);
   }
   const double wall = now_s() - run_start;
   const std::string dir = out_dir(r, "local");
   nlohmann::json extra{{"mode", "local-unsplit"},
                        {"memory", {{"edge_weights_bytes", w.bytes()}, {"edge_kv_bytes", kv_bytes}, {"edge_workspace_bytes", ws_bytes}}},
-                       {"texts", texts}};
+                       {"texts", texts},
+                       {"texts_replaced_bytes", replaced_bytes}};
   write_run_outputs(dir, config_json(r, "local", m, w.source), rows, steps, totals_of(rows, 0, wall, static_cast<int64_t>(steps.size())), extra);
   if (!o.quiet) fmt::print(stderr, "exec: {} requests unsplit in {}; outputs in {}\n", rows.size(), format_time(wall), dir);
 }
@@ -303,7 +307,7 @@ void write_split_outputs(const Resolved& r, const char* mode, const std::string&
   std::vector<TokenRecord> steps;
   double cu = 0, cd = 0, ekv = 0, ews = 0, skv = 0, sw = 0, busy_share = 0;
   nlohmann::json texts = nlohmann::json::array();
-  int64_t events = 0;
+  int64_t events = 0, replaced_bytes = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     const EdgeResult& e = results[i];
     rows.push_back(e.record);
@@ -316,7 +320,9 @@ void write_split_outputs(const Resolved& r, const char* mode, const std::string&
     sw = std::max(sw, e.server_weights_bytes);
     busy_share += e.server_busy_share;
     events += static_cast<int64_t>(e.steps.size());
-    texts.push_back(text_of(r, prompts[i], e.tokens));
+    int64_t replaced = 0;
+    texts.push_back(valid_utf8(text_of(r, prompts[i], e.tokens), &replaced));
+    replaced_bytes += replaced;
   }
   if (server_busy < 0) server_busy = busy_share;  // an edge process only knows its sessions' share
   nlohmann::json extra{{"mode", mode},
@@ -329,7 +335,8 @@ void write_split_outputs(const Resolved& r, const char* mode, const std::string&
                        {"control_bytes_up", cu},
                        {"control_bytes_down", cd},
                        {"server", server_json},
-                       {"texts", texts}};
+                       {"texts", texts},
+                       {"texts_replaced_bytes", replaced_bytes}};
   write_run_outputs(dir, config_json(r, mode, edge.spec, edge.source), rows, steps, totals_of(rows, server_busy, wall, events), extra);
 }
 

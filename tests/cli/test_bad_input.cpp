@@ -4,6 +4,7 @@
 // end with exit 0 or with exit 2 and one line — never a crash, a hang or a multi-line failure.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -239,5 +240,29 @@ TEST_CASE("bad input: random values and ranges through --set for optimize", "[cl
   std::vector<std::string> keys = kScenarioKeys;
   keys.insert(keys.end(), {"edge.count"});
   fuzz("optimize", keys, 4, 40, {"-q", "--verify", "1", "--engine", "analytic", "--out", out});
+  std::filesystem::remove_all(out);
+}
+
+TEST_CASE("bad input: generated text is bytes, and every output stays valid", "[cli][bad-input][utf8][real]") {
+  const std::string out = scratch("utf8");
+  // About 1 seed in 20 at T >= 1.5 makes stories260K emit a byte token that ends no UTF-8 sequence: seed 14 does.
+  const Output o = run_splitsim({"exec", "local", "--temperature", "1.5", "--top-p", "1", "--seed", "14", "--steps", "256",
+                                 "--quiet", "--out", out});
+  if (o.code == 2 && o.err.find("stories260K was not found") != std::string::npos) {
+    WARN("stories260K not found: skipped");
+    return;
+  }
+  INFO(o.err);
+  REQUIRE(o.code == 0);
+  std::ifstream in(out + "/summary.json");
+  const auto s = nlohmann::json::parse(in);  // strict parser: valid UTF-8 throughout
+  CHECK(s["executor"]["texts_replaced_bytes"].get<int64_t>() >= 1);
+  CHECK(s["executor"]["texts"][0].get<std::string>().find("\xEF\xBF\xBD") != std::string::npos);
+  // A prompt that is not UTF-8 is kept in config.json the same way.
+  const Output p = run_splitsim({"exec", "local", "--prompt", "Once \xff\xfe upon", "--steps", "4", "--quiet", "--out", out});
+  INFO(p.err);
+  REQUIRE(p.code == 0);
+  std::ifstream cin(out + "/config.json");
+  CHECK(nlohmann::json::parse(cin)["prompt"] == "Once \xEF\xBF\xBD\xEF\xBF\xBD upon");
   std::filesystem::remove_all(out);
 }
