@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/output.hpp"
 #include "core/units.hpp"
 #include "core/utf8.hpp"
@@ -73,6 +74,17 @@ struct Resolved {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 
+// A loader's "unknown model ..." error with the flag that named it in front, like a scenario key's.
+template <class F>
+auto by_flag(const char* flag, F&& load) {
+  try {
+    return load();
+  } catch (const InputError& e) {
+    if (std::string_view(e.what()).rfind("unknown ", 0) == 0) throw InputError(fmt::format("{}: {}", flag, e.what()));
+    throw;
+  }
+}
+
 // A quantity flag: the flag named in any error, like a scenario key.
 double flag_quantity(const std::string& flag, const std::string& v, Dim d) {
   try {
@@ -85,7 +97,7 @@ double flag_quantity(const std::string& flag, const std::string& v, Dim d) {
 LinkShape link_shape(const ExecOptions& o) {
   LinkShape l;
   if (!o.link.empty()) {
-    LinkProfile p = load_link(o.link);
+    LinkProfile p = by_flag("--link", [&] { return load_link(o.link); });
     l.uplink_rate = p.uplink.value;
     l.downlink_rate = p.downlink.value;
     l.delay = p.latency.value;
@@ -130,6 +142,9 @@ Resolved resolve(const ExecOptions& in) {
   // Flags first, before any file is read: each is checked like a scenario key.
   if (o.steps < 1) throw InputError(fmt::format("--steps: expected an integer >= 1, got {}", o.steps));
   check_sampling(o.sampling, "--temperature", "--top-p");
+  if (!o.name.empty() && !name_problem(o.name).empty())
+    throw InputError(fmt::format("--name: expected {} (it names the folder in results/exec/), got {}", name_rule(),
+                                 quoted_input(o.name)));
   (void)link_shape(o);
   (void)server_options(o);
   if (o.checkpoint.empty() && o.model.empty()) {
@@ -141,14 +156,14 @@ Resolved resolve(const ExecOptions& in) {
   }
   if (!o.checkpoint.empty()) {
     CheckpointInfo c = read_checkpoint_info(o.checkpoint);
-    r.spec = o.model.empty() ? spec_from_header(c) : load_model(o.model);
+    r.spec = o.model.empty() ? spec_from_header(c) : by_flag("--model", [&] { return load_model(o.model); });
     if (o.tokenizer.empty()) {
       fs::path dir = fs::path(o.checkpoint).parent_path();
       for (auto n : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", c.vocab_size)})
         if (fs::exists(dir / n)) o.tokenizer = (dir / n).string();
     }
   } else {
-    r.spec = load_model(o.model);
+    r.spec = by_flag("--model", [&] { return load_model(o.model); });
   }
   if (!o.tokenizer.empty()) r.tokenizer = std::make_unique<Tokenizer>(o.tokenizer, r.spec.vocab_size);
   check_weight_bits("--edge-bits", o.edge_bits);
@@ -194,8 +209,8 @@ std::string text_of(const Resolved& r, const std::vector<int32_t>& prompt, const
 }
 
 std::string run_name(const Resolved& r, const char* mode) {
-  if (!r.o.name.empty()) return r.o.name;
-  const std::string model = r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string();
+  if (!r.o.name.empty()) return r.o.name;  // checked in resolve()
+  const std::string model = name_from(r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string());
   if (r.o.split < 0) return fmt::format("{}-{}-unsplit", model, mode);
   return fmt::format("{}-{}-s{}-e{}-c{}-{}", model, mode, r.o.split, r.o.edge_bits, r.o.cloud_bits, r.o.wire.codec);
 }
@@ -413,8 +428,8 @@ void exec_server(const ExecOptions& in) {
   auto t = srv.totals();
   const std::string dir = out_dir(r, "server");
   nlohmann::json summary{{"server", t.to_json()}, {"session_errors", srv.session_errors()}, {"wall_s", now_s() - start}};
-  write_json_atomic(dir + "/config.json", config_json(r, "server", server.spec, server.source));
-  write_json_atomic(dir + "/server_summary.json", summary);
+  write_run_folder(dir, {{"config.json", dump_json(config_json(r, "server", server.spec, server.source), 2) + "\n"},
+                         {"server_summary.json", dump_json(summary, 2) + "\n"}});
   fmt::print(stderr, "exec server: {} sessions completed, {} failed, {} batches (mean {:.2f}); summary in {}\n",
              t.sessions_completed, t.sessions_failed, t.batches, t.batches ? double(t.steps) / double(t.batches) : 0.0, dir);
 }
@@ -525,8 +540,8 @@ void exec_eval(const ExecOptions& in) {
              100.0 * e.agreement);
   fmt::print("wire: {:.1f} B per token block ({:.2f} bits per element)\n", e.wire_bytes_per_token, e.wire_bits_per_element);
   const std::string dir = out_dir(r, "eval");
-  write_json_atomic(dir + "/config.json", config_json(r, "eval", ref.spec, ref.source));
-  write_json_atomic(dir + "/eval.json", j);
+  write_run_folder(dir, {{"config.json", dump_json(config_json(r, "eval", ref.spec, ref.source), 2) + "\n"},
+                         {"eval.json", dump_json(j, 2) + "\n"}});
   if (!o.quiet) fmt::print(stderr, "exec eval: outputs in {}\n", dir);
 }
 

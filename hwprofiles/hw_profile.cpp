@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/scenario.hpp"
 #include "core/formats/gpu_calibration.hpp"
 #include "hwprofiles/gpu_costs.hpp"
@@ -28,10 +29,11 @@ std::vector<std::string> toml_stems(const std::string& dir) {
 std::string find_named(const std::string& dir, const std::string& what, const std::string& name,
                        const std::vector<std::string>& known) {
   std::string path = dir + "/" + name + ".toml";
-  if (name.empty() || name.find('/') != std::string::npos || !std::filesystem::exists(path)) {
+  std::error_code ec;
+  if (!name_problem(name).empty() || !std::filesystem::exists(path, ec)) {
     std::string list;
     for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
-    throw InputError(fmt::format("unknown {} \"{}\" (known: {})", what, name, list));
+    throw InputError(fmt::format("unknown {} {} (known: {})", what, quoted_input(name), list));
   }
   return path;
 }

@@ -1,7 +1,8 @@
 // Bad input through the real binary, by class: every flag is checked like a scenario key (exit 2, one line,
-// the flag named); an error line stays one line whatever control characters the input held; and random
-// finite, non-finite, huge and tiny values and ranges fed through --set to run, estimate, sweep and optimize
-// end with exit 0 or with exit 2 and one line — never a crash, a hang or a multi-line failure.
+// the flag named); an error line stays one line whatever control characters the input held; random finite,
+// non-finite, huge and tiny values and ranges fed through --set to run, estimate, sweep and optimize end with
+// exit 0 or with exit 2 and one line — never a crash, a hang or a multi-line failure; generated text that is
+// not UTF-8 leaves every output valid; names never lead outside results/; a results folder describes one run.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <unistd.h>
 
 #include "cli_run.hpp"
@@ -265,4 +267,78 @@ TEST_CASE("bad input: generated text is bytes, and every output stays valid", "[
   std::ifstream cin(out + "/config.json");
   CHECK(nlohmann::json::parse(cin)["prompt"] == "Once \xEF\xBF\xBD\xEF\xBF\xBD upon");
   std::filesystem::remove_all(out);
+}
+
+TEST_CASE("bad input: names never lead outside results/, and are refused naming the key", "[cli][bad-input][paths]") {
+  const std::string cwd = scratch("names"), files = scratch("names-input");
+  // A model name of a million characters (more than one argument may hold: from a file).
+  {
+    std::ifstream in(kSmall);
+    std::string text(std::istreambuf_iterator<char>(in), {});
+    text.replace(text.find("model = \"stories260k\""), 21, "model = \"" + std::string(1 << 20, 'm') + "\"");
+    std::ofstream(files + "/long-model.toml") << text;
+  }
+  struct Case {
+    std::vector<std::string> args;
+    std::string expect;
+  };
+  const std::string long_name(101, 'a');
+  const std::vector<Case> cases = {
+      {{"run", kSmall, "--set", "name=..", "--quiet"}, "(--set): name: expected a name of 1..100 letters"},
+      {{"run", kSmall, "--set", "name=.", "--quiet"}, "name: expected a name"},
+      {{"run", kSmall, "--set", "name=\"../../x\"", "--quiet"}, "name: expected a name"},
+      {{"run", kSmall, "--set", "name=" + long_name, "--quiet"}, "name: expected a name"},
+      {{"exec", "local", "--model", "stories260k", "--name", "../../x", "--quiet"}, "--name: expected a name"},
+      {{"exec", "local", "--model", "stories260k", "--name", "..", "--quiet"}, "--name: expected a name"},
+      {{"exec", "local", "--model", "stories260k", "--name", long_name, "--quiet"}, "--name: expected a name"},
+      {{"exec", "local", "--model", "../models/stories260k", "--quiet"}, "--model: unknown model \"../models/stories260k\""},
+      {{"exec", "local", "--model", "stories260k", "--split", "1", "--link", "../links/wifi5", "--quiet"}, "--link: unknown link profile"},
+      {{"run", kSmall, "--set", "edge.profile=../../etc/passwd", "--quiet"}, "edge.profile: unknown hardware profile"},
+      {{"run", files + "/long-model.toml", "--quiet"}, "long-model.toml: model: unknown model \"mmmm"},
+      {{"run", kSmall, "--set", "model=" + std::string(100'000, 'm'), "--quiet"}, "model: unknown model \"mmmm"},
+  };
+  for (const auto& c : cases) {
+    std::string shown;
+    for (const auto& a : c.args) shown += " " + a.substr(0, 120);
+    INFO("splitsim" << shown);
+    const Output o = run_splitsim(c.args, cwd);
+    INFO(o.err.substr(0, 2000));
+    CHECK(one_line_error(o));
+    CHECK_THAT(o.err, Catch::Matchers::Contains(c.expect));
+    CHECK(o.err.size() < 1200);  // a million-character name is echoed cut
+  }
+  // Nothing was written anywhere: not in results/, not above it.
+  CHECK(std::filesystem::is_empty(cwd));
+  std::filesystem::remove_all(cwd);
+  std::filesystem::remove_all(files);
+}
+
+TEST_CASE("bad input: a results folder always describes exactly one run", "[cli][bad-input][paths]") {
+  const std::string dir = scratch("one-run");
+  const std::string out = dir + "/out";
+  // A temporary left by a writer that was killed (a pid no process has) is removed by the next run there.
+  std::filesystem::create_directories(out);
+  std::ofstream(out + "/summary.json.tmp.999999999") << "{ half";
+  std::ofstream(out + "/notes.txt") << "the user's own file";
+  REQUIRE(run_splitsim({"run", kSmall, "--out", out, "--quiet"}).code == 0);
+  CHECK_FALSE(std::filesystem::exists(out + "/summary.json.tmp.999999999"));
+  CHECK(std::filesystem::exists(out + "/summary.json"));
+  CHECK(std::filesystem::exists(out + "/requests.csv"));
+  // A run of another kind into the same folder replaces the whole set: no summary.json or requests.csv of
+  // the simulation beside the evaluation's config.json.
+  const Output e = run_splitsim({"exec", "eval", "--model", "stories260k", "--split", "1", "--streams", "1", "--stream-len",
+                                 "8", "--out", out, "--quiet"});
+  INFO(e.err);
+  REQUIRE(e.code == 0);
+  std::set<std::string> files;
+  for (const auto& f : std::filesystem::directory_iterator(out)) files.insert(f.path().filename().string());
+  CHECK(files == std::set<std::string>{"config.json", "eval.json", "notes.txt"});
+  std::ifstream cfg(out + "/config.json");
+  CHECK(nlohmann::json::parse(cfg)["mode"] == "eval");
+  // A run refused for bad input writes nothing.
+  CHECK(one_line_error(run_splitsim({"run", kSmall, "--out", out, "--set", "workload.think_time=\"1e308h\"", "--quiet"})));
+  std::set<std::string> after;
+  for (const auto& f : std::filesystem::directory_iterator(out)) after.insert(f.path().filename().string());
+  CHECK(after == files);
+  std::filesystem::remove_all(dir);
 }
