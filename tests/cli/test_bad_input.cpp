@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -341,4 +343,76 @@ TEST_CASE("bad input: a results folder always describes exactly one run", "[cli]
   for (const auto& f : std::filesystem::directory_iterator(out)) after.insert(f.path().filename().string());
   CHECK(after == files);
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// The stories260K files, or "" (the test is skipped with a warning) when they are not there.
+std::string model_dir() {
+  for (std::string d : {std::string(std::getenv("SPLITSIM_MODEL_DIR") ? std::getenv("SPLITSIM_MODEL_DIR") : ""),
+                        std::string(SPLITSIM_SOURCE_DIR) + "/../shared/models/stories260K"})
+    if (!d.empty() && std::filesystem::exists(d + "/stories260K.bin") && std::filesystem::exists(d + "/tok512.bin")) return d;
+  return "";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// stories260K (a legacy llama2.c checkpoint: 7 int32 header, then the V x d embedding first) cut to its
+// first `vocab` tokens: a valid checkpoint of a smaller vocabulary.
+void write_smaller_vocab(const std::string& from, const std::string& to, int32_t vocab) {
+  std::string all = slurp(from);
+  int32_t h[7];
+  std::memcpy(h, all.data(), sizeof(h));
+  const size_t dim = static_cast<size_t>(h[0]), old_vocab = static_cast<size_t>(h[5]);
+  h[5] = vocab;  // positive: the classifier shares the embedding
+  std::string out(reinterpret_cast<const char*>(h), sizeof(h));
+  out += all.substr(sizeof(h), static_cast<size_t>(vocab) * dim * 4);
+  out += all.substr(sizeof(h) + old_vocab * dim * 4);
+  std::ofstream(to, std::ios::binary) << out;
+}
+
+}  // namespace
+
+TEST_CASE("bad input: a tokenizer and a checkpoint that do not belong together are refused", "[cli][bad-input][tokenizer][real]") {
+  const std::string dir = model_dir();
+  if (dir.empty()) {
+    WARN("stories260K not found (SPLITSIM_MODEL_DIR): skipped");
+    return;
+  }
+  const std::string tmp = scratch("tokenizer");
+  write_smaller_vocab(dir + "/stories260K.bin", tmp + "/v256.bin", 256);  // fewer tokens than the byte tokens
+  write_smaller_vocab(dir + "/stories260K.bin", tmp + "/v300.bin", 300);  // tok512.bin has ids beyond it
+  {
+    // tok512.bin with the byte token <0x07> (id 10) renamed: not a llama2.c tokenizer.
+    std::string t = slurp(dir + "/tok512.bin");
+    const auto at = t.find("<0x07>");
+    REQUIRE(at != std::string::npos);
+    t.replace(at, 6, "<0xZZ>");
+    std::ofstream(tmp + "/tok-bad-bytes.bin", std::ios::binary) << t;
+  }
+  struct Case {
+    std::string checkpoint, tokenizer, expect;
+  };
+  const std::vector<Case> cases = {
+      {tmp + "/v256.bin", dir + "/tok512.bin", "expected a checkpoint vocabulary of at least 259 tokens"},
+      {tmp + "/v300.bin", dir + "/tok512.bin", "expected 300 pieces (the checkpoint's vocabulary), the file holds more"},
+      {dir + "/stories260K.bin", tmp + "/tok-bad-bytes.bin", "expected the byte token <0x07> at id 10"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.checkpoint << " with " << c.tokenizer);
+    const Output o = run_splitsim({"exec", "local", "--checkpoint", c.checkpoint, "--tokenizer", c.tokenizer, "--prompt",
+                                   "\xff\xfe byte tokens", "--steps", "4", "--quiet", "--out", tmp + "/out"});
+    INFO(o.err);
+    CHECK(one_line_error(o));
+    CHECK_THAT(o.err, Catch::Matchers::Contains(c.expect));
+  }
+  // The same checkpoints without a tokenizer run (token ids only), and the real pair still does.
+  CHECK(run_splitsim({"exec", "local", "--checkpoint", tmp + "/v256.bin", "--steps", "4", "--quiet", "--out", tmp + "/out"}).code == 0);
+  CHECK(run_splitsim({"exec", "local", "--checkpoint", dir + "/stories260K.bin", "--tokenizer", dir + "/tok512.bin",
+                      "--prompt", "\xff\xfe byte tokens", "--steps", "4", "--quiet", "--out", tmp + "/out"})
+            .code == 0);
+  std::filesystem::remove_all(tmp);
 }
