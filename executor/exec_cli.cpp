@@ -50,6 +50,7 @@ void server_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--max-batch", o.max_batch, "sequences per batch")->check(cli::int_in(1, 65536));
   c->add_option("--max-sessions", o.max_sessions, "connections served at once (more are refused)")->check(cli::int_in(1, 65536));
   c->add_option("--max-inflight", o.max_inflight, "frame payload bytes held at once by all sessions, e.g. 256MiB");
+  c->add_option("--max-kv", o.max_kv, "KV cache bytes held at once by all sessions, e.g. 8GiB");
 }
 
 // The method flags of `exec eval --method` and `exec accuracy-sweep`.

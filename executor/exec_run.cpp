@@ -61,7 +61,8 @@ nlohmann::json ExecOptions::to_json() const {
           {"batch_window", batch_window},
           {"max_batch", max_batch},
           {"max_sessions", max_sessions},
-          {"max_inflight", max_inflight}};
+          {"max_inflight", max_inflight},
+          {"max_kv", max_kv}};
 }
 
 namespace {
@@ -132,6 +133,9 @@ ServerOptions server_options(const ExecOptions& o) {
   if (inflight < 1 << 20 || inflight > 1e12)
     throw InputError(fmt::format("--max-inflight: expected a size in 1MiB..1TB, got {}", quoted_input(o.max_inflight)));
   so.max_inflight_bytes = static_cast<int64_t>(inflight);
+  so.max_kv_bytes = flag_quantity("--max-kv", o.max_kv, Dim::bytes);
+  if (so.max_kv_bytes < 1 << 20)
+    throw InputError(fmt::format("--max-kv: expected a size of at least 1MiB, got {}", quoted_input(o.max_kv)));
   return so;
 }
 

@@ -27,6 +27,7 @@ nlohmann::json ServerOptions::to_json() const {
           {"max_batch", max_batch},
           {"max_sessions", max_sessions},
           {"max_inflight_bytes", max_inflight_bytes},
+          {"max_kv_bytes", max_kv_bytes},
           {"idle_after_s", idle_after},
           {"handshake_timeout_s", handshake_timeout},
           {"idle_timeout_s", idle_timeout},
@@ -339,14 +340,21 @@ void SplitServer::read_hello(Session& ss, const std::vector<uint8_t>& payload) {
   }
   check_sampling(sc, "hello: temperature", "hello: top_p");
   ss.sampler = std::make_unique<Sampler>(sc);
-  ss.cache = KvCache(w_.spec, w_.part, context);
-  ss.max_block = max_block_bytes(context, w_.spec.dim);
+  // The KV cache is reserved in the budget before it is allocated (and zeroed): a hello asking for a long
+  // context may not take memory that the sessions already served need.
+  const double need = KvCache::bytes_for(w_.spec, w_.part, context);
   {
     std::lock_guard lk(mu_);
-    ss.kv_bytes = ss.cache.bytes();
-    kv_bytes_live_ += ss.kv_bytes;
+    if (kv_bytes_live_ + need > opt_.max_kv_bytes)
+      throw InputError(fmt::format("server: busy: a KV cache of {} for a context of {} would take the sessions' KV "
+                                   "memory above the server's limit of {}; retry later or ask for a shorter context",
+                                   format_bytes(need), context, format_bytes(opt_.max_kv_bytes)));
+    ss.kv_bytes = need;
+    kv_bytes_live_ += need;
     totals_.kv_bytes_peak = std::max(totals_.kv_bytes_peak, kv_bytes_live_);
   }
+  ss.cache = KvCache(w_.spec, w_.part, context);
+  ss.max_block = max_block_bytes(context, w_.spec.dim);
   std::string ack = nlohmann::json{{"session", ss.id}, {"server_weights_bytes", w_.bytes()}, {"server_kv_bytes", ss.kv_bytes}}.dump();
   ss.socket.set_timeouts(opt_.idle_timeout, opt_.send_timeout);
   ss.last_active = now_s();

@@ -9,7 +9,8 @@
 //  - the payload of the frame it is sending, grown as its bytes arrive and never above the session's limit
 //    (kMaxHelloBytes before the hello, max_block_bytes(context, d) after it), and at most one queued block;
 //    all sessions' payloads together stay within max_inflight_bytes (a frame that would go over is refused);
-//  - a KV cache for the context it asked for (at most the model's max_seq_len);
+//  - a KV cache for the context it asked for (at most the model's max_seq_len), allocated only when all
+//    sessions' KV caches together stay within max_kv_bytes (a hello that would go over is refused);
 //  - a slot for at most handshake_timeout before its hello and idle_timeout between frames; a write to it
 //    blocks the server for at most send_timeout;
 //  - the batch window of others' steps only while it is active: a session silent for idle_after is not
@@ -44,6 +45,7 @@ struct ServerOptions {
   int64_t max_batch = 64;     // sequences per batch
   int64_t max_sessions = 256;                  // connections served at once
   int64_t max_inflight_bytes = int64_t{256} << 20;  // B of frame payloads held at once, every session together
+  double max_kv_bytes = 8.0 * (1 << 30);       // B of KV caches held at once, every session together
   double idle_after = 0.25;                    // s without a step after which a session is not waited for
   double handshake_timeout = 10;               // s a connection may take to send its hello
   double idle_timeout = 120;                   // s a session may stay silent between frames

@@ -1,6 +1,6 @@
 // The split server's memory stays bounded whatever clients declare or do: frame buffers grow as bytes
 // arrive and never above the session's limit, all payloads together stay within the in-flight budget, and
-// the threads of closed connections are joined. Measured with the process's own counters (VmRSS, VmSize,
+// the threads of closed connections are joined, and KV caches are reserved in a budget before they exist. Measured with the process's own counters (VmRSS, VmSize,
 // threads) and the server's (in-flight bytes peak, live readers). Under an address-space limit that leaves
 // room for only a few threads, connections without a thread are refused alone and the server serves on.
 #include <catch2/catch.hpp>
@@ -212,6 +212,34 @@ TEST_CASE("server: payloads of all sessions together stay within the in-flight b
   held.clear();
   wait_readers_joined(server);
   check_served(h, port, S);  // the budget came back
+  server.stop();
+}
+
+TEST_CASE("server: KV caches of all sessions together stay within the KV budget", "[server][limits]") {
+  const int64_t S = 2, context = 512;
+  Halves h = random_halves(S);
+  ServerOptions so;
+  const double one = KvCache::bytes_for(h.server.spec, h.server.part, context);
+  so.max_kv_bytes = 3 * one;
+  SplitServer server(h.server, S, so);
+  server.start();
+  std::vector<Socket> held;
+  int acked = 0;
+  for (int i = 0; i < 5; ++i) {
+    Socket s = connect_tcp("127.0.0.1", server.port());
+    const std::string hl = hello_of(h.edge, S, context);
+    write_frame(s, {FrameType::hello, 0, std::vector<uint8_t>(hl.begin(), hl.end())});
+    Frame f;
+    REQUIRE(read_frame(s, f));
+    if (f.type == FrameType::hello_ack) ++acked;
+    else CHECK_THAT(std::string(f.payload.begin(), f.payload.end()), Catch::Matchers::StartsWith("server: busy: a KV cache"));
+    held.push_back(std::move(s));
+  }
+  CHECK(acked == 3);
+  CHECK(server.totals().kv_bytes_peak <= so.max_kv_bytes);
+  held.clear();
+  wait_readers_joined(server);
+  check_served(h, server.port(), S);  // the budget came back
   server.stop();
 }
 
