@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <set>
 #include <unistd.h>
@@ -414,5 +415,34 @@ TEST_CASE("bad input: a tokenizer and a checkpoint that do not belong together a
   CHECK(run_splitsim({"exec", "local", "--checkpoint", dir + "/stories260K.bin", "--tokenizer", dir + "/tok512.bin",
                       "--prompt", "\xff\xfe byte tokens", "--steps", "4", "--quiet", "--out", tmp + "/out"})
             .code == 0);
+  std::filesystem::remove_all(tmp);
+}
+
+TEST_CASE("bad input: a checkpoint whose weights are NaN ends the request with an error, not a crash", "[cli][bad-input][sampler][real]") {
+  const std::string dir = model_dir();
+  if (dir.empty()) {
+    WARN("stories260K not found (SPLITSIM_MODEL_DIR): skipped");
+    return;
+  }
+  const std::string tmp = scratch("nan-weights");
+  {
+    // stories260K with the embedding row of BOS (id 1) set to NaN: every request starts with it.
+    std::string all = slurp(dir + "/stories260K.bin");
+    int32_t h[7];
+    std::memcpy(h, all.data(), sizeof(h));
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (int32_t c = 0; c < h[0]; ++c) std::memcpy(all.data() + sizeof(h) + (static_cast<size_t>(h[0]) + c) * 4, &nan, 4);
+    std::ofstream(tmp + "/nan.bin", std::ios::binary) << all;
+  }
+  for (const std::vector<std::string>& how : {std::vector<std::string>{"--temperature", "0"},
+                                              std::vector<std::string>{"--temperature", "1", "--top-p", "0.9"},
+                                              std::vector<std::string>{"--temperature", "1", "--split", "2"}}) {
+    std::vector<std::string> args{"exec", "local", "--checkpoint", tmp + "/nan.bin", "--steps", "4", "--quiet", "--out", tmp + "/out"};
+    args.insert(args.end(), how.begin(), how.end());
+    const Output o = run_splitsim(args);
+    INFO(how.back() << ": " << o.err);
+    CHECK(one_line_error(o));
+    CHECK_THAT(o.err, Catch::Matchers::Contains("logits: expected finite values (or -inf), got nan"));
+  }
   std::filesystem::remove_all(tmp);
 }
