@@ -41,7 +41,9 @@ std::string dump_json(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void write_json_atomic(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, dump_json(j, 2) + "\n"); }
+void write_json_atomic(const std::string& path, const nlohmann::json& j) {
+  write_file_atomic(path, dump_json(j, 2) + "\n");
+}
 
 int remove_stale_temporaries(const std::string& dir) {
   namespace fs = std::filesystem;

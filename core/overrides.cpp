@@ -78,7 +78,8 @@ std::vector<std::string> expand_range(const std::string& text, const std::string
 void expect_one_line(const std::string& text) {
   for (char c : text)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      throw InputError(fmt::format("--set {}: expected KEY=VALUE on one line, got a control character", one_line(text)));
+      throw InputError(
+          fmt::format("--set {}: expected KEY=VALUE on one line, got a control character", one_line(text)));
 }
 
 }  // namespace

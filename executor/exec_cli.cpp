@@ -23,10 +23,12 @@ void common_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--temperature", o.sampling.temperature, "0 = greedy");
   c->add_option("--top-p", o.sampling.top_p, "nucleus sampling mass (<= 0 or >= 1: whole distribution)");
   c->add_option("--seed", o.sampling.seed, "sampling seed");
-  c->add_option("--split", o.split, "split point S: edge runs layers [0,S), server [S,L) + head")->check(cli::at_least(0));
+  c->add_option("--split", o.split, "split point S: edge runs layers [0,S), server [S,L) + head")
+      ->check(cli::at_least(0));
   c->add_option("--edge-bits", o.edge_bits, "edge weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
   c->add_option("--cloud-bits", o.cloud_bits, "server weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
-  c->add_option("--group-size", o.group_size, "OPSC quantization group size along the input dimension")->check(cli::at_least(1));
+  c->add_option("--group-size", o.group_size, "OPSC quantization group size along the input dimension")
+      ->check(cli::at_least(1));
   c->add_option("--codec", o.wire.codec, "hidden-state wire codec: fp32 | fp16 | uniform | ts-tabq");
   c->add_option("--uniform-bits", o.wire.uniform_bits, "uniform codec bits per element");
   c->add_option("--ts-mode", o.wire.ts_mode, "TS threshold mode: none | fixed | percentile | sigma");
@@ -48,7 +50,8 @@ void link_flags(CLI::App* c, ExecOptions& o) {
 void server_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--batch-window", o.batch_window, "how long a batch waits for other sessions' steps");
   c->add_option("--max-batch", o.max_batch, "sequences per batch")->check(cli::int_in(1, 65536));
-  c->add_option("--max-sessions", o.max_sessions, "connections served at once (more are refused)")->check(cli::int_in(1, 65536));
+  c->add_option("--max-sessions", o.max_sessions, "connections served at once (more are refused)")
+      ->check(cli::int_in(1, 65536));
   c->add_option("--max-inflight", o.max_inflight, "frame payload bytes held at once by all sessions, e.g. 256MiB");
   c->add_option("--max-kv", o.max_kv, "KV cache bytes held at once by all sessions, e.g. 8GiB");
 }
@@ -61,7 +64,8 @@ void method_flags(CLI::App* c, MethodSettings& m, CalibrationOptions& cal) {
   c->add_option("--outlier-fraction", m.outlier_fraction, "atom: fraction of channels kept at 8 bits");
   c->add_option("--weight-clip", m.weight_clip, "atom: weight range clipping ratio");
   c->add_option("--act-clip", m.act_clip, "atom: activation range clipping ratio");
-  c->add_option("--calib-streams", cal.streams, "calibration streams sampled from the fp32 model")->check(cli::at_least(1));
+  c->add_option("--calib-streams", cal.streams, "calibration streams sampled from the fp32 model")
+      ->check(cli::at_least(1));
   c->add_option("--calib-len", cal.length, "tokens per calibration stream")->check(cli::int_in(2, 1 << 20));
   c->add_option("--calib-seed", cal.seed, "seed of the first calibration stream (disjoint from --stream-seed's)");
 }
@@ -93,7 +97,8 @@ void add_exec_commands(CliRoot& root) {
   server_flags(server, *opts);
   server->add_option("--host", opts->host, "IPv4 address to listen on");
   server->add_option("--port", opts->port, "TCP port (0: any free port)")->check(cli::int_in(0, 65535));
-  server->add_option("--sessions", opts->sessions, "exit after this many sessions ended (0: until Ctrl-C)")->check(cli::at_least(0));
+  server->add_option("--sessions", opts->sessions, "exit after this many sessions ended (0: until Ctrl-C)")
+      ->check(cli::at_least(0));
   server->callback([opts] { exec_server(*opts); });
 
   CLI::App* edge = exec->add_subcommand("edge", "Run embedding + layers [0,S) and ask a server for the tokens");

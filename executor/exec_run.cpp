@@ -91,7 +91,8 @@ double flag_quantity(const std::string& flag, const std::string& v, Dim d) {
   try {
     return parse_quantity(v, d);
   } catch (const std::invalid_argument& e) {
-    throw InputError(fmt::format("{}: expected {} like {}, got {} ({})", flag, dim_name(d), dim_example(d), quoted_input(v), e.what()));
+    throw InputError(fmt::format("{}: expected {} like {}, got {} ({})", flag, dim_name(d), dim_example(d),
+                                 quoted_input(v), e.what()));
   }
 }
 
@@ -107,9 +108,10 @@ LinkShape link_shape(const ExecOptions& o) {
   auto rate = [](const std::string& flag, const std::string& v) {
     const double r = flag_quantity(flag, v, Dim::data_rate);
     if (r <= 0)
-      throw InputError(fmt::format("{}: expected a positive rate like \"20Mbps\" (leave the flag out for an unshaped "
-                                   "link), got {}",
-                                   flag, quoted_input(v)));
+      throw InputError(
+          fmt::format("{}: expected a positive rate like \"20Mbps\" (leave the flag out for an unshaped "
+                      "link), got {}",
+                      flag, quoted_input(v)));
     return r;
   };
   if (!o.uplink.empty()) l.uplink_rate = rate("--uplink", o.uplink);
@@ -126,7 +128,8 @@ ServerOptions server_options(const ExecOptions& o) {
   so.port = o.port;
   so.batch_window = flag_quantity("--batch-window", o.batch_window, Dim::time);
   if (so.batch_window > 10)
-    throw InputError(fmt::format("--batch-window: expected a duration of at most 10 s, got {}", quoted_input(o.batch_window)));
+    throw InputError(
+        fmt::format("--batch-window: expected a duration of at most 10 s, got {}", quoted_input(o.batch_window)));
   so.max_batch = o.max_batch;
   so.max_sessions = std::max<int64_t>(o.max_sessions, o.clients);  // a local run's own clients always fit
   const double inflight = flag_quantity("--max-inflight", o.max_inflight, Dim::bytes);
@@ -214,7 +217,8 @@ std::string text_of(const Resolved& r, const std::vector<int32_t>& prompt, const
 
 std::string run_name(const Resolved& r, const char* mode) {
   if (!r.o.name.empty()) return r.o.name;  // checked in resolve()
-  const std::string model = name_from(r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string());
+  const std::string model =
+      name_from(r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string());
   if (r.o.split < 0) return fmt::format("{}-{}-unsplit", model, mode);
   return fmt::format("{}-{}-s{}-e{}-c{}-{}", model, mode, r.o.split, r.o.edge_bits, r.o.cloud_bits, r.o.wire.codec);
 }
@@ -309,10 +313,11 @@ void local_unsplit(const Resolved& r) {
   }
   const double wall = now_s() - run_start;
   const std::string dir = out_dir(r, "local");
-  nlohmann::json extra{{"mode", "local-unsplit"},
-                       {"memory", {{"edge_weights_bytes", w.bytes()}, {"edge_kv_bytes", kv_bytes}, {"edge_workspace_bytes", ws_bytes}}},
-                       {"texts", texts},
-                       {"texts_replaced_bytes", replaced_bytes}};
+  nlohmann::json extra{
+      {"mode", "local-unsplit"},
+      {"memory", {{"edge_weights_bytes", w.bytes()}, {"edge_kv_bytes", kv_bytes}, {"edge_workspace_bytes", ws_bytes}}},
+      {"texts", texts},
+      {"texts_replaced_bytes", replaced_bytes}};
   write_run_outputs(dir, config_json(r, "local", m, w.source), rows, steps, totals_of(rows, 0, wall, static_cast<int64_t>(steps.size())), extra);
   if (!o.quiet) fmt::print(stderr, "exec: {} requests unsplit in {}; outputs in {}\n", rows.size(), format_time(wall), dir);
 }
@@ -444,13 +449,15 @@ void exec_edge(const ExecOptions& in) {
   if (o.split < 0) throw InputError("--split: the edge needs the split point S (it runs layers [0, S))");
   const auto colon = o.connect.rfind(':');
   if (colon == std::string::npos)
-    throw InputError(fmt::format("--connect: expected HOST:PORT with a port in 1..65535, got {}", quoted_input(o.connect)));
+    throw InputError(
+        fmt::format("--connect: expected HOST:PORT with a port in 1..65535, got {}", quoted_input(o.connect)));
   EdgeOptions eo;
   eo.host = o.connect.substr(0, colon);
   const std::string port = o.connect.substr(colon + 1);
   if (eo.host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(port) < 1 || std::stoi(port) > 65535)
-    throw InputError(fmt::format("--connect: expected HOST:PORT with a port in 1..65535, got {}", quoted_input(o.connect)));
+    throw InputError(
+        fmt::format("--connect: expected HOST:PORT with a port in 1..65535, got {}", quoted_input(o.connect)));
   eo.port = std::stoi(port);
   ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
   eo.split = o.split;

@@ -13,7 +13,9 @@ const std::vector<std::string>& token_columns() {
   return cols;
 }
 
-void write_tokens_csv(const std::string& path, const std::vector<TokenRecord>& rows) { write_file_atomic(path, tokens_csv(rows)); }
+void write_tokens_csv(const std::string& path, const std::vector<TokenRecord>& rows) {
+  write_file_atomic(path, tokens_csv(rows));
+}
 
 std::string tokens_csv(const std::vector<TokenRecord>& rows) {
   CsvTable t(token_columns());

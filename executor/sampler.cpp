@@ -19,7 +19,8 @@ namespace splitsim {
 
 void check_sampling(const SamplingConfig& c, const std::string& temperature_name, const std::string& top_p_name) {
   if (!(std::isfinite(c.temperature) && c.temperature >= 0))
-    throw InputError(fmt::format("{}: expected a finite number >= 0 (0 = greedy), got {}", temperature_name, c.temperature));
+    throw InputError(
+        fmt::format("{}: expected a finite number >= 0 (0 = greedy), got {}", temperature_name, c.temperature));
   if (!std::isfinite(c.top_p))
     throw InputError(fmt::format("{}: expected a finite number (<= 0 or >= 1: the whole distribution), got {}",
                                  top_p_name, c.top_p));
@@ -70,9 +71,10 @@ int32_t Sampler::sample(std::span<float> logits) {
   for (int32_t i = 0; i < n; ++i) {
     const float x = logits[static_cast<size_t>(i)];
     if (std::isnan(x) || x == std::numeric_limits<float>::infinity())
-      throw SamplingError(fmt::format("logits: expected finite values (or -inf), got {} at token {}: the model's "
-                                      "weights give no distribution to sample from",
-                                      x, i));
+      throw SamplingError(
+          fmt::format("logits: expected finite values (or -inf), got {} at token {}: the model's "
+                      "weights give no distribution to sample from",
+                      x, i));
     mx = std::max(mx, x);
   }
   if (mx == -std::numeric_limits<float>::infinity())
@@ -109,8 +111,9 @@ int32_t Sampler::sample(std::span<float> logits) {
       if (p > 0 && p >= cutoff) candidates_.emplace_back(p, i);
     }
     // Descending probability, ties by index: a total order, so the result never depends on the sort algorithm.
-    std::sort(candidates_.begin(), candidates_.end(),
-              [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    std::sort(candidates_.begin(), candidates_.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
   };
   collect(n > 1 ? (1.0f - topp) / static_cast<float>(n - 1) : 0.0f);
   float kept = 0;

@@ -52,7 +52,8 @@ nlohmann::json ServerTotals::to_json() const {
 }
 
 int64_t max_block_bytes(int64_t T, int64_t d) {
-  const int64_t per_token = kTabqTokenHeaderBytes + packed_code_bytes(d, 32) + kOutlierBytes * std::min<int64_t>(d, 65535);
+  const int64_t per_token =
+      kTabqTokenHeaderBytes + packed_code_bytes(d, 32) + kOutlierBytes * std::min<int64_t>(d, 65535);
   return kWireHeaderBytes + T * per_token;
 }
 
@@ -66,9 +67,10 @@ class SplitServer::Budget {
   void take(int64_t n) {
     std::lock_guard lk(mu_);
     if (used_ + n > cap_)
-      throw InputError(fmt::format("server: busy: frames in flight would exceed the server's limit of {} for all "
-                                   "sessions; retry later",
-                                   format_bytes(static_cast<double>(cap_))));
+      throw InputError(
+          fmt::format("server: busy: frames in flight would exceed the server's limit of {} for all "
+                      "sessions; retry later",
+                      format_bytes(static_cast<double>(cap_))));
     used_ += n;
     peak_ = std::max(peak_, used_);
   }
@@ -110,9 +112,9 @@ struct SplitServer::Session {
   std::atomic<bool> alive{true};
   std::atomic<bool> awaiting{false};  // a hidden block is queued or running; the next may come after its token
   std::atomic<bool> ready{false};     // hello accepted
-  std::atomic<double> last_active{0}; // now_s() of the hello_ack or the last token sent
+  std::atomic<double> last_active{0};  // now_s() of the hello_ack or the last token sent
   KvCache cache;
-  int64_t max_block = 0;              // B: the largest hidden payload this session may send
+  int64_t max_block = 0;  // B: the largest hidden payload this session may send
   std::unique_ptr<Sampler> sampler;
   std::mutex steps_mu;
   std::vector<ServerStep> steps;
@@ -120,7 +122,10 @@ struct SplitServer::Session {
 };
 
 SplitServer::SplitServer(const ModelWeights& w, int64_t split, ServerOptions o)
-    : w_(w), split_(split), opt_(std::move(o)), listener_(opt_.host, opt_.port),
+    : w_(w),
+      split_(split),
+      opt_(std::move(o)),
+      listener_(opt_.host, opt_.port),
       budget_(std::make_unique<Budget>(opt_.max_inflight_bytes)) {
   totals_.weights_bytes = w_.bytes();
 }
@@ -301,7 +306,8 @@ std::string json_echo(const nlohmann::json& v) {
 int64_t hello_int(const nlohmann::json& j, const char* key, int64_t fallback) {
   const auto* v = hello_field(j, key);
   if (!v) return fallback;
-  if (!v->is_number_integer()) throw InputError(fmt::format("hello: {}: expected an integer, got {}", key, json_echo(*v)));
+  if (!v->is_number_integer())
+    throw InputError(fmt::format("hello: {}: expected an integer, got {}", key, json_echo(*v)));
   if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
     throw InputError(fmt::format("hello: {}: expected an integer, got {}", key, json_echo(*v)));
   return v->get<int64_t>();
@@ -323,9 +329,10 @@ void SplitServer::read_hello(Session& ss, const std::vector<uint8_t>& payload) {
   if (!fpv || !fpv->is_string()) throw InputError("hello: fingerprint: expected a string");
   const std::string& fp = fpv->get_ref<const std::string&>();
   if (fp != w_.fingerprint)
-    throw InputError(fmt::format("hello: the edge's weights ({}) are not the server's ({}): start both with the "
-                                 "same --model/--seed or --checkpoint",
-                                 quoted_input(fp, 64), w_.fingerprint));
+    throw InputError(
+        fmt::format("hello: the edge's weights ({}) are not the server's ({}): start both with the "
+                    "same --model/--seed or --checkpoint",
+                    quoted_input(fp, 64), w_.fingerprint));
   const int64_t split = hello_int(j, "split", -1);
   if (split != split_) throw InputError(fmt::format("hello: the edge splits at {}, this server at {}", split, split_));
   const int64_t context = hello_int(j, "context", 0);
@@ -335,7 +342,8 @@ void SplitServer::read_hello(Session& ss, const std::vector<uint8_t>& payload) {
   sc.temperature = hello_number(j, "temperature", 0.0);
   sc.top_p = hello_number(j, "top_p", 0.9);
   if (const auto* seed = hello_field(j, "seed")) {
-    if (!seed->is_number_unsigned()) throw InputError(fmt::format("hello: seed: expected an integer >= 0, got {}", json_echo(*seed)));
+    if (!seed->is_number_unsigned())
+      throw InputError(fmt::format("hello: seed: expected an integer >= 0, got {}", json_echo(*seed)));
     sc.seed = seed->get<uint64_t>();
   }
   check_sampling(sc, "hello: temperature", "hello: top_p");
@@ -346,16 +354,18 @@ void SplitServer::read_hello(Session& ss, const std::vector<uint8_t>& payload) {
   {
     std::lock_guard lk(mu_);
     if (kv_bytes_live_ + need > opt_.max_kv_bytes)
-      throw InputError(fmt::format("server: busy: a KV cache of {} for a context of {} would take the sessions' KV "
-                                   "memory above the server's limit of {}; retry later or ask for a shorter context",
-                                   format_bytes(need), context, format_bytes(opt_.max_kv_bytes)));
+      throw InputError(
+          fmt::format("server: busy: a KV cache of {} for a context of {} would take the sessions' KV "
+                      "memory above the server's limit of {}; retry later or ask for a shorter context",
+                      format_bytes(need), context, format_bytes(opt_.max_kv_bytes)));
     ss.kv_bytes = need;
     kv_bytes_live_ += need;
     totals_.kv_bytes_peak = std::max(totals_.kv_bytes_peak, kv_bytes_live_);
   }
   ss.cache = KvCache(w_.spec, w_.part, context);
   ss.max_block = max_block_bytes(context, w_.spec.dim);
-  std::string ack = nlohmann::json{{"session", ss.id}, {"server_weights_bytes", w_.bytes()}, {"server_kv_bytes", ss.kv_bytes}}.dump();
+  std::string ack =
+      nlohmann::json{{"session", ss.id}, {"server_weights_bytes", w_.bytes()}, {"server_kv_bytes", ss.kv_bytes}}.dump();
   ss.socket.set_timeouts(opt_.idle_timeout, opt_.send_timeout);
   ss.last_active = now_s();
   ss.ready = true;
@@ -381,8 +391,9 @@ void SplitServer::reader_loop(std::shared_ptr<Session> s) {
       const FrameHeader hdr = parse_frame_header(h);
       const uint32_t limit = frame_limit(ss, hdr);
       if (hdr.length > limit)
-        throw InputError(fmt::format("{}: expected a payload of at most {} B in this session, got a header declaring {} B",
-                                     frame_type_name(hdr.type), limit, hdr.length));
+        throw InputError(
+            fmt::format("{}: expected a payload of at most {} B in this session, got a header declaring {} B",
+                        frame_type_name(hdr.type), limit, hdr.length));
       f.type = hdr.type;
       f.session = hdr.session;
       Reservation held(budget_.get(), 0);

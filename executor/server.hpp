@@ -43,13 +43,13 @@ struct ServerOptions {
   int port = 0;               // 0: an ephemeral port (see SplitServer::port)
   double batch_window = 2e-3; // s a batch waits for more sessions' steps after its first one arrived
   int64_t max_batch = 64;     // sequences per batch
-  int64_t max_sessions = 256;                  // connections served at once
+  int64_t max_sessions = 256;                       // connections served at once
   int64_t max_inflight_bytes = int64_t{256} << 20;  // B of frame payloads held at once, every session together
-  double max_kv_bytes = 8.0 * (1 << 30);       // B of KV caches held at once, every session together
-  double idle_after = 0.25;                    // s without a step after which a session is not waited for
-  double handshake_timeout = 10;               // s a connection may take to send its hello
-  double idle_timeout = 120;                   // s a session may stay silent between frames
-  double send_timeout = 10;                    // s a write to a client may block
+  double max_kv_bytes = 8.0 * (1 << 30);            // B of KV caches held at once, every session together
+  double idle_after = 0.25;                         // s without a step after which a session is not waited for
+  double handshake_timeout = 10;                    // s a connection may take to send its hello
+  double idle_timeout = 120;                        // s a session may stay silent between frames
+  double send_timeout = 10;                         // s a write to a client may block
   nlohmann::json to_json() const;
 };
 
@@ -68,11 +68,11 @@ struct ServerTotals {
   int64_t sessions_opened = 0, sessions_completed = 0, sessions_failed = 0;
   double weights_bytes = 0, kv_bytes_peak = 0;
   int64_t max_batch_seen = 0;
-  int64_t sessions_refused = 0;       // connections turned away: the session limit, or no thread for them
-  int64_t batches_at_deadline = 0;    // batches whose gathering the window ended (not every expected step came)
-  int64_t inflight_bytes_peak = 0;    // most frame payload bytes held at once
-  int64_t readers_live = 0;           // reader threads not yet joined
-  int64_t errors_dropped = 0;         // session errors beyond kMaxKeptErrors (counted, not kept)
+  int64_t sessions_refused = 0;     // connections turned away: the session limit, or no thread for them
+  int64_t batches_at_deadline = 0;  // batches whose gathering the window ended (not every expected step came)
+  int64_t inflight_bytes_peak = 0;  // most frame payload bytes held at once
+  int64_t readers_live = 0;         // reader threads not yet joined
+  int64_t errors_dropped = 0;       // session errors beyond kMaxKeptErrors (counted, not kept)
   nlohmann::json to_json() const;
 };
 
@@ -88,7 +88,8 @@ class SplitServer {
   void start();
   void stop();  // closes every session and joins the threads
   ServerTotals totals() const;
-  std::vector<std::string> session_errors() const;  // one line per session closed by an error (the first kMaxKeptErrors)
+  // One line per session closed by an error (the first kMaxKeptErrors).
+  std::vector<std::string> session_errors() const;
 
  private:
   struct Session;

@@ -16,10 +16,11 @@ Tokenizer::Tokenizer(const std::string& path, int64_t vocab_size) {
   // indexed by every id, so a checkpoint with fewer tokens read past its table, and a tokenizer made for a
   // larger vocabulary gave garbage text with exit 0.
   if (vocab_size < kFirstByteToken + 256)
-    throw InputError(fmt::format("{}: expected a checkpoint vocabulary of at least {} tokens for a llama2.c tokenizer "
-                                 "(<unk>, BOS, EOS, 256 byte tokens), got one of {}: this tokenizer and checkpoint do "
-                                 "not belong together",
-                                 path, kFirstByteToken + 256, vocab_size));
+    throw InputError(
+        fmt::format("{}: expected a checkpoint vocabulary of at least {} tokens for a llama2.c tokenizer "
+                    "(<unk>, BOS, EOS, 256 byte tokens), got one of {}: this tokenizer and checkpoint do "
+                    "not belong together",
+                    path, kFirstByteToken + 256, vocab_size));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open tokenizer", path));
   int32_t max_len = 0;
@@ -45,14 +46,16 @@ Tokenizer::Tokenizer(const std::string& path, int64_t vocab_size) {
     pieces_.push_back(std::move(piece));
   }
   if (in.peek() != std::char_traits<char>::eof())
-    throw InputError(fmt::format("{}: expected {} pieces (the checkpoint's vocabulary), the file holds more: a tokenizer "
-                                 "for another model (use the tok{}.bin of this checkpoint)",
-                                 path, vocab_size, vocab_size));
+    throw InputError(
+        fmt::format("{}: expected {} pieces (the checkpoint's vocabulary), the file holds more: a tokenizer "
+                    "for another model (use the tok{}.bin of this checkpoint)",
+                    path, vocab_size, vocab_size));
   for (int b = 0; b < 256; ++b) {
     const std::string want = fmt::format("<0x{:02X}>", b);
     if (pieces_[static_cast<size_t>(kFirstByteToken + b)] != want)
-      throw InputError(fmt::format("{}: expected the byte token {} at id {}, got {}: not a llama2.c tokenizer", path, want,
-                                   kFirstByteToken + b, quoted_input(pieces_[static_cast<size_t>(kFirstByteToken + b)], 40)));
+      throw InputError(fmt::format("{}: expected the byte token {} at id {}, got {}: not a llama2.c tokenizer", path,
+                                   want, kFirstByteToken + b,
+                                   quoted_input(pieces_[static_cast<size_t>(kFirstByteToken + b)], 40)));
   }
 }
 

@@ -10,13 +10,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/time.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -119,7 +119,8 @@ void Socket::write_all(const uint8_t* data, size_t n) {
     ssize_t k = ::send(fd_, data, n, MSG_NOSIGNAL);
     if (k < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) throw std::runtime_error("socket write: timed out (the peer does not read)");
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        throw std::runtime_error("socket write: timed out (the peer does not read)");
       throw std::runtime_error(fmt::format("socket write: {}", std::strerror(errno)));
     }
     data += k;
@@ -140,7 +141,8 @@ bool Socket::read_exact(uint8_t* data, size_t n) {
       // A peer that closes with our data unread resets the connection; between frames that is the same as an
       // orderly end of stream (the session's owner reports it as a lost client either way).
       if (errno == ECONNRESET && got == 0) return false;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) throw std::runtime_error("socket read: timed out (the peer sent nothing)");
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        throw std::runtime_error("socket read: timed out (the peer sent nothing)");
       throw std::runtime_error(fmt::format("socket read: {}", std::strerror(errno)));
     }
     got += static_cast<size_t>(k);
@@ -246,7 +248,8 @@ void read_payload(Socket& s, size_t length, std::vector<uint8_t>& out, const std
     const size_t more = std::min(length - got, std::max(kPayloadChunk, got));
     if (grow) grow(more);
     out.resize(got + more);
-    if (!s.read_exact(out.data() + got, more)) throw std::runtime_error("socket read: stream ended after a frame header");
+    if (!s.read_exact(out.data() + got, more))
+      throw std::runtime_error("socket read: stream ended after a frame header");
     got += more;
   }
 }

@@ -1,8 +1,8 @@
 // Flag checks that read like the scenario errors: "--steps: expected an integer >= 1, got 0" (CLI11 puts the
 // flag's name in front). Only the *_cli.cpp files include this, as they alone include CLI11.
 #pragma once
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cerrno>
 #include <cmath>
@@ -13,11 +13,13 @@
 namespace splitsim::cli {
 
 inline CLI::Validator int_in(int64_t lo, int64_t hi) {
-  const std::string what = hi == INT64_MAX ? fmt::format("an integer >= {}", lo) : fmt::format("an integer in {}..{}", lo, hi);
+  const std::string what =
+      hi == INT64_MAX ? fmt::format("an integer >= {}", lo) : fmt::format("an integer in {}..{}", lo, hi);
   return CLI::Validator(
       [lo, hi, what](std::string& s) -> std::string {
         int64_t v = 0;
-        if (!CLI::detail::lexical_cast(s, v) || v < lo || v > hi) return fmt::format("expected {}, got \"{}\"", what, s);
+        if (!CLI::detail::lexical_cast(s, v) || v < lo || v > hi)
+          return fmt::format("expected {}, got \"{}\"", what, s);
         return {};
       },
       what);

@@ -208,9 +208,10 @@ void check_grid_size(const SweepSpec& spec) {
   if (total > kMaxGridPoints) {
     std::string axes;
     for (const auto& a : spec.axes) axes += fmt::format("{}{} ({})", axes.empty() ? "" : " x ", a.key, a.values.size());
-    throw InputError(fmt::format("{}: expected a grid of at most {} points, got {} = {}", spec.origin, kMaxGridPoints,
-                                 total == std::numeric_limits<int64_t>::max() ? std::string("more than 2^63") : std::to_string(total),
-                                 axes.empty() ? "cases only" : axes));
+    throw InputError(fmt::format(
+        "{}: expected a grid of at most {} points, got {} = {}", spec.origin, kMaxGridPoints,
+        total == std::numeric_limits<int64_t>::max() ? std::string("more than 2^63") : std::to_string(total),
+        axes.empty() ? "cases only" : axes));
   }
 }
 

@@ -100,10 +100,9 @@ void exec_method_eval(const ExecOptions& o, const MethodSettings& in, const Cali
   fmt::print("edge memory: {:.0f} B weights + {:.0f} B KV (fp16, {} tokens) = {:.0f} B; server weights {:.0f} B\n",
              r.edge.bytes(), r.edge_kv_bytes, o.stream_len, r.edge_memory_bytes(), r.server.bytes());
 
-  const std::string dir =
-      o.out.empty() ? fmt::format("results/exec/{}-eval-{}-s{}-e{}-c{}", name_from(ref.model_name), rs.method, rs.split,
-                                  rs.edge_bits, rs.cloud_bits)
-                    : o.out;
+  const std::string dir = o.out.empty() ? fmt::format("results/exec/{}-eval-{}-s{}-e{}-c{}", name_from(ref.model_name),
+                                                      rs.method, rs.split, rs.edge_bits, rs.cloud_bits)
+                                        : o.out;
   nlohmann::json cfg = run_config(ref, c);
   cfg["method"] = rs.to_json();
   CsvTable t = accuracy_csv_table();

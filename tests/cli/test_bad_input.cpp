@@ -3,10 +3,11 @@
 // non-finite, huge and tiny values and ranges fed through --set to run, estimate, sweep and optimize end with
 // exit 0 or with exit 2 and one line — never a crash, a hang or a multi-line failure; generated text that is
 // not UTF-8 leaves every output valid; names never lead outside results/; a results folder describes one run.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +16,6 @@
 #include <limits>
 #include <random>
 #include <set>
-#include <unistd.h>
 
 #include "cli_run.hpp"
 
@@ -64,17 +64,20 @@ TEST_CASE("bad input: every flag is checked like a scenario key", "[cli][bad-inp
       {exec("local", {"--temperature", "-0.5"}), "--temperature: expected a finite number >= 0"},
       {exec("local", {"--top-p", "inf"}), "--top-p: expected a finite number"},
       {exec("local", {"--top-p", "1e999"}), "--top-p: expected a finite number"},
-      {exec("local", {"--split", "1", "--codec", "fp32", "--ts-threshold", "nan"}), "--ts-threshold: expected a finite number"},
+      {exec("local", {"--split", "1", "--codec", "fp32", "--ts-threshold", "nan"}),
+       "--ts-threshold: expected a finite number"},
       {exec("local", {"--split", "1", "--tabq-eps", "-inf"}), "--tabq-eps: expected a finite number"},
       {exec("local", {"--clients", "0", "--split", "1"}), "--clients: expected an integer in 1..4096"},
       {exec("local", {"--split", "1", "--max-inflight", "1KiB"}), "--max-inflight: expected a size in 1MiB..1TB"},
       {exec("server", {"--split", "1", "--max-sessions", "0"}), "--max-sessions: expected an integer in 1..65536"},
-      {exec("edge", {"--split", "1", "--connect", "127.0.0.1:70000"}), "--connect: expected HOST:PORT with a port in 1..65535"},
+      {exec("edge", {"--split", "1", "--connect", "127.0.0.1:70000"}),
+       "--connect: expected HOST:PORT with a port in 1..65535"},
       {exec("edge", {"--split", "1", "--connect", "127.0.0.1:"}), "--connect: expected HOST:PORT"},
       {exec("eval", {"--split", "1", "--streams", "0"}), "--streams: expected an integer >= 1"},
       {{"sweep", kSmall, "--jobs", "0"}, "--jobs: Value 0 not in range 1 to 4096"},
       {{"validate", kSmall, "--batch-window", "nan"}, "--batch-window: expected a finite number"},
-      {{"estimate", kSmall, "--set", "split.layer=8\ny=1"}, "--set split.layer=8\\ny=1: expected KEY=VALUE on one line"},
+      {{"estimate", kSmall, "--set", "split.layer=8\ny=1"},
+       "--set split.layer=8\\ny=1: expected KEY=VALUE on one line"},
       {{"estimate", kSmall, "--set", "name=x\r"}, "--set name=x\\r: expected KEY=VALUE on one line"},
   };
   for (const auto& c : cases) {
@@ -90,7 +93,8 @@ TEST_CASE("bad input: every flag is checked like a scenario key", "[cli][bad-inp
 
 TEST_CASE("bad input: -q is quiet", "[cli][bad-input][flags]") {
   const std::string out = scratch("quiet");
-  const Output o = run_splitsim({"optimize", kSmall, "--verify", "0", "-q", "--out", out, "--set", "split.edge_bits=8"});
+  const Output o =
+      run_splitsim({"optimize", kSmall, "--verify", "0", "-q", "--out", out, "--set", "split.edge_bits=8"});
   CHECK(o.code == 0);
   CHECK(o.out.empty());
   CHECK(o.err.empty());
@@ -127,7 +131,8 @@ TEST_CASE("bad input: control characters in keys and unit strings stay on one li
     CHECK(one_line_error(p));
   }
   // Keys and values of --set with control characters, and a name with one.
-  for (const std::string set : {std::string("split.la\tyer=3"), std::string("split.layer=\x1b[31m"), std::string("name=\"a\\u000Ab\"")}) {
+  for (const std::string set :
+       {std::string("split.la\tyer=3"), std::string("split.layer=\x1b[31m"), std::string("name=\"a\\u000Ab\"")}) {
     const Output o = run_splitsim({"estimate", kSmall, "--set", set});
     INFO(set << " -> " << o.err);
     CHECK(one_line_error(o));
@@ -141,18 +146,58 @@ namespace {
 // log-uniform finite numbers of either sign, integers at the edges of int64, and unit strings whose value
 // overflows or underflows after scaling.
 std::string random_value(std::mt19937_64& rng) {
-  static const std::vector<std::string> fixed = {
-      "nan", "-nan", "inf", "-inf", "+inf", "1e308", "-1e308", "1e-310", "4.9e-324", "0", "-0", "-1", "1", "2", "3",
-      "8", "16", "1048576", "1e300", "9223372036854775807", "-9223372036854775808", "99999999999999999999", "1.5",
-      "true", "\"\"", "[]", "[nan]", "[1e308]", "{}", "\"1e308h\"", "\"1e-310/s\"", "\"1e-300s\"", "\"1e308/s\"",
-      "\"1e19B\"", "\"1e16Gbps\"", "\"-1ms\"", "\"nan s\"", "\"inf/s\"", "\"0s\"", "\"0/s\"", "\"1e6s\"", "\"1e-6/s\"",
-      "\"2s\"", "\"0.5/s\"", "\"8GiB\""};
+  static const std::vector<std::string> fixed = {"nan",
+                                                 "-nan",
+                                                 "inf",
+                                                 "-inf",
+                                                 "+inf",
+                                                 "1e308",
+                                                 "-1e308",
+                                                 "1e-310",
+                                                 "4.9e-324",
+                                                 "0",
+                                                 "-0",
+                                                 "-1",
+                                                 "1",
+                                                 "2",
+                                                 "3",
+                                                 "8",
+                                                 "16",
+                                                 "1048576",
+                                                 "1e300",
+                                                 "9223372036854775807",
+                                                 "-9223372036854775808",
+                                                 "99999999999999999999",
+                                                 "1.5",
+                                                 "true",
+                                                 "\"\"",
+                                                 "[]",
+                                                 "[nan]",
+                                                 "[1e308]",
+                                                 "{}",
+                                                 "\"1e308h\"",
+                                                 "\"1e-310/s\"",
+                                                 "\"1e-300s\"",
+                                                 "\"1e308/s\"",
+                                                 "\"1e19B\"",
+                                                 "\"1e16Gbps\"",
+                                                 "\"-1ms\"",
+                                                 "\"nan s\"",
+                                                 "\"inf/s\"",
+                                                 "\"0s\"",
+                                                 "\"0/s\"",
+                                                 "\"1e6s\"",
+                                                 "\"1e-6/s\"",
+                                                 "\"2s\"",
+                                                 "\"0.5/s\"",
+                                                 "\"8GiB\""};
   static const std::vector<std::string> units = {"s", "ms", "ns", "h", "/s", "/h", "B", "GiB", "Mbps", "B/s"};
   std::uniform_int_distribution<int> kind(0, 3);
   std::uniform_real_distribution<double> exponent(-320, 308), u(0, 1);
   switch (kind(rng)) {
     case 0:
-    case 1: return fixed[std::uniform_int_distribution<size_t>(0, fixed.size() - 1)(rng)];
+    case 1:
+      return fixed[std::uniform_int_distribution<size_t>(0, fixed.size() - 1)(rng)];
     case 2: {
       const double v = (u(rng) < 0.2 ? -1 : 1) * std::pow(10.0, exponent(rng));
       return fmt::format("{}", v);
@@ -165,9 +210,24 @@ std::string random_value(std::mt19937_64& rng) {
 }
 
 std::string random_range(std::mt19937_64& rng) {
-  static const std::vector<std::string> ranges = {
-      "0:1e300", "nan:1", "0:inf", "-inf:0", "0:32:1e-300", "0:32:0", "0:32:-1", "1:4", "0:2:0.5", "-5:5", "1e300:1e301",
-      "2:2", "3:1", "1,2,3", "1,nan", "1e16:1e16:1", "9e15:9.00000000000001e15", "0:1e-300:1e-310"};
+  static const std::vector<std::string> ranges = {"0:1e300",
+                                                  "nan:1",
+                                                  "0:inf",
+                                                  "-inf:0",
+                                                  "0:32:1e-300",
+                                                  "0:32:0",
+                                                  "0:32:-1",
+                                                  "1:4",
+                                                  "0:2:0.5",
+                                                  "-5:5",
+                                                  "1e300:1e301",
+                                                  "2:2",
+                                                  "3:1",
+                                                  "1,2,3",
+                                                  "1,nan",
+                                                  "1e16:1e16:1",
+                                                  "9e15:9.00000000000001e15",
+                                                  "0:1e-300:1e-310"};
   return ranges[std::uniform_int_distribution<size_t>(0, ranges.size() - 1)(rng)];
 }
 
@@ -178,7 +238,8 @@ void fuzz(const std::string& command, const std::vector<std::string>& keys, uint
           const std::vector<std::string>& extra) {
   std::mt19937_64 rng(seed);
   {  // the same command with a valid setting succeeds: what the random ones are measured against
-    std::vector<std::string> args{command, kSmall, "--set", command == "sweep" || command == "optimize" ? "split.layer=1,2" : "split.layer=2"};
+    std::vector<std::string> args{command, kSmall, "--set",
+                                  command == "sweep" || command == "optimize" ? "split.layer=1,2" : "split.layer=2"};
     args.insert(args.end(), extra.begin(), extra.end());
     const Output o = run_splitsim(args);
     INFO(o.err);
@@ -210,12 +271,29 @@ void fuzz(const std::string& command, const std::vector<std::string>& keys, uint
   CHECK(ok + refused == runs);
 }
 
-const std::vector<std::string> kScenarioKeys = {
-    "split.layer",       "split.edge_bits",          "split.cloud_bits",      "split.kv_bits",       "split.group_size",
-    "codec.ts_threshold", "codec.tabq_eps",          "codec.mean_bits",       "codec.outliers_per_token",
-    "codec.uniform_bits", "codec.tabq_bits",         "codec.ts_mode",         "workload.think_time", "workload.rate",
-    "workload.arrival",   "workload.max_seq_len",    "workload.prompt_tokens", "workload.output_tokens",
-    "server.kv_memory",   "server.max_batch",        "server.shared_cores",   "seed",                "split.strategy"};
+const std::vector<std::string> kScenarioKeys = {"split.layer",
+                                                "split.edge_bits",
+                                                "split.cloud_bits",
+                                                "split.kv_bits",
+                                                "split.group_size",
+                                                "codec.ts_threshold",
+                                                "codec.tabq_eps",
+                                                "codec.mean_bits",
+                                                "codec.outliers_per_token",
+                                                "codec.uniform_bits",
+                                                "codec.tabq_bits",
+                                                "codec.ts_mode",
+                                                "workload.think_time",
+                                                "workload.rate",
+                                                "workload.arrival",
+                                                "workload.max_seq_len",
+                                                "workload.prompt_tokens",
+                                                "workload.output_tokens",
+                                                "server.kv_memory",
+                                                "server.max_batch",
+                                                "server.shared_cores",
+                                                "seed",
+                                                "split.strategy"};
 
 }  // namespace
 
@@ -251,8 +329,8 @@ TEST_CASE("bad input: random values and ranges through --set for optimize", "[cl
 TEST_CASE("bad input: generated text is bytes, and every output stays valid", "[cli][bad-input][utf8][real]") {
   const std::string out = scratch("utf8");
   // About 1 seed in 20 at T >= 1.5 makes stories260K emit a byte token that ends no UTF-8 sequence: seed 14 does.
-  const Output o = run_splitsim({"exec", "local", "--temperature", "1.5", "--top-p", "1", "--seed", "14", "--steps", "256",
-                                 "--quiet", "--out", out});
+  const Output o = run_splitsim({"exec", "local", "--temperature", "1.5", "--top-p", "1", "--seed", "14", "--steps",
+                                 "256", "--quiet", "--out", out});
   if (o.code == 2 && o.err.find("stories260K was not found") != std::string::npos) {
     WARN("stories260K not found: skipped");
     return;
@@ -264,7 +342,8 @@ TEST_CASE("bad input: generated text is bytes, and every output stays valid", "[
   CHECK(s["executor"]["texts_replaced_bytes"].get<int64_t>() >= 1);
   CHECK(s["executor"]["texts"][0].get<std::string>().find("\xEF\xBF\xBD") != std::string::npos);
   // A prompt that is not UTF-8 is kept in config.json the same way.
-  const Output p = run_splitsim({"exec", "local", "--prompt", "Once \xff\xfe upon", "--steps", "4", "--quiet", "--out", out});
+  const Output p =
+      run_splitsim({"exec", "local", "--prompt", "Once \xff\xfe upon", "--steps", "4", "--quiet", "--out", out});
   INFO(p.err);
   REQUIRE(p.code == 0);
   std::ifstream cin(out + "/config.json");
@@ -294,8 +373,10 @@ TEST_CASE("bad input: names never lead outside results/, and are refused naming 
       {{"exec", "local", "--model", "stories260k", "--name", "../../x", "--quiet"}, "--name: expected a name"},
       {{"exec", "local", "--model", "stories260k", "--name", "..", "--quiet"}, "--name: expected a name"},
       {{"exec", "local", "--model", "stories260k", "--name", long_name, "--quiet"}, "--name: expected a name"},
-      {{"exec", "local", "--model", "../models/stories260k", "--quiet"}, "--model: unknown model \"../models/stories260k\""},
-      {{"exec", "local", "--model", "stories260k", "--split", "1", "--link", "../links/wifi5", "--quiet"}, "--link: unknown link profile"},
+      {{"exec", "local", "--model", "../models/stories260k", "--quiet"},
+       "--model: unknown model \"../models/stories260k\""},
+      {{"exec", "local", "--model", "stories260k", "--split", "1", "--link", "../links/wifi5", "--quiet"},
+       "--link: unknown link profile"},
       {{"run", kSmall, "--set", "edge.profile=../../etc/passwd", "--quiet"}, "edge.profile: unknown hardware profile"},
       {{"run", files + "/long-model.toml", "--quiet"}, "long-model.toml: model: unknown model \"mmmm"},
       {{"run", kSmall, "--set", "model=" + std::string(100'000, 'm'), "--quiet"}, "model: unknown model \"mmmm"},
@@ -329,8 +410,8 @@ TEST_CASE("bad input: a results folder always describes exactly one run", "[cli]
   CHECK(std::filesystem::exists(out + "/requests.csv"));
   // A run of another kind into the same folder replaces the whole set: no summary.json or requests.csv of
   // the simulation beside the evaluation's config.json.
-  const Output e = run_splitsim({"exec", "eval", "--model", "stories260k", "--split", "1", "--streams", "1", "--stream-len",
-                                 "8", "--out", out, "--quiet"});
+  const Output e = run_splitsim({"exec", "eval", "--model", "stories260k", "--split", "1", "--streams", "1",
+                                 "--stream-len", "8", "--out", out, "--quiet"});
   INFO(e.err);
   REQUIRE(e.code == 0);
   std::set<std::string> files;
@@ -339,7 +420,8 @@ TEST_CASE("bad input: a results folder always describes exactly one run", "[cli]
   std::ifstream cfg(out + "/config.json");
   CHECK(nlohmann::json::parse(cfg)["mode"] == "eval");
   // A run refused for bad input writes nothing.
-  CHECK(one_line_error(run_splitsim({"run", kSmall, "--out", out, "--set", "workload.think_time=\"1e308h\"", "--quiet"})));
+  CHECK(one_line_error(
+      run_splitsim({"run", kSmall, "--out", out, "--set", "workload.think_time=\"1e308h\"", "--quiet"})));
   std::set<std::string> after;
   for (const auto& f : std::filesystem::directory_iterator(out)) after.insert(f.path().filename().string());
   CHECK(after == files);
@@ -352,7 +434,8 @@ namespace {
 std::string model_dir() {
   for (std::string d : {std::string(std::getenv("SPLITSIM_MODEL_DIR") ? std::getenv("SPLITSIM_MODEL_DIR") : ""),
                         std::string(SPLITSIM_SOURCE_DIR) + "/../shared/models/stories260K"})
-    if (!d.empty() && std::filesystem::exists(d + "/stories260K.bin") && std::filesystem::exists(d + "/tok512.bin")) return d;
+    if (!d.empty() && std::filesystem::exists(d + "/stories260K.bin") && std::filesystem::exists(d + "/tok512.bin"))
+      return d;
   return "";
 }
 
@@ -377,7 +460,8 @@ void write_smaller_vocab(const std::string& from, const std::string& to, int32_t
 
 }  // namespace
 
-TEST_CASE("bad input: a tokenizer and a checkpoint that do not belong together are refused", "[cli][bad-input][tokenizer][real]") {
+TEST_CASE("bad input: a tokenizer and a checkpoint that do not belong together are refused",
+          "[cli][bad-input][tokenizer][real]") {
   const std::string dir = model_dir();
   if (dir.empty()) {
     WARN("stories260K not found (SPLITSIM_MODEL_DIR): skipped");
@@ -399,26 +483,31 @@ TEST_CASE("bad input: a tokenizer and a checkpoint that do not belong together a
   };
   const std::vector<Case> cases = {
       {tmp + "/v256.bin", dir + "/tok512.bin", "expected a checkpoint vocabulary of at least 259 tokens"},
-      {tmp + "/v300.bin", dir + "/tok512.bin", "expected 300 pieces (the checkpoint's vocabulary), the file holds more"},
+      {tmp + "/v300.bin", dir + "/tok512.bin",
+       "expected 300 pieces (the checkpoint's vocabulary), the file holds more"},
       {dir + "/stories260K.bin", tmp + "/tok-bad-bytes.bin", "expected the byte token <0x07> at id 10"},
   };
   for (const auto& c : cases) {
     INFO(c.checkpoint << " with " << c.tokenizer);
-    const Output o = run_splitsim({"exec", "local", "--checkpoint", c.checkpoint, "--tokenizer", c.tokenizer, "--prompt",
-                                   "\xff\xfe byte tokens", "--steps", "4", "--quiet", "--out", tmp + "/out"});
+    const Output o =
+        run_splitsim({"exec", "local", "--checkpoint", c.checkpoint, "--tokenizer", c.tokenizer, "--prompt",
+                      "\xff\xfe byte tokens", "--steps", "4", "--quiet", "--out", tmp + "/out"});
     INFO(o.err);
     CHECK(one_line_error(o));
     CHECK_THAT(o.err, Catch::Matchers::Contains(c.expect));
   }
   // The same checkpoints without a tokenizer run (token ids only), and the real pair still does.
-  CHECK(run_splitsim({"exec", "local", "--checkpoint", tmp + "/v256.bin", "--steps", "4", "--quiet", "--out", tmp + "/out"}).code == 0);
+  CHECK(run_splitsim(
+            {"exec", "local", "--checkpoint", tmp + "/v256.bin", "--steps", "4", "--quiet", "--out", tmp + "/out"})
+            .code == 0);
   CHECK(run_splitsim({"exec", "local", "--checkpoint", dir + "/stories260K.bin", "--tokenizer", dir + "/tok512.bin",
                       "--prompt", "\xff\xfe byte tokens", "--steps", "4", "--quiet", "--out", tmp + "/out"})
             .code == 0);
   std::filesystem::remove_all(tmp);
 }
 
-TEST_CASE("bad input: a checkpoint whose weights are NaN ends the request with an error, not a crash", "[cli][bad-input][sampler][real]") {
+TEST_CASE("bad input: a checkpoint whose weights are NaN ends the request with an error, not a crash",
+          "[cli][bad-input][sampler][real]") {
   const std::string dir = model_dir();
   if (dir.empty()) {
     WARN("stories260K not found (SPLITSIM_MODEL_DIR): skipped");
@@ -431,13 +520,15 @@ TEST_CASE("bad input: a checkpoint whose weights are NaN ends the request with a
     int32_t h[7];
     std::memcpy(h, all.data(), sizeof(h));
     const float nan = std::numeric_limits<float>::quiet_NaN();
-    for (int32_t c = 0; c < h[0]; ++c) std::memcpy(all.data() + sizeof(h) + (static_cast<size_t>(h[0]) + c) * 4, &nan, 4);
+    for (int32_t c = 0; c < h[0]; ++c)
+      std::memcpy(all.data() + sizeof(h) + (static_cast<size_t>(h[0]) + c) * 4, &nan, 4);
     std::ofstream(tmp + "/nan.bin", std::ios::binary) << all;
   }
   for (const std::vector<std::string>& how : {std::vector<std::string>{"--temperature", "0"},
                                               std::vector<std::string>{"--temperature", "1", "--top-p", "0.9"},
                                               std::vector<std::string>{"--temperature", "1", "--split", "2"}}) {
-    std::vector<std::string> args{"exec", "local", "--checkpoint", tmp + "/nan.bin", "--steps", "4", "--quiet", "--out", tmp + "/out"};
+    std::vector<std::string> args{"exec", "local",   "--checkpoint", tmp + "/nan.bin", "--steps",
+                                  "4",    "--quiet", "--out",        tmp + "/out"};
     args.insert(args.end(), how.begin(), how.end());
     const Output o = run_splitsim(args);
     INFO(how.back() << ": " << o.err);

@@ -36,7 +36,8 @@ TEST_CASE("units: formatting picks readable units", "[units]") {
 
 TEST_CASE("units: a quantity must be finite and in range after unit scaling", "[units][bad-input]") {
   // Finite numbers whose scaled value overflows, underflows to a subnormal, or leaves the dimension's range.
-  CHECK_THROWS_WITH(parse_quantity("1e308h", Dim::time), Catch::Matchers::StartsWith("out of range: inf s after units"));
+  CHECK_THROWS_WITH(parse_quantity("1e308h", Dim::time),
+                    Catch::Matchers::StartsWith("out of range: inf s after units"));
   CHECK_THROWS_WITH(parse_quantity("1e-310/s", Dim::frequency), Catch::Matchers::StartsWith("out of range"));
   CHECK_THROWS_WITH(parse_quantity("1e-300s", Dim::time), Catch::Matchers::StartsWith("out of range"));
   CHECK_THROWS_WITH(parse_quantity("2e6s", Dim::time), Catch::Matchers::StartsWith("out of range"));

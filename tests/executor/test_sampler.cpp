@@ -45,7 +45,8 @@ RefPick reference(const std::vector<float>& logits, double temperature, double t
   std::iota(order.begin(), order.end(), 0);
   long double mass = 1;
   if (top_p > 0 && top_p < 1) {
-    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return p[static_cast<size_t>(a)] > p[static_cast<size_t>(b)]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return p[static_cast<size_t>(a)] > p[static_cast<size_t>(b)]; });
     long double cum = 0;
     size_t keep = n;
     for (size_t i = 0; i < n; ++i) {
@@ -190,11 +191,13 @@ TEST_CASE("sampling: settings that are not finite are refused by name", "[sample
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
   for (double t : {nan, inf, -inf, -1.0, -1e-300}) {
     INFO(t);
-    CHECK_THROWS_WITH(check_sampling({t, 0.9, 1}, "--temperature", "--top-p"), Catch::Matchers::StartsWith("--temperature: expected"));
+    CHECK_THROWS_WITH(check_sampling({t, 0.9, 1}, "--temperature", "--top-p"),
+                      Catch::Matchers::StartsWith("--temperature: expected"));
   }
   for (double p : {nan, inf, -inf}) {
     INFO(p);
-    CHECK_THROWS_WITH(check_sampling({1.0, p, 1}, "hello: temperature", "hello: top_p"), Catch::Matchers::StartsWith("hello: top_p: expected"));
+    CHECK_THROWS_WITH(check_sampling({1.0, p, 1}, "hello: temperature", "hello: top_p"),
+                      Catch::Matchers::StartsWith("hello: top_p: expected"));
   }
   for (double t : {0.0, 1e-38, 1e300}) CHECK_NOTHROW(check_sampling({t, -5.0, 1}, "t", "p"));
 }

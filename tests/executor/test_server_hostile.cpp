@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "core/frame_format.hpp"
+#include "exec_test_util.hpp"
 #include "executor/generate.hpp"
 #include "executor/local_run.hpp"
-#include "exec_test_util.hpp"
 
 using namespace splitsim;
 
@@ -86,7 +86,7 @@ TEST_CASE("server: a hostile client cannot stop two well-behaved clients from fi
   // Sessions that stay open, idle or half-sent, while the good clients run.
   std::vector<Socket> held;
   held.push_back(connect_tcp("127.0.0.1", port));  // connected, never says hello
-  held.push_back(handshaken(port, h.edge, S));      // handshaken, then silent
+  held.push_back(handshaken(port, h.edge, S));     // handshaken, then silent
   {
     Socket s = handshaken(port, h.edge, S);  // a hidden header declaring its whole limit, then a few bytes
     uint8_t hdr[kFrameHeaderBytes];
@@ -101,10 +101,11 @@ TEST_CASE("server: a hostile client cannot stop two well-behaved clients from fi
   std::thread hostile([&] {
     // Each bad setting in the hello: refused with an error frame, that session only.
     for (const std::string& extra :
-         {std::string("\"temperature\":1e999"), std::string("\"temperature\":-1"), std::string("\"temperature\":\"hot\""),
-          std::string("\"top_p\":-1e999"), std::string("\"top_p\":null"), std::string("\"seed\":-5"),
-          std::string("\"context\":1e300"), std::string("\"context\":0"), std::string("\"context\":99999999999"),
-          std::string("\"split\":2.5"), std::string("\"split\":18446744073709551615")}) {
+         {std::string("\"temperature\":1e999"), std::string("\"temperature\":-1"),
+          std::string("\"temperature\":\"hot\""), std::string("\"top_p\":-1e999"), std::string("\"top_p\":null"),
+          std::string("\"seed\":-5"), std::string("\"context\":1e300"), std::string("\"context\":0"),
+          std::string("\"context\":99999999999"), std::string("\"split\":2.5"),
+          std::string("\"split\":18446744073709551615")}) {
       Socket s = connect_tcp("127.0.0.1", port);
       send_raw(s, FrameType::hello, hello_text(h.edge, S, extra));
       refusals.push_back(extra + " -> " + answer(s));
@@ -112,7 +113,8 @@ TEST_CASE("server: a hostile client cannot stop two well-behaved clients from fi
     // A fingerprint of 10 KiB (echoed cut), then hellos that are not JSON objects.
     {
       Socket s = connect_tcp("127.0.0.1", port);
-      send_raw(s, FrameType::hello, nlohmann::json{{"fingerprint", std::string(10 << 10, 'f')}, {"split", S}, {"context", 8}}.dump());
+      send_raw(s, FrameType::hello,
+               nlohmann::json{{"fingerprint", std::string(10 << 10, 'f')}, {"split", S}, {"context", 8}}.dump());
       refusals.push_back("long fingerprint -> " + answer(s));
     }
     for (const std::string& junk : {std::string("[1,2]"), std::string("{\"fingerprint\":"), std::string("\xff\xfe")}) {
@@ -148,7 +150,8 @@ TEST_CASE("server: a hostile client cannot stop two well-behaved clients from fi
       refusals.push_back("non-finite hidden -> " + answer(s));
     }
     // Degenerate but valid settings are served: a temperature of 1e-38, and of 1e300 with a tiny top-p.
-    for (const std::string& extra : {std::string("\"temperature\":1e-38"), std::string("\"temperature\":1e300,\"top_p\":1e-9")}) {
+    for (const std::string& extra :
+         {std::string("\"temperature\":1e-38"), std::string("\"temperature\":1e300,\"top_p\":1e-9")}) {
       Socket s = handshaken(port, h.edge, S, extra);
       write_frame(s, {FrameType::hidden, 0, block_of(Eigen::MatrixXf::Ones(d, 1))});
       FrameType t{};
@@ -220,7 +223,8 @@ TEST_CASE("server: a hostile client cannot stop two well-behaved clients from fi
 
   held.clear();
   // Every connection is closed: its reader thread is joined (within the acceptor's next turns).
-  for (int i = 0; i < 200 && server.totals().readers_live > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 200 && server.totals().readers_live > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const auto t = server.totals();
   CHECK(t.readers_live == 0);
   CHECK(t.sessions_completed == 2);

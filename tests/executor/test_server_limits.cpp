@@ -1,8 +1,9 @@
 // The split server's memory stays bounded whatever clients declare or do: frame buffers grow as bytes
 // arrive and never above the session's limit, all payloads together stay within the in-flight budget, and
-// the threads of closed connections are joined, and KV caches are reserved in a budget before they exist. Measured with the process's own counters (VmRSS, VmSize,
-// threads) and the server's (in-flight bytes peak, live readers). Under an address-space limit that leaves
-// room for only a few threads, connections without a thread are refused alone and the server serves on.
+// the threads of closed connections are joined, and KV caches are reserved in a budget before they exist. Measured with
+// the process's own counters (VmRSS, VmSize, threads) and the server's (in-flight bytes peak, live readers). Under an
+// address-space limit that leaves room for only a few threads, connections without a thread are refused alone and the
+// server serves on.
 #include <catch2/catch.hpp>
 
 #include <poll.h>
@@ -82,7 +83,8 @@ bool readable(const Socket& s, int timeout_ms) {
 }
 
 void wait_readers_joined(const SplitServer& server) {
-  for (int i = 0; i < 300 && server.totals().readers_live > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 300 && server.totals().readers_live > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 // One request of a well-behaved client; its tokens must be the unsplit model's.
@@ -163,8 +165,8 @@ TEST_CASE("server: memory stays bounded under oversized headers and connect/clos
   CHECK(t.sessions_opened >= 2548);
   const int64_t vm2 = proc_status("VmSize"), rss2 = proc_status("VmRSS"), threads2 = proc_status("Threads");
   const int64_t arenas = 8 * static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency())) * 64 * MiB_kB;
-  INFO("VmSize " << vm0 / 1024 << " -> " << vm1 / 1024 << " -> " << vm2 / 1024 << " MiB, RSS " << rss0 / 1024
-                 << " -> " << rss2 / 1024 << " MiB, threads " << threads0 << " -> " << threads2);
+  INFO("VmSize " << vm0 / 1024 << " -> " << vm1 / 1024 << " -> " << vm2 / 1024 << " MiB, RSS " << rss0 / 1024 << " -> "
+                 << rss2 / 1024 << " MiB, threads " << threads0 << " -> " << threads2);
   CHECK(vm1 - vm0 < arenas + 256 * MiB_kB);
   CHECK(vm2 - vm1 < 128 * MiB_kB);
   CHECK(rss2 - rss0 < 48 * MiB_kB);
@@ -231,8 +233,11 @@ TEST_CASE("server: KV caches of all sessions together stay within the KV budget"
     write_frame(s, {FrameType::hello, 0, std::vector<uint8_t>(hl.begin(), hl.end())});
     Frame f;
     REQUIRE(read_frame(s, f));
-    if (f.type == FrameType::hello_ack) ++acked;
-    else CHECK_THAT(std::string(f.payload.begin(), f.payload.end()), Catch::Matchers::StartsWith("server: busy: a KV cache"));
+    if (f.type == FrameType::hello_ack)
+      ++acked;
+    else
+      CHECK_THAT(std::string(f.payload.begin(), f.payload.end()),
+                 Catch::Matchers::StartsWith("server: busy: a KV cache"));
     held.push_back(std::move(s));
   }
   CHECK(acked == 3);
@@ -298,7 +303,8 @@ struct ChildServer {
 TEST_CASE("server: without room for more threads, a connection is refused alone", "[server][limits]") {
   const int64_t S = 2;
   Halves h = random_halves(S);
-  const std::string out = (std::filesystem::temp_directory_path() / ("splitsim-thread-limit-" + std::to_string(getpid()))).string();
+  const std::string out =
+      (std::filesystem::temp_directory_path() / ("splitsim-thread-limit-" + std::to_string(getpid()))).string();
   int64_t vm = 0;
   {
     ChildServer probe(out, 0);
@@ -339,7 +345,8 @@ TEST_CASE("server: without room for more threads, a connection is refused alone"
       o.steps = 6;
       o.port = server.port;
       const std::vector<int32_t> prompt{kBosToken};
-      served = run_edge_request(h.edge, o, prompt, 0, 0, now_s()).tokens == generate_unsplit(h.whole, prompt, 6, o.sampling);
+      served =
+          run_edge_request(h.edge, o, prompt, 0, 0, now_s()).tokens == generate_unsplit(h.whole, prompt, 6, o.sampling);
     } catch (const std::exception&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
