@@ -378,7 +378,16 @@ void SplitServer::reader_loop(std::shared_ptr<Session> s) {
     Frame f;
     while (ss.alive) {
       uint8_t h[kFrameHeaderBytes];
-      if (!ss.socket.read_exact(h, sizeof(h))) {  // the client went away
+      bool more = false;
+      try {
+        more = ss.socket.read_exact(h, sizeof(h));
+      } catch (const SocketTimeout& t) {
+        // A client waiting for its token is silent by right, however long the batch takes; only a client
+        // that owes the next frame is timed out.
+        if (t.bytes_read == 0 && ss.awaiting) continue;
+        throw;
+      }
+      if (!more) {  // the client went away
         if (ss.alive.exchange(false)) {
           std::lock_guard lk(mu_);
           if (ss.ready) {

@@ -142,7 +142,9 @@ bool Socket::read_exact(uint8_t* data, size_t n) {
       // orderly end of stream (the session's owner reports it as a lost client either way).
       if (errno == ECONNRESET && got == 0) return false;
       if (errno == EAGAIN || errno == EWOULDBLOCK)
-        throw std::runtime_error("socket read: timed out (the peer sent nothing)");
+        throw SocketTimeout(got == 0 ? "socket read: timed out (the peer sent nothing)"
+                                     : "socket read: timed out inside a frame (the peer stopped sending)",
+                            got);
       throw std::runtime_error(fmt::format("socket read: {}", std::strerror(errno)));
     }
     got += static_cast<size_t>(k);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,12 @@ FrameHeader parse_frame_header(const uint8_t in[kFrameHeaderBytes]);
 // Monotonic seconds, comparable between processes on one host (CLOCK_MONOTONIC).
 double now_s();
 void sleep_until_s(double t);
+
+// A read that waited longer than the socket's receive timeout; `bytes_read` of the requested ones had come.
+struct SocketTimeout : std::runtime_error {
+  SocketTimeout(const char* what, size_t bytes_read) : std::runtime_error(what), bytes_read(bytes_read) {}
+  size_t bytes_read;
+};
 
 // A connected TCP socket. Reads and writes whole buffers; errors are std::runtime_error, end of stream
 // returns false from read_exact.

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "core/frame_format.hpp"
+#include "executor/forward.hpp"
 #include "executor/generate.hpp"
 #include "executor/local_run.hpp"
 #include "executor/tokenizer.hpp"
@@ -245,6 +246,55 @@ TEST_CASE("server: KV caches of all sessions together stay within the KV budget"
   held.clear();
   wait_readers_joined(server);
   check_served(h, server.port(), S);  // the budget came back
+  server.stop();
+}
+
+TEST_CASE("server: silent connections time out, a session waiting for its token does not", "[server][limits]") {
+  // stories15M-shaped random weights: a 200-token prompt block takes the server tens of milliseconds or more,
+  // several times the idle timeout below.
+  const ModelSpec spec = load_model("stories15m");
+  const int64_t S = 2, T = 200;
+  ModelWeights whole = random_weights(spec, 1, ModelPart::whole(spec));
+  ModelWeights edge = whole, srv = whole;
+  edge.keep_only(ModelPart::edge(S));
+  srv.keep_only(ModelPart::server(spec, S));
+  ServerOptions so;
+  so.handshake_timeout = 0.05;
+  so.idle_timeout = 0.01;
+  SplitServer server(srv, S, so);
+  server.start();
+  auto error_of = [](Socket& s) {
+    Frame f;
+    if (!read_frame(s, f)) return std::string("closed");
+    return f.type == FrameType::error ? std::string(f.payload.begin(), f.payload.end()) : std::string(frame_type_name(f.type));
+  };
+  {
+    Socket s = connect_tcp("127.0.0.1", server.port());  // never says hello
+    CHECK_THAT(error_of(s), Catch::Matchers::Contains("timed out"));
+  }
+  {
+    Socket s = hello(server.port(), edge, S, T + 1);  // says hello, then nothing
+    CHECK_THAT(error_of(s), Catch::Matchers::Contains("timed out"));
+  }
+  {
+    // Hello and the prompt block back to back (no gap of the client's own), then a long wait for the token.
+    std::vector<int32_t> prompt(T);
+    for (int64_t i = 0; i < T; ++i) prompt[static_cast<size_t>(i)] = static_cast<int32_t>(1 + (i * 7919) % 30000);
+    Eigen::MatrixXf x;
+    embed(edge, prompt, x);
+    KvCache cache(spec, edge.part, T + 1);
+    Workspace ws;
+    Segment seg{&cache, T};
+    forward_layers(edge, {&seg, 1}, x, ws);
+    std::vector<uint8_t> wire;
+    wire_encode(x, WireConfig{}, wire);
+    Socket s = connect_tcp("127.0.0.1", server.port());
+    const std::string hl = hello_of(edge, S, T + 1);
+    write_frame(s, {FrameType::hello, 0, std::vector<uint8_t>(hl.begin(), hl.end())});
+    write_frame(s, {FrameType::hidden, 0, wire});
+    CHECK(error_of(s) == "hello_ack");
+    CHECK(error_of(s) == "token");
+  }
   server.stop();
 }
 
