@@ -3,10 +3,11 @@
 // unless the kept ones do not reach p — with a small p and a flat distribution they may not, and then every
 // token is a candidate).
 //
-// Departure from run.c, for totality: probabilities are exp((logit - max) / T) computed in double, not
-// softmax(logit / T) in float. Dividing first overflows for tiny temperatures (1e-38 turned every logit into
-// +-inf and the softmax into NaN); subtracting the maximum first keeps every exponent in [-inf, 0], so the
-// largest probability is exactly 1 before normalization and the sum is at least 1 for any finite T > 0.
+// Departure from run.c, for totality: where softmax(logit / T) in float would not be finite — a tiny
+// temperature (1e-38 turned every logit into +-inf and the softmax into NaN) or one beyond float's range —
+// probabilities are exp((logit - max) / T) computed in double. Subtracting the maximum first keeps every
+// exponent in [-inf, 0], so the largest probability is exactly 1 before normalization and the sum is at least
+// 1 for any finite T > 0. Elsewhere run.c's float arithmetic is kept, so sampled tokens are unchanged.
 #include "executor/sampler.hpp"
 
 #include <fmt/format.h>
@@ -81,13 +82,27 @@ int32_t Sampler::sample(std::span<float> logits) {
     throw SamplingError("logits: expected at least one finite value, got -inf everywhere");
   if (cfg_.temperature <= 0) return argmax(logits);
 
-  const double t = cfg_.temperature;
-  float sum = 0;
-  for (float& x : logits) {
-    x = static_cast<float>(std::exp((static_cast<double>(x) - mx) / t));  // in [0, 1]; the maximum gives 1
-    sum += x;
+  // llama2.c's float arithmetic (logit / T, then a max-subtracted softmax) wherever it stays finite, so
+  // results are what they were for every temperature that worked before; the double path below otherwise.
+  const auto tf = static_cast<float>(cfg_.temperature);
+  bool as_run_c = tf > 0 && std::isfinite(tf);
+  if (as_run_c) {
+    float scaled_max = -std::numeric_limits<float>::infinity();
+    for (float x : logits) scaled_max = std::max(scaled_max, x / tf);
+    as_run_c = std::isfinite(scaled_max);
   }
-  for (float& x : logits) x /= sum;  // sum >= 1
+  if (as_run_c) {
+    for (float& x : logits) x /= tf;
+    softmax(logits);
+  } else {
+    const double t = cfg_.temperature;
+    float sum = 0;
+    for (float& x : logits) {
+      x = static_cast<float>(std::exp((static_cast<double>(x) - mx) / t));  // in [0, 1]; the maximum gives 1
+      sum += x;
+    }
+    for (float& x : logits) x /= sum;  // sum >= 1
+  }
   const float coin = random_f32();
   // The last token of positive probability: where a CDF that rounding kept below the coin ends.
   auto last_positive = [&] {
