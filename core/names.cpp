@@ -1,3 +1,4 @@
+// The one rule for names that become paths (see names.hpp).
 #include "core/names.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,5 @@
+// UTF-8 validity, byte by byte, after the Unicode standard's table of well-formed sequences (no overlongs, no
+// surrogates, nothing above U+10FFFF).
 #include "core/utf8.hpp"
 
 namespace splitsim {

@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <array>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -67,6 +70,15 @@ inline Output run_splitsim(const std::vector<std::string>& args, const std::stri
   waitpid(pid, &status, 0);
   o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return o;
+}
+
+inline const std::string kSmall = std::string(SPLITSIM_SOURCE_DIR) + "/scenarios/stories260k-local.toml";
+
+// A fresh folder under the temporary directory, named for this process and `name`.
+inline std::string scratch(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() / fmt::format("splitsim-bad-input-{}-{}", getpid(), name);
+  std::filesystem::create_directories(p);
+  return p.string();
 }
 
 inline size_t count_lines(const std::string& s) {
