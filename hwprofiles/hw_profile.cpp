@@ -129,8 +129,9 @@ HwProfile load_hw_profile_file(const std::string& path) {
     r.fail("codec_throughput.value", "a positive rate like \"2GB/s\"", "0");
   h.measured_ref = r.str_or("measured", "");
   if (!h.measured_ref.empty()) {
-    if (h.measured_ref.find('/') != std::string::npos || h.measured_ref.find("..") != std::string::npos)
-      r.fail("measured", "\"auto\" or a file name in hwprofiles/measured/", "\"" + h.measured_ref + "\"");
+    if (!name_problem(h.measured_ref).empty() || h.measured_ref.find("..") != std::string::npos)
+      r.fail("measured", "\"auto\" or a file name in hwprofiles/measured/ (" + name_rule() + ")",
+             quoted_input(h.measured_ref));
     std::string file = default_measured_path();
     if (h.measured_ref != "auto") {
       file = data_dir() + "/hwprofiles/measured/" + h.measured_ref;
