@@ -17,6 +17,10 @@ const std::vector<std::string>& request_columns() {
 }
 
 void write_requests_csv(const std::string& path, const std::vector<RequestRecord>& rows) {
+  write_file_atomic(path, requests_csv(rows));
+}
+
+std::string requests_csv(const std::vector<RequestRecord>& rows) {
   CsvTable t(request_columns());
   for (const auto& r : rows) {
     t.row()
@@ -41,7 +45,7 @@ void write_requests_csv(const std::string& path, const std::vector<RequestRecord
         .add(r.server_decode)
         .add(r.downlink);
   }
-  t.write(path);
+  return t.str();
 }
 
 nlohmann::json Percentiles::to_json() const {

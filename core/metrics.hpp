@@ -31,6 +31,7 @@ struct RequestRecord {
 // The header of requests.csv; write_requests_csv writes rows in this column order.
 const std::vector<std::string>& request_columns();
 void write_requests_csv(const std::string& path, const std::vector<RequestRecord>& rows);
+std::string requests_csv(const std::vector<RequestRecord>& rows);  // the file's text
 
 struct Percentiles {
   double mean = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;

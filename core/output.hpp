@@ -12,6 +12,24 @@ namespace splitsim {
 
 void write_file_atomic(const std::string& path, std::string_view content);
 void write_json_atomic(const std::string& path, const nlohmann::json& j);
+// The JSON text of j (indent < 0: one line); bytes of strings that are not valid UTF-8 become U+FFFD.
+std::string dump_json(const nlohmann::json& j, int indent = -1);
+
+// A run's results folder always describes exactly one run. write_run_folder removes the temporaries that
+// killed writers left there (<file>.tmp.<pid> of a process that no longer exists), writes every new file
+// beside its final name, removes every run file an earlier run left (kRunFileNames: of any kind of run, so
+// a server run into an old local run's folder leaves no summary.json behind), then renames the new files
+// into place, the last of `files` — the completion marker, summary.json or its kind's equivalent — last. A
+// folder with its marker therefore holds one run's files and nothing of another's; one without it is
+// incomplete. Files that are not run files (a user's own) are never touched.
+struct RunFile {
+  std::string name, content;
+};
+inline const std::vector<std::string> kRunFileNames = {"summary.json", "server_summary.json", "eval.json",
+                                                       "config.json",  "requests.csv",        "tokens.csv"};
+void write_run_folder(const std::string& dir, const std::vector<RunFile>& files);
+// Removes <anything>.tmp.<pid> in dir whose process is gone; returns how many.
+int remove_stale_temporaries(const std::string& dir);
 
 // A CSV table built in memory and written atomically. Numbers keep full precision (%.17g round-trips).
 class CsvTable {

@@ -37,7 +37,9 @@ bool parse_number(const std::string& s, double& v) {
   return ec == std::errc{} && p == s.data() + s.size();
 }
 
-// "0:32:4" -> 0,4,...,32 (stop included when reached); integers stay integers.
+// "0:32:4" -> 0,4,...,32 (stop included when reached); integers stay integers. Every bound is checked
+// before the point count is computed, and the count in double before it becomes an integer: nan, inf,
+// 0:1e300 and a step of 1e-300 are refused, not cast.
 std::vector<std::string> expand_range(const std::string& text, const std::string& v) {
   std::vector<std::string> parts;
   size_t start = 0;
@@ -46,14 +48,24 @@ std::vector<std::string> expand_range(const std::string& text, const std::string
       parts.push_back(v.substr(start, i - start));
       start = i + 1;
     }
+  constexpr double kMaxPoints = 100000;
+  const std::string shape =
+      fmt::format("--set {}: expected a range start:stop[:step] with stop >= start and step > 0", text);
   double a, b, step = 1;
   if (parts.size() < 2 || parts.size() > 3 || !parse_number(parts[0], a) || !parse_number(parts[1], b) ||
-      (parts.size() == 3 && !parse_number(parts[2], step)) || step <= 0 || b < a)
-    throw InputError(fmt::format("--set {}: expected a range start:stop[:step] with stop >= start and step > 0", text));
-  bool ints = v.find('.') == std::string::npos && v.find('e') == std::string::npos;
+      (parts.size() == 3 && !parse_number(parts[2], step)))
+    throw InputError(shape);
+  if (!std::isfinite(a) || !std::isfinite(b) || !std::isfinite(step))
+    throw InputError(fmt::format("--set {}: expected a range start:stop[:step] of finite numbers", text));
+  if (!(step > 0) || !(b >= a)) throw InputError(shape);
+  const double span = (b - a) / step;  // may overflow to inf for huge ranges: still compared, never cast
+  if (!(span < kMaxPoints)) throw InputError(fmt::format("--set {}: range has more than 100000 points", text));
+  const auto n = static_cast<long>(std::floor(span + 1e-9));
+  if (n > 0 && a + step == a)
+    throw InputError(fmt::format("--set {}: expected a step that changes the start value, got {}", text, step));
+  // Integer texts stay integers only where doubles hold every integer exactly.
+  const bool ints = v.find_first_of(".eEnN") == std::string::npos && std::fabs(a) <= 9.0e15 && std::fabs(b) <= 9.0e15;
   std::vector<std::string> out;
-  const long n = static_cast<long>(std::floor((b - a) / step + 1e-9));
-  if (n > 100000) throw InputError(fmt::format("--set {}: range has more than 100000 points", text));
   for (long i = 0; i <= n; ++i) {
     double x = a + static_cast<double>(i) * step;
     out.push_back(ints ? fmt::format("{}", static_cast<long long>(std::llround(x))) : fmt::format("{}", x));
@@ -61,9 +73,19 @@ std::vector<std::string> expand_range(const std::string& text, const std::string
   return out;
 }
 
+// A control character in a --set text would end the TOML line it is parsed on (and with it silently drop
+// the rest of the value) or split an error message.
+void expect_one_line(const std::string& text) {
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      throw InputError(
+          fmt::format("--set {}: expected KEY=VALUE on one line, got a control character", one_line(text)));
+}
+
 }  // namespace
 
 Override parse_override(const std::string& text) {
+  expect_one_line(text);
   auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
     throw InputError(fmt::format("--set {}: expected KEY=VALUE[,VALUE...] like split.layer=8", text));
@@ -94,13 +116,16 @@ std::vector<Override> parse_overrides(const std::vector<std::string>& texts) {
 }
 
 void apply_override(TomlSource& src, const std::string& key, const std::string& raw_value) {
+  expect_one_line(key + "=" + raw_value);
   // Parse the value as TOML; a bare word becomes a string so that --set edge.profile=jetson-orin-nano works.
+  // Anything that parses to more than the one value (a comment is fine) is taken as a bare word too.
   toml::table parsed;
   try {
     parsed = toml::parse("v = " + raw_value);
   } catch (const toml::parse_error&) {
     parsed = toml::table{{"v", raw_value}};
   }
+  if (parsed.size() != 1 || !parsed.contains("v")) parsed = toml::table{{"v", raw_value}};
   toml::node* value = parsed.get("v");
   toml::table* t = &src.root;
   size_t start = 0;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/strategy.hpp"
 
 namespace splitsim {
@@ -96,9 +97,8 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   s.origin = src->origin;
   s.overridden.assign(src->overridden.begin(), src->overridden.end());
   s.name = r.str_or("name", std::filesystem::path(src->origin).stem().string());
-  for (char c : s.name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
-      r.fail("name", "a name of letters, digits, '-', '_' or '.' (it names the results folder)", "\"" + s.name + "\"");
+  if (!name_problem(s.name).empty())
+    r.fail("name", name_rule() + " (it names the results folder)", quoted_input(s.name));
   s.description = r.str_or("description", "");
   s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, std::numeric_limits<int64_t>::max(), 1));
   s.model = r.str("model");

@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -41,6 +42,35 @@ constexpr std::array kUnits = {
     UnitRow{"/h", Dim::frequency, 1.0 / 3600},
 };
 
+// What a quantity may be after unit scaling: 0, or a value in [min, max] of the base unit. The bounds keep
+// every derived quantity finite (1 / rate, bytes / bandwidth, time + duration) and far from the range
+// where a simulation clock in doubles loses its microseconds: a duration above 1e6 s (11.6 days), a rate
+// whose reciprocal exceeds that, a subnormal number are all refused at the input.
+struct Bounds {
+  double min, max;
+  std::string_view unit;
+};
+
+Bounds bounds_of(Dim d) {
+  switch (d) {
+    case Dim::time: return {1e-12, 1e6, "s"};
+    case Dim::bytes: return {1e-6, 1e18, "B"};
+    case Dim::data_rate: return {1e-3, 1e15, "B/s"};
+    case Dim::compute_rate: return {1e-3, 1e21, "op/s"};
+    case Dim::frequency: return {1e-6, 1e12, "/s"};
+    case Dim::dimensionless: break;
+  }
+  return {std::numeric_limits<double>::min(), std::numeric_limits<double>::max(), ""};
+}
+
+double in_bounds(double v, Dim d) {
+  const Bounds b = bounds_of(d);
+  if (v == 0 || (v >= b.min && v <= b.max)) return v;
+  throw std::invalid_argument(fmt::format("out of range: {:g}{}{} after units, expected 0 or {:g}..{:g}{}{}", v,
+                                          b.unit.empty() ? "" : " ", b.unit, b.min, b.max, b.unit.empty() ? "" : " ",
+                                          b.unit));
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -78,20 +108,21 @@ double parse_quantity(std::string_view text, Dim expected) {
   // std::from_chars for double is in libstdc++ 11+; it does not accept a leading '+', which is fine.
   double value = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec == std::errc::result_out_of_range) throw std::invalid_argument("out of range of a double");
   if (ec != std::errc{}) throw std::invalid_argument("no number");
   std::string_view unit = trim(std::string_view(ptr, static_cast<size_t>(s.data() + s.size() - ptr)));
   if (!std::isfinite(value)) throw std::invalid_argument("not a finite number");
   if (value < 0) throw std::invalid_argument("negative");
   if (expected == Dim::dimensionless) {
     if (!unit.empty()) throw std::invalid_argument("unexpected unit '" + std::string(unit) + "'");
-    return value;
+    return in_bounds(value, expected);
   }
   if (unit.empty()) throw std::invalid_argument("missing unit");
   for (const auto& row : kUnits) {
     if (row.name != unit) continue;
     if (row.dim != expected)
       throw std::invalid_argument("unit '" + std::string(unit) + "' is " + std::string(dim_name(row.dim)));
-    return value * row.factor;
+    return in_bounds(value * row.factor, expected);
   }
   throw std::invalid_argument("unknown unit '" + std::string(unit) + "'");
 }

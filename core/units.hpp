@@ -16,7 +16,10 @@ std::string_view dim_name(Dim d);         // "a duration"
 std::string_view dim_example(Dim d);      // "\"5ms\""
 
 // Parses "<number><unit>" (spaces allowed between). Throws std::invalid_argument with a short reason on
-// an unknown unit, a unit of another dimension, a missing unit, or a negative / non-finite number.
+// an unknown unit, a unit of another dimension, a missing unit, a negative / non-finite number, or a value
+// that after unit scaling is neither 0 nor within its dimension's bounds (durations 1 ps..1e6 s, sizes
+// 1e-6..1e18 B, data rates 1e-3..1e15 B/s, compute rates 1e-3..1e21 op/s, frequencies 1e-6..1e12 /s;
+// plain numbers: no subnormals). "1e308h" overflows to inf after scaling and is refused here.
 double parse_quantity(std::string_view text, Dim expected);
 
 // Human-readable rendering for tables: format_bytes(8.6e9) -> "8.00 GiB", format_time(0.0123) -> "12.3 ms".

@@ -7,6 +7,7 @@
 #include "executor/exec_run.hpp"
 #include "executor/methods/method_run.hpp"
 #include "explorer/cli.hpp"
+#include "explorer/cli_checks.hpp"
 
 namespace splitsim {
 
@@ -18,14 +19,16 @@ void common_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--tokenizer", o.tokenizer, "llama2.c tokenizer.bin; default: tokenizer.bin or tok<V>.bin beside the checkpoint");
   c->add_option("--weights-seed", o.weights_seed, "seed of random weights (edge and server must agree)");
   c->add_option("--prompt", o.prompt, "prompt text (default: start from BOS)");
-  c->add_option("--steps", o.steps, "tokens to generate")->check(CLI::PositiveNumber);
+  c->add_option("--steps", o.steps, "tokens to generate")->check(cli::at_least(1));
   c->add_option("--temperature", o.sampling.temperature, "0 = greedy");
   c->add_option("--top-p", o.sampling.top_p, "nucleus sampling mass (<= 0 or >= 1: whole distribution)");
   c->add_option("--seed", o.sampling.seed, "sampling seed");
-  c->add_option("--split", o.split, "split point S: edge runs layers [0,S), server [S,L) + head");
+  c->add_option("--split", o.split, "split point S: edge runs layers [0,S), server [S,L) + head")
+      ->check(cli::at_least(0));
   c->add_option("--edge-bits", o.edge_bits, "edge weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
   c->add_option("--cloud-bits", o.cloud_bits, "server weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
-  c->add_option("--group-size", o.group_size, "OPSC quantization group size along the input dimension");
+  c->add_option("--group-size", o.group_size, "OPSC quantization group size along the input dimension")
+      ->check(cli::at_least(1));
   c->add_option("--codec", o.wire.codec, "hidden-state wire codec: fp32 | fp16 | uniform | ts-tabq");
   c->add_option("--uniform-bits", o.wire.uniform_bits, "uniform codec bits per element");
   c->add_option("--ts-mode", o.wire.ts_mode, "TS threshold mode: none | fixed | percentile | sigma");
@@ -46,7 +49,11 @@ void link_flags(CLI::App* c, ExecOptions& o) {
 
 void server_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--batch-window", o.batch_window, "how long a batch waits for other sessions' steps");
-  c->add_option("--max-batch", o.max_batch, "sequences per batch")->check(CLI::PositiveNumber);
+  c->add_option("--max-batch", o.max_batch, "sequences per batch")->check(cli::int_in(1, 65536));
+  c->add_option("--max-sessions", o.max_sessions, "connections served at once (more are refused)")
+      ->check(cli::int_in(1, 65536));
+  c->add_option("--max-inflight", o.max_inflight, "frame payload bytes held at once by all sessions, e.g. 256MiB");
+  c->add_option("--max-kv", o.max_kv, "KV cache bytes held at once by all sessions, e.g. 8GiB");
 }
 
 // The method flags of `exec eval --method` and `exec accuracy-sweep`.
@@ -57,15 +64,16 @@ void method_flags(CLI::App* c, MethodSettings& m, CalibrationOptions& cal) {
   c->add_option("--outlier-fraction", m.outlier_fraction, "atom: fraction of channels kept at 8 bits");
   c->add_option("--weight-clip", m.weight_clip, "atom: weight range clipping ratio");
   c->add_option("--act-clip", m.act_clip, "atom: activation range clipping ratio");
-  c->add_option("--calib-streams", cal.streams, "calibration streams sampled from the fp32 model");
-  c->add_option("--calib-len", cal.length, "tokens per calibration stream");
+  c->add_option("--calib-streams", cal.streams, "calibration streams sampled from the fp32 model")
+      ->check(cli::at_least(1));
+  c->add_option("--calib-len", cal.length, "tokens per calibration stream")->check(cli::int_in(2, 1 << 20));
   c->add_option("--calib-seed", cal.seed, "seed of the first calibration stream (disjoint from --stream-seed's)");
 }
 
 void eval_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--text", o.text_file, "evaluation text file (default: streams sampled from the fp32 model)");
-  c->add_option("--streams", o.streams, "number of streams")->check(CLI::PositiveNumber);
-  c->add_option("--stream-len", o.stream_len, "tokens per stream")->check(CLI::Range(2, 1 << 20));
+  c->add_option("--streams", o.streams, "number of streams")->check(cli::at_least(1));
+  c->add_option("--stream-len", o.stream_len, "tokens per stream")->check(cli::int_in(2, 1 << 20));
   c->add_option("--stream-seed", o.stream_seed, "seed of the sampled streams");
 }
 
@@ -80,23 +88,24 @@ void add_exec_commands(CliRoot& root) {
   common_flags(local, *opts);
   link_flags(local, *opts);
   server_flags(local, *opts);
-  local->add_option("--clients", opts->clients, "concurrent edge clients")->check(CLI::PositiveNumber);
-  local->add_option("--requests", opts->requests, "requests per client, one after the other")->check(CLI::PositiveNumber);
+  local->add_option("--clients", opts->clients, "concurrent edge clients")->check(cli::int_in(1, 4096));
+  local->add_option("--requests", opts->requests, "requests per client, one after the other")->check(cli::at_least(1));
   local->callback([opts] { exec_local(*opts); });
 
   CLI::App* server = exec->add_subcommand("server", "Serve layers [S,L) + head to edge clients");
   common_flags(server, *opts);
   server_flags(server, *opts);
   server->add_option("--host", opts->host, "IPv4 address to listen on");
-  server->add_option("--port", opts->port, "TCP port (0: any free port)");
-  server->add_option("--sessions", opts->sessions, "exit after this many sessions ended (0: until Ctrl-C)");
+  server->add_option("--port", opts->port, "TCP port (0: any free port)")->check(cli::int_in(0, 65535));
+  server->add_option("--sessions", opts->sessions, "exit after this many sessions ended (0: until Ctrl-C)")
+      ->check(cli::at_least(0));
   server->callback([opts] { exec_server(*opts); });
 
   CLI::App* edge = exec->add_subcommand("edge", "Run embedding + layers [0,S) and ask a server for the tokens");
   common_flags(edge, *opts);
   link_flags(edge, *opts);
   edge->add_option("--connect", opts->connect, "server HOST:PORT")->required();
-  edge->add_option("--requests", opts->requests, "requests, one after the other")->check(CLI::PositiveNumber);
+  edge->add_option("--requests", opts->requests, "requests, one after the other")->check(cli::at_least(1));
   edge->callback([opts] { exec_edge(*opts); });
 
   CLI::App* eval = exec->add_subcommand("eval", "Accuracy of a split configuration vs the unsplit fp32 model");
@@ -137,7 +146,7 @@ void add_exec_commands(CliRoot& root) {
   acc->add_option("--checkpoint", sweep_opts->checkpoint, "llama2.c checkpoint (default: stories260K when found)");
   acc->add_option("--tokenizer", sweep_opts->tokenizer, "llama2.c tokenizer.bin (for --text)");
   acc->add_option("--weights-seed", sweep_opts->weights_seed, "seed of random weights");
-  acc->add_option("--group-size", sweep_opts->group_size, "weight quantization group size");
+  acc->add_option("--group-size", sweep_opts->group_size, "weight quantization group size")->check(cli::at_least(1));
   acc->add_option("--ts-mode", sweep_opts->wire.ts_mode, "opsc TS threshold mode: none | fixed | percentile | sigma");
   acc->add_option("--ts-threshold", sweep_opts->wire.ts_threshold, "opsc TS threshold");
   acc->add_option("--tabq-bits", sweep_opts->wire.tabq_bits, "opsc TAB-Q allowed bit-widths")->delimiter(',');
@@ -158,7 +167,7 @@ void add_exec_commands(CliRoot& root) {
   CLI::App* bench = root.bench.add_subcommand("exec", "Executor decode throughput vs memcpy bandwidth, link shaping accuracy");
   bench->add_flag("--quick", bo->quick, "small sizes (smoke test)");
   bench->add_option("--model", bo->model, "models/<name> for the random-weight decode (about 100 M parameters)");
-  bench->add_option("--steps", bo->steps, "decode steps timed on the random-weight model");
+  bench->add_option("--steps", bo->steps, "decode steps timed on the random-weight model")->check(cli::at_least(1));
   bench->add_option("--out", bo->out, "also write the numbers as JSON to this file");
   bench->callback([bo] { bench_exec(*bo); });
 }

@@ -16,8 +16,10 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/output.hpp"
 #include "core/units.hpp"
+#include "core/utf8.hpp"
 #include "executor/edge.hpp"
 #include "executor/forward.hpp"
 #include "executor/generate.hpp"
@@ -57,7 +59,10 @@ nlohmann::json ExecOptions::to_json() const {
           {"host", host},
           {"port", port},
           {"batch_window", batch_window},
-          {"max_batch", max_batch}};
+          {"max_batch", max_batch},
+          {"max_sessions", max_sessions},
+          {"max_inflight", max_inflight},
+          {"max_kv", max_kv}};
 }
 
 namespace {
@@ -70,10 +75,85 @@ struct Resolved {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 
+// A loader's "unknown model ..." error with the flag that named it in front, like a scenario key's.
+template <class F>
+auto by_flag(const char* flag, F&& load) {
+  try {
+    return load();
+  } catch (const InputError& e) {
+    if (std::string_view(e.what()).rfind("unknown ", 0) == 0) throw InputError(fmt::format("{}: {}", flag, e.what()));
+    throw;
+  }
+}
+
+// A quantity flag: the flag named in any error, like a scenario key.
+double flag_quantity(const std::string& flag, const std::string& v, Dim d) {
+  try {
+    return parse_quantity(v, d);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(fmt::format("{}: expected {} like {}, got {} ({})", flag, dim_name(d), dim_example(d),
+                                 quoted_input(v), e.what()));
+  }
+}
+
+LinkShape link_shape(const ExecOptions& o) {
+  LinkShape l;
+  if (!o.link.empty()) {
+    LinkProfile p = by_flag("--link", [&] { return load_link(o.link); });
+    l.uplink_rate = p.uplink.value;
+    l.downlink_rate = p.downlink.value;
+    l.delay = p.latency.value;
+  }
+  // 0 means "unshaped" inside; a user who writes 0Mbps means a link that carries nothing, which cannot run.
+  auto rate = [](const std::string& flag, const std::string& v) {
+    const double r = flag_quantity(flag, v, Dim::data_rate);
+    if (r <= 0)
+      throw InputError(
+          fmt::format("{}: expected a positive rate like \"20Mbps\" (leave the flag out for an unshaped "
+                      "link), got {}",
+                      flag, quoted_input(v)));
+    return r;
+  };
+  if (!o.uplink.empty()) l.uplink_rate = rate("--uplink", o.uplink);
+  if (!o.downlink.empty()) l.downlink_rate = rate("--downlink", o.downlink);
+  if (!o.delay.empty()) l.delay = flag_quantity("--delay", o.delay, Dim::time);
+  if (l.delay > 60)
+    throw InputError(fmt::format("--delay: expected a one-way delay of at most 60 s, got {}", quoted_input(o.delay)));
+  return l;
+}
+
+ServerOptions server_options(const ExecOptions& o) {
+  ServerOptions so;
+  so.host = o.host;
+  so.port = o.port;
+  so.batch_window = flag_quantity("--batch-window", o.batch_window, Dim::time);
+  if (so.batch_window > 10)
+    throw InputError(
+        fmt::format("--batch-window: expected a duration of at most 10 s, got {}", quoted_input(o.batch_window)));
+  so.max_batch = o.max_batch;
+  so.max_sessions = std::max<int64_t>(o.max_sessions, o.clients);  // a local run's own clients always fit
+  const double inflight = flag_quantity("--max-inflight", o.max_inflight, Dim::bytes);
+  if (inflight < 1 << 20 || inflight > 1e12)
+    throw InputError(fmt::format("--max-inflight: expected a size in 1MiB..1TB, got {}", quoted_input(o.max_inflight)));
+  so.max_inflight_bytes = static_cast<int64_t>(inflight);
+  so.max_kv_bytes = flag_quantity("--max-kv", o.max_kv, Dim::bytes);
+  if (so.max_kv_bytes < 1 << 20)
+    throw InputError(fmt::format("--max-kv: expected a size of at least 1MiB, got {}", quoted_input(o.max_kv)));
+  return so;
+}
+
 Resolved resolve(const ExecOptions& in) {
   Resolved r{in, {}, nullptr};
   ExecOptions& o = r.o;
   namespace fs = std::filesystem;
+  // Flags first, before any file is read: each is checked like a scenario key.
+  if (o.steps < 1) throw InputError(fmt::format("--steps: expected an integer >= 1, got {}", o.steps));
+  check_sampling(o.sampling, "--temperature", "--top-p");
+  if (!o.name.empty() && !name_problem(o.name).empty())
+    throw InputError(fmt::format("--name: expected {} (it names the folder in results/exec/), got {}", name_rule(),
+                                 quoted_input(o.name)));
+  (void)link_shape(o);
+  (void)server_options(o);
   if (o.checkpoint.empty() && o.model.empty()) {
     auto dir = find_model_dir();
     if (!dir)
@@ -83,20 +163,18 @@ Resolved resolve(const ExecOptions& in) {
   }
   if (!o.checkpoint.empty()) {
     CheckpointInfo c = read_checkpoint_info(o.checkpoint);
-    r.spec = o.model.empty() ? spec_from_header(c) : load_model(o.model);
+    r.spec = o.model.empty() ? spec_from_header(c) : by_flag("--model", [&] { return load_model(o.model); });
     if (o.tokenizer.empty()) {
       fs::path dir = fs::path(o.checkpoint).parent_path();
       for (auto n : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", c.vocab_size)})
         if (fs::exists(dir / n)) o.tokenizer = (dir / n).string();
     }
   } else {
-    r.spec = load_model(o.model);
+    r.spec = by_flag("--model", [&] { return load_model(o.model); });
   }
   if (!o.tokenizer.empty()) r.tokenizer = std::make_unique<Tokenizer>(o.tokenizer, r.spec.vocab_size);
-  if (o.steps < 1) throw InputError(fmt::format("--steps: expected at least 1, got {}", o.steps));
   check_weight_bits("--edge-bits", o.edge_bits);
   check_weight_bits("--cloud-bits", o.cloud_bits);
-  if (o.sampling.temperature < 0) throw InputError("--temperature: expected >= 0");
   o.wire.validate();
   return r;
 }
@@ -137,30 +215,10 @@ std::string text_of(const Resolved& r, const std::vector<int32_t>& prompt, const
   return s;
 }
 
-LinkShape link_shape(const ExecOptions& o) {
-  LinkShape l;
-  if (!o.link.empty()) {
-    LinkProfile p = load_link(o.link);
-    l.uplink_rate = p.uplink.value;
-    l.downlink_rate = p.downlink.value;
-    l.delay = p.latency.value;
-  }
-  auto q = [](const std::string& flag, const std::string& v, Dim d) {
-    try {
-      return parse_quantity(v, d);
-    } catch (const std::invalid_argument& e) {
-      throw InputError(fmt::format("{}: expected {} like {}, got \"{}\" ({})", flag, dim_name(d), dim_example(d), v, e.what()));
-    }
-  };
-  if (!o.uplink.empty()) l.uplink_rate = q("--uplink", o.uplink, Dim::data_rate);
-  if (!o.downlink.empty()) l.downlink_rate = q("--downlink", o.downlink, Dim::data_rate);
-  if (!o.delay.empty()) l.delay = q("--delay", o.delay, Dim::time);
-  return l;
-}
-
 std::string run_name(const Resolved& r, const char* mode) {
-  if (!r.o.name.empty()) return r.o.name;
-  const std::string model = r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string();
+  if (!r.o.name.empty()) return r.o.name;  // checked in resolve()
+  const std::string model =
+      name_from(r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string());
   if (r.o.split < 0) return fmt::format("{}-{}-unsplit", model, mode);
   return fmt::format("{}-{}-s{}-e{}-c{}-{}", model, mode, r.o.split, r.o.edge_bits, r.o.cloud_bits, r.o.wire.codec);
 }
@@ -208,6 +266,7 @@ void local_unsplit(const Resolved& r) {
   std::vector<RequestRecord> rows;
   std::vector<TokenRecord> steps;
   nlohmann::json texts = nlohmann::json::array();
+  int64_t replaced = 0, replaced_bytes = 0;
   double kv_bytes = 0, ws_bytes = 0;
   const double run_start = now_s();
   for (int k = 0; k < o.requests; ++k) {
@@ -248,14 +307,17 @@ void local_unsplit(const Resolved& r) {
     rec.edge_memory_peak = w.bytes() + kv_bytes + ws_bytes;
     rows.push_back(rec);
     const std::string text = text_of(r, prompt, out);
-    texts.push_back(text);
+    texts.push_back(valid_utf8(text, &replaced));
+    replaced_bytes += replaced;
     print_text(r, 0, text, 1);
   }
   const double wall = now_s() - run_start;
   const std::string dir = out_dir(r, "local");
-  nlohmann::json extra{{"mode", "local-unsplit"},
-                       {"memory", {{"edge_weights_bytes", w.bytes()}, {"edge_kv_bytes", kv_bytes}, {"edge_workspace_bytes", ws_bytes}}},
-                       {"texts", texts}};
+  nlohmann::json extra{
+      {"mode", "local-unsplit"},
+      {"memory", {{"edge_weights_bytes", w.bytes()}, {"edge_kv_bytes", kv_bytes}, {"edge_workspace_bytes", ws_bytes}}},
+      {"texts", texts},
+      {"texts_replaced_bytes", replaced_bytes}};
   write_run_outputs(dir, config_json(r, "local", m, w.source), rows, steps, totals_of(rows, 0, wall, static_cast<int64_t>(steps.size())), extra);
   if (!o.quiet) fmt::print(stderr, "exec: {} requests unsplit in {}; outputs in {}\n", rows.size(), format_time(wall), dir);
 }
@@ -269,7 +331,7 @@ void write_split_outputs(const Resolved& r, const char* mode, const std::string&
   std::vector<TokenRecord> steps;
   double cu = 0, cd = 0, ekv = 0, ews = 0, skv = 0, sw = 0, busy_share = 0;
   nlohmann::json texts = nlohmann::json::array();
-  int64_t events = 0;
+  int64_t events = 0, replaced_bytes = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     const EdgeResult& e = results[i];
     rows.push_back(e.record);
@@ -282,7 +344,9 @@ void write_split_outputs(const Resolved& r, const char* mode, const std::string&
     sw = std::max(sw, e.server_weights_bytes);
     busy_share += e.server_busy_share;
     events += static_cast<int64_t>(e.steps.size());
-    texts.push_back(text_of(r, prompts[i], e.tokens));
+    int64_t replaced = 0;
+    texts.push_back(valid_utf8(text_of(r, prompts[i], e.tokens), &replaced));
+    replaced_bytes += replaced;
   }
   if (server_busy < 0) server_busy = busy_share;  // an edge process only knows its sessions' share
   nlohmann::json extra{{"mode", mode},
@@ -295,7 +359,8 @@ void write_split_outputs(const Resolved& r, const char* mode, const std::string&
                        {"control_bytes_up", cu},
                        {"control_bytes_down", cd},
                        {"server", server_json},
-                       {"texts", texts}};
+                       {"texts", texts},
+                       {"texts_replaced_bytes", replaced_bytes}};
   write_run_outputs(dir, config_json(r, mode, edge.spec, edge.source), rows, steps, totals_of(rows, server_busy, wall, events), extra);
 }
 
@@ -326,9 +391,7 @@ void exec_local(const ExecOptions& in) {
   eo.wire = o.wire;
   eo.sampling = o.sampling;
   eo.steps = o.steps;
-  ServerOptions so;
-  so.batch_window = parse_quantity(o.batch_window, Dim::time);
-  so.max_batch = o.max_batch;
+  const ServerOptions so = server_options(o);
   const bool stream = o.clients == 1 && o.requests == 1 && r.tokenizer;
   int32_t prev = prompt.back();
   if (stream) fmt::print("{}", text_of(r, prompt, {}));
@@ -357,12 +420,7 @@ void exec_server(const ExecOptions& in) {
   const ExecOptions& o = r.o;
   if (o.split < 0) throw InputError("--split: the server needs the split point S (it runs layers [S, L))");
   ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
-  ServerOptions so;
-  so.host = o.host;
-  so.port = o.port;
-  so.batch_window = parse_quantity(o.batch_window, Dim::time);
-  so.max_batch = o.max_batch;
-  SplitServer srv(server, o.split, so);
+  SplitServer srv(server, o.split, server_options(o));
   srv.start();
   fmt::print(stderr, "exec server: {} layers [{}, {}) + head at {} bits, listening on {}:{} (Ctrl-C stops)\n",
              server.spec.name, o.split, server.spec.n_layers, o.cloud_bits, o.host, srv.port());
@@ -379,8 +437,8 @@ void exec_server(const ExecOptions& in) {
   auto t = srv.totals();
   const std::string dir = out_dir(r, "server");
   nlohmann::json summary{{"server", t.to_json()}, {"session_errors", srv.session_errors()}, {"wall_s", now_s() - start}};
-  write_json_atomic(dir + "/config.json", config_json(r, "server", server.spec, server.source));
-  write_json_atomic(dir + "/server_summary.json", summary);
+  write_run_folder(dir, {{"config.json", dump_json(config_json(r, "server", server.spec, server.source), 2) + "\n"},
+                         {"server_summary.json", dump_json(summary, 2) + "\n"}});
   fmt::print(stderr, "exec server: {} sessions completed, {} failed, {} batches (mean {:.2f}); summary in {}\n",
              t.sessions_completed, t.sessions_failed, t.batches, t.batches ? double(t.steps) / double(t.batches) : 0.0, dir);
 }
@@ -390,14 +448,17 @@ void exec_edge(const ExecOptions& in) {
   const ExecOptions& o = r.o;
   if (o.split < 0) throw InputError("--split: the edge needs the split point S (it runs layers [0, S))");
   const auto colon = o.connect.rfind(':');
-  if (colon == std::string::npos) throw InputError(fmt::format("--connect: expected HOST:PORT, got \"{}\"", o.connect));
+  if (colon == std::string::npos)
+    throw InputError(
+        fmt::format("--connect: expected HOST:PORT with a port in 1..65535, got {}", quoted_input(o.connect)));
   EdgeOptions eo;
   eo.host = o.connect.substr(0, colon);
-  try {
-    eo.port = std::stoi(o.connect.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw InputError(fmt::format("--connect: expected HOST:PORT, got \"{}\"", o.connect));
-  }
+  const std::string port = o.connect.substr(colon + 1);
+  if (eo.host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) < 1 || std::stoi(port) > 65535)
+    throw InputError(
+        fmt::format("--connect: expected HOST:PORT with a port in 1..65535, got {}", quoted_input(o.connect)));
+  eo.port = std::stoi(port);
   ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
   eo.split = o.split;
   eo.link = link_shape(o);
@@ -490,8 +551,8 @@ void exec_eval(const ExecOptions& in) {
              100.0 * e.agreement);
   fmt::print("wire: {:.1f} B per token block ({:.2f} bits per element)\n", e.wire_bytes_per_token, e.wire_bits_per_element);
   const std::string dir = out_dir(r, "eval");
-  write_json_atomic(dir + "/config.json", config_json(r, "eval", ref.spec, ref.source));
-  write_json_atomic(dir + "/eval.json", j);
+  write_run_folder(dir, {{"config.json", dump_json(config_json(r, "eval", ref.spec, ref.source), 2) + "\n"},
+                         {"eval.json", dump_json(j, 2) + "\n"}});
   if (!o.quiet) fmt::print(stderr, "exec eval: outputs in {}\n", dir);
 }
 

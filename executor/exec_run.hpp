@@ -38,6 +38,9 @@ struct ExecOptions {
   int port = 7070;
   std::string batch_window = "2ms";
   int64_t max_batch = 64;
+  int64_t max_sessions = 256;           // server: connections served at once
+  std::string max_inflight = "256MiB";  // server: frame payload bytes held at once, all sessions together
+  std::string max_kv = "8GiB";          // server: KV cache bytes held at once, all sessions together
   int64_t sessions = 0;  // server: exit after this many finished sessions (0 = until interrupted)
   // eval
   std::string text_file;  // evaluation text (through the tokenizer); default: sampled streams

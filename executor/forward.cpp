@@ -9,7 +9,11 @@
 // order, so a token gets the same bits alone or batched (see linear.hpp).
 #include "executor/forward.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
+
+#include "core/error.hpp"
 
 namespace splitsim {
 
@@ -94,6 +98,9 @@ void attend(float* out, const float* q, KvCache& cache, int64_t layer, int64_t p
 
 void embed(const ModelWeights& w, std::span<const int32_t> tokens, Eigen::MatrixXf& x) {
   const int64_t d = w.spec.dim;
+  for (int32_t t : tokens)  // an id from outside the table would read past it
+    if (t < 0 || t >= w.spec.vocab_size)
+      throw InputError(fmt::format("token id {} is outside the model's vocabulary of {}", t, w.spec.vocab_size));
   ensure(x, d, static_cast<int64_t>(tokens.size()));
   for (size_t c = 0; c < tokens.size(); ++c)
     std::copy_n(w.embedding.data() + tokens[c] * d, d, x.col(static_cast<Eigen::Index>(c)).data());

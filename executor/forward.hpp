@@ -21,6 +21,11 @@ class KvCache {
   float* value(int64_t layer, int64_t pos) { return v_.data() + offset(layer, pos); }  // (kv_dim)
   int64_t capacity() const { return capacity_; }
   double bytes() const { return static_cast<double>((k_.size() + v_.size()) * sizeof(float)); }
+  // What bytes() will be for this shape, before allocating it (the server's KV budget is checked first).
+  static double bytes_for(const ModelSpec& m, const ModelPart& part, int64_t capacity) {
+    return 2.0 * static_cast<double>(part.layer_end - part.layer_begin) * static_cast<double>(capacity) *
+           static_cast<double>(m.kv_dim()) * sizeof(float);
+  }
   int64_t pos = 0;  // tokens already in the cache
 
  private:

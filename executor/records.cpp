@@ -14,6 +14,10 @@ const std::vector<std::string>& token_columns() {
 }
 
 void write_tokens_csv(const std::string& path, const std::vector<TokenRecord>& rows) {
+  write_file_atomic(path, tokens_csv(rows));
+}
+
+std::string tokens_csv(const std::vector<TokenRecord>& rows) {
   CsvTable t(token_columns());
   for (const auto& r : rows)
     t.row()
@@ -28,7 +32,7 @@ void write_tokens_csv(const std::string& path, const std::vector<TokenRecord>& r
         .add(r.decode)
         .add(r.bytes_up)
         .add(r.bytes_down);
-  t.write(path);
+  return t.str();
 }
 
 nlohmann::json steps_to_json(const std::vector<ServerStep>& steps) {
@@ -49,13 +53,13 @@ std::vector<ServerStep> steps_from_json(const nlohmann::json& j) {
 
 void write_run_outputs(const std::string& dir, const nlohmann::json& config, const std::vector<RequestRecord>& requests,
                        const std::vector<TokenRecord>& tokens, const RunTotals& totals, const nlohmann::json& extra) {
-  write_json_atomic(dir + "/config.json", config);
-  write_requests_csv(dir + "/requests.csv", requests);
-  write_tokens_csv(dir + "/tokens.csv", tokens);
   nlohmann::json s = summarize(requests, totals);
   s["executor"] = extra;
   s["config_hash"] = hash_json(config);
-  write_json_atomic(dir + "/summary.json", s);
+  write_run_folder(dir, {{"config.json", dump_json(config, 2) + "\n"},
+                         {"requests.csv", requests_csv(requests)},
+                         {"tokens.csv", tokens_csv(tokens)},
+                         {"summary.json", dump_json(s, 2) + "\n"}});
 }
 
 }  // namespace splitsim

@@ -22,6 +22,7 @@ struct TokenRecord {
 
 const std::vector<std::string>& token_columns();
 void write_tokens_csv(const std::string& path, const std::vector<TokenRecord>& rows);
+std::string tokens_csv(const std::vector<TokenRecord>& rows);  // the file's text
 
 // What the server spent on one step of a session.
 struct ServerStep {

@@ -12,6 +12,15 @@
 namespace splitsim {
 
 Tokenizer::Tokenizer(const std::string& path, int64_t vocab_size) {
+  // The pair is checked, not trusted: the encoder falls back to byte tokens 3..258 and the embedding is
+  // indexed by every id, so a checkpoint with fewer tokens read past its table, and a tokenizer made for a
+  // larger vocabulary gave garbage text with exit 0.
+  if (vocab_size < kFirstByteToken + 256)
+    throw InputError(
+        fmt::format("{}: expected a checkpoint vocabulary of at least {} tokens for a llama2.c tokenizer "
+                    "(<unk>, BOS, EOS, 256 byte tokens), got one of {}: this tokenizer and checkpoint do "
+                    "not belong together",
+                    path, kFirstByteToken + 256, vocab_size));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open tokenizer", path));
   int32_t max_len = 0;
@@ -35,6 +44,18 @@ Tokenizer::Tokenizer(const std::string& path, int64_t vocab_size) {
     scores_.push_back(score);
     ids_.emplace(piece, static_cast<int>(i));  // first occurrence wins, like run.c's sorted lookup
     pieces_.push_back(std::move(piece));
+  }
+  if (in.peek() != std::char_traits<char>::eof())
+    throw InputError(
+        fmt::format("{}: expected {} pieces (the checkpoint's vocabulary), the file holds more: a tokenizer "
+                    "for another model (use the tok{}.bin of this checkpoint)",
+                    path, vocab_size, vocab_size));
+  for (int b = 0; b < 256; ++b) {
+    const std::string want = fmt::format("<0x{:02X}>", b);
+    if (pieces_[static_cast<size_t>(kFirstByteToken + b)] != want)
+      throw InputError(fmt::format("{}: expected the byte token {} at id {}, got {}: not a llama2.c tokenizer", path,
+                                   want, kFirstByteToken + b,
+                                   quoted_input(pieces_[static_cast<size_t>(kFirstByteToken + b)], 40)));
   }
 }
 
@@ -62,7 +83,7 @@ std::vector<int32_t> Tokenizer::encode(const std::string& text, bool bos, bool e
     if (id >= 0) {
       tokens.push_back(id);
     } else {
-      for (char b : cp) tokens.push_back(static_cast<unsigned char>(b) + 3);
+      for (char b : cp) tokens.push_back(static_cast<unsigned char>(b) + kFirstByteToken);
     }
     cp.clear();
   }

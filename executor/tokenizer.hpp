@@ -11,10 +11,12 @@ namespace splitsim {
 
 constexpr int32_t kBosToken = 1;
 constexpr int32_t kEosToken = 2;
+constexpr int32_t kFirstByteToken = 3;  // ids 3..258 are the byte tokens <0x00>..<0xFF>
 
 class Tokenizer {
  public:
-  // InputError naming the file when it is missing, truncated, or holds fewer than vocab_size pieces.
+  // InputError naming the file when it is missing, truncated, holds fewer or more than vocab_size pieces
+  // (the checkpoint's vocabulary), lacks the byte tokens at 3..258, or vocab_size cannot hold them.
   Tokenizer(const std::string& path, int64_t vocab_size);
 
   int64_t vocab_size() const { return static_cast<int64_t>(pieces_.size()); }

@@ -11,9 +11,11 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -117,6 +119,8 @@ void Socket::write_all(const uint8_t* data, size_t n) {
     ssize_t k = ::send(fd_, data, n, MSG_NOSIGNAL);
     if (k < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        throw std::runtime_error("socket write: timed out (the peer does not read)");
       throw std::runtime_error(fmt::format("socket write: {}", std::strerror(errno)));
     }
     data += k;
@@ -137,11 +141,30 @@ bool Socket::read_exact(uint8_t* data, size_t n) {
       // A peer that closes with our data unread resets the connection; between frames that is the same as an
       // orderly end of stream (the session's owner reports it as a lost client either way).
       if (errno == ECONNRESET && got == 0) return false;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        throw SocketTimeout(got == 0 ? "socket read: timed out (the peer sent nothing)"
+                                     : "socket read: timed out inside a frame (the peer stopped sending)",
+                            got);
       throw std::runtime_error(fmt::format("socket read: {}", std::strerror(errno)));
     }
     got += static_cast<size_t>(k);
   }
   return true;
+}
+
+void Socket::set_timeouts(double recv_s, double send_s) {
+  auto tv = [](double s) {
+    timeval t{};
+    if (s > 0) {
+      t.tv_sec = static_cast<time_t>(s);
+      t.tv_usec = static_cast<suseconds_t>((s - static_cast<double>(t.tv_sec)) * 1e6);
+      if (t.tv_sec == 0 && t.tv_usec == 0) t.tv_usec = 1;  // 0 would mean no timeout
+    }
+    return t;
+  };
+  const timeval r = tv(recv_s), w = tv(send_s);
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof(r));
+  setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &w, sizeof(w));
 }
 
 void Socket::shutdown() {
@@ -208,12 +231,30 @@ Socket Listener::accept(double timeout_s) {
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(timeout_s * 1000)) <= 0) return Socket();
   int fd = ::accept(fd_, nullptr, nullptr);
-  if (fd < 0) return Socket();
+  if (fd < 0) {
+    // Out of descriptors or memory: the connection stays pending and poll() would report it at once again;
+    // pause instead of spinning until something is released.
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) sleep_coarse_until_s(now_s() + 0.01);
+    return Socket();
+  }
   tune(fd);
   return Socket(fd);
 }
 
 // ---------------------------------------------------------------------------------------------- frames
+
+void read_payload(Socket& s, size_t length, std::vector<uint8_t>& out, const std::function<void(size_t)>& grow) {
+  out.clear();
+  size_t got = 0;
+  while (got < length) {
+    const size_t more = std::min(length - got, std::max(kPayloadChunk, got));
+    if (grow) grow(more);
+    out.resize(got + more);
+    if (!s.read_exact(out.data() + got, more))
+      throw std::runtime_error("socket read: stream ended after a frame header");
+    got += more;
+  }
+}
 
 bool read_frame(Socket& s, Frame& f) {
   uint8_t h[kFrameHeaderBytes];
@@ -221,9 +262,7 @@ bool read_frame(Socket& s, Frame& f) {
   FrameHeader hdr = parse_frame_header(h);
   f.type = hdr.type;
   f.session = hdr.session;
-  f.payload.resize(hdr.length);
-  if (hdr.length > 0 && !s.read_exact(f.payload.data(), hdr.length))
-    throw std::runtime_error("socket read: stream ended after a frame header");
+  read_payload(s, hdr.length, f.payload);
   return true;
 }
 

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +52,12 @@ FrameHeader parse_frame_header(const uint8_t in[kFrameHeaderBytes]);
 double now_s();
 void sleep_until_s(double t);
 
+// A read that waited longer than the socket's receive timeout; `bytes_read` of the requested ones had come.
+struct SocketTimeout : std::runtime_error {
+  SocketTimeout(const char* what, size_t bytes_read) : std::runtime_error(what), bytes_read(bytes_read) {}
+  size_t bytes_read;
+};
+
 // A connected TCP socket. Reads and writes whole buffers; errors are std::runtime_error, end of stream
 // returns false from read_exact.
 class Socket {
@@ -64,6 +72,9 @@ class Socket {
   int fd() const { return fd_; }
   void write_all(const uint8_t* data, size_t n);
   bool read_exact(uint8_t* data, size_t n);  // false on a clean end of stream before the first byte
+  // A read or write that waits longer than this fails with "timed out" (0: wait for ever). The server sets
+  // them so that a client that stops sending, or stops reading, cannot hold a thread for ever.
+  void set_timeouts(double recv_s, double send_s);
   void shutdown();                           // unblocks a reader in another thread
   void close();
 
@@ -87,8 +98,14 @@ class Listener {
 };
 
 // Reads one frame; false on end of stream at a frame boundary. Throws InputError on a malformed header,
-// std::runtime_error on an I/O error or a stream cut inside a frame.
+// std::runtime_error on an I/O error or a stream cut inside a frame. The payload buffer grows as its bytes
+// arrive (read_payload), so a header that declares a large payload reserves nothing by itself.
 bool read_frame(Socket& s, Frame& f);
+// Reads `length` payload bytes into `out`, growing it as they arrive: first kPayloadChunk bytes, then as
+// much again as has come, so memory held is at most about twice what the peer really sent. `grow(n)` is
+// called before each growth by n bytes and may throw to refuse it (the server's in-flight budget).
+constexpr size_t kPayloadChunk = 64 << 10;
+void read_payload(Socket& s, size_t length, std::vector<uint8_t>& out, const std::function<void(size_t)>& grow = {});
 void write_frame(Socket& s, const Frame& f);
 
 // A link: rate (B/s, 0 = unlimited) and one-way propagation delay (s) per direction.

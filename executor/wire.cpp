@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -23,7 +24,13 @@ void WireConfig::validate() const {
     throw InputError(fmt::format("--uniform-bits: expected 2..16, got {}", uniform_bits));
   if (ts_mode != "none" && ts_mode != "fixed" && ts_mode != "percentile" && ts_mode != "sigma")
     throw InputError(fmt::format("--ts-mode: expected none, fixed, percentile or sigma, got \"{}\"", ts_mode));
-  if (!(tabq_eps > 0)) throw InputError(fmt::format("--tabq-eps: expected a positive number, got {}", tabq_eps));
+  if (!(tabq_eps > 0 && tabq_eps <= 1))
+    throw InputError(fmt::format("--tabq-eps: expected a number in (0, 1], got {}", tabq_eps));
+  if (!(std::isfinite(ts_threshold) && ts_threshold >= 0))
+    throw InputError(fmt::format("--ts-threshold: expected a finite number >= 0, got {}", ts_threshold));
+  if (ts_mode == "percentile" && ts_threshold >= 1)
+    throw InputError(
+        fmt::format("--ts-threshold: expected a fraction in [0, 1) with --ts-mode percentile, got {}", ts_threshold));
   for (int b : tabq_bits)
     if (b < 2 || b > 16) throw InputError(fmt::format("--tabq-bits: expected bit-widths in 2..16, got {}", b));
 }

@@ -63,15 +63,14 @@ nlohmann::json analytic_summary(const System& sys, const FleetEstimate& f) {
 }
 
 void run_analytic(const System& sys, const std::string& out_dir) {
-  std::filesystem::create_directories(out_dir);
   const CostModel cm(sys);
   const FleetEstimate f = estimate_fleet(cm);
   nlohmann::json config = sys.to_json();
   config["hash"] = sys.hash();
   config["engine"] = "analytic";
-  write_json_atomic(out_dir + "/config.json", config);
-  write_requests_csv(out_dir + "/requests.csv", analytic_requests(sys, f));
-  write_json_atomic(out_dir + "/summary.json", analytic_summary(sys, f));
+  write_run_folder(out_dir, {{"config.json", dump_json(config, 2) + "\n"},
+                             {"requests.csv", requests_csv(analytic_requests(sys, f))},
+                             {"summary.json", dump_json(analytic_summary(sys, f), 2) + "\n"}});
 }
 
 }  // namespace splitsim

@@ -172,6 +172,7 @@ void add_explorer_commands(CliRoot& root) {
     std::string out = oa.out.empty() ? "results/optimize-" + load_scenario(oa.scenario, {}).name : oa.out;
     OptimizeOptions o = optimize_options(oa, out);
     OptimizeResult r = optimize(oa.scenario, oa.sets, o);
+    if (oa.quiet) return;  // -q: the outputs in the folder, nothing on the terminal
     print_optimize(r, o);
     if (r.found) fmt::print("\nchosen configuration written to {}/chosen.toml\n", out);
   });

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -13,11 +14,19 @@
 namespace splitsim {
 namespace {
 
+// A TOML basic string: quotes, backslashes and control characters escaped, so the text stays one value.
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\u{:04X}", u);
+    } else {
+      out += c;
+    }
   }
   return out + "\"";
 }
@@ -184,14 +193,30 @@ SweepSpec load_sweep_file(const std::string& path) {
 }
 
 int64_t grid_size(const SweepSpec& spec) {
+  // Saturates instead of overflowing: four axes of 100,000 points are "more than 2^63", not a negative count.
   int64_t n = static_cast<int64_t>(std::max<size_t>(1, spec.cases.size()));
-  for (const auto& a : spec.axes) n *= static_cast<int64_t>(a.values.size());
+  for (const auto& a : spec.axes) {
+    const auto k = static_cast<int64_t>(a.values.size());
+    if (k == 0) return 0;
+    n = n > std::numeric_limits<int64_t>::max() / k ? std::numeric_limits<int64_t>::max() : n * k;
+  }
   return n;
 }
 
-std::vector<GridPoint> expand_grid(const SweepSpec& spec) {
+void check_grid_size(const SweepSpec& spec) {
   const int64_t total = grid_size(spec);
-  if (total > 10'000'000) throw InputError(fmt::format("{}: the grid has {} points (limit 10000000)", spec.origin, total));
+  if (total > kMaxGridPoints) {
+    std::string axes;
+    for (const auto& a : spec.axes) axes += fmt::format("{}{} ({})", axes.empty() ? "" : " x ", a.key, a.values.size());
+    throw InputError(fmt::format(
+        "{}: expected a grid of at most {} points, got {} = {}", spec.origin, kMaxGridPoints,
+        total == std::numeric_limits<int64_t>::max() ? std::string("more than 2^63") : std::to_string(total),
+        axes.empty() ? "cases only" : axes));
+  }
+}
+
+std::vector<GridPoint> expand_grid(const SweepSpec& spec) {
+  check_grid_size(spec);
   std::vector<SweepCase> cases = spec.cases.empty() ? std::vector<SweepCase>{SweepCase{}} : spec.cases;
   std::vector<GridPoint> out;
   std::vector<size_t> idx(spec.axes.size(), 0);

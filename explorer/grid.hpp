@@ -73,8 +73,11 @@ void add_sets(SweepSpec& spec, const std::vector<std::string>& sets);
 // InputError names the file and key on anything malformed.
 SweepSpec load_sweep_file(const std::string& path);
 
+// Throws InputError (check_grid_size) on a grid of more than kMaxGridPoints points.
 std::vector<GridPoint> expand_grid(const SweepSpec& spec);
-int64_t grid_size(const SweepSpec& spec);  // before exclusions
+int64_t grid_size(const SweepSpec& spec);  // before exclusions; saturates at INT64_MAX instead of overflowing
+constexpr int64_t kMaxGridPoints = 10'000'000;
+void check_grid_size(const SweepSpec& spec);  // InputError naming the origin and the axes when too large
 
 // "--shard i/n" (1 <= i <= n): the points whose index % n == i - 1.
 struct Shard {

@@ -4,13 +4,27 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <string_view>
 
 #include "core/error.hpp"
 #include "explorer/cli.hpp"
+#include "explorer/cli_checks.hpp"
 
 #ifndef SPLITSIM_VERSION
 #define SPLITSIM_VERSION "0.1.0"
 #endif
+
+namespace {
+
+// Every floating-point flag of every command must be finite, whatever its own checks say.
+void require_finite_floats(CLI::App& app) {
+  for (CLI::Option* o : app.get_options())
+    if (o->get_type_name().rfind("FLOAT", 0) == 0) o->check(splitsim::cli::finite_number());
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) require_finite_floats(*sub);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"splitsim — split computing of LLM inference: simulate, explore, execute"};
@@ -36,19 +50,25 @@ int main(int argc, char** argv) {
 #ifdef SPLITSIM_HAVE_VALIDATE_CLI
   splitsim::add_validate_commands(root);
 #endif
+  require_finite_floats(app);
+  // Every failure is one line on stderr: the message is escaped (one_line) and cut at kMaxMessageBytes, so
+  // no input can split it or make it arbitrarily long.
+  auto fail = [](const char* kind, std::string_view what, int code) {
+    std::string msg = splitsim::one_line(what);
+    if (msg.size() > splitsim::kMaxMessageBytes) msg = msg.substr(0, splitsim::kMaxMessageBytes) + "... (cut)";
+    std::fflush(stdout);
+    fmt::print(stderr, "splitsim: {}: {}\n", kind, msg);
+    return code;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return fail("error", e.what(), 2);
   } catch (const splitsim::InputError& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "splitsim: error: {}\n", e.what());
-    return 2;
+    return fail("error", e.what(), 2);
   } catch (const std::exception& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "splitsim: failed: {}\n", e.what());
-    return 1;
+    return fail("failed", e.what(), 1);
   }
   return 0;
 }

@@ -57,7 +57,7 @@ Setter make_setter(const std::string& key, const std::string& raw) {
   };
   auto number = [&](double lo, double hi) {
     auto v = n ? n->value<double>() : std::nullopt;
-    if (!v || *v < lo || *v > hi) bad(fmt::format("a number in [{}, {}]", lo, hi));
+    if (!v || !(*v >= lo && *v <= hi)) bad(fmt::format("a number in [{}, {}]", lo, hi));
     return *v;
   };
   if (key == "split.strategy") {
@@ -409,6 +409,7 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
   Screen s(spec, acc);
   OptimizeResult res;
   res.spec = spec;
+  check_grid_size(spec);
   const int64_t total = grid_size(spec);
   std::vector<Row> rows(static_cast<size_t>(total));
   std::vector<char> valid(static_cast<size_t>(total), 0);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/error.hpp"
+#include "core/output.hpp"
 #include "core/units.hpp"
 #include "explorer/cli.hpp"
 #include "hwprofiles/cost_model.hpp"
@@ -116,7 +117,7 @@ void run_estimate(const std::string& path, const std::vector<std::string>& sets,
                format_bytes(e.bytes_down_per_token), format_bytes(e.bytes_up_total), format_bytes(e.bytes_down_total));
     fmt::print("  server busy per generated token: {}\n\n", format_time(e.server_busy_per_token));
   }
-  if (json) fmt::print("{}\n", out.dump(2));
+  if (json) fmt::print("{}\n", dump_json(out, 2));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "core/scenario.hpp"
 #include "executor/calibrate.hpp"
 #include "explorer/cli.hpp"
+#include "explorer/cli_checks.hpp"
 #include "explorer/published.hpp"
 #include "explorer/validate.hpp"
 #include "hwprofiles/measured_tables.hpp"
@@ -76,7 +77,7 @@ void add_validate_commands(CliRoot& root) {
   c->add_option("--models", co->models, "models/ shapes to measure (random weights)")->delimiter(',')->capture_default_str();
   c->add_option("--bits", co->bits, "weight bit-widths: 32 (fp32), 16 (fp16), 8, 4, 3, 2")->delimiter(',')->capture_default_str();
   c->add_option("--codecs", co->codecs, "wire codecs: fp32, fp16, uniform, ts-tabq")->delimiter(',')->capture_default_str();
-  c->add_option("--group-size", co->group_size, "OPSC group size")->capture_default_str();
+  c->add_option("--group-size", co->group_size, "OPSC group size")->capture_default_str()->check(cli::at_least(1));
   c->add_option("--out", *out, "output file (default: hwprofiles/measured/<host>.toml; other tables in it are kept)");
   c->add_flag("--quick", co->quick, "fewer points and shorter samples (CI)");
   c->callback([co, out] {

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/scenario.hpp"
 #include "core/formats/gpu_calibration.hpp"
 #include "hwprofiles/gpu_costs.hpp"
@@ -28,10 +29,11 @@ std::vector<std::string> toml_stems(const std::string& dir) {
 std::string find_named(const std::string& dir, const std::string& what, const std::string& name,
                        const std::vector<std::string>& known) {
   std::string path = dir + "/" + name + ".toml";
-  if (name.empty() || name.find('/') != std::string::npos || !std::filesystem::exists(path)) {
+  std::error_code ec;
+  if (!name_problem(name).empty() || !std::filesystem::exists(path, ec)) {
     std::string list;
     for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
-    throw InputError(fmt::format("unknown {} \"{}\" (known: {})", what, name, list));
+    throw InputError(fmt::format("unknown {} {} (known: {})", what, quoted_input(name), list));
   }
   return path;
 }
@@ -110,7 +112,10 @@ HwProfile load_hw_profile_file(const std::string& path) {
   h.launch_overhead = r.sourced("launch_overhead", Dim::time);
   TomlReader pk = r.table("peak");
   for (const auto& p : kPrecisions)
-    if (auto s = pk.sourced_opt(p, Dim::compute_rate)) h.peak[p] = *s;
+    if (auto s = pk.sourced_opt(p, Dim::compute_rate)) {
+      if (s->value <= 0) pk.fail(p + ".value", "a positive compute rate like \"21Tops\"", "0");
+      h.peak[p] = *s;
+    }
   if (h.peak.empty()) r.fail("peak", "at least one of fp32, fp16, int8, int4", "an empty table");
   TomlReader eff = r.table("efficiency");
   h.efficiency_compute = eff.sourced("compute", Dim::dimensionless);
@@ -120,10 +125,13 @@ HwProfile load_hw_profile_file(const std::string& path) {
     if (!(v > 0 && v <= 1)) eff.fail(std::string(k) + ".value", "a fraction in (0, 1]", fmt::format("{}", v));
   }
   h.codec_throughput = r.sourced_opt("codec_throughput", Dim::data_rate);
+  if (h.codec_throughput && h.codec_throughput->value <= 0)
+    r.fail("codec_throughput.value", "a positive rate like \"2GB/s\"", "0");
   h.measured_ref = r.str_or("measured", "");
   if (!h.measured_ref.empty()) {
-    if (h.measured_ref.find('/') != std::string::npos || h.measured_ref.find("..") != std::string::npos)
-      r.fail("measured", "\"auto\" or a file name in hwprofiles/measured/", "\"" + h.measured_ref + "\"");
+    if (!name_problem(h.measured_ref).empty() || h.measured_ref.find("..") != std::string::npos)
+      r.fail("measured", "\"auto\" or a file name in hwprofiles/measured/ (" + name_rule() + ")",
+             quoted_input(h.measured_ref));
     std::string file = default_measured_path();
     if (h.measured_ref != "auto") {
       file = data_dir() + "/hwprofiles/measured/" + h.measured_ref;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/scenario.hpp"
 #include "core/toml_reader.hpp"
 #include "kernels/weight_format.hpp"
@@ -120,11 +121,14 @@ std::vector<std::string> model_names() {
 }
 
 ModelSpec load_model(const std::string& name) {
+  // The name is checked before it becomes a path: a million characters are an unknown model, not an
+  // operating-system error about a file name.
   std::string path = data_dir() + "/models/" + name + ".toml";
-  if (name.find('/') != std::string::npos || !std::filesystem::exists(path)) {
+  std::error_code ec;
+  if (!name_problem(name).empty() || !std::filesystem::exists(path, ec)) {
     std::string list;
     for (const auto& n : model_names()) list += (list.empty() ? "" : ", ") + n;
-    throw InputError(fmt::format("unknown model \"{}\" (known: {})", name, list));
+    throw InputError(fmt::format("unknown model {} (known: {})", quoted_input(name), list));
   }
   return load_model_file(path);
 }

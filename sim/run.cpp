@@ -1,5 +1,5 @@
-// The run command's library part: scenario -> System -> simulation -> result files, each written atomically,
-// summary.json last (its presence marks a complete result folder).
+// The run command's library part: scenario -> System -> simulation -> result files, written as one run
+// (core/output.hpp write_run_folder): summary.json last, its presence marks a complete result folder.
 #include "sim/run.hpp"
 
 #include <filesystem>
@@ -12,11 +12,10 @@
 namespace splitsim {
 
 nlohmann::json write_results(const std::string& dir, const System& sys, const SimResult& res) {
-  std::filesystem::create_directories(dir);
-  write_json_atomic(dir + "/config.json", sys.to_json());
-  write_requests_csv(dir + "/requests.csv", res.requests);
   nlohmann::json s = res.summary();
-  write_json_atomic(dir + "/summary.json", s);
+  write_run_folder(dir, {{"config.json", dump_json(sys.to_json(), 2) + "\n"},
+                         {"requests.csv", requests_csv(res.requests)},
+                         {"summary.json", dump_json(s, 2) + "\n"}});
   return s;
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/output.hpp"
 #include "executor/eval.hpp"
 #include "executor/methods/calibration.hpp"
@@ -99,17 +100,16 @@ void exec_method_eval(const ExecOptions& o, const MethodSettings& in, const Cali
   fmt::print("edge memory: {:.0f} B weights + {:.0f} B KV (fp16, {} tokens) = {:.0f} B; server weights {:.0f} B\n",
              r.edge.bytes(), r.edge_kv_bytes, o.stream_len, r.edge_memory_bytes(), r.server.bytes());
 
-  const std::string dir =
-      o.out.empty() ? fmt::format("results/exec/{}-eval-{}-s{}-e{}-c{}", ref.model_name, rs.method, rs.split, rs.edge_bits,
-                                  rs.cloud_bits)
-                    : o.out;
+  const std::string dir = o.out.empty() ? fmt::format("results/exec/{}-eval-{}-s{}-e{}-c{}", name_from(ref.model_name),
+                                                      rs.method, rs.split, rs.edge_bits, rs.cloud_bits)
+                                        : o.out;
   nlohmann::json cfg = run_config(ref, c);
   cfg["method"] = rs.to_json();
   CsvTable t = accuracy_csv_table();
   add_accuracy_row(t, r, row_context(o, ref, calib.get(), c));
-  write_json_atomic(dir + "/config.json", cfg);
-  write_json_atomic(dir + "/eval.json", r.to_json());
-  t.write(dir + "/accuracy.csv");
+  write_run_folder(dir, {{"config.json", dump_json(cfg, 2) + "\n"},
+                         {"accuracy.csv", t.str()},
+                         {"eval.json", dump_json(r.to_json(), 2) + "\n"}});
   if (!o.quiet) fmt::print(stderr, "exec eval: outputs in {}\n", dir);
 }
 

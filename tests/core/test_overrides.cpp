@@ -40,3 +40,23 @@ TEST_CASE("overrides: applied into the document with their types", "[overrides]"
   CHECK_THROWS_WITH(apply_override(*src, "split.layer.x", "1"),
                     "--set split.layer.x=1: split.layer is not a table in s.toml");
 }
+
+TEST_CASE("overrides: ranges of any finite or non-finite bounds are expanded safely or refused",
+          "[overrides][bad-input]") {
+  for (const char* r : {"nan:1", "0:nan", "0:inf", "-inf:0", "0:32:nan", "0:32:inf"})
+    CHECK_THROWS_WITH(parse_override(std::string("split.layer=") + r), Catch::Matchers::Contains("of finite numbers"));
+  for (const char* r : {"0:1e300", "0:32:1e-300", "-1e308:1e308", "0:1e-300:1e-310"})
+    CHECK_THROWS_WITH(parse_override(std::string("split.layer=") + r),
+                      Catch::Matchers::Contains("more than 100000 points"));
+  CHECK_THROWS_WITH(parse_override("seed=1e16:2e16:0.5"), Catch::Matchers::Contains("more than 100000 points"));
+  CHECK_THROWS_WITH(parse_override("seed=9007199254740992:9007199254740994"),
+                    Catch::Matchers::Contains("a step that changes"));
+  CHECK(parse_override("x=1e300:1e300").values == std::vector<std::string>{"1e+300"});
+  CHECK(parse_override("x=-2:2:2").values == std::vector<std::string>{"-2", "0", "2"});
+  // A value on several lines would end its TOML line early: refused, as are other control characters.
+  CHECK_THROWS_WITH(parse_override("split.layer=8\ny=1"), Catch::Matchers::Contains("on one line"));
+  auto src = parse_toml_text("[split]\nlayer = 4\n", "s.toml");
+  CHECK_THROWS_WITH(apply_override(*src, "split.layer", "8\ny=1"), Catch::Matchers::Contains("on one line"));
+  apply_override(*src, "name", "8 # a comment");
+  CHECK(src->root["name"].value<int64_t>() == 8);
+}

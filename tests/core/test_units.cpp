@@ -33,3 +33,24 @@ TEST_CASE("units: formatting picks readable units", "[units]") {
   CHECK(splitsim::format_time(0.0123) == "12.300 ms");
   CHECK(splitsim::format_rate(2.5e6) == "20.00 Mbps");
 }
+
+TEST_CASE("units: a quantity must be finite and in range after unit scaling", "[units][bad-input]") {
+  // Finite numbers whose scaled value overflows, underflows to a subnormal, or leaves the dimension's range.
+  CHECK_THROWS_WITH(parse_quantity("1e308h", Dim::time),
+                    Catch::Matchers::StartsWith("out of range: inf s after units"));
+  CHECK_THROWS_WITH(parse_quantity("1e-310/s", Dim::frequency), Catch::Matchers::StartsWith("out of range"));
+  CHECK_THROWS_WITH(parse_quantity("1e-300s", Dim::time), Catch::Matchers::StartsWith("out of range"));
+  CHECK_THROWS_WITH(parse_quantity("2e6s", Dim::time), Catch::Matchers::StartsWith("out of range"));
+  CHECK_THROWS_WITH(parse_quantity("1e300TB", Dim::bytes), Catch::Matchers::StartsWith("out of range"));
+  CHECK_THROWS_WITH(parse_quantity("1e16Gbps", Dim::data_rate), Catch::Matchers::StartsWith("out of range"));
+  CHECK_THROWS_WITH(parse_quantity("4.9e-324", Dim::dimensionless), Catch::Matchers::StartsWith("out of range"));
+  CHECK_THROWS_WITH(parse_quantity("nan ms", Dim::time), "not a finite number");
+  CHECK_THROWS_WITH(parse_quantity("1e999ms", Dim::time), "out of range of a double");
+  // The ends of each range, and 0, are accepted.
+  CHECK(parse_quantity("1e6s", Dim::time) == 1e6);
+  CHECK(parse_quantity("0.001ns", Dim::time) == Approx(1e-12));
+  CHECK(parse_quantity("0s", Dim::time) == 0);
+  CHECK(parse_quantity("0/s", Dim::frequency) == 0);
+  CHECK(parse_quantity("1e-6/s", Dim::frequency) == 1e-6);
+  CHECK(parse_quantity("1e18B", Dim::bytes) == 1e18);
+}

@@ -1,6 +1,7 @@
 // Sweep grids: --set lists and ranges, sweep files, exclusions, shards.
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <set>
 
 #include "core/error.hpp"
@@ -77,4 +78,20 @@ TEST_CASE("a malformed sweep file names the file and key", "[explorer][grid]") {
     CHECK(std::string(e.what()).find("axes.split.layer") != std::string::npos);
   }
   std::remove(path.c_str());
+}
+
+TEST_CASE("grid: sizes never overflow, and a grid above the limit is refused naming its axes",
+          "[explorer][grid][bad-input]") {
+  SweepSpec s = spec_from_sets(
+      "x.toml", {"split.layer=0:99999", "edge.count=1:100000", "seed=0:99999", "workload.max_seq_len=1:100000"});
+  CHECK(grid_size(s) == std::numeric_limits<int64_t>::max());  // 10^20 saturates instead of wrapping
+  CHECK_THROWS_WITH(expand_grid(s),
+                    Catch::Matchers::StartsWith("command line: expected a grid of at most 10000000 points, "
+                                                "got more than 2^63 = split.layer (100000) x edge.count"));
+  SweepSpec t = spec_from_sets("x.toml", {"split.layer=0:99999", "edge.count=1:200"});
+  CHECK(grid_size(t) == 20'000'000);
+  CHECK_THROWS_WITH(expand_grid(t),
+                    Catch::Matchers::Contains("got 20000000 = split.layer (100000) x edge.count (200)"));
+  // Values with control characters stay one TOML value.
+  CHECK(normalize_value("\"a\\u000Ab\"") == "\"a\\u000Ab\"");
 }

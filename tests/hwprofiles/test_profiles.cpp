@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
@@ -67,6 +68,21 @@ TEST_CASE("profiles: bad profiles are one-line errors", "[profiles][bad-input]")
                     p.string() + ": memory_capacity: expected { value = \"8GiB\", source = \"...\" }, got \"8GiB\"");
   std::ofstream(p) << "name = \"x\"\nkind = \"fridge\"\n";
   CHECK_THROWS_WITH(load_hw_profile_file(p.string()), p.string() + ": kind: expected one of edge|cloud, got \"fridge\"");
+  // A zero peak, and a measured-table name that is not a file name, are refused naming the key.
+  const std::string base = fmt::format("name = \"x\"\nkind = \"edge\"\n{}\n{}\n{}\n{}\n",
+                                       "memory_capacity = { value = \"8GiB\", source = \"assumption: t\" }",
+                                       "memory_bandwidth = { value = \"68GB/s\", source = \"assumption: t\" }",
+                                       "runtime_overhead = { value = \"1GiB\", source = \"assumption: t\" }",
+                                       "launch_overhead = { value = \"8us\", source = \"assumption: t\" }");
+  const std::string eff = "[efficiency]\ncompute = { value = 0.5, source = \"assumption: t\" }\n"
+                          "memory = { value = 0.7, source = \"assumption: t\" }\n";
+  std::ofstream(p) << base << "[peak]\nfp16 = { value = \"0Tflops\", source = \"assumption: t\" }\n" << eff;
+  CHECK_THROWS_WITH(load_hw_profile_file(p.string()), Catch::Matchers::Contains("peak.fp16.value: expected a positive compute rate"));
+  for (const std::string& bad : {std::string("../../x"), std::string(5000, 'm'), std::string(".hidden")}) {
+    std::ofstream(p) << base << "measured = \"" << bad << "\"\n[peak]\nfp16 = { value = \"10Tflops\", source = \"assumption: t\" }\n"
+                     << eff;
+    CHECK_THROWS_WITH(load_hw_profile_file(p.string()), Catch::Matchers::Contains("measured: expected \"auto\" or a file name"));
+  }
   fs::remove(p);
   CHECK_THROWS_WITH(load_hw_profile("nope"), Catch::Matchers::StartsWith("unknown hardware profile \"nope\""));
   CHECK_THROWS_WITH(load_link("nope"), Catch::Matchers::StartsWith("unknown link profile \"nope\""));
