@@ -115,7 +115,7 @@ TEST_CASE("bad input: control characters in keys and unit strings stay on one li
     CHECK(one_line_error(p));
   }
   // Keys and values of --set with control characters, and a name with one.
-  for (const std::string set :
+  for (const std::string& set :
        {std::string("split.la\tyer=3"), std::string("split.layer=\x1b[31m"), std::string("name=\"a\\u000Ab\"")}) {
     const Output o = run_splitsim({"estimate", kSmall, "--set", set});
     INFO(set << " -> " << o.err);
