@@ -57,7 +57,7 @@ constexpr uint32_t kMaxHelloBytes = 16 << 10;  // a hello is a short JSON object
 constexpr size_t kMaxKeptErrors = 100;         // session error lines kept (and written to summaries)
 constexpr size_t kMaxErrorBytes = 512;         // longest session error line kept or sent
 
-// Largest wire block of T tokens of width d that any codec can produce (kernels/wire_format.hpp): a
+// Largest wire block of T tokens of width d that any codec can produce (core/formats/wire_block.hpp): a
 // TAB-Q token header, codes of up to 32 bits and every value an outlier. A hidden frame above it is refused
 // at its header.
 int64_t max_block_bytes(int64_t T, int64_t d);

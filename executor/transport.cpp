@@ -28,54 +28,6 @@ void sleep_coarse_until_s(double t);
 
 namespace splitsim {
 
-const char* frame_type_name(FrameType t) {
-  switch (t) {
-    case FrameType::hello: return "hello";
-    case FrameType::hello_ack: return "hello_ack";
-    case FrameType::hidden: return "hidden";
-    case FrameType::token: return "token";
-    case FrameType::end: return "end";
-    case FrameType::stats: return "stats";
-    case FrameType::error: return "error";
-  }
-  return "?";
-}
-
-namespace {
-void put_u32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint32_t get_u32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
-         static_cast<uint32_t>(p[3]) << 24;
-}
-}  // namespace
-
-// Header: magic u32 "SSF1", version u8, type u8, reserved u16, session u32, payload length u32 (little-endian).
-void write_frame_header(const FrameHeader& h, uint8_t out[kFrameHeaderBytes]) {
-  put_u32(out, kFrameMagic);
-  out[4] = kFrameVersion;
-  out[5] = static_cast<uint8_t>(h.type);
-  out[6] = out[7] = 0;
-  put_u32(out + 8, h.session);
-  put_u32(out + 12, h.length);
-}
-
-FrameHeader parse_frame_header(const uint8_t in[kFrameHeaderBytes]) {
-  if (get_u32(in) != kFrameMagic)
-    throw InputError(fmt::format("frame: expected magic \"SSF1\" (0x{:08x}), got 0x{:08x}", kFrameMagic, get_u32(in)));
-  if (in[4] != kFrameVersion)
-    throw InputError(fmt::format("frame: expected version {}, got {}", kFrameVersion, in[4]));
-  if (in[5] < 1 || in[5] > 7) throw InputError(fmt::format("frame: expected a type in 1..7, got {}", in[5]));
-  FrameHeader h;
-  h.type = static_cast<FrameType>(in[5]);
-  h.session = get_u32(in + 8);
-  h.length = get_u32(in + 12);
-  if (h.length > kMaxFramePayload)
-    throw InputError(fmt::format("frame: expected a payload of at most {} B, got {} B", kMaxFramePayload, h.length));
-  return h;
-}
-
 double now_s() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);

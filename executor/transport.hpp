@@ -1,5 +1,5 @@
 // Framed TCP between edge and server, and link shaping so that Wi-Fi/LTE-like links can be reproduced on
-// loopback. Every message is one frame: the 16-byte header of core/frame_format.hpp, then the payload.
+// loopback. Every message is one frame: the 16-byte header of core/formats/frame.hpp, then the payload.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -14,28 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/frame_format.hpp"
+#include "core/formats/frame.hpp"
 
 namespace splitsim {
-
-enum class FrameType : uint8_t {
-  hello = 1,      // edge -> server, JSON: model fingerprint, split, context, sampling
-  hello_ack = 2,  // server -> edge, JSON: session id
-  hidden = 3,     // edge -> server, a wire block (kernels/wire_format.hpp): T x d hidden state
-  token = 4,      // server -> edge, int32 token id
-  end = 5,        // edge -> server, no payload: the request is complete
-  stats = 6,      // server -> edge, JSON: the server's per-step timings of this session
-  error = 7,      // either way, UTF-8 message; the sender closes the session
-};
-const char* frame_type_name(FrameType t);
-
-constexpr uint32_t kMaxFramePayload = 256u << 20;  // a hidden block of a long prompt at large d fits easily
-
-struct FrameHeader {
-  FrameType type = FrameType::error;
-  uint32_t session = 0;
-  uint32_t length = 0;  // payload bytes
-};
 
 struct Frame {
   FrameType type = FrameType::error;
@@ -43,10 +24,6 @@ struct Frame {
   std::vector<uint8_t> payload;
   int64_t wire_bytes() const { return kFrameHeaderBytes + static_cast<int64_t>(payload.size()); }
 };
-
-void write_frame_header(const FrameHeader& h, uint8_t out[kFrameHeaderBytes]);
-// InputError "frame: ..." on a bad magic, version, type or a payload longer than kMaxFramePayload.
-FrameHeader parse_frame_header(const uint8_t in[kFrameHeaderBytes]);
 
 // Monotonic seconds, comparable between processes on one host (CLOCK_MONOTONIC).
 double now_s();

@@ -1,4 +1,4 @@
-// Encoding the hidden state for the wire. The block layout is kernels/wire_format.hpp's; fp32 is the plain
+// Encoding the hidden state for the wire. The block layout is core/formats/wire_block.hpp's; fp32 is the plain
 // bytes after the 16-byte header, so a passthrough split is bit-exact. The quantizing codecs are the kernels'
 // (this file never quantizes on its own): without kernels/ in the build they are reported as unavailable.
 #include "executor/wire.hpp"
@@ -84,29 +84,18 @@ void wire_decode(std::span<const uint8_t> wire, int64_t d, Eigen::MatrixXf& x) {
 
 #else  // fp32 passthrough only
 
-namespace {
-void put_u32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint32_t get_u32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
-         static_cast<uint32_t>(p[3]) << 24;
-}
-}  // namespace
-
 bool codec_available(const std::string& codec) { return codec == "fp32"; }
 
-// header (16 B): magic u32 "SSW1", version u8, codec u8, flags u16, T u32, d u32; then T*d fp32.
+// The block header of core/formats/wire_block.hpp, then T*d fp32.
 void wire_encode(const Eigen::MatrixXf& x, const WireConfig& c, std::vector<uint8_t>& out) {
   if (c.codec != "fp32") throw InputError(fmt::format("--codec: {} needs the kernels/ codec", c.codec));
   const int64_t T = x.cols(), d = x.rows();
   out.resize(static_cast<size_t>(encoded_size_dense(WireCodec::fp32, T, d)));
-  put_u32(out.data(), kWireMagic);
-  out[4] = kWireVersion;
-  out[5] = static_cast<uint8_t>(WireCodec::fp32);
-  out[6] = out[7] = 0;
-  put_u32(out.data() + 8, static_cast<uint32_t>(T));
-  put_u32(out.data() + 12, static_cast<uint32_t>(d));
+  WireBlockHeader h;
+  h.codec = static_cast<uint8_t>(WireCodec::fp32);
+  h.T = static_cast<uint32_t>(T);
+  h.d = static_cast<uint32_t>(d);
+  write_block_header(out.data(), h);
   std::memcpy(out.data() + kWireHeaderBytes, x.data(), static_cast<size_t>(T * d) * 4);
 }
 
@@ -116,12 +105,13 @@ int64_t wire_expected_size(const Eigen::MatrixXf& x, const WireConfig& c) {
 }
 
 void wire_decode(std::span<const uint8_t> wire, int64_t d, Eigen::MatrixXf& x) {
-  if (wire.size() < static_cast<size_t>(kWireHeaderBytes) || get_u32(wire.data()) != kWireMagic)
-    throw InputError("wire block: expected magic \"SSW1\"");
-  if (wire[4] != kWireVersion) throw InputError(fmt::format("wire block: expected version {}, got {}", kWireVersion, wire[4]));
-  if (wire[5] != static_cast<uint8_t>(WireCodec::fp32))
-    throw InputError(fmt::format("wire block: codec {} needs the kernels/ codec (this build decodes fp32 only)", wire[5]));
-  const int64_t T = get_u32(wire.data() + 8), dd = get_u32(wire.data() + 12);
+  if (wire.size() < static_cast<size_t>(kWireHeaderBytes)) throw InputError("wire block: expected magic \"SSW1\"");
+  const WireBlockHeader h = read_block_header(wire.data());
+  if (h.magic != kWireMagic) throw InputError("wire block: expected magic \"SSW1\"");
+  if (h.version != kWireVersion) throw InputError(fmt::format("wire block: expected version {}, got {}", kWireVersion, h.version));
+  if (h.codec != static_cast<uint8_t>(WireCodec::fp32))
+    throw InputError(fmt::format("wire block: codec {} needs the kernels/ codec (this build decodes fp32 only)", h.codec));
+  const int64_t T = h.T, dd = h.d;
   if (dd != d) throw InputError(fmt::format("wire block: expected d = {}, got {}", d, dd));
   if (T < 1 || static_cast<int64_t>(wire.size()) != encoded_size_dense(WireCodec::fp32, T, d))
     throw InputError(fmt::format("wire block: expected {} B for T = {}, got {} B",

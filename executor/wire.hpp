@@ -1,4 +1,4 @@
-// The hidden state on the wire: a T x d block in the layout of kernels/wire_format.hpp. fp32 passthrough is
+// The hidden state on the wire: a T x d block in the layout of core/formats/wire_block.hpp. fp32 passthrough is
 // lossless; fp16, uniform and ts_tabq go through the kernels' codec (kernels/codec.hpp) when it is built.
 #pragma once
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
 
-#include "kernels/wire_format.hpp"
+#include "core/formats/wire_block.hpp"
 
 namespace splitsim {
 

@@ -6,10 +6,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/frame_format.hpp"
+#include "core/formats/frame.hpp"
 #include "hwprofiles/gpu_costs.hpp"
 #include "hwprofiles/measured_tables.hpp"
-#include "kernels/wire_format.hpp"
+#include "core/formats/wire_block.hpp"
 
 namespace splitsim {
 namespace {

@@ -1,4 +1,4 @@
-// The hidden-state codec: encodes a T x d fp32 block into the wire format of kernels/wire_format.hpp and back.
+// The hidden-state codec: encodes a T x d fp32 block into the wire format of core/formats/wire_block.hpp and back.
 //
 // Codecs (WireCodec): fp32, fp16 (IEEE round-to-nearest-even, overflow to +-Inf), uniform (per-token
 // asymmetric quantization at one bit-width, no outlier handling), ts_tabq (Threshold Splitting, then TAB-Q).
@@ -6,7 +6,7 @@
 // Usage (edge):
 //   CodecParams p;                         // ts_tabq, sigma mode k = 6, eps = 1e-3, bits {2,3,4,6,8}
 //   std::vector<uint8_t> wire = encode(x /*T x d, row-major*/, T, d, p);
-//   // wire.size() == encoded_size(analyze(x, T, d, p))  — and the simulator's wire_format.hpp functions
+//   // wire.size() == encoded_size(analyze(x, T, d, p))  — and the simulator's core/formats/wire_block.hpp functions
 // Usage (server):
 //   DecodedBlock blk = decode(wire);       // blk.values: T x d; throws InputError on corrupt input
 //   or: WireHeader h = read_wire_header(wire); decode_into(wire, out /*h.T x h.d floats*/, p.backend);
@@ -36,7 +36,7 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
-#include "kernels/wire_format.hpp"
+#include "core/formats/wire_block.hpp"
 
 namespace splitsim {
 
@@ -68,7 +68,7 @@ struct CodecParams {
 CodecParams codec_params_for(const CodecConfig& c, const Plan& plan);
 
 // What an encode will produce, per token: bit-width, outlier count, and the row header. The exact byte size
-// is encoded_size(plan) = wire_format.hpp's encoded_size(codec, d, bits, outliers).
+// is encoded_size(plan) = core/formats/wire_block.hpp's encoded_size(codec, d, bits, outliers).
 struct EncodePlan {
   WireCodec codec = WireCodec::ts_tabq;
   int64_t T = 0, d = 0;

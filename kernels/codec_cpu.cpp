@@ -156,9 +156,7 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
       while (out_bits) {
         const int l = __builtin_ctz(static_cast<unsigned>(out_bits));
         out_bits &= out_bits - 1;
-        const uint16_t col = static_cast<uint16_t>(i + l), val = qmath::float_to_half_sat(x[i + l]);
-        std::memcpy(outl + 4 * n_out, &col, 2);
-        std::memcpy(outl + 4 * n_out + 2, &val, 2);
+        write_outlier(outl + kOutlierBytes * n_out, OutlierEntry{static_cast<uint16_t>(i + l), qmath::float_to_half_sat(x[i + l])});
         ++n_out;
       }
     } else {
@@ -194,9 +192,7 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
     const float v = x[i];
     float dv;
     if (ts && (!qmath::is_finite(v) || std::fabs(v) > tau)) {
-      const uint16_t col = static_cast<uint16_t>(i), val = qmath::float_to_half_sat(v);
-      std::memcpy(outl + 4 * n_out, &col, 2);
-      std::memcpy(outl + 4 * n_out + 2, &val, 2);
+      write_outlier(outl + kOutlierBytes * n_out, OutlierEntry{static_cast<uint16_t>(i), qmath::float_to_half_sat(v)});
       ++n_out;
       dv = 0.0f;
     } else {
@@ -302,10 +298,8 @@ void decode_rows_cpu(std::span<const uint8_t> wire, const Layout& L, int64_t t0,
                     qmath::half_to_float(row.delta_h), y);
     const uint8_t* o = wire.data() + L.out_off[static_cast<size_t>(t)];
     for (int64_t k = 0; k < row.n_out; ++k, o += kOutlierBytes) {
-      uint16_t col, val;
-      std::memcpy(&col, o, 2);
-      std::memcpy(&val, o + 2, 2);
-      y[col] = qmath::half_to_float(val);
+      const OutlierEntry e = read_outlier(o);
+      y[e.column] = qmath::half_to_float(e.value_h);
     }
   }
 }

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 
+#include "core/formats/wire_block.hpp"
 #include "kernels/codec_stats.hpp"
 #include "kernels/cuda_launch.hpp"
 #include "kernels/quant_math.hpp"
@@ -210,9 +211,9 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
       bool out = false;
       if (i < end) (void)dense_value(xs[i], p.ts, tau, out);
       const unsigned ballot = __ballot_sync(kFull, out);
-      if (out)  // little-endian: column u16, then value fp16
+      if (out)  // the wire's outlier entry as its little-endian word
         outl[k + __popc(ballot & ((1u << lane) - 1u))] =
-            static_cast<uint32_t>(i) | (static_cast<uint32_t>(qmath::float_to_half_sat(xs[i])) << 16);
+            outlier_word(OutlierEntry{static_cast<uint16_t>(i), qmath::float_to_half_sat(xs[i])});
       k += __popc(ballot);
     }
   }
@@ -313,9 +314,8 @@ __global__ void __launch_bounds__(512) decode_rows_kernel(const uint8_t* __restr
   __syncthreads();  // the outliers overwrite dense values other threads wrote
   const uint8_t* o = wire + out_off[t];
   for (int k = threadIdx.x; k < row.n_out; k += blockDim.x) {
-    const uint32_t col = o[4 * k] | (static_cast<uint32_t>(o[4 * k + 1]) << 8);
-    const uint16_t val = static_cast<uint16_t>(o[4 * k + 2] | (static_cast<uint32_t>(o[4 * k + 3]) << 8));
-    y[col] = qmath::half_to_float(val);
+    const OutlierEntry e = read_outlier(o + kOutlierBytes * k);
+    y[e.column] = qmath::half_to_float(e.value_h);
   }
 }
 

@@ -43,9 +43,7 @@ void encode_row(const float* x, int64_t d, const Resolved& r, RowOut& row, uint8
   for (int64_t i = 0; i < d; ++i) {
     const float v = x[i];
     if (ts && (!qmath::is_finite(v) || std::fabs(v) > tau)) {
-      const uint16_t col = static_cast<uint16_t>(i), val = qmath::float_to_half_sat(v);
-      std::memcpy(outl + 4 * row.n_out, &col, 2);
-      std::memcpy(outl + 4 * row.n_out + 2, &val, 2);
+      write_outlier(outl + kOutlierBytes * row.n_out, OutlierEntry{static_cast<uint16_t>(i), qmath::float_to_half_sat(v)});
       ++row.n_out;
       dense[static_cast<size_t>(i)] = 0.0f;
     } else {
@@ -102,10 +100,8 @@ void decode_rows_reference(std::span<const uint8_t> wire, const Layout& L, int64
       y[i] = row.bits == 0 ? mn : qmath::act_value(qmath::unpack_code(codes, i, row.bits), mn, delta);
     const uint8_t* o = wire.data() + L.out_off[static_cast<size_t>(t)];
     for (int64_t k = 0; k < row.n_out; ++k, o += kOutlierBytes) {
-      uint16_t col, val;
-      std::memcpy(&col, o, 2);
-      std::memcpy(&val, o + 2, 2);
-      y[col] = qmath::half_to_float(val);
+      const OutlierEntry e = read_outlier(o);
+      y[e.column] = qmath::half_to_float(e.value_h);
     }
   }
 }

@@ -15,11 +15,7 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__CUDACC__)
-#define SPLITSIM_HD __host__ __device__ __forceinline__
-#else
-#define SPLITSIM_HD inline
-#endif
+#include "core/hd.hpp"
 
 namespace splitsim::qmath {
 

@@ -1,5 +1,5 @@
 // The wire codec's front: parameter checks, the tensor-wide TS threshold, assembling an encoded block in the
-// byte layout of wire_format.hpp, and validating a received block before any backend decodes it.
+// byte layout of core/formats/wire_block.hpp, and validating a received block before any backend decodes it.
 //
 // Encoding is two steps. A backend turns each token row into a RowOut (bit-width, fp16 min and delta, outlier
 // count) plus its packed codes and outliers in per-row scratch slots; rows are independent, so the cpu backend
@@ -25,17 +25,6 @@ using namespace codec_detail;
 namespace {
 
 [[noreturn]] void corrupt(const std::string& what) { throw InputError("wire block: " + what); }
-
-template <class T>
-T load(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-template <class T>
-void store(uint8_t* p, T v) {
-  std::memcpy(p, &v, sizeof(T));
-}
 
 void check_shape(int64_t T, int64_t d) {
   if (T < 0 || T > 0xFFFFFFFFll) throw_input("codec", "T", "a token count in [0, 2^32)", std::to_string(T));
@@ -176,7 +165,7 @@ void EncodeWork::prepare(int64_t T_, int64_t d_, const Resolved& r) {
 
 void assemble(const Resolved& r, const EncodeWork& w, std::vector<uint8_t>& out) {
   const bool ts = r.codec == WireCodec::ts_tabq;
-  const int64_t hdr = ts ? kTabqTokenHeaderBytes : kUniformTokenHeaderBytes;
+  const int64_t hdr = token_header_bytes(r.codec);
   int64_t codes_total = 0, outliers_total = 0;
   for (const RowOut& row : w.rows) {
     codes_total += packed_code_bytes(w.d, row.bits);
@@ -185,21 +174,17 @@ void assemble(const Resolved& r, const EncodeWork& w, std::vector<uint8_t>& out)
   const int64_t size = kWireHeaderBytes + w.T * hdr + codes_total + outliers_total * kOutlierBytes;
   out.resize(static_cast<size_t>(size));
   uint8_t* p = out.data();
-  store<uint32_t>(p, kWireMagic);
-  p[4] = kWireVersion;
-  p[5] = static_cast<uint8_t>(r.codec);
-  store<uint16_t>(p + 6, 0);
-  store<uint32_t>(p + 8, static_cast<uint32_t>(w.T));
-  store<uint32_t>(p + 12, static_cast<uint32_t>(w.d));
+  WireBlockHeader bh;
+  bh.codec = static_cast<uint8_t>(r.codec);
+  bh.T = static_cast<uint32_t>(w.T);
+  bh.d = static_cast<uint32_t>(w.d);
+  write_block_header(p, bh);
   uint8_t* th = p + kWireHeaderBytes;
   uint8_t* codes = th + w.T * hdr;
   uint8_t* outl = codes + codes_total;
   for (int64_t t = 0; t < w.T; ++t) {
     const RowOut& row = w.rows[static_cast<size_t>(t)];
-    th[0] = row.bits;
-    store<uint16_t>(th + 1, row.min_h);
-    store<uint16_t>(th + 3, row.delta_h);
-    if (ts) store<uint16_t>(th + 5, row.n_out);
+    write_token_header(th, TokenHeader{row.bits, row.min_h, row.delta_h, row.n_out}, ts);
     th += hdr;
     const int64_t nb = packed_code_bytes(w.d, row.bits);
     if (nb) std::memcpy(codes, w.codes.data() + t * w.row_code_cap, static_cast<size_t>(nb));
@@ -223,7 +208,7 @@ Layout parse_layout(std::span<const uint8_t> wire) {
     return L;
   }
   const bool ts = L.h.codec == WireCodec::ts_tabq;
-  const int64_t hdr = ts ? kTabqTokenHeaderBytes : kUniformTokenHeaderBytes;
+  const int64_t hdr = token_header_bytes(L.h.codec);
   // read_wire_header guaranteed T * hdr fits in the buffer, so the allocations below are bounded by its size.
   L.rows.resize(static_cast<size_t>(T));
   L.code_off.resize(static_cast<size_t>(T));
@@ -233,10 +218,11 @@ Layout parse_layout(std::span<const uint8_t> wire) {
   int64_t outliers = 0;
   for (int64_t t = 0; t < T; ++t, th += hdr) {
     RowOut& row = L.rows[static_cast<size_t>(t)];
-    row.bits = th[0];
-    row.min_h = load<uint16_t>(th + 1);
-    row.delta_h = load<uint16_t>(th + 3);
-    row.n_out = ts ? load<uint16_t>(th + 5) : 0;
+    const TokenHeader th_in = read_token_header(th, ts);
+    row.bits = th_in.bits;
+    row.min_h = th_in.min_h;
+    row.delta_h = th_in.delta_h;
+    row.n_out = th_in.n_out;
     if (row.bits == 1 || row.bits > 16) corrupt(fmt::format("token {}: bit-width {} not in {{0, 2..16}}", t, row.bits));
     const float mn = qmath::half_to_float(row.min_h), dl = qmath::half_to_float(row.delta_h);
     if (!qmath::is_finite(mn) || !qmath::is_finite(dl) || dl < 0)
@@ -253,7 +239,7 @@ Layout parse_layout(std::span<const uint8_t> wire) {
     L.out_off[static_cast<size_t>(t)] = off;
     int64_t prev = -1;
     for (int64_t k = 0; k < L.rows[static_cast<size_t>(t)].n_out; ++k, off += kOutlierBytes) {
-      const int64_t col = load<uint16_t>(wire.data() + off);
+      const int64_t col = read_outlier(wire.data() + off).column;
       if (col >= d || col <= prev)
         corrupt(fmt::format("token {}: outlier column {} (columns must be increasing and < {})", t, col, d));
       prev = col;
@@ -267,16 +253,16 @@ Layout parse_layout(std::span<const uint8_t> wire) {
 WireHeader read_wire_header(std::span<const uint8_t> wire) {
   const int64_t n = static_cast<int64_t>(wire.size());
   if (n < kWireHeaderBytes) corrupt(fmt::format("truncated: {} bytes, the header alone is {}", n, kWireHeaderBytes));
-  const uint8_t* p = wire.data();
-  if (load<uint32_t>(p) != kWireMagic) corrupt("bad magic (not a splitsim wire block)");
-  if (p[4] != kWireVersion) corrupt(fmt::format("version {}, this build reads version {}", p[4], kWireVersion));
-  if (p[5] > static_cast<uint8_t>(WireCodec::ts_tabq)) corrupt(fmt::format("unknown codec {}", p[5]));
+  const WireBlockHeader b = read_block_header(wire.data());
+  if (b.magic != kWireMagic) corrupt("bad magic (not a splitsim wire block)");
+  if (b.version != kWireVersion) corrupt(fmt::format("version {}, this build reads version {}", b.version, kWireVersion));
+  if (b.codec > static_cast<uint8_t>(WireCodec::ts_tabq)) corrupt(fmt::format("unknown codec {}", b.codec));
   WireHeader h;
-  h.codec = static_cast<WireCodec>(p[5]);
-  h.flags = load<uint16_t>(p + 6);
+  h.codec = static_cast<WireCodec>(b.codec);
+  h.flags = b.flags;
   if (h.flags != 0) corrupt(fmt::format("unknown flags 0x{:04x}", h.flags));
-  h.T = load<uint32_t>(p + 8);
-  h.d = load<uint32_t>(p + 12);
+  h.T = b.T;
+  h.d = b.d;
   if (h.d == 0) corrupt("d = 0");
   const int64_t body = n - kWireHeaderBytes;
   switch (h.codec) {
@@ -360,12 +346,11 @@ void encode_into(const float* x, int64_t T, int64_t d, const CodecParams& p, std
     check_shape(T, d);
     out.resize(static_cast<size_t>(encoded_size_dense(p.codec, T, d)));
     uint8_t* h = out.data();
-    store<uint32_t>(h, kWireMagic);
-    h[4] = kWireVersion;
-    h[5] = static_cast<uint8_t>(p.codec);
-    store<uint16_t>(h + 6, 0);
-    store<uint32_t>(h + 8, static_cast<uint32_t>(T));
-    store<uint32_t>(h + 12, static_cast<uint32_t>(d));
+    WireBlockHeader bh;
+    bh.codec = static_cast<uint8_t>(p.codec);
+    bh.T = static_cast<uint32_t>(T);
+    bh.d = static_cast<uint32_t>(d);
+    write_block_header(h, bh);
     // Dense conversions are trivially memory-bound; the cuda backend runs them on the host as well.
     if (p.backend == Backend::reference) dense_encode_reference(x, T * d, p.codec, h + kWireHeaderBytes);
     else dense_encode_cpu(x, T * d, p.codec, h + kWireHeaderBytes);

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "executor/methods/fake_quant.hpp"
-#include "kernels/wire_format.hpp"
+#include "core/formats/wire_block.hpp"
 
 namespace splitsim {
 

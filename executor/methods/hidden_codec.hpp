@@ -1,7 +1,7 @@
 // The hidden state on the wire, as the method evaluation sees it: a block X (d, T) goes in, what the server
 // decodes comes out, with the exact bytes the block takes. Two kinds:
 //   KernelHiddenCodec  the kernels' codec (fp32, fp16, uniform, TS + TAB-Q) through executor/wire.hpp: real
-//                      encoded buffers, sizes from kernels/wire_format.hpp;
+//                      encoded buffers, sizes from core/formats/wire_block.hpp;
 //   AtomHiddenCodec    Atom's reordered mixed-precision format (atom.cpp), which the kernels do not have:
 //                      simulated (fake-quant values), its size from atom_wire_bytes().
 // "Metadata" is every byte that is not a code or an outlier entry: the 16 B block header and the per-token

@@ -21,7 +21,7 @@
 #include "executor/methods/method_run.hpp"
 #include "exec_test_util.hpp"
 #include "kernels/quant_math.hpp"
-#include "kernels/wire_format.hpp"
+#include "core/formats/wire_block.hpp"
 #ifdef SPLITSIM_TEST_HAVE_KERNELS
 #include "kernels/opsc.hpp"
 #endif

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "core/frame_format.hpp"
+#include "core/formats/frame.hpp"
 #include "executor/eval.hpp"
 #include "executor/forward.hpp"
 #include "executor/generate.hpp"

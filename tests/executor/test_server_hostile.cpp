@@ -10,7 +10,7 @@
 #include <limits>
 #include <thread>
 
-#include "core/frame_format.hpp"
+#include "core/formats/frame.hpp"
 #include "exec_test_util.hpp"
 #include "executor/generate.hpp"
 #include "executor/local_run.hpp"

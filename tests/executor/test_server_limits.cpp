@@ -22,7 +22,7 @@
 #include <string>
 #include <thread>
 
-#include "core/frame_format.hpp"
+#include "core/formats/frame.hpp"
 #include "executor/forward.hpp"
 #include "executor/generate.hpp"
 #include "executor/local_run.hpp"

@@ -7,11 +7,11 @@
 #include <cstring>
 #include <thread>
 
-#include "core/frame_format.hpp"
+#include "core/formats/frame.hpp"
 #include "executor/generate.hpp"
 #include "executor/local_run.hpp"
 #include "exec_test_util.hpp"
-#include "kernels/wire_format.hpp"
+#include "core/formats/wire_block.hpp"
 
 using namespace splitsim;
 

@@ -64,18 +64,13 @@ struct RowHeader {
   int n_out;
 };
 std::vector<RowHeader> row_headers(const std::vector<uint8_t>& wire) {
-  uint32_t T;
-  std::memcpy(&T, wire.data() + 8, 4);
-  const bool ts = wire[5] == static_cast<uint8_t>(WireCodec::ts_tabq);
-  const int hdr = ts ? 7 : 5;
+  const WireBlockHeader h = read_block_header(wire.data());
+  const bool ts = h.codec == static_cast<uint8_t>(WireCodec::ts_tabq);
+  const int64_t hdr = token_header_bytes(static_cast<WireCodec>(h.codec));
   std::vector<RowHeader> rows;
-  for (uint32_t t = 0; t < T; ++t) {
-    const uint8_t* p = wire.data() + 16 + t * hdr;
-    uint16_t mn, dl, n = 0;
-    std::memcpy(&mn, p + 1, 2);
-    std::memcpy(&dl, p + 3, 2);
-    if (ts) std::memcpy(&n, p + 5, 2);
-    rows.push_back({p[0], qmath::half_to_float(mn), qmath::half_to_float(dl), n});
+  for (uint32_t t = 0; t < h.T; ++t) {
+    const TokenHeader th = read_token_header(wire.data() + kWireHeaderBytes + t * hdr, ts);
+    rows.push_back({th.bits, qmath::half_to_float(th.min_h), qmath::half_to_float(th.delta_h), th.n_out});
   }
   return rows;
 }
@@ -266,7 +261,7 @@ TEST_CASE("negative zero does not change the header", "[kernels][codec]") {
   check_backends_agree(x, 1, 64, params(WireCodec::ts_tabq, TsMode::none, 0, Backend::cpu));
 }
 
-TEST_CASE("encoded sizes follow wire_format.hpp for every codec", "[kernels][codec]") {
+TEST_CASE("encoded sizes follow core/formats/wire_block.hpp for every codec", "[kernels][codec]") {
   const int64_t T = 7, d = 333;
   const std::vector<float> x = gaussian(T * d, 77);
   CHECK(encode(x.data(), T, d, params(WireCodec::fp32, TsMode::none, 0, Backend::cpu)).size() ==

@@ -7,13 +7,13 @@
 #include <fstream>
 
 #include "core/error.hpp"
-#include "core/frame_format.hpp"
+#include "core/formats/frame.hpp"
 #include "core/scenario.hpp"
 #include "executor/calibrate.hpp"
 #include "hwprofiles/cost_model.hpp"
 #include "hwprofiles/measured_tables.hpp"
 #include "hwprofiles/system.hpp"
-#include "kernels/wire_format.hpp"
+#include "core/formats/wire_block.hpp"
 
 using namespace splitsim;
 
