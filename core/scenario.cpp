@@ -139,7 +139,7 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
     for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::to_string(a);
     sp.fail(key, "one of " + list, std::to_string(b));
   };
-  // 32 = fp32 (the executor's unquantized weights; kernels/weight_format.hpp sizes it at 4 bytes).
+  // 32 = fp32 (the executor's unquantized weights; core/formats/weight_format.hpp sizes it at 4 bytes).
   s.split.edge_bits = bits("edge_bits", s.split.edge_bits, {2, 3, 4, 8, 16, 32});
   s.split.cloud_bits = bits("cloud_bits", s.split.cloud_bits, {2, 3, 4, 8, 16, 32});
   s.split.kv_bits = bits("kv_bits", s.split.kv_bits, {4, 8, 16});

@@ -7,7 +7,7 @@
 //   gemv(q, x /*cols*/, y /*rows*/);                          // y = W^ x, decode (one token)
 //   gemm(q, X /*T x cols*/, T, Y /*T x rows*/);               // Y = X W^T, prefill
 //   std::vector<float> w_hat = dequantize_matrix(q);          // rows x cols
-//   q.bytes() == quantized_matrix_bytes(rows, cols, bits, group)  (kernels/weight_format.hpp), always.
+//   q.bytes() == quantized_matrix_bytes(rows, cols, bits, group)  (core/formats/weight_format.hpp), always.
 // Quantization runs on the CPU (it happens once, offline); gemv/gemm take a Backend. Errors: InputError for
 // bad shapes, bits or group sizes and for non-finite weights.
 #pragma once
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
-#include "kernels/weight_format.hpp"
+#include "core/formats/weight_format.hpp"
 
 namespace splitsim {
 

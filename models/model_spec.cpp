@@ -9,7 +9,7 @@
 #include "core/names.hpp"
 #include "core/scenario.hpp"
 #include "core/toml_reader.hpp"
-#include "kernels/weight_format.hpp"
+#include "core/formats/weight_format.hpp"
 
 namespace splitsim {
 

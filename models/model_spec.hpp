@@ -72,7 +72,7 @@ struct ModelSpec {
   nlohmann::json to_json() const;
 };
 
-// Bytes of a rows x cols matrix stored at `bits`: the packed format of kernels/weight_format.hpp.
+// Bytes of a rows x cols matrix stored at `bits`: the packed format of core/formats/weight_format.hpp.
 double matrix_bytes(int64_t rows, int64_t cols, int bits, int group_size);
 
 // models/<name>.toml under data_dir(); InputError on an unknown name or a bad file.

@@ -25,7 +25,7 @@
 #include "executor/methods/calibration.hpp"
 #include "executor/methods/fake_quant.hpp"
 #include "executor/methods/method.hpp"
-#include "kernels/weight_format.hpp"
+#include "core/formats/weight_format.hpp"
 
 namespace splitsim {
 

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "kernels/quant_math.hpp"
-#include "kernels/weight_format.hpp"
+#include "core/formats/weight_format.hpp"
 
 namespace splitsim {
 

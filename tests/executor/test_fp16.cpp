@@ -17,7 +17,7 @@
 #include "executor/local_run.hpp"
 #include "exec_test_util.hpp"
 #include "kernels/quant_math.hpp"
-#include "kernels/weight_format.hpp"
+#include "core/formats/weight_format.hpp"
 #include "models/model_spec.hpp"
 
 using namespace splitsim;

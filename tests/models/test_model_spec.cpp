@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/error.hpp"
-#include "kernels/weight_format.hpp"
+#include "core/formats/weight_format.hpp"
 #include "models/model_spec.hpp"
 
 using namespace splitsim;
