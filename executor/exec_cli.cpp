@@ -6,8 +6,8 @@
 #include "core/error.hpp"
 #include "executor/exec_run.hpp"
 #include "executor/methods/method_run.hpp"
-#include "explorer/cli.hpp"
-#include "explorer/cli_checks.hpp"
+#include "core/cli.hpp"
+#include "core/cli_checks.hpp"
 
 namespace splitsim {
 

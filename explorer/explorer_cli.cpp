@@ -8,7 +8,7 @@
 #include "core/error.hpp"
 #include "core/scenario.hpp"
 #include "explorer/analytic_run.hpp"
-#include "explorer/cli.hpp"
+#include "core/cli.hpp"
 #include "explorer/optimizer.hpp"
 #include "explorer/plot.hpp"
 #include "explorer/study.hpp"

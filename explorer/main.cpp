@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "core/error.hpp"
-#include "explorer/cli.hpp"
-#include "explorer/cli_checks.hpp"
+#include "core/cli.hpp"
+#include "core/cli_checks.hpp"
 
 #ifndef SPLITSIM_VERSION
 #define SPLITSIM_VERSION "0.1.0"

@@ -7,7 +7,7 @@
 #include "core/error.hpp"
 #include "core/output.hpp"
 #include "core/units.hpp"
-#include "explorer/cli.hpp"
+#include "core/cli.hpp"
 #include "hwprofiles/cost_model.hpp"
 #include "models/layer_graph.hpp"
 

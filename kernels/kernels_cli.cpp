@@ -14,7 +14,7 @@
 #include "core/output.hpp"
 #include "core/provenance.hpp"
 #include "core/scenario.hpp"
-#include "explorer/cli.hpp"
+#include "core/cli.hpp"
 #include "kernels/bench.hpp"
 #include "kernels/codec.hpp"
 #if defined(SPLITSIM_KERNELS_CUDA)

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/units.hpp"
-#include "explorer/cli.hpp"
+#include "core/cli.hpp"
 #include "sim/bench.hpp"
 #include "sim/run.hpp"
 

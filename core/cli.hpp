@@ -1,4 +1,5 @@
-// The splitsim command line: main() builds one CLI11 app and each module adds its subcommands.
+// The splitsim command line: main() (explorer/main.cpp, the top layer) builds one CLI11 app and each module adds its
+// subcommands. The registry lives in core so that a module's *_cli.cpp registers without including a higher layer.
 //
 // CLI11 is expensive to compile, so only the *_cli.cpp files include it. Each module's add_*_commands()
 // registers its subcommands and their callbacks; callbacks throw InputError on bad input, and main() turns
