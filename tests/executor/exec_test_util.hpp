@@ -22,6 +22,17 @@ struct RealModel {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 
+// A model split at layer s into the edge's and the server's halves.
+struct Halves {
+  ModelWeights edge, server;
+};
+inline Halves split_weights(const ModelWeights& whole, int64_t s) {
+  Halves h{whole, whole};
+  h.edge.keep_only(ModelPart::edge(s));
+  h.server.keep_only(ModelPart::server(whole.spec, s));
+  return h;
+}
+
 // The stories260K model loaded once per test binary; nullptr (with a WARN) when the files are absent.
 inline const RealModel* real_model() {
   static std::unique_ptr<RealModel> model = []() -> std::unique_ptr<RealModel> {

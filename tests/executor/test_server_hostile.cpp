@@ -19,16 +19,7 @@ using namespace splitsim;
 
 namespace {
 
-struct Halves {
-  ModelWeights edge, server;
-};
-
-Halves halves(const ModelWeights& whole, int64_t s) {
-  Halves h{whole, whole};
-  h.edge.keep_only(ModelPart::edge(s));
-  h.server.keep_only(ModelPart::server(whole.spec, s));
-  return h;
-}
+using test::Halves;
 
 void send_raw(Socket& s, FrameType t, const std::string& payload) {
   write_frame(s, {t, 0, std::vector<uint8_t>(payload.begin(), payload.end())});
@@ -72,7 +63,7 @@ TEST_CASE("server: a hostile client cannot stop two well-behaved clients from fi
   const int64_t S = 2, steps = 24;
   const ModelWeights& whole = rm->weights;
   const int64_t d = whole.spec.dim;
-  Halves h = halves(whole, S);
+  Halves h = test::split_weights(whole, S);
   ServerOptions so;
   so.batch_window = 2e-3;
   SplitServer server(h.server, S, so);
@@ -238,7 +229,7 @@ TEST_CASE("server: an idle session that finished its handshake is not waited for
   const ModelSpec spec = load_model("stories260k");
   const int64_t S = 2, steps = 8;
   ModelWeights whole = random_weights(spec, 3, ModelPart::whole(spec));
-  Halves h = halves(whole, S);
+  Halves h = test::split_weights(whole, S);
   ServerOptions so;
   so.batch_window = 30.0;  // a batch that waited for the idle session would take 30 s
   so.idle_after = 0.05;

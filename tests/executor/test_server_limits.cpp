@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "core/formats/frame.hpp"
+#include "exec_test_util.hpp"
 #include "executor/forward.hpp"
 #include "executor/generate.hpp"
 #include "executor/local_run.hpp"
@@ -44,17 +45,17 @@ int64_t proc_status(const std::string& field, const std::string& pid = "self") {
 
 constexpr int64_t MiB_kB = 1024;  // kB per MiB
 
-struct Halves {
+// The whole model beside its two halves at one split.
+struct SplitModel {
   ModelWeights whole, edge, server;
 };
 
-Halves random_halves(int64_t s) {
+SplitModel random_halves(int64_t s) {
   const ModelSpec spec = load_model("stories260k");
-  Halves h{random_weights(spec, 1, ModelPart::whole(spec)), {}, {}};
-  h.edge = h.whole;
-  h.server = h.whole;
-  h.edge.keep_only(ModelPart::edge(s));
-  h.server.keep_only(ModelPart::server(spec, s));
+  SplitModel h{random_weights(spec, 1, ModelPart::whole(spec)), {}, {}};
+  test::Halves split = test::split_weights(h.whole, s);
+  h.edge = std::move(split.edge);
+  h.server = std::move(split.server);
   return h;
 }
 
@@ -90,7 +91,7 @@ void wait_readers_joined(const SplitServer& server) {
 }
 
 // One request of a well-behaved client; its tokens must be the unsplit model's.
-void check_served(const Halves& h, int port, int64_t split) {
+void check_served(const SplitModel& h, int port, int64_t split) {
   EdgeOptions o;
   o.split = split;
   o.steps = 6;
@@ -106,7 +107,7 @@ TEST_CASE("server: memory stays bounded under oversized headers and connect/clos
   // four keep the address-space measurement the same on any machine.
   mallopt(M_ARENA_MAX, 4);
   const int64_t S = 2, context = 512;
-  Halves h = random_halves(S);
+  SplitModel h = random_halves(S);
   SplitServer server(h.server, S, ServerOptions{});
   server.start();
   const int port = server.port();
@@ -180,7 +181,7 @@ TEST_CASE("server: memory stays bounded under oversized headers and connect/clos
 
 TEST_CASE("server: payloads of all sessions together stay within the in-flight budget", "[server][limits]") {
   const int64_t S = 2, context = 512;
-  Halves h = random_halves(S);
+  SplitModel h = random_halves(S);
   ServerOptions so;
   so.max_inflight_bytes = 512 << 10;
   SplitServer server(h.server, S, so);
@@ -222,7 +223,7 @@ TEST_CASE("server: payloads of all sessions together stay within the in-flight b
 
 TEST_CASE("server: KV caches of all sessions together stay within the KV budget", "[server][limits]") {
   const int64_t S = 2, context = 512;
-  Halves h = random_halves(S);
+  SplitModel h = random_halves(S);
   ServerOptions so;
   const double one = KvCache::bytes_for(h.server.spec, h.server.part, context);
   so.max_kv_bytes = 3 * one;
@@ -354,7 +355,7 @@ struct ChildServer {
 
 TEST_CASE("server: without room for more threads, a connection is refused alone", "[server][limits]") {
   const int64_t S = 2;
-  Halves h = random_halves(S);
+  SplitModel h = random_halves(S);
   const std::string out =
       (std::filesystem::temp_directory_path() / ("splitsim-thread-limit-" + std::to_string(getpid()))).string();
   int64_t vm = 0;

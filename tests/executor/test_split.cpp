@@ -15,20 +15,8 @@
 
 using namespace splitsim;
 
-namespace {
-
-struct Halves {
-  ModelWeights edge, server;
-};
-
-Halves split_weights(const ModelWeights& whole, int64_t s) {
-  Halves h{whole, whole};
-  h.edge.keep_only(ModelPart::edge(s));
-  h.server.keep_only(ModelPart::server(whole.spec, s));
-  return h;
-}
-
-}  // namespace
+using test::Halves;
+using test::split_weights;
 
 TEST_CASE("split at every S with a lossless wire equals the unsplit model, 1 and 3 clients", "[split][real]") {
   const auto* rm = test::real_model();
