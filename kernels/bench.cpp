@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <stdexcept>
 
+#include "core/scenario.hpp"
 #include "kernels/activations.hpp"
 #include "kernels/codec.hpp"
 #include "kernels/opsc.hpp"
@@ -47,6 +49,13 @@ CopyBandwidth measure_copy_bandwidth(int64_t cache_bytes, const BenchOptions& op
   bw.in_cache = static_cast<double>(cache_bytes) /
                 time_call([&] { std::memcpy(b.data(), a.data(), static_cast<size_t>(cache_bytes)); }, opt.min_seconds);
   return bw;
+}
+
+std::string calibration_file(const std::string& out, const std::string& stem) {
+  const std::string dir_or_file = out.empty() ? data_dir() + "/hwprofiles/measured/" : out;
+  if (dir_or_file.back() == '/' || std::filesystem::is_directory(dir_or_file))
+    return (std::filesystem::path(dir_or_file) / (stem + ".toml")).string();
+  return dir_or_file;
 }
 
 namespace {

@@ -19,6 +19,11 @@ struct BenchOptions {
   bool quick = false;        // smaller sizes and shorter runs (tests, smoke checks)
 };
 
+// The file `splitsim calibrate --out <out>` writes, named <stem>.toml where a folder is given: by default
+// hwprofiles/measured/ under data_dir(); an existing folder or a path ending in '/' gets <stem>.toml in it; any other
+// path is the file itself.
+std::string calibration_file(const std::string& out, const std::string& stem);
+
 // Median seconds per call of f over at least opt.min_seconds (after one warm-up call).
 double time_call(const std::function<void()>& f, double min_seconds);
 

@@ -343,9 +343,7 @@ std::string run_gpu_calibrate(const BenchOptions& opt, const std::string& out_ar
   c.memory_bytes = dv.global_bytes;
   c.driver = fmt::format("{}.{}", dv.driver_version / 1000, dv.driver_version % 1000 / 10);
   c.cuda_runtime = fmt::format("{}.{}", dv.runtime_version / 1000, dv.runtime_version % 1000 / 10);
-  // Default: hwprofiles/measured/<slug>.toml; a folder (an existing one, or a path ending in '/') gets <slug>.toml.
-  std::string out = out_arg.empty() ? data_dir() + "/hwprofiles/measured/" : out_arg;
-  if (out.back() == '/' || std::filesystem::is_directory(out)) out = (std::filesystem::path(out) / (c.slug + ".toml")).string();
+  const std::string out = calibration_file(out_arg, c.slug);
   fmt::print("calibrating {} on {} ...\n", dv.name, c.host);
 
   auto& r = c.references;

@@ -135,17 +135,17 @@ std::string sourced_num(double value, const std::string& source) {
   return fmt::format("{{ value = {:.4f}, source = \"{}\" }}", value, source);
 }
 
-void run_calibrate(const BenchOptions& opt, std::string out, const std::string& command) {
+void run_calibrate(const BenchOptions& opt, const std::string& out_arg, const std::string& command) {
   require_backend(opt.backend);
 #if defined(SPLITSIM_KERNELS_CUDA)
   if (opt.backend == Backend::cuda) {
-    run_gpu_calibrate(opt, out, command);
+    run_gpu_calibrate(opt, out_arg, command);
     return;
   }
 #endif
   const std::string host = this_host_name(), date = utc_now();
   const std::string src = fmt::format("measured: {}, {}, {}", host, date, command);
-  if (out.empty()) out = data_dir() + "/hwprofiles/measured/" + host + ".toml";
+  const std::string out = calibration_file(out_arg, host);
   const int64_t n = opt.quick ? 1024 : 4096, d = 4096;
   std::string t;
   t += fmt::format("# Kernel calibration of {} ({} backend), written by `{}`.\n", host, backend_name(opt.backend), command);
@@ -203,7 +203,12 @@ std::string command_line(const char* base, const std::string& backend, const std
   std::string c = fmt::format("{} --backend {}", base, backend);
   if (threads != 1) c += fmt::format(" --threads {}", threads);
   if (quick) c += " --quick";
-  if (!out.empty()) c += " --out " + std::filesystem::path(out).filename().string();
+  if (!out.empty()) {
+    // Only the last component travels into the record (no machine paths); "dir/" names "dir", not "".
+    std::filesystem::path p = std::filesystem::path(out).lexically_normal();
+    if (!p.has_filename()) p = p.parent_path();
+    c += " --out " + p.filename().string();
+  }
   return c;
 }
 
@@ -239,7 +244,7 @@ void add_kernels_commands(CliRoot& root) {
   CLI::App* c = root.app.add_subcommand("calibrate", "Measure this host's kernels and write hwprofiles/measured/<host>.toml");
   c->add_option("--backend", cal->backend, "cpu | cuda")->capture_default_str();
   c->add_option("--out", cal->out,
-                 "output file (default: hwprofiles/measured/<host>.toml; cuda: <device slug>.toml, in a folder if given one)");
+                 "output file, or a folder for <host>.toml (cuda: <device slug>.toml); default hwprofiles/measured/");
   c->add_option("--threads", cal->threads, "worker threads")->capture_default_str();
   c->add_flag("--quick", cal->quick, "smaller sizes and shorter runs");
   c->callback([cal, options] {
