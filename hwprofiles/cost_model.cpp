@@ -329,6 +329,14 @@ double CostModel::server_stream_bytes() const {
          (m.tied_embeddings ? m.embedding_bytes(bits, gs) : m.head_bytes(bits, gs));
 }
 
+DeviceWork CostModel::device_prefill(size_t g, int64_t prompt) const {
+  return {edge_prefill(g, prompt), edge_encode(g, prompt), uplink_bytes(prompt)};
+}
+
+DeviceWork CostModel::device_step(size_t g, int64_t context) const {
+  return {edge_step(g, context), edge_encode(g, 1), uplink_bytes(1)};
+}
+
 double CostModel::transport_overhead(size_t g, double bytes) const {
   // Measured framing/transport overhead of the host's message path (thread hand-offs, copies), when measured.
   const auto& mt = sys_.fleet[g].device.measured;
@@ -400,6 +408,11 @@ double CostModel::server_kv_capacity() const {
   return std::max(0.0, sys_.server.memory_capacity.value - sys_.server.runtime_overhead.value - server_weight_bytes());
 }
 
+double CostModel::kv_reservation(int64_t prompt, int64_t output) const {
+  const int64_t context = std::min(prompt + output, sys_.scenario.workload.max_seq_len);
+  return static_cast<double>(context) * server_kv_bytes_per_token();
+}
+
 MemoryBreakdown CostModel::server_memory() const {
   MemoryBreakdown mem;
   mem.capacity = sys_.server.memory_capacity.value;
@@ -427,9 +440,10 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
 
   // Time to first token.
   StageTimes& f = e.prefill;
-  f.edge_compute = edge_prefill(g, prompt);
-  f.encode = edge_encode(g, prompt);
-  f.uplink = transfer_up(g, e.bytes_up_prefill);
+  const DeviceWork first = device_prefill(g, prompt);
+  f.edge_compute = first.edge_compute;
+  f.encode = first.encode;
+  f.uplink = transfer_up(g, first.up_bytes);
   f.server_decode = server_decode_codec(prompt);
   f.server_compute = server_prefill(prompt);
   f.downlink = transfer_down(g, e.bytes_down_per_token);
@@ -451,9 +465,10 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
       double link_time = e.bytes_down_per_token / std::min(a.downlink.value, sys_.backbone.downlink.value);
       decode_total += std::max(s.server_compute, link_time);
     } else {
-      s.edge_compute = edge_step(g, t);
-      s.encode = edge_encode(g, 1);
-      s.uplink = transfer_up(g, e.bytes_up_per_token);
+      const DeviceWork w = device_step(g, t);
+      s.edge_compute = w.edge_compute;
+      s.encode = w.encode;
+      s.uplink = transfer_up(g, w.up_bytes);
       s.server_decode = server_decode_codec(1);
       server_busy += s.server_decode;
       s.downlink = transfer_down(g, e.bytes_down_per_token);

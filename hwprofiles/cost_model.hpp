@@ -45,6 +45,16 @@ struct StageTimes {
   nlohmann::json to_json() const;
 };
 
+// The device's side of one pass through the split pipeline: its layers, the codec encode, and the block it then
+// sends up. One function computes it for the prompt and one for a decode step; the closed form below and every
+// simulator mode call them.
+struct DeviceWork {
+  double edge_compute = 0;  // s
+  double encode = 0;        // s
+  double up_bytes = 0;      // B sent on the uplink afterwards (0: nothing is sent)
+  double local() const { return edge_compute + encode; }
+};
+
 struct Estimate {
   int64_t prompt_tokens = 0;
   int64_t output_tokens = 0;
@@ -81,6 +91,10 @@ class CostModel {
   // One server iteration over a batch as the executor runs it: the prefill blocks (`prefill_tokens` each) as one
   // pass over all their tokens, the decode steps (contexts summing to sum_context), one LM head over the batch.
   double server_iteration(std::span<const int64_t> prefill_tokens, int64_t decode_steps, double sum_context) const;
+  // The device's work before its prompt block leaves, and before one decode step's block leaves (split
+  // strategies; cloud-only sends its token ids once, edge-only sends nothing).
+  DeviceWork device_prefill(size_t g, int64_t prompt) const;
+  DeviceWork device_step(size_t g, int64_t context) const;
   // Wire (application bytes, framing included).
   double uplink_bytes(int64_t T) const;  // prompt block (T tokens) or one decode step (T = 1)
   double downlink_bytes() const;         // one generated token
@@ -98,6 +112,9 @@ class CostModel {
   double server_weight_bytes() const;
   double server_kv_bytes_per_token() const;  // all server layers
   double server_kv_capacity() const;         // B available for KV caches
+  // The admission rule, the one the executor's server applies: a request reserves the KV of its whole context
+  // (prompt + output tokens, at most max_seq_len) when its prefill is admitted and holds it until its last token.
+  double kv_reservation(int64_t prompt, int64_t output) const;
   MemoryBreakdown server_memory() const;
 
   // One device of group g alone (no contention): TTFT, TPOT, end-to-end by exact summation over steps.

@@ -35,6 +35,7 @@
 #include "core/error.hpp"
 #include "core/output.hpp"
 #include "hwprofiles/cost_model.hpp"
+#include "sim/device.hpp"
 #include "sim/platform.hpp"
 #include "sim/server.hpp"
 #include "sim/star_network.hpp"
@@ -81,7 +82,8 @@ struct DeviceState {
   size_t group = 0;
   int32_t host = -1;  // topology host carrying its transfers, -1 = closed form
   int64_t rec = -1;   // the request in progress
-  int64_t prompt = 0, output = 0, produced = 0;
+  RequestInFlight req;
+  int64_t produced = 0;  // tokens of the request the server has generated
   double kv_need = 0;
   double done_at = 0;
   s4u::SemaphorePtr wake;       // released by the server: a token is ready / the request is done
@@ -105,9 +107,9 @@ class Fleet {
   bool stream() const { return sys_.plan.wire == WireFormat::token_ids; }
   void device_actor(int64_t d);
   // now: the start time (fast mode, from the driver); full mode runs in the device's actor at its clock.
-  void run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now);
-  void edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now);
-  void compute(DeviceState& ds, double seconds);
+  void run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& s, double now);
+  void edge_only(DeviceState& ds, RequestRecord& rec, double now);
+  void compute(double seconds);
   void shared_step(double seconds, double stream_bytes);
   double transfer(DeviceState& ds, bool up, double bytes);
   double iteration_time(std::span<const ServerItem> batch);
@@ -117,7 +119,10 @@ class Fleet {
   // StarNetwork path (fast mode, devices with a topology host).
   void build_networks();
   void driver_actor();
-  RequestRecord& open_request(int64_t d, size_t r, const RequestSpec& s, double arrival);
+  RequestRecord& open_request(int64_t d, size_t r, double arrival);
+  const RequestSpec& spec(int64_t d, size_t r) const {
+    return requests_[static_cast<size_t>(d * requests_per_device_) + r];
+  }
   void schedule_request(int64_t d, double now);
   void start_request(int64_t d, double at);
   void request_done(DeviceState& ds, double at);
@@ -145,6 +150,7 @@ class Fleet {
   std::unique_ptr<Server> server_;
   std::vector<DeviceState> dev_;
   std::vector<RequestRecord> records_;
+  std::vector<RequestSpec> requests_;  // every device's requests, drawn once (fleet_requests)
   std::vector<bool> group_oom_;
   std::string oom_reason_;
   bool all_oom_ = false;
@@ -171,7 +177,7 @@ void Fleet::shared_step(double seconds, double stream_bytes) {
   if (stream) stream->wait();
 }
 
-void Fleet::compute(DeviceState& ds, double seconds) {
+void Fleet::compute(double seconds) {
   if (seconds <= 0) return;
   if (topo_.full && sys_.scenario.server.shared_cores > 0) {
     shared_step(seconds, cost_.edge_stream_bytes());  // on the server's shared cores
@@ -180,7 +186,6 @@ void Fleet::compute(DeviceState& ds, double seconds) {
   } else {
     s4u::this_actor::sleep_for(seconds);
   }
-  (void)ds;
 }
 
 double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
@@ -213,9 +218,7 @@ double Fleet::iteration_time(std::span<const ServerItem> batch) {
 }
 
 void Fleet::finish(DeviceState& ds, double at) {
-  RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
-  rec.e2e = at - rec.arrival;
-  rec.tpot = rec.output_tokens > 1 ? (rec.e2e - rec.ttft) / static_cast<double>(rec.output_tokens - 1) : 0.0;
+  end_request(records_[static_cast<size_t>(ds.rec)], at);
   ds.done_at = at;
   ++finished_;
   if (!topo_.full) request_done(ds, at);
@@ -230,7 +233,7 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
   rec.server_decode += codec;
   rec.server_compute += (end - start) - codec;
   const int64_t k = ++ds.produced;  // token k of the request exists at the server
-  const bool last = k == ds.output;
+  const bool last = k == ds.req.output;
   ++tokens_;
   ++events_;
   if (last) server_->release_kv(ds.kv_need);
@@ -238,15 +241,12 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
   const bool closed = ds.host < 0;
 
   if (stream()) {
-    if (!last) server_->push({end, it.device, ds.prompt + k, 0, false});
+    if (!last) server_->push({end, it.device, ds.req.prompt + k, 0, false});
     if (closed) {
       const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
       const double at = end + down;
-      rec.downlink += down;
-      if (k == 1) rec.ttft = at - rec.arrival;
-      if (last) {
-        finish(ds, at);
-      }
+      token_at_device(cost_, ds.req, k, at, down, rec);
+      if (last) finish(ds, at);
     } else if (!topo_.full) {
       add_flow(false, ds, end, cost_.downlink_bytes());
     } else {
@@ -266,22 +266,16 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
     ds.wake->release();  // the device actor does its own downlink, edge step and uplink
     return;
   }
-  const size_t g = ds.group;
-  const double down = cost_.transfer_down(g, cost_.downlink_bytes());
+  const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
   const double at = end + down;
-  rec.downlink += down;
-  if (k == 1) rec.ttft = at - rec.arrival;
-  if (last) {
+  const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
+  if (!next) {
     finish(ds, at);
     return;
   }
-  const int64_t ctx = ds.prompt + k;
-  const double edge = cost_.edge_step(g, ctx), enc = cost_.edge_encode(g, 1);
-  const double up = cost_.transfer_up(g, cost_.uplink_bytes(1));
-  rec.edge_compute += edge;
-  rec.encode += enc;
+  const double up = cost_.transfer_up(ds.group, next->up_bytes);
   rec.uplink += up;
-  server_->push({at + edge + enc + up, it.device, ctx, 0, false});
+  server_->push({at + next->edge_compute + next->encode + up, it.device, ds.req.prompt + k, 0, false});
 }
 
 // A transfer of a device behind a shared cell or a simulated backbone, starting at `start` (its bandwidth phase
@@ -314,26 +308,20 @@ void Fleet::on_flow(uint64_t tag, double at) {
   if (tag % 2 == 1) {  // uplink: the prompt block or one decode step reaches the server
     rec.uplink += at - ds.up_start;
     if (ds.received == 0)
-      server_->push({at, d, ds.prompt, ds.kv_need, true});
+      server_->push({at, d, ds.req.prompt, ds.kv_need, true});
     else
-      server_->push({at, d, ds.prompt + ds.received, 0, false});
+      server_->push({at, d, ds.req.prompt + ds.received, 0, false});
     return;
   }
-  rec.downlink += at - ds.down_starts.front();
+  const double down = at - ds.down_starts.front();
   ds.down_starts.pop_front();
   const int64_t k = ++ds.received;
-  if (k == 1) rec.ttft = at - rec.arrival;
-  if (k == ds.output) {
+  const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
+  if (k == ds.req.output) {
     finish(ds, at);
     return;
   }
-  if (stream()) return;
-  const size_t g = ds.group;
-  const int64_t ctx = ds.prompt + k;
-  const double edge = cost_.edge_step(g, ctx), enc = cost_.edge_encode(g, 1);
-  rec.edge_compute += edge;
-  rec.encode += enc;
-  add_flow(true, ds, at + edge + enc, cost_.uplink_bytes(1));
+  if (next) add_flow(true, ds, at + next->edge_compute + next->encode, next->up_bytes);
 }
 
 // Fast mode's one actor besides the server: it starts requests at their times and advances the StarNetwork.
@@ -367,8 +355,9 @@ void Fleet::driver_actor() {
 }
 
 // The record of device d's request r (its r-th spec), with everything known before it runs.
-RequestRecord& Fleet::open_request(int64_t d, size_t r, const RequestSpec& s, double arrival) {
+RequestRecord& Fleet::open_request(int64_t d, size_t r, double arrival) {
   DeviceState& ds = dev_[static_cast<size_t>(d)];
+  const RequestSpec& s = spec(d, r);
   RequestRecord& rec = records_[static_cast<size_t>(d * requests_per_device_) + r];
   rec.request = d * requests_per_device_ + static_cast<int64_t>(r);
   rec.device = d;
@@ -398,10 +387,7 @@ void Fleet::schedule_request(int64_t d, double now) {
     ring(now);  // the driver may be waiting for this last completion
     return;
   }
-  if (w.arrival == "poisson")
-    ds.arrival = device_requests(w, sys_.scenario.seed, d)[r].arrival;
-  else
-    ds.arrival = r == 0 ? device_requests(w, sys_.scenario.seed, d)[0].arrival : now + w.think_time;
+  ds.arrival = request_arrival(w, spec(d, r), r, now);
   const double at = std::max(ds.arrival, now);
   request_starts_.push({at, d});
   ring(at);
@@ -410,9 +396,8 @@ void Fleet::schedule_request(int64_t d, double now) {
 void Fleet::start_request(int64_t d, double at) {
   DeviceState& ds = dev_[static_cast<size_t>(d)];
   const size_t r = ds.next_request++;
-  const RequestSpec s = device_requests(sys_.scenario.workload, sys_.scenario.seed, d)[r];
-  RequestRecord& rec = open_request(d, r, s, ds.arrival);
-  run_request(ds, rec, s.prompt, s.output, at);
+  RequestRecord& rec = open_request(d, r, ds.arrival);
+  run_request(ds, rec, spec(d, r), at);
 }
 
 void Fleet::request_done(DeviceState& ds, double at) { schedule_request(&ds - dev_.data(), at); }
@@ -439,107 +424,98 @@ void Fleet::build_networks() {
   }
 }
 
-void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now) {
+void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, double now) {
   const size_t g = ds.group;
+  const int64_t prompt = ds.req.prompt, output = ds.req.output;
+  ds.rec = rec.request;
   if (!topo_.full) {
     // Nothing is shared: the request is the closed form of one device alone.
     const Estimate e = cost_.estimate(g, prompt, output);
     rec.ttft = (now - rec.arrival) + e.ttft;
     rec.edge_compute = e.prefill.edge_compute + e.decode_mean.edge_compute * static_cast<double>(output - 1);
-    ds.rec = rec.request;
     ++events_;
     finish(ds, now + e.e2e);
     return;
   }
   double t = cost_.edge_prefill(g, prompt);
   rec.edge_compute += t;
-  compute(ds, t);
+  compute(t);
   rec.ttft = s4u::Engine::get_clock() - rec.arrival;
   for (int64_t k = 1; k < output; ++k) {
     t = cost_.edge_step(g, prompt + k);
     rec.edge_compute += t;
-    compute(ds, t);
+    compute(t);
     ++events_;
   }
-  ds.rec = rec.request;
   finish(ds, s4u::Engine::get_clock());
 }
 
-void Fleet::run_request(DeviceState& ds, RequestRecord& rec, int64_t prompt, int64_t output, double now) {
+void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& s, double now) {
   const size_t g = ds.group;
-  if (!sys_.plan.server_has_head) return edge_only(ds, rec, prompt, output, now);
+  ds.req = {g, s.prompt, s.output, stream()};
+  if (!sys_.plan.server_has_head) return edge_only(ds, rec, now);
   ds.rec = rec.request;
-  ds.prompt = prompt;
-  ds.output = output;
   ds.produced = 0;
-  ds.kv_need = static_cast<double>(prompt + output) * cost_.server_kv_bytes_per_token();
+  ds.kv_need = cost_.kv_reservation(s.prompt, s.output);
   const int64_t d = rec.device;
-  const double edge = cost_.edge_prefill(g, prompt), enc = cost_.edge_encode(g, prompt);
-  const double up_bytes = cost_.uplink_bytes(prompt);
-  rec.edge_compute += edge;
-  rec.encode += enc;
+  const DeviceWork first = begin_request(cost_, ds.req, rec);
 
   if (!topo_.full) {  // the server and the network carry the request from here to finish()
-    const double t0 = now + edge + enc;
+    const double t0 = now + first.edge_compute + first.encode;
     if (ds.host >= 0) {
       ds.received = 0;
-      add_flow(true, ds, t0, up_bytes);
+      add_flow(true, ds, t0, first.up_bytes);
       return;
     }
-    const double up = cost_.transfer_up(g, up_bytes);
+    const double up = cost_.transfer_up(g, first.up_bytes);
     rec.uplink += up;
-    server_->push({t0 + up, d, prompt, ds.kv_need, true});
+    server_->push({t0 + up, d, s.prompt, ds.kv_need, true});
     return;
   }
 
-  compute(ds, edge + enc);
-  rec.uplink += transfer(ds, true, up_bytes);
-  server_->push({s4u::Engine::get_clock(), d, prompt, ds.kv_need, true});
-  if (stream()) {
-    for (int64_t k = 1; k <= output; ++k) {
-      ds.wake->acquire();
+  compute(first.edge_compute + first.encode);
+  rec.uplink += transfer(ds, true, first.up_bytes);
+  server_->push({s4u::Engine::get_clock(), d, s.prompt, ds.kv_need, true});
+  for (int64_t k = 1; k <= s.output; ++k) {
+    ds.wake->acquire();  // token k is ready at the server (streamed: on its way)
+    double down = 0, at = 0;
+    if (stream()) {
       s4u::CommPtr c = ds.stream.front();
       ds.stream.pop_front();
       c->wait();
-      const double at = c->get_finish_time();
-      rec.downlink += at - c->get_start_time();
-      if (k == 1) rec.ttft = at - rec.arrival;
-      if (k == output) finish(ds, at);
+      at = c->get_finish_time();
+      down = at - c->get_start_time();
+    } else {
+      down = transfer(ds, false, cost_.downlink_bytes());
+      at = s4u::Engine::get_clock();
     }
-    return;
+    const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
+    if (k == s.output) {
+      finish(ds, at);
+      return;
+    }
+    if (!next) continue;  // streamed: the next token is already on its way
+    compute(next->edge_compute + next->encode);
+    rec.uplink += transfer(ds, true, next->up_bytes);
+    server_->push({s4u::Engine::get_clock(), d, s.prompt + k, 0, false});
   }
-  for (int64_t k = 1; k <= output; ++k) {
-    ds.wake->acquire();  // token k is ready at the server
-    rec.downlink += transfer(ds, false, cost_.downlink_bytes());
-    if (k == 1) rec.ttft = s4u::Engine::get_clock() - rec.arrival;
-    if (k == output) break;
-    const int64_t ctx = prompt + k;
-    const double e = cost_.edge_step(g, ctx), c = cost_.edge_encode(g, 1);
-    rec.edge_compute += e;
-    rec.encode += c;
-    compute(ds, e + c);
-    rec.uplink += transfer(ds, true, cost_.uplink_bytes(1));
-    server_->push({s4u::Engine::get_clock(), d, ctx, 0, false});
-  }
-  finish(ds, s4u::Engine::get_clock());
 }
 
 void Fleet::device_actor(int64_t d) {
   DeviceState& ds = dev_[static_cast<size_t>(d)];
   const Workload& w = sys_.scenario.workload;
-  const auto specs = device_requests(w, sys_.scenario.seed, d);
   const bool oom = all_oom_ || group_oom_[ds.group];
-  double arrival = 0;
-  for (size_t r = 0; r < specs.size(); ++r) {
-    const auto& s = specs[r];
-    if (w.arrival == "poisson")
-      arrival = s.arrival;
-    else
-      arrival = r == 0 ? s.arrival : (oom ? arrival : s4u::Engine::get_clock()) + w.think_time;
-    RequestRecord& rec = open_request(d, static_cast<size_t>(r), s, arrival);
-    if (oom) continue;
+  double ended = 0;
+  for (size_t r = 0; r < static_cast<size_t>(requests_per_device_); ++r) {
+    const double arrival = request_arrival(w, spec(d, r), r, ended);
+    RequestRecord& rec = open_request(d, r, arrival);
+    if (oom) {
+      ended = arrival;
+      continue;
+    }
     if (s4u::Engine::get_clock() < arrival) s4u::this_actor::sleep_until(arrival);
-    run_request(ds, rec, s.prompt, s.output, s4u::Engine::get_clock());
+    run_request(ds, rec, spec(d, r), s4u::Engine::get_clock());
+    ended = s4u::Engine::get_clock();
   }
 }
 
@@ -591,6 +567,7 @@ SimResult Fleet::run() {
       topo_.memory_src >= 0 ? Server::Execute([this](double d) { shared_step(d, cost_.server_stream_bytes()); })
                             : Server::Execute());
   records_.resize(static_cast<size_t>(n * requests_per_device_));
+  requests_ = fleet_requests(sys_.scenario.workload, sys_.scenario.seed, n);
   dev_.resize(static_cast<size_t>(n));
   s4u::Actor::create("server", hosts_[0], [this] { server_->run(); })->daemonize();
   for (int64_t d = 0; d < n; ++d) {
@@ -613,12 +590,9 @@ SimResult Fleet::run() {
         continue;
       }
       // Requests that cannot run are recorded at the arrivals the device actor would give them.
-      const auto specs = device_requests(w, sys_.scenario.seed, d);
       double arrival = 0;
-      for (size_t r = 0; r < specs.size(); ++r) {
-        arrival = w.arrival == "poisson" ? specs[r].arrival : r == 0 ? specs[r].arrival : arrival + w.think_time;
-        open_request(d, r, specs[r], arrival);
-      }
+      for (size_t r = 0; r < static_cast<size_t>(requests_per_device_); ++r)
+        arrival = open_request(d, r, request_arrival(w, spec(d, r), r, arrival)).arrival;
     }
     s4u::Actor::create("driver", hosts_[0], [this] { driver_actor(); });
   }

@@ -89,4 +89,19 @@ std::vector<RequestSpec> device_requests(const Workload& w, uint64_t scenario_se
   return out;
 }
 
+std::vector<RequestSpec> fleet_requests(const Workload& w, uint64_t scenario_seed, int64_t devices) {
+  std::vector<RequestSpec> out;
+  out.reserve(static_cast<size_t>(devices * w.requests_per_device));
+  for (int64_t d = 0; d < devices; ++d) {
+    const auto mine = device_requests(w, scenario_seed, d);
+    out.insert(out.end(), mine.begin(), mine.end());
+  }
+  return out;
+}
+
+double request_arrival(const Workload& w, const RequestSpec& s, size_t r, double previous_end) {
+  if (w.arrival == "poisson" || r == 0) return s.arrival;
+  return previous_end + w.think_time;
+}
+
 }  // namespace splitsim

@@ -40,4 +40,12 @@ struct RequestSpec {
 // completes. Poisson: arrivals at the per-device rate from t = 0.
 std::vector<RequestSpec> device_requests(const Workload& w, uint64_t scenario_seed, int64_t device);
 
+// Every device's requests, drawn once: device d's request r is at d * requests_per_device + r.
+std::vector<RequestSpec> fleet_requests(const Workload& w, uint64_t scenario_seed, int64_t devices);
+
+// When request r of a device arrives. Poisson: its drawn time. Closed loop: the first at its drawn offset, each
+// next one think_time after the previous one ended (`previous_end`; a request that could not run ends at its
+// arrival).
+double request_arrival(const Workload& w, const RequestSpec& s, size_t r, double previous_end);
+
 }  // namespace splitsim

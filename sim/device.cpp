@@ -1,0 +1,28 @@
+#include "sim/device.hpp"
+
+namespace splitsim {
+
+DeviceWork begin_request(const CostModel& cost, const RequestInFlight& req, RequestRecord& rec) {
+  const DeviceWork w = cost.device_prefill(req.group, req.prompt);
+  rec.edge_compute += w.edge_compute;
+  rec.encode += w.encode;
+  return w;
+}
+
+std::optional<DeviceWork> token_at_device(const CostModel& cost, const RequestInFlight& req, int64_t k, double at,
+                                          double down, RequestRecord& rec) {
+  rec.downlink += down;
+  if (k == 1) rec.ttft = at - rec.arrival;
+  if (k >= req.output || req.streamed) return std::nullopt;
+  const DeviceWork w = cost.device_step(req.group, req.prompt + k);
+  rec.edge_compute += w.edge_compute;
+  rec.encode += w.encode;
+  return w;
+}
+
+void end_request(RequestRecord& rec, double at) {
+  rec.e2e = at - rec.arrival;
+  rec.tpot = rec.output_tokens > 1 ? (rec.e2e - rec.ttft) / static_cast<double>(rec.output_tokens - 1) : 0.0;
+}
+
+}  // namespace splitsim
