@@ -90,7 +90,7 @@ struct DeviceState {
   std::deque<s4u::CommPtr> stream;  // cloud-only tokens on their way (SimGrid path)
   // StarNetwork path: tokens received, when the uplink in flight began, when each downlink in flight began.
   int64_t received = 0;
-  double up_start = 0;
+  double up_start = 0, up_bytes = 0;
   size_t next_request = 0;  // fast mode: the request to start next
   double arrival = 0;       // of the current request
   std::deque<double> down_starts;
@@ -285,7 +285,7 @@ void Fleet::add_flow(bool up, DeviceState& ds, double start, double bytes) {
   const auto d = static_cast<uint64_t>(&ds - dev_.data());
   const double lat = (up ? net_latency_up_ : net_latency_down_)[static_cast<size_t>(link)];
   if (up)
-    ds.up_start = start;
+    ds.up_start = start, ds.up_bytes = bytes;
   else
     ds.down_starts.push_back(start);
   (up ? up_net_ : down_net_).add_flow(start + lat, link, bytes, d * 2 + (up ? 1 : 0));
@@ -300,12 +300,15 @@ void Fleet::ring(double at) {
   }
 }
 
-// A StarNetwork transfer completed at `at` (in the network actor): the device's next stage.
-void Fleet::on_flow(uint64_t tag, double at) {
+// A StarNetwork transfer's bytes arrived at `done` (in the network actor): the device's next stage, after the
+// host's measured message overhead (as in the closed form and in full mode).
+void Fleet::on_flow(uint64_t tag, double done) {
   const auto d = static_cast<int64_t>(tag / 2);
   DeviceState& ds = dev_[static_cast<size_t>(d)];
   RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
-  if (tag % 2 == 1) {  // uplink: the prompt block or one decode step reaches the server
+  const bool up = tag % 2 == 1;
+  const double at = done + cost_.transport_overhead(ds.group, up ? ds.up_bytes : cost_.downlink_bytes());
+  if (up) {  // the prompt block or one decode step reaches the server
     rec.uplink += at - ds.up_start;
     if (ds.received == 0)
       server_->push({at, d, ds.req.prompt, ds.kv_need, true});
@@ -483,8 +486,9 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
       s4u::CommPtr c = ds.stream.front();
       ds.stream.pop_front();
       c->wait();
-      at = c->get_finish_time();
+      at = c->get_finish_time() + cost_.transport_overhead(ds.group, cost_.downlink_bytes());
       down = at - c->get_start_time();
+      if (k == s.output) s4u::this_actor::sleep_until(at);
     } else {
       down = transfer(ds, false, cost_.downlink_bytes());
       at = s4u::Engine::get_clock();

@@ -1,9 +1,15 @@
 // Helpers for the simulator tests: systems from inline scenario text, simulations in child processes.
 #pragma once
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "core/scenario.hpp"
 #include "core/toml_reader.hpp"
+#include "hwprofiles/measured_tables.hpp"
 #include "hwprofiles/system.hpp"
 #include "sim/simulation.hpp"
 
@@ -43,6 +49,35 @@ inline SimResult run_sim(const System& sys, bool full = false) {
   SimOptions o;
   o.full = full;
   return simulate_isolated(sys, o);
+}
+
+// Hand-written measured tables: a memory table (B/s for one thread and for all) and the transport every table file
+// has (s per message either way at one client, s per byte).
+inline std::shared_ptr<const MeasuredTables> measured_tables(double read_single, double read_all,
+                                                             double message_s = 0, double per_byte_s = 0) {
+  const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-sim";
+  std::filesystem::create_directories(dir);
+  const std::string path =
+      (dir / fmt::format("tables-{}-{}-{}-{}.toml", read_single, read_all, message_s, per_byte_s)).string();
+  std::ofstream(path) << fmt::format(R"([executor]
+version = 2
+host = "testhost"
+date = "2026-01-01T00:00:00Z"
+command = "hand-written for tests"
+cores = 2
+[executor.memory]
+source = "hand-written"
+read_single_Bps = {}
+read_all_Bps = {}
+threads = 2
+[executor.transport]
+source = "hand-written"
+clients = [1]
+round_trip_s = [{}]
+per_byte_s = {}
+)",
+                                     read_single, read_all, 2 * message_s, per_byte_s);
+  return load_measured_tables(path);
 }
 
 inline double rel(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-300); }

@@ -72,35 +72,9 @@ TEST_CASE("shared cores: fewer cores than computing steps slow the requests down
 
 namespace {
 
-// Measured tables with only a memory table (and the transport they must have), for the server's host.
-std::shared_ptr<const MeasuredTables> memory_tables(double single, double all) {
-  const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-sim";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / fmt::format("memory-{}-{}.toml", single, all)).string();
-  std::ofstream(path) << fmt::format(R"([executor]
-version = 2
-host = "testhost"
-date = "2026-01-01T00:00:00Z"
-command = "hand-written for tests"
-cores = 2
-[executor.memory]
-source = "hand-written"
-read_single_Bps = {}
-read_all_Bps = {}
-threads = 2
-[executor.transport]
-source = "hand-written"
-clients = [1]
-round_trip_s = [0]
-per_byte_s = 0
-)",
-                                     single, all);
-  return load_measured_tables(path);
-}
-
 std::vector<double> e2e_with_bus(int devices, double single, double all) {
   System sys = system_from(fleet("edge-only", devices, 2));
-  sys.server.measured = memory_tables(single, all);
+  sys.server.measured = measured_tables(single, all);
   const SimResult r = run_sim(sys);
   std::vector<double> v;
   for (const auto& q : r.requests) v.push_back(q.e2e);
