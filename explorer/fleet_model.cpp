@@ -116,7 +116,7 @@ struct PrefillWaits {
 // one. The upload of a late cell thus overlaps the server's work on earlier ones instead of adding to it.
 // Decode steps of earlier waves are left out: they queue behind the prefills that were waiting first.
 PrefillWaits batched_prefills(const CostModel& cm, const std::vector<FleetGroupEstimate>& groups, int64_t cap,
-                              const Regime& lockstep) {
+                              const Regime& lockstep, double admitted_share) {
   const System& sys = cm.system();
   const int64_t P = std::max<int64_t>(1, std::llround(sys.scenario.workload.prompt_tokens.mean()));
   const double codec = sys.plan.wire != WireFormat::token_ids ? cm.server_decode_codec(P) : 0.0;
@@ -134,7 +134,7 @@ PrefillWaits batched_prefills(const CostModel& cm, const std::vector<FleetGroupE
     const double before = a.prefill.edge_compute + a.prefill.encode + a.prefill.uplink;
     for (const CellClass& c : cell_classes(sys.fleet[g].group)) {
       const double up = cell_delay(sys, g, a, c.size, lockstep).up_prompt;
-      w.push_back({g, c.devices * static_cast<double>(sys.fleet[g].group.count), before + up});
+      w.push_back({g, admitted_share * c.devices * static_cast<double>(sys.fleet[g].group.count), before + up});
     }
   }
   std::stable_sort(w.begin(), w.end(), [](const Wave& x, const Wave& y) { return x.arrival < y.arrival; });
@@ -162,6 +162,21 @@ PrefillWaits batched_prefills(const CostModel& cm, const std::vector<FleetGroupE
   return r;
 }
 
+// ---- Waiting for admission (closed loop) -------------------------------------------------------------
+// N devices, room for N / k requests' KV at once. A request takes T from arrival to its last token and holds
+// its reservation for H of it (from its prompt's arrival at the server to its last token there, so H < T).
+// Without think time the first requests are admitted in k waves, H apart (wave j takes T + j H); a later request
+// arrives when its device's previous one ends and waits for the k - 1 waves queued before it, so it takes
+// max(T, k H). Over m requests per device the mean is (T + (k - 1) H / 2 + (m - 1) max(T, k H)) / m. With think
+// time Z the devices are dephased and the closed loop's response-time law gives max(T, k H - Z) (the reservations
+// are the bottleneck). Returns the mean wait beyond T.
+double admission_wait(double k, double T, double H, double requests_per_device, double think_time) {
+  const double m = std::max(1.0, requests_per_device);
+  const double total = think_time > 0 ? std::max(T, k * H - think_time)
+                                      : (T + (k - 1) * H / 2 + (m - 1) * std::max(T, k * H)) / m;
+  return std::max(0.0, total - T);
+}
+
 // ---- The device's own queue (Poisson) ----------------------------------------------------------------
 // A device runs one request at a time (the simulator's device actor sleeps until the next arrival only when it
 // is idle), and TTFT counts from the arrival, so a Poisson request that arrives while its device is still busy
@@ -180,21 +195,14 @@ double device_wait(double rate, double service, double requests_per_device) {
 
 }  // namespace
 
-double FleetEstimate::mean_ttft() const {
+double FleetEstimate::device_mean(double FleetGroupEstimate::*field) const {
   double s = 0, n = 0;
-  for (const auto& g : groups) s += g.ttft, n += 1;
+  for (const auto& g : groups) s += g.devices * (g.*field), n += g.devices;
   return n > 0 ? s / n : 0;
 }
-double FleetEstimate::mean_tpot() const {
-  double s = 0, n = 0;
-  for (const auto& g : groups) s += g.tpot, n += 1;
-  return n > 0 ? s / n : 0;
-}
-double FleetEstimate::mean_e2e() const {
-  double s = 0, n = 0;
-  for (const auto& g : groups) s += g.e2e, n += 1;
-  return n > 0 ? s / n : 0;
-}
+double FleetEstimate::mean_ttft() const { return device_mean(&FleetGroupEstimate::ttft); }
+double FleetEstimate::mean_tpot() const { return device_mean(&FleetGroupEstimate::tpot); }
+double FleetEstimate::mean_e2e() const { return device_mean(&FleetGroupEstimate::e2e); }
 
 FleetEstimate estimate_fleet(const CostModel& cm) {
   const System& sys = cm.system();
@@ -211,6 +219,7 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
 
   for (size_t g = 0; g < sys.fleet.size(); ++g) {
     FleetGroupEstimate ge;
+    ge.devices = static_cast<double>(sys.fleet[g].group.count);
     ge.alone = cm.estimate(g, P, K);
     if (ge.alone.edge_memory.oom() && !f.infeasible) {
       f.infeasible = true;
@@ -246,7 +255,7 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
   if (f.capacity < 1) {
     if (!f.infeasible)
       f.reason = fmt::format("server out of memory: {} weights leave no room for one {}-token KV cache on {}",
-                             format_bytes(cm.server_weight_bytes()), sc.workload.max_seq_len, sys.server.name);
+                             format_bytes(cm.server_weight_bytes()), P + K, sys.server.name);
     f.infeasible = true;
     f.capacity = 1;
   }
@@ -281,11 +290,16 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
     return fl;
   };
 
-  double n = N, rho = 0, prefill_rho = 0, prefill_wait = 0, tok = 0;
+  // Admission (CostModel::kv_reservation): a closed loop keeps at most `seqs` requests in flight, the others
+  // wait for a KV reservation to be released; sequences beyond max_batch but within the KV memory are admitted
+  // and time-share the server's iterations (cohorts below).
+  const bool closed = sc.workload.arrival == "closed";
+  const double admitted = closed ? std::min(N, static_cast<double>(std::max<int64_t>(seqs, 1))) : N;
+  double n = admitted, rho = 0, prefill_rho = 0, prefill_wait = 0, tok = 0;
   double k = 1, b = 1, S = 0;
   Regime regime;
   Regime prompt_regime;  // how the prompts meet on a cell: lockstep, or at random (Poisson, dephased closed loop)
-  if (sc.workload.arrival == "closed") {
+  if (closed) {
     // Lockstep cohorts; every device's prefill arrives at once and is served first come first served.
     k = std::ceil(n / cap);
     b = std::ceil(n / k);
@@ -303,7 +317,7 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
         e2e += static_cast<double>(sys.fleet[g].group.count) / N * f.groups[g].alone.e2e;
       prompt_regime.poisson = true;
       prompt_regime.rate = 1 / (sc.workload.think_time + e2e);
-      prefill_rho = std::min(0.99, (N - 1) * prompt_regime.rate * (prefill_work + steps * S / b));
+      prefill_rho = std::min(0.99, (admitted - 1) * prompt_regime.rate * (prefill_work + steps * S / b));
     }
   } else {
     // Poisson: fixed point on the number of sequences in flight.
@@ -332,10 +346,11 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
   f.batch = b;
   f.step = S;
   const bool together = sc.workload.arrival == "closed" && sc.workload.think_time <= 0;
-  const PrefillWaits waits = together ? batched_prefills(cm, f.groups, f.capacity, prompt_regime)
+  const PrefillWaits waits = together ? batched_prefills(cm, f.groups, f.capacity, prompt_regime, admitted / N)
                                       : PrefillWaits::uniform(f.groups.size(), regime.poisson ? prefill_wait : prefill_rho * S / 2);
 
   double e2e_max = 0, ttft_max = 0, bytes_up = 0, access_links = 0;
+  double held = 0;  // device mean of the time a request holds its KV reservation
   for (size_t g = 0; g < f.groups.size(); ++g) {
     auto& ge = f.groups[g];
     const Estimate& a = ge.alone;
@@ -370,6 +385,9 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
       ge.device_queue = device_wait(sc.workload.rate, ge.e2e, rpd);
       ge.ttft += ge.device_queue, ge.e2e += ge.device_queue;
     }
+    held += ge.devices / N *
+            (ge.e2e - (a.prefill.edge_compute + a.prefill.encode + a.prefill.uplink + prompt_up) -
+             (K > 1 ? a.decode_mean.downlink + step_down : a.prefill.downlink + prompt_down));
     e2e_max = std::max(e2e_max, ge.e2e);
     ttft_max = std::max(ttft_max, a.ttft + waits.last(g) + (prompt_up + prompt_down));
     const auto& group = sys.fleet[g].group;
@@ -381,9 +399,15 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
 
   const double requests = N * rpd;
   const double busy = requests * (prefill_work + steps * S / b);
-  if (sc.workload.arrival == "closed") {
+  if (closed) {
     // The last request of a run starts after the last prefill in the queue.
     f.span = rpd * std::max(e2e_max, ttft_max + steps * tok) + (rpd - 1) * sc.workload.think_time;
+    if (admitted < N) {
+      const double in_flight = f.device_mean(&FleetGroupEstimate::e2e);
+      const double wait = admission_wait(N / admitted, in_flight, held, rpd, sc.workload.think_time);
+      for (auto& ge : f.groups) ge.ttft += wait, ge.e2e += wait, ge.server_queue += wait;
+      f.span = std::max(f.span, N * rpd / admitted * held + (rpd - 1) * sc.workload.think_time);
+    }
   } else {
     f.span = rpd / std::max(sc.workload.rate, 1e-300) + e2e_max;
   }

@@ -17,9 +17,12 @@
 // Shared cells (K devices behind one access point) stretch the transfers: in lockstep a step's K flows
 // go together (latency + K x bytes / rate, and the cell's busy time bounds the cycle); under Poisson each
 // cell link is an M/G/1 processor-sharing queue (fleet_model.cpp says why each). Private links are untouched.
-// Sequences beyond cap are modelled as time-sharing the server (the simulator queues them for admission
-// instead: same mean end-to-end latency, different TTFT/TPOT split). This is a screen; the simulator is the
-// reference, and the optimizer re-ranks its best candidates there.
+// Admission is CostModel::kv_reservation, the simulator's and the executor's rule: a request reserves the KV of
+// its prompt + output tokens. In a closed loop the sequences beyond what the KV memory holds wait for admission
+// in waves (fleet_model.cpp, admission_wait); sequences beyond max_batch but within the KV memory time-share the
+// server's iterations (cohorts above). Under Poisson arrivals the KV limit is modelled as time-sharing too (the
+// simulator queues instead: same mean end-to-end latency, different TTFT/TPOT split). This is a screen; the
+// simulator is the reference, and the optimizer re-ranks its best candidates there.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -30,6 +33,7 @@
 namespace splitsim {
 
 struct FleetGroupEstimate {
+  double devices = 0;      // in the group
   Estimate alone;          // the device by itself (cost model)
   double ttft = 0, tpot = 0, e2e = 0;  // s, with the other devices
   StageTimes per_request;  // s per request by stage (server_compute includes the batch's share of iterations)
@@ -57,6 +61,7 @@ struct FleetEstimate {
   double mean_ttft() const;
   double mean_tpot() const;
   double mean_e2e() const;
+  double device_mean(double FleetGroupEstimate::*field) const;
 };
 
 FleetEstimate estimate_fleet(const CostModel& cm);

@@ -106,7 +106,8 @@ void run_estimate(const std::string& path, const std::vector<std::string>& sets,
     fmt::print("memory\n");
     print_memory("edge", e.edge_memory);
     print_memory("server (one sequence)", e.server_memory);
-    fmt::print("  server KV capacity: {} sequences of {} tokens\n\n", e.server_max_sequences, sc.workload.max_seq_len);
+    fmt::print("  server KV capacity: {} requests of {} + {} tokens at once\n\n", e.server_max_sequences,
+               e.prompt_tokens, e.output_tokens);
     fmt::print("latency (one device alone, batch 1)\n");
     print_stages("prefill (TTFT)", e.prefill);
     print_stages("decode step (mean)", e.decode_mean);

@@ -430,7 +430,7 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
   e.output_tokens = output;
   e.edge_memory = edge_memory(g);
   e.server_memory = server_memory();
-  double per_seq = server_kv_bytes_per_token() * static_cast<double>(sys_.scenario.workload.max_seq_len);
+  const double per_seq = kv_reservation(prompt, output);
   e.server_max_sequences = per_seq > 0 ? static_cast<int64_t>(server_kv_capacity() / per_seq) : 0;
   e.estimated_codec = p.wire == WireFormat::ts_tabq;
   e.bytes_up_prefill = uplink_bytes(prompt);

@@ -60,7 +60,7 @@ struct Estimate {
   int64_t output_tokens = 0;
   MemoryBreakdown edge_memory;
   MemoryBreakdown server_memory;   // weights + KV of one sequence at max_seq_len
-  int64_t server_max_sequences = 0;  // KV capacity of the server in whole max_seq_len sequences
+  int64_t server_max_sequences = 0;  // requests of these lengths whose KV reservations the server holds at once
   StageTimes prefill;              // the time to first token, by stage
   StageTimes decode_mean;          // mean of one decode step, by stage
   double ttft = 0, tpot = 0, e2e = 0;  // s

@@ -67,8 +67,7 @@ std::string config_oom_reason(const System& sys) {
     return fmt::format("server {}: weights {} + runtime {} exceed its memory {}", sys.server.name,
                        format_bytes(m.weights), format_bytes(m.runtime), format_bytes(m.capacity));
   const auto& w = sys.scenario.workload;
-  double need = static_cast<double>(w.prompt_tokens.upper_bound() + w.output_tokens.upper_bound()) *
-                cost.server_kv_bytes_per_token();
+  const double need = cost.kv_reservation(w.prompt_tokens.upper_bound(), w.output_tokens.upper_bound());
   if (need > cost.server_kv_capacity())
     return fmt::format("server {}: KV memory {} holds no request of {} tokens ({})", sys.server.name,
                        format_bytes(cost.server_kv_capacity()),
