@@ -153,8 +153,9 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
     s.codec.tabq_eps = c->number_or("tabq_eps", 1e-12, 1, s.codec.tabq_eps);
     s.codec.tabq_bits = c->int_list_or("tabq_bits", 1, 16, s.codec.tabq_bits);
     s.codec.uniform_bits = c->integer_or("uniform_bits", 1, 16, s.codec.uniform_bits);
-    s.codec.mean_bits = c->number_or("mean_bits", 0.5, 32, s.codec.mean_bits);
-    s.codec.outliers_per_token = c->number_or("outliers_per_token", 0, 1e6, s.codec.outliers_per_token);
+    s.codec.expected.mean_bits = c->number_or("mean_bits", 0.5, 32, s.codec.expected.mean_bits);
+    s.codec.expected.outliers_per_token =
+        c->number_or("outliers_per_token", 0, 1e6, s.codec.expected.outliers_per_token);
   }
 
   TomlReader w = r.table("workload");
@@ -202,8 +203,8 @@ nlohmann::json Scenario::to_json() const {
         {"cloud_bits", split.cloud_bits}, {"kv_bits", split.kv_bits}, {"group_size", split.group_size}}},
       {"codec",
        {{"ts_mode", codec.ts_mode}, {"ts_threshold", codec.ts_threshold}, {"tabq_eps", codec.tabq_eps},
-        {"tabq_bits", codec.tabq_bits}, {"uniform_bits", codec.uniform_bits}, {"mean_bits", codec.mean_bits},
-        {"outliers_per_token", codec.outliers_per_token}}},
+        {"tabq_bits", codec.tabq_bits}, {"uniform_bits", codec.uniform_bits}, {"mean_bits", codec.expected.mean_bits},
+        {"outliers_per_token", codec.expected.outliers_per_token}}},
       {"workload",
        {{"arrival", workload.arrival}, {"think_time", workload.think_time}, {"rate", workload.rate},
         {"requests_per_device", workload.requests_per_device}, {"prompt_tokens", length_json(workload.prompt_tokens)},

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/codec.hpp"
 #include "core/overrides.hpp"
 
 namespace splitsim {
@@ -60,9 +61,8 @@ struct CodecConfig {
   std::vector<int64_t> tabq_bits = {2, 3, 4, 6, 8};
   int64_t uniform_bits = 8;       // per-token uniform quantization for split-uniform
   // Expected statistics for analytic estimates (until measured from real activations): TAB-Q bits per
-  // element and outliers per token. Estimates are labelled as such in outputs.
-  double mean_bits = 4.0;
-  double outliers_per_token = 8.0;
+  // element and outliers per token, the System's default codec_stats. Estimates are labelled as such in outputs.
+  CodecStatistics expected;
 };
 
 struct Workload {

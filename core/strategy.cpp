@@ -27,16 +27,39 @@ std::vector<std::string> strategy_names() {
   return out;
 }
 
-const char* wire_format_name(WireFormat f) {
+std::optional<WireCodec> hidden_codec(WireFormat f) {
   switch (f) {
-    case WireFormat::token_ids: return "token-ids";
-    case WireFormat::none: return "none";
-    case WireFormat::fp16: return "fp16";
-    case WireFormat::uniform: return "uniform";
-    case WireFormat::ts_tabq: return "ts+tabq";
-    case WireFormat::fp32: return "fp32";
+    case WireFormat::fp32: return WireCodec::fp32;
+    case WireFormat::fp16: return WireCodec::fp16;
+    case WireFormat::uniform: return WireCodec::uniform;
+    case WireFormat::ts_tabq: return WireCodec::ts_tabq;
+    case WireFormat::token_ids:
+    case WireFormat::none: break;
   }
-  return "?";
+  return std::nullopt;
+}
+
+const char* wire_format_name(WireFormat f) {
+  if (auto c = hidden_codec(f)) return wire_codec_name(*c);
+  return f == WireFormat::token_ids ? "token-ids" : "none";
+}
+
+CodecSpec codec_spec(const CodecConfig& c, const Plan& plan) {
+  const auto codec = hidden_codec(plan.wire);
+  if (!codec)
+    throw_input("codec", "plan.wire", "a plan that sends a hidden state (" + wire_codec_names() + ")",
+                wire_format_name(plan.wire));
+  CodecSpec s;
+  s.codec = *codec;
+  if (s.codec == WireCodec::uniform) s.uniform_bits = static_cast<int>(plan.wire_bits);
+  if (s.codec == WireCodec::ts_tabq) {
+    s.ts_mode = parse_ts_mode(c.ts_mode);
+    s.ts_threshold = c.ts_threshold;
+    s.tabq_eps = c.tabq_eps;
+    s.tabq_bits.assign(c.tabq_bits.begin(), c.tabq_bits.end());
+  }
+  s.validate(codec_key);
+  return s;
 }
 
 Plan make_plan(const Scenario& sc, int64_t n_layers) {

@@ -6,8 +6,11 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "core/codec.hpp"
 
 namespace splitsim {
 
@@ -22,7 +25,9 @@ enum class WireFormat {
   ts_tabq,    // Threshold Splitting + Token-wise Adaptive Bit Quantization
   fp32,       // the hidden state in fp32 (lossless; the executor's passthrough)
 };
-const char* wire_format_name(WireFormat f);
+const char* wire_format_name(WireFormat f);  // a hidden-state codec's name (core/codec.hpp) for those formats
+// The codec that encodes a wire format's hidden state; nothing for token ids and for edge-only.
+std::optional<WireCodec> hidden_codec(WireFormat f);
 
 struct Plan {
   std::string strategy;
@@ -34,8 +39,13 @@ struct Plan {
   int64_t kv_bits = 16;
   WireFormat wire = WireFormat::fp16;
   int64_t wire_bits = 16;        // uniform: bits per element
-  int64_t edge_layers() const { return split_layer; }
 };
+
+struct CodecConfig;  // core/scenario.hpp
+// What the codec runs with for a plan: its wire format's codec, uniform at plan.wire_bits, ts-tabq with the
+// scenario's [codec] table (validated, errors naming the [codec] key); InputError for plans that send no hidden
+// state (token ids, edge-only).
+CodecSpec codec_spec(const CodecConfig& c, const Plan& plan);
 
 using StrategyFn = std::function<Plan(const Scenario&, int64_t n_layers)>;
 

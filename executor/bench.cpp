@@ -17,9 +17,7 @@
 #include "executor/tokenizer.hpp"
 #include "executor/transport.hpp"
 #include "executor/weights.hpp"
-#ifdef SPLITSIM_EXEC_HAVE_KERNELS_BENCH
 #include "kernels/bench.hpp"
-#endif
 
 namespace splitsim {
 
@@ -27,21 +25,9 @@ namespace {
 
 // Bytes copied per second by memcpy over buffers far larger than the caches (best of several passes).
 double copy_bandwidth(bool quick) {
-#ifdef SPLITSIM_EXEC_HAVE_KERNELS_BENCH
   BenchOptions bo;
   bo.quick = quick;
   return measure_copy_bandwidth(1 << 20, bo).dram;
-#else
-  const size_t n = quick ? (64u << 20) : (256u << 20);
-  std::vector<char> a(n, 1), b(n, 2);
-  double best = 0;
-  for (int i = 0; i < 5; ++i) {
-    const double t0 = now_s();
-    std::memcpy(b.data(), a.data(), n);
-    best = std::max(best, static_cast<double>(n) / (now_s() - t0));
-  }
-  return best;
-#endif
 }
 
 struct DecodeRate {

@@ -191,9 +191,8 @@ std::string measure_layers(const ModelWeights& w, int bits, int group_size, cons
 
 std::string measure_codec(const std::string& codec, const Eigen::MatrixXf& h, const Settings& st,
                           const std::string& source) {
-  WireConfig c;
-  c.codec = codec;
-  c.validate();
+  CodecSpec c;
+  c.codec = parse_wire_codec(codec, "--codecs", "");
   const int64_t d = h.rows();
   std::vector<double> ts, enc, dec;
   std::vector<uint8_t> wire;

@@ -23,7 +23,7 @@ struct EdgeOptions {
   int port = 0;
   int64_t split = 0;
   LinkShape link;
-  WireConfig wire;
+  CodecSpec wire{WireCodec::fp32};
   SamplingConfig sampling;  // the server samples with it
   int64_t steps = 64;       // tokens to generate
   // Called after the handshake, before the request's clock starts (local runs: all clients start together).

@@ -21,7 +21,7 @@ nlohmann::json EvalResult::to_json() const {
 }
 
 EvalResult evaluate_split(const ModelWeights& ref, const ModelWeights& edge, const ModelWeights& server,
-                          const WireConfig& wire, const std::vector<std::vector<int32_t>>& streams) {
+                          const CodecSpec& wire, const std::vector<std::vector<int32_t>>& streams) {
   std::vector<uint8_t> buf;
   Eigen::MatrixXf h;
   auto round_trip = [&](Eigen::MatrixXf& x) {

@@ -26,7 +26,7 @@ struct EvalResult {
 
 // `reference`: the whole model in fp32; `edge`, `server`: the two halves of the configuration under test.
 EvalResult evaluate_split(const ModelWeights& reference, const ModelWeights& edge, const ModelWeights& server,
-                          const WireConfig& wire, const std::vector<std::vector<int32_t>>& streams);
+                          const CodecSpec& wire, const std::vector<std::vector<int32_t>>& streams);
 
 // The wire as the evaluation sees it: replaces x (d, T) by what the server decodes and returns the bytes the
 // block takes on the wire. Lets executor/methods/ evaluate hidden-state formats the kernels' codec lacks.

@@ -13,6 +13,17 @@ namespace splitsim {
 
 namespace {
 
+// The codec's names are core/codec.hpp's; a bad one is a one-line error naming the flag.
+void codec_option(CLI::App* c, const std::string& flag, WireCodec& target, const std::string& help) {
+  c->add_option_function<std::string>(
+      flag, [&target, flag](const std::string& v) { target = parse_wire_codec(v, flag, ""); }, help);
+}
+
+void ts_mode_option(CLI::App* c, const std::string& flag, TsMode& target, const std::string& help) {
+  c->add_option_function<std::string>(
+      flag, [&target, flag](const std::string& v) { target = parse_ts_mode(v, flag, ""); }, help);
+}
+
 void common_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--model", o.model, "models/<name> shape: random weights, or the shape a checkpoint must have");
   c->add_option("--checkpoint", o.checkpoint, "llama2.c checkpoint (.bin, legacy or version 1); default: stories260K when found");
@@ -29,9 +40,9 @@ void common_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--cloud-bits", o.cloud_bits, "server weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
   c->add_option("--group-size", o.group_size, "OPSC quantization group size along the input dimension")
       ->check(cli::at_least(1));
-  c->add_option("--codec", o.wire.codec, "hidden-state wire codec: fp32 | fp16 | uniform | ts-tabq");
+  codec_option(c, "--codec", o.wire.codec, "hidden-state wire codec: fp32 | fp16 | uniform | ts-tabq");
   c->add_option("--uniform-bits", o.wire.uniform_bits, "uniform codec bits per element");
-  c->add_option("--ts-mode", o.wire.ts_mode, "TS threshold mode: none | fixed | percentile | sigma");
+  ts_mode_option(c, "--ts-mode", o.wire.ts_mode, "TS threshold mode: none | fixed | percentile | sigma");
   c->add_option("--ts-threshold", o.wire.ts_threshold, "fixed: tau; percentile: outlier fraction; sigma: k");
   c->add_option("--tabq-eps", o.wire.tabq_eps, "TAB-Q relative error budget per token");
   c->add_option("--tabq-bits", o.wire.tabq_bits, "TAB-Q allowed bit-widths")->delimiter(',');
@@ -129,7 +140,7 @@ void add_exec_commands(CliRoot& root) {
     m.edge_bits = eval->get_option("--edge-bits")->count() ? opts->edge_bits : -1;
     m.cloud_bits = eval->get_option("--cloud-bits")->count() ? opts->cloud_bits : -1;
     m.group_size = opts->group_size;
-    m.wire_codec = eval->get_option("--codec")->count() ? opts->wire.codec : "";
+    if (eval->get_option("--codec")->count()) m.wire_codec = opts->wire.codec;
     m.wire = opts->wire;
     exec_method_eval(*opts, m, *calib);
   });
@@ -147,7 +158,7 @@ void add_exec_commands(CliRoot& root) {
   acc->add_option("--tokenizer", sweep_opts->tokenizer, "llama2.c tokenizer.bin (for --text)");
   acc->add_option("--weights-seed", sweep_opts->weights_seed, "seed of random weights");
   acc->add_option("--group-size", sweep_opts->group_size, "weight quantization group size")->check(cli::at_least(1));
-  acc->add_option("--ts-mode", sweep_opts->wire.ts_mode, "opsc TS threshold mode: none | fixed | percentile | sigma");
+  ts_mode_option(acc, "--ts-mode", sweep_opts->wire.ts_mode, "opsc TS threshold mode: none | fixed | percentile | sigma");
   acc->add_option("--ts-threshold", sweep_opts->wire.ts_threshold, "opsc TS threshold");
   acc->add_option("--tabq-bits", sweep_opts->wire.tabq_bits, "opsc TAB-Q allowed bit-widths")->delimiter(',');
   eval_flags(acc, *sweep_opts);

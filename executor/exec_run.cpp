@@ -175,7 +175,7 @@ Resolved resolve(const ExecOptions& in) {
   if (!o.tokenizer.empty()) r.tokenizer = std::make_unique<Tokenizer>(o.tokenizer, r.spec.vocab_size);
   check_weight_bits("--edge-bits", o.edge_bits);
   check_weight_bits("--cloud-bits", o.cloud_bits);
-  o.wire.validate();
+  o.wire.validate(codec_flag);
   return r;
 }
 
@@ -220,7 +220,7 @@ std::string run_name(const Resolved& r, const char* mode) {
   const std::string model =
       name_from(r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string());
   if (r.o.split < 0) return fmt::format("{}-{}-unsplit", model, mode);
-  return fmt::format("{}-{}-s{}-e{}-c{}-{}", model, mode, r.o.split, r.o.edge_bits, r.o.cloud_bits, r.o.wire.codec);
+  return fmt::format("{}-{}-s{}-e{}-c{}-{}", model, mode, r.o.split, r.o.edge_bits, r.o.cloud_bits, wire_codec_name(r.o.wire.codec));
 }
 
 std::string out_dir(const Resolved& r, const char* mode) {
@@ -378,7 +378,7 @@ void exec_local(const ExecOptions& in) {
   const ExecOptions& o = r.o;
   if (o.split < 0) {
     if (o.clients != 1) throw InputError("--clients: several clients need a split (--split S)");
-    if (o.wire.codec != "fp32") throw InputError("--codec: an unsplit run sends no hidden state; give --split");
+    if (o.wire.codec != WireCodec::fp32) throw InputError("--codec: an unsplit run sends no hidden state; give --split");
     return local_unsplit(r);
   }
   if (o.clients < 1 || o.requests < 1) throw InputError("--clients/--requests: expected at least 1");
@@ -411,7 +411,7 @@ void exec_local(const ExecOptions& in) {
   if (!o.quiet)
     fmt::print(stderr, "exec: {} requests over {} clients, split {} (edge {} bits, server {} bits, wire {}) in {}; "
                "server mean batch {:.2f}; outputs in {}\n",
-               res.requests.size(), o.clients, o.split, o.edge_bits, o.cloud_bits, o.wire.codec, format_time(res.wall),
+               res.requests.size(), o.clients, o.split, o.edge_bits, o.cloud_bits, wire_codec_name(o.wire.codec), format_time(res.wall),
                res.server.batches ? double(res.server.steps) / double(res.server.batches) : 0.0, dir);
 }
 
@@ -544,7 +544,7 @@ void exec_eval(const ExecOptions& in) {
   j["server_weights_bytes"] = server.bytes();
   j["wall_s"] = now_s() - t0;
   fmt::print("split {} | edge {} bits | server {} bits | wire {} | {} positions in {} streams ({})\n", o.split,
-             o.edge_bits, o.cloud_bits, o.wire.codec, e.positions, e.streams, source);
+             o.edge_bits, o.cloud_bits, wire_codec_name(o.wire.codec), e.positions, e.streams, source);
   fmt::print("perplexity: reference {:.4f}, split {:.4f} ({:+.3f}%)\n", e.ppl_ref, e.ppl_split,
              100.0 * (e.ppl_split / e.ppl_ref - 1.0));
   fmt::print("mean KL(ref || split) {:.3e} nats (max {:.3e}); greedy agreement {:.2f}%\n", e.mean_kl, e.max_kl,

@@ -29,7 +29,7 @@ struct ExecOptions {
   // split
   int64_t split = -1;  // -1 = unsplit (local, eval reference)
   int edge_bits = 32, cloud_bits = 32, group_size = 128;
-  WireConfig wire;
+  CodecSpec wire{WireCodec::fp32};
   // link (edge side) and server
   std::string link;  // hwprofiles/links/<name>
   std::string uplink, downlink, delay;  // "20Mbps", "15ms": override the link profile

@@ -9,9 +9,7 @@
 
 #include "core/error.hpp"
 #include "kernels/quant_math.hpp"  // header-only: the project's one fp16 conversion
-#ifdef SPLITSIM_EXEC_HAVE_KERNELS
 #include "kernels/opsc.hpp"
-#endif
 
 namespace splitsim {
 
@@ -64,9 +62,6 @@ bool Linear::to_half(int bits) {
   return true;
 }
 
-#ifdef SPLITSIM_EXEC_HAVE_KERNELS
-
-bool opsc_available() { return true; }
 
 double Linear::bytes() const {
   if (q_) return static_cast<double>(q_->bytes());
@@ -94,23 +89,5 @@ void Linear::apply(const float* X, int64_t n, float* Y) const {
   for (int64_t b = 0; b < n; ++b) gemv(*q_, X + b * cols_, Y + b * rows_);
 }
 
-#else
-
-bool opsc_available() { return false; }
-
-double Linear::bytes() const { return static_cast<double>(w_.size() * sizeof(float) + h_.size() * sizeof(uint16_t)); }
-
-void Linear::quantize(int bits, int) {
-  if (bits == 32 || rows_ == 0 || to_half(bits)) return;
-  throw InputError(fmt::format("weight bits: {} needs the kernels/ OPSC weights, which this build does not have", bits));
-}
-
-void Linear::apply(const float* X, int64_t n, float* Y) const {
-  X = hooked(X, n);
-  if (bits_ == 16) return matmul_fp16(h_.data(), rows_, cols_, X, n, Y);
-  matmul_fp32(w_.data(), rows_, cols_, X, n, Y);
-}
-
-#endif
 
 }  // namespace splitsim

@@ -38,7 +38,6 @@ class LinearInputHook {
   virtual void transform(const float* X, int64_t cols, int64_t n, float* out) const = 0;
 };
 
-bool opsc_available();  // true when the build has kernels/
 
 class Linear {
  public:

@@ -14,9 +14,7 @@
 
 #include "executor/linear.hpp"
 #include "kernels/quant_math.hpp"
-#ifdef SPLITSIM_EXEC_HAVE_KERNELS
 #include "kernels/simd.hpp"
-#endif
 
 namespace splitsim {
 
@@ -31,7 +29,6 @@ void matmul_fp16_reference(const uint16_t* W, int64_t rows, int64_t cols, const 
   }
 }
 
-#ifdef SPLITSIM_EXEC_HAVE_KERNELS
 
 namespace {
 
@@ -87,12 +84,9 @@ SPLITSIM_AVX2 void matmul_fp16_avx2(const uint16_t* W, int64_t rows, int64_t col
 
 }  // namespace
 
-#endif
 
 void matmul_fp16(const uint16_t* W, int64_t rows, int64_t cols, const float* X, int64_t n, float* Y) {
-#ifdef SPLITSIM_EXEC_HAVE_KERNELS
   if (simd_avx2_available()) return matmul_fp16_avx2(W, rows, cols, X, n, Y);
-#endif
   matmul_fp16_reference(W, rows, cols, X, n, Y);
 }
 

@@ -35,21 +35,11 @@ int main(int argc, char** argv) {
   splitsim::CliRoot root{app, *bench};
   splitsim::add_model_commands(root);
   splitsim::add_estimate_command(root);
-#ifdef SPLITSIM_HAVE_KERNELS_CLI
   splitsim::add_kernels_commands(root);
-#endif
-#ifdef SPLITSIM_HAVE_SIM_CLI
   splitsim::add_sim_commands(root);
-#endif
-#ifdef SPLITSIM_HAVE_EXEC_CLI
   splitsim::add_exec_commands(root);
-#endif
-#ifdef SPLITSIM_HAVE_EXPLORER_CLI
   splitsim::add_explorer_commands(root);
-#endif
-#ifdef SPLITSIM_HAVE_VALIDATE_CLI
   splitsim::add_validate_commands(root);
-#endif
   require_finite_floats(app);
   // Every failure is one line on stderr: the message is escaped (one_line) and cut at kMaxMessageBytes, so
   // no input can split it or make it arbitrarily long.

@@ -174,9 +174,8 @@ struct Screen {
     Candidate c;
     c.codec = acc.codec_stats(sys);
     if (sys.plan.wire == WireFormat::ts_tabq) {
-      sys.scenario.codec.mean_bits = c.codec.mean_bits;
-      sys.scenario.codec.outliers_per_token = c.codec.outliers_per_token;
-      if (full)
+      sys.codec_stats = {c.codec.mean_bits, c.codec.outliers_per_token};
+      if (full)  // the chosen scenario carries them as its [codec] inputs, so it runs alone with the same bytes
         c.derived = {{"codec.mean_bits", format_double(c.codec.mean_bits)},
                      {"codec.outliers_per_token", format_double(c.codec.outliers_per_token)}};
     }
@@ -185,7 +184,7 @@ struct Screen {
     const Scenario& sc = sys.scenario;
     PerfKey key = {static_cast<double>(sc.split.layer), static_cast<double>(sc.split.edge_bits),
                    static_cast<double>(sc.split.cloud_bits), static_cast<double>(sc.split.kv_bits),
-                   static_cast<double>(sc.split.group_size), sc.codec.mean_bits, sc.codec.outliers_per_token,
+                   static_cast<double>(sc.split.group_size), sys.codec_stats.mean_bits, sys.codec_stats.outliers_per_token,
                    static_cast<double>(sc.codec.uniform_bits), static_cast<double>(sc.workload.max_seq_len),
                    static_cast<double>(sc.device_count()), static_cast<double>(sc.server.max_batch),
                    static_cast<double>(static_cast<int>(sys.plan.wire))};

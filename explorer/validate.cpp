@@ -100,8 +100,7 @@ void attach_tables(System& sys, const ValidateOptions& o) {
   };
   if (p.split_layer > 0) need_layers(sys.fleet[0].device, p.edge_bits);
   need_layers(sys.server, p.cloud_bits);
-  const char* codec = p.wire == WireFormat::fp32 ? "fp32" : p.wire == WireFormat::fp16 ? "fp16"
-                      : p.wire == WireFormat::uniform ? "uniform" : "ts-tabq";
+  const char* codec = wire_format_name(p.wire);
   for (const HwProfile* hw : {&sys.fleet[0].device, &sys.server})
     if (!hw->measured->codec(codec, m.dim))
       throw InputError(fmt::format("{}: no measured codec table for {} at d = {} (run `splitsim calibrate-executor` "
@@ -110,38 +109,6 @@ void attach_tables(System& sys, const ValidateOptions& o) {
 }
 
 // ---------------------------------------------------------------------------------------------- executor
-
-WireConfig wire_config(const System& sys) {
-  WireConfig w;
-  const CodecConfig& c = sys.scenario.codec;
-  switch (sys.plan.wire) {
-    case WireFormat::fp32: w.codec = "fp32"; break;
-    case WireFormat::fp16: w.codec = "fp16"; break;
-    case WireFormat::uniform:
-      w.codec = "uniform";
-      w.uniform_bits = static_cast<int>(sys.plan.wire_bits);
-      break;
-    default:
-      w.codec = "ts-tabq";
-      w.ts_mode = c.ts_mode;
-      w.ts_threshold = c.ts_threshold;
-      w.tabq_eps = c.tabq_eps;
-      w.tabq_bits.assign(c.tabq_bits.begin(), c.tabq_bits.end());
-  }
-  w.validate();
-  return w;
-}
-
-CodecParams codec_params(const WireConfig& c) {
-  CodecParams p;
-  p.codec = parse_wire_codec(c.codec == "ts-tabq" ? "ts_tabq" : c.codec);
-  p.ts_mode = parse_ts_mode(c.ts_mode);
-  p.ts_threshold = c.ts_threshold;
-  p.tabq_eps = c.tabq_eps;
-  p.tabq_bits = c.tabq_bits;
-  p.uniform_bits = c.uniform_bits;
-  return p;
-}
 
 // BOS, then tokens drawn from the scenario seed (splitmix64), the same for every client and repetition.
 std::vector<int32_t> make_prompt(const ModelSpec& m, int64_t n, uint64_t seed) {
@@ -228,7 +195,7 @@ double median_of(std::vector<double> v) {
 // Mean TAB-Q bits and outliers per token of the hidden states request `e` sent: the edge part replayed on its
 // prompt and generated tokens (the forward pass is deterministic, so these are the blocks that were encoded).
 // Returns the number of blocks whose predicted size differs from the bytes the executor counted (0 expected).
-int64_t codec_statistics(const ModelWeights& edge, const WireConfig& wc, std::span<const int32_t> prompt,
+int64_t codec_statistics(const ModelWeights& edge, const CodecSpec& wc, std::span<const int32_t> prompt,
                          const EdgeResult& e, double& mean_bits, double& mean_outliers) {
   const ModelSpec& m = edge.spec;
   const CodecParams cp = codec_params(wc);
@@ -286,7 +253,7 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
   eo.link.uplink_rate = std::min(a.uplink.value, b.uplink.value);
   eo.link.downlink_rate = std::min(a.downlink.value, b.downlink.value);
   eo.link.delay = a.latency.value + b.latency.value;
-  eo.wire = wire_config(sys);
+  eo.wire = codec_spec(sys.scenario.codec, sys.plan);
   eo.sampling.temperature = 0;
   eo.steps = sc.workload.output_tokens.value;
   ServerOptions so;
@@ -335,8 +302,7 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
     double bits = 0, outl = 0;
     const int64_t mism = codec_statistics(w.edge, eo.wire, prompt, first, bits, outl);
     if (p.wire == WireFormat::ts_tabq) {
-      sys.scenario.codec.mean_bits = bits;
-      sys.scenario.codec.outliers_per_token = outl;
+      sys.codec_stats = {bits, outl};
     }
     codec_info = {{"mean_bits", bits}, {"outliers_per_token", outl}, {"replayed_size_mismatches", mism},
                   {"from", "the edge part replayed on request 0's prompt and tokens"}};
@@ -477,7 +443,7 @@ std::string calibrate_for(const std::vector<std::string>& paths, const ValidateO
     add(co.models, sys.model.name);
     add(co.bits, static_cast<int>(sys.plan.edge_bits));
     add(co.bits, static_cast<int>(sys.plan.cloud_bits));
-    add(co.codecs, wire_config(sys).codec);
+    add(co.codecs, wire_format_name(sys.plan.wire));
   }
   const std::filesystem::path f(file);
   if (f.has_parent_path()) std::filesystem::create_directories(f.parent_path());

@@ -65,15 +65,10 @@ std::optional<double> gpu_layer_matmuls(const HwProfile& hw, const ModelSpec& m,
   return t;
 }
 
-// The executor's codec for a wire format; nullptr when nothing is encoded.
+// The codec's name (core/codec.hpp) for a wire format, as measured tables key it; nullptr when nothing is encoded.
 const char* executor_codec(WireFormat f) {
-  switch (f) {
-    case WireFormat::fp32: return "fp32";
-    case WireFormat::fp16: return "fp16";
-    case WireFormat::uniform: return "uniform";
-    case WireFormat::ts_tabq: return "ts-tabq";
-    default: return nullptr;
-  }
+  const auto c = hidden_codec(f);
+  return c ? wire_codec_name(*c) : nullptr;
 }
 
 }  // namespace
@@ -203,7 +198,7 @@ double CostModel::head_time(const HwProfile& hw, int bits, int64_t tokens) const
 double CostModel::codec_time(const HwProfile& hw, int64_t T, bool encode) const {
   if (sys_.plan.wire == WireFormat::token_ids || sys_.plan.wire == WireFormat::none) return 0;
   if (hw.gpu && (sys_.plan.wire == WireFormat::ts_tabq || sys_.plan.wire == WireFormat::uniform)) {
-    const std::string codec = sys_.plan.wire == WireFormat::ts_tabq ? "ts_tabq" : "uniform";
+    const std::string codec = executor_codec(sys_.plan.wire);
     if (auto t = encode ? hw.gpu->encode(codec, sys_.model.dim, T) : hw.gpu->decode(codec, sys_.model.dim, T)) return *t;
   }
   const double in_bytes = static_cast<double>(T * sys_.model.dim) * 4.0;  // fp32 hidden state
@@ -280,7 +275,6 @@ double CostModel::server_step(std::span<const int64_t> contexts) const {
 
 double CostModel::uplink_bytes(int64_t T) const {
   const Plan& p = sys_.plan;
-  const CodecConfig& c = sys_.scenario.codec;
   const int64_t d = sys_.model.dim;
   double payload = 0;
   switch (p.wire) {
@@ -294,6 +288,7 @@ double CostModel::uplink_bytes(int64_t T) const {
       // The expectation of a mix of whole bit-widths: exact between integral widths (the size is affine in the
       // bits there), so a run's measured mean bits reproduce its total bytes exactly. Integral mean_bits give
       // expected_encoded_size unchanged.
+      const CodecStatistics& c = sys_.codec_stats;
       const double lo = std::floor(c.mean_bits), f = c.mean_bits - lo;
       payload = expected_encoded_size(WireCodec::ts_tabq, T, d, lo, c.outliers_per_token);
       if (f > 0)

@@ -28,6 +28,7 @@ auto named(const Scenario& sc, const std::string& key, F&& load) {
 System resolve_system(const Scenario& sc) {
   System s;
   s.scenario = sc;
+  s.codec_stats = sc.codec.expected;
   s.model = named(sc, "model", [&] { return load_model(sc.model); });
   bool single = sc.fleet.size() == 1 && sc.fleet[0].name == "edge";
   for (size_t i = 0; i < sc.fleet.size(); ++i) {
@@ -67,7 +68,8 @@ nlohmann::json System::to_json() const {
             {"kv_bits", plan.kv_bits}, {"wire", wire_format_name(plan.wire)}, {"wire_bits", plan.wire_bits}}},
           {"fleet", fleet_j},
           {"server", server.to_json()},
-          {"backbone", backbone.to_json()}};
+          {"backbone", backbone.to_json()},
+          {"codec_stats", codec_stats.to_json()}};
 }
 
 std::string System::hash() const {

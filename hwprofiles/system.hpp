@@ -26,6 +26,7 @@ struct System {
   std::vector<FleetGroup> fleet;
   HwProfile server;
   LinkProfile backbone;
+  CodecStatistics codec_stats;  // what the wire sizes assume (core/codec.hpp); the scenario's by default
 
   // Scenario + model + profiles + plan: everything that determines the results.
   nlohmann::json to_json() const;

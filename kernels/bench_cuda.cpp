@@ -270,7 +270,7 @@ void run_gpu_bench(const BenchOptions& opt, bool variants) {
       "\ncodec, T x 4096 fp32 block (ts_tabq: sigma k = 6, eps = 1e-3; uniform: 8 bits); GB/s of fp32 in / out\n");
   fmt::print("  codec     tokens  bits/elem   encode us    GB/s  %copy   decode us    GB/s  %copy\n");
   std::vector<GpuCodecPoint> codecs;
-  for (const char* codec : {"ts_tabq", "uniform"})
+  for (const char* codec : {"ts-tabq", "uniform"})
     for (int64_t T : codec_tokens(opt.quick)) {
       if (std::string(codec) == "uniform" && T != 1 && T != 128 && T != 2048) continue;
       const GpuCodecPoint c = gpu_codec(codec, T, 4096);
@@ -310,7 +310,7 @@ void run_gpu_bench(const BenchOptions& opt, bool variants) {
                  pass(g.cublas_seconds / g.seconds >= 0.4), 100 * g.cublas_seconds / g.seconds,
                  g.flops() / g.seconds / 1e12, g.flops() / g.cublas_seconds / 1e12);
   for (const GpuCodecPoint& c : codecs) {
-    if (c.codec != "ts_tabq") continue;
+    if (c.codec != "ts-tabq") continue;
     if (c.T == 1)
       fmt::print("  {} codec T = 1, d = 4096: encode and decode <= 8 us each: {:.1f} + {:.1f} us\n",
                  pass(c.encode_seconds <= 8e-6 && c.decode_seconds <= 8e-6), c.encode_seconds * 1e6,
@@ -416,7 +416,7 @@ std::string run_gpu_calibrate(const BenchOptions& opt, const std::string& out_ar
   } else {
     fmt::print("  cuBLAS not available ({}): no fp16 tables\n", ref.cublas);
   }
-  for (const char* codec : {"ts_tabq", "uniform"}) {
+  for (const char* codec : {"ts-tabq", "uniform"}) {
     GpuCalibration::Codec k;
     k.codec = codec;
     k.d = 4096;

@@ -4,7 +4,7 @@
 // asymmetric quantization at one bit-width, no outlier handling), ts_tabq (Threshold Splitting, then TAB-Q).
 //
 // Usage (edge):
-//   CodecParams p;                         // ts_tabq, sigma mode k = 6, eps = 1e-3, bits {2,3,4,6,8}
+//   CodecParams p;                         // ts-tabq, sigma mode k = 6, eps = 1e-3, bits {2,3,4,6,8}
 //   std::vector<uint8_t> wire = encode(x /*T x d, row-major*/, T, d, p);
 //   // wire.size() == encoded_size(analyze(x, T, d, p))  — and the simulator's core/formats/wire_block.hpp functions
 // Usage (server):
@@ -36,36 +36,26 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
+#include "core/codec.hpp"
 #include "core/formats/wire_block.hpp"
 
 namespace splitsim {
 
-struct CodecConfig;  // core/scenario.hpp
-struct Plan;         // core/strategy.hpp
-
-enum class TsMode { none, fixed, percentile, sigma };
-const char* ts_mode_name(TsMode m);
-TsMode parse_ts_mode(std::string_view s);      // InputError naming the allowed words
-const char* wire_codec_name(WireCodec c);
-WireCodec parse_wire_codec(std::string_view s);  // "fp32" | "fp16" | "uniform" | "ts_tabq"
-
-struct CodecParams {
-  WireCodec codec = WireCodec::ts_tabq;
-  TsMode ts_mode = TsMode::sigma;
-  double ts_threshold = 6.0;  // fixed: tau; percentile: fraction rho of outliers; sigma: k
-  int sigma_iterations = 2;   // sigma mode: 1 = plain mu + k sigma, 2 = one clipping iteration
-  double tabq_eps = 1e-3;     // relative error budget per token
-  std::vector<int> tabq_bits = {2, 3, 4, 6, 8};  // allowed bit-widths, each in [2, 16]
-  int uniform_bits = 8;       // uniform codec, in [2, 16]
+// One encode: the codec's parameters (core/codec.hpp) and where it runs.
+struct CodecParams : CodecSpec {
   Backend backend = Backend::cpu;
-  int threads = 1;            // cpu backend: worker threads over tokens (1 = single core)
+  int threads = 1;  // cpu backend: worker threads over tokens (1 = single core)
 
-  void validate() const;      // InputError on a bad value
+  void validate() const;  // InputError "codec: <key>: ..." on a bad value
 };
 
-// The parameters a scenario asks for: plan.wire picks the codec (fp16, uniform at plan.wire_bits, ts_tabq with
-// the scenario's [codec] table); InputError for plans that send no hidden state (token_ids, none).
-CodecParams codec_params_for(const CodecConfig& c, const Plan& plan);
+inline CodecParams codec_params(const CodecSpec& spec, Backend backend = Backend::cpu, int threads = 1) {
+  CodecParams p;
+  static_cast<CodecSpec&>(p) = spec;
+  p.backend = backend;
+  p.threads = threads;
+  return p;
+}
 
 // What an encode will produce, per token: bit-width, outlier count, and the row header. The exact byte size
 // is encoded_size(plan) = core/formats/wire_block.hpp's encoded_size(codec, d, bits, outliers).

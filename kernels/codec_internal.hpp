@@ -12,7 +12,6 @@
 
 namespace splitsim::codec_detail {
 
-constexpr int kMaxAllowedBits = 8;  // at most this many entries in the TAB-Q allowed set
 
 // Parameters after validation, in the form the kernels use.
 struct Resolved {

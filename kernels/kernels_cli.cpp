@@ -53,11 +53,11 @@ void run_bench(const BenchOptions& opt, bool variants) {
     int64_t T;
     bool cold;
   };
-  for (Row r : {Row{"ts_tabq", 128, false}, Row{"ts_tabq", 128, true}, Row{"ts_tabq", 16, false}, Row{"ts_tabq", 1, false},
+  for (Row r : {Row{"ts-tabq", 128, false}, Row{"ts-tabq", 128, true}, Row{"ts-tabq", 16, false}, Row{"ts-tabq", 1, false},
                 Row{"uniform", 128, false}, Row{"fp16", 128, false}}) {
     if (opt.quick && r.cold) continue;
     const CodecRate c = bench_codec(r.codec, r.T, d, r.cold, opt);
-    if (r.T == 128 && !r.cold && std::string(r.codec) == "ts_tabq") main_hot = c;
+    if (r.T == 128 && !r.cold && std::string(r.codec) == "ts-tabq") main_hot = c;
     fmt::print("  {:<8} {:>4}x{:<5} {:<4}  {:9.3f}  {:11.2f}  {:4.0f}%  {:11.2f}  {:4.0f}%\n", r.codec, r.T, d,
                r.cold ? "cold" : "hot", c.bits_per_element, c.encode_rate() / 1e9, 100 * c.encode_rate() / bw.dram,
                c.decode_rate() / 1e9, 100 * c.decode_rate() / bw.dram);
@@ -183,7 +183,7 @@ void run_calibrate(const BenchOptions& opt, const std::string& out_arg, const st
     if (peak > 0) t += fmt::format("efficiency_compute = {}  # flops / peak_fp32\n", sourced_num(g.gflops() * 1e9 / peak, src));
     fmt::print("  gemm {}-bit: {:.2f} GFLOP/s\n", bits, g.gflops());
   }
-  for (const char* codec : {"ts_tabq", "uniform", "fp16"})
+  for (const char* codec : {"ts-tabq", "uniform", "fp16"})
     for (int64_t T : {int64_t{1}, int64_t{16}, int64_t{128}}) {
       const CodecRate c = bench_codec(codec, T, d, false, opt);
       t += fmt::format("\n[codec.{}.tokens_{}]  # {}x{} fp32 block; rates in fp32 bytes per second\n", codec, T, T, d);

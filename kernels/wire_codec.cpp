@@ -14,8 +14,6 @@
 #include <thread>
 
 #include "core/error.hpp"
-#include "core/scenario.hpp"
-#include "core/strategy.hpp"
 #include "kernels/codec_internal.hpp"
 
 namespace splitsim {
@@ -33,83 +31,9 @@ void check_shape(int64_t T, int64_t d) {
 
 }  // namespace
 
-const char* ts_mode_name(TsMode m) {
-  switch (m) {
-    case TsMode::none: return "none";
-    case TsMode::fixed: return "fixed";
-    case TsMode::percentile: return "percentile";
-    case TsMode::sigma: return "sigma";
-  }
-  return "?";
-}
-
-TsMode parse_ts_mode(std::string_view s) {
-  for (TsMode m : {TsMode::none, TsMode::fixed, TsMode::percentile, TsMode::sigma})
-    if (s == ts_mode_name(m)) return m;
-  throw_input("codec", "ts_mode", "one of none, fixed, percentile, sigma", std::string(s));
-}
-
-const char* wire_codec_name(WireCodec c) {
-  switch (c) {
-    case WireCodec::fp32: return "fp32";
-    case WireCodec::fp16: return "fp16";
-    case WireCodec::uniform: return "uniform";
-    case WireCodec::ts_tabq: return "ts_tabq";
-  }
-  return "?";
-}
-
-WireCodec parse_wire_codec(std::string_view s) {
-  for (WireCodec c : {WireCodec::fp32, WireCodec::fp16, WireCodec::uniform, WireCodec::ts_tabq})
-    if (s == wire_codec_name(c)) return c;
-  throw_input("codec", "codec", "one of fp32, fp16, uniform, ts_tabq", std::string(s));
-}
-
 void CodecParams::validate() const {
-  const auto bad = [](const char* key, const std::string& expected, const std::string& got) {
-    throw_input("codec", key, expected, got);
-  };
-  if (codec == WireCodec::uniform && (uniform_bits < 2 || uniform_bits > 16))
-    bad("uniform_bits", "a bit-width in [2, 16]", std::to_string(uniform_bits));
-  if (codec != WireCodec::ts_tabq) return;
-  if (tabq_bits.empty() || tabq_bits.size() > static_cast<size_t>(kMaxAllowedBits))
-    bad("tabq_bits", fmt::format("1 to {} bit-widths", kMaxAllowedBits), std::to_string(tabq_bits.size()));
-  for (int b : tabq_bits)
-    if (b < 2 || b > 16) bad("tabq_bits", "bit-widths in [2, 16]", std::to_string(b));
-  if (!(tabq_eps > 0) || !std::isfinite(tabq_eps)) bad("tabq_eps", "a positive number", fmt::format("{}", tabq_eps));
-  if (!std::isfinite(ts_threshold)) bad("ts_threshold", "a finite number", fmt::format("{}", ts_threshold));
-  if (ts_mode == TsMode::fixed && !(ts_threshold >= 0))
-    bad("ts_threshold", "a threshold tau >= 0 for fixed mode", fmt::format("{}", ts_threshold));
-  if (ts_mode == TsMode::percentile && !(ts_threshold >= 0 && ts_threshold <= 1))
-    bad("ts_threshold", "a fraction rho in [0, 1] for percentile mode", fmt::format("{}", ts_threshold));
-  if (ts_mode == TsMode::sigma && !(ts_threshold > 0))
-    bad("ts_threshold", "k > 0 for sigma mode", fmt::format("{}", ts_threshold));
-  if (ts_mode == TsMode::sigma && (sigma_iterations < 1 || sigma_iterations > 8))
-    bad("sigma_iterations", "1 to 8", std::to_string(sigma_iterations));
-  if (threads < 0) bad("threads", "a thread count >= 0", std::to_string(threads));
-}
-
-CodecParams codec_params_for(const CodecConfig& c, const Plan& plan) {
-  CodecParams p;
-  switch (plan.wire) {
-    case WireFormat::fp16: p.codec = WireCodec::fp16; break;
-    case WireFormat::uniform:
-      p.codec = WireCodec::uniform;
-      p.uniform_bits = static_cast<int>(plan.wire_bits);
-      break;
-    case WireFormat::ts_tabq:
-      p.codec = WireCodec::ts_tabq;
-      p.ts_mode = parse_ts_mode(c.ts_mode);
-      p.ts_threshold = c.ts_threshold;
-      p.tabq_eps = c.tabq_eps;
-      p.tabq_bits.assign(c.tabq_bits.begin(), c.tabq_bits.end());
-      break;
-    default:
-      throw_input("codec", "plan.wire", "a plan that sends a hidden state (fp16, uniform, ts_tabq)",
-                  wire_format_name(plan.wire));
-  }
-  p.validate();
-  return p;
+  CodecSpec::validate(codec_key);
+  if (threads < 0) throw_input("codec", "threads", "a thread count >= 0", std::to_string(threads));
 }
 
 namespace codec_detail {

@@ -173,7 +173,7 @@ GpuCalibration read_gpu_calibration(const std::string& path) {
   for (StrictTable& t : r.tables("codec")) {
     GpuCalibration::Codec k;
     k.codec = t.str("codec");
-    if (k.codec != "ts_tabq" && k.codec != "uniform") t.fail("codec", "ts_tabq or uniform");
+    if (k.codec != "ts-tabq" && k.codec != "uniform") t.fail("codec", "ts-tabq or uniform");
     k.d = t.integer("d", 1);
     k.source = t.str("source");
     auto [tokens, enc] = t.series("tokens", "encode_s");

@@ -11,7 +11,7 @@ namespace splitsim {
 
 // ---------------------------------------------------------------------------------------------- kernels codec
 
-KernelHiddenCodec::KernelHiddenCodec(WireConfig c) : config_(std::move(c)) { config_.validate(); }
+KernelHiddenCodec::KernelHiddenCodec(CodecSpec c) : config_(std::move(c)) { config_.validate(codec_flag); }
 
 int64_t KernelHiddenCodec::round_trip(Eigen::MatrixXf& x) const {
   std::vector<uint8_t> buf;
@@ -25,8 +25,8 @@ int64_t KernelHiddenCodec::round_trip(Eigen::MatrixXf& x) const {
 int64_t KernelHiddenCodec::encoded_bytes(const Eigen::MatrixXf& x) const { return wire_expected_size(x, config_); }
 
 int64_t KernelHiddenCodec::metadata_bytes(int64_t T, int64_t) const {
-  if (config_.codec == "uniform") return kWireHeaderBytes + T * kUniformTokenHeaderBytes;
-  if (config_.codec == "ts-tabq") return kWireHeaderBytes + T * kTabqTokenHeaderBytes;
+  if (config_.codec == WireCodec::uniform) return kWireHeaderBytes + T * kUniformTokenHeaderBytes;
+  if (config_.codec == WireCodec::ts_tabq) return kWireHeaderBytes + T * kTabqTokenHeaderBytes;
   return kWireHeaderBytes;
 }
 

@@ -31,21 +31,21 @@ class HiddenCodec {
   virtual int64_t metadata_bytes(int64_t T, int64_t d) const = 0;
   virtual nlohmann::json to_json() const = 0;
   // The kernels' codec settings, or nullptr for a format of executor/methods/.
-  virtual const WireConfig* kernels_config() const { return nullptr; }
+  virtual const CodecSpec* kernels_config() const { return nullptr; }
 };
 
 class KernelHiddenCodec final : public HiddenCodec {
  public:
-  explicit KernelHiddenCodec(WireConfig c);  // validates
-  std::string name() const override { return config_.codec; }
+  explicit KernelHiddenCodec(CodecSpec c);  // validates
+  std::string name() const override { return wire_codec_name(config_.codec); }
   int64_t round_trip(Eigen::MatrixXf& x) const override;
   int64_t encoded_bytes(const Eigen::MatrixXf& x) const override;
   int64_t metadata_bytes(int64_t T, int64_t d) const override;
   nlohmann::json to_json() const override { return config_.to_json(); }
-  const WireConfig* kernels_config() const override { return &config_; }
+  const CodecSpec* kernels_config() const override { return &config_; }
 
  private:
-  WireConfig config_;
+  CodecSpec config_;
 };
 
 // Atom's format for one token of d values: the channels in `outliers` as int8 with one fp16 scale

@@ -41,9 +41,9 @@ class LlmInt8 final : public Method {
         r.linear->set_input_hook(act);
       }
     out.server_tally.add(out.server.head.rows(), out.server.head.cols(), quantize_packed_or_float(out.server.head, 16, 0));
-    WireConfig w = s.wire;
-    w.codec = "ts-tabq";
-    w.ts_mode = "fixed";
+    CodecSpec w = s.wire;
+    w.codec = WireCodec::ts_tabq;
+    w.ts_mode = TsMode::fixed;
     w.ts_threshold = s.int8_threshold;
     w.tabq_bits = {8};
     out.wire = wire_or_override(s, std::make_shared<KernelHiddenCodec>(w));

@@ -55,17 +55,17 @@ void MethodSettings::validate() const {
     throw InputError(fmt::format("--outlier-fraction: expected a fraction in [0, 1), got {}", outlier_fraction));
   if (!(weight_clip > 0 && weight_clip <= 1) || !(act_clip > 0 && act_clip <= 1))
     throw InputError(fmt::format("--weight-clip/--act-clip: expected ratios in (0, 1], got {} and {}", weight_clip, act_clip));
-  if (!wire_codec.empty()) {
-    WireConfig w = wire;
-    w.codec = wire_codec;
-    w.validate();
+  if (wire_codec) {
+    CodecSpec w = wire;
+    w.codec = *wire_codec;
+    w.validate(codec_flag);
   }
 }
 
 nlohmann::json MethodSettings::to_json() const {
   nlohmann::json j{{"method", method},         {"split", split},           {"edge_bits", edge_bits},
                    {"cloud_bits", cloud_bits}, {"group_size", group_size}, {"act_bits", act_bits},
-                   {"wire_codec", wire_codec.empty() ? "method" : wire_codec}};
+                   {"wire_codec", wire_codec ? wire_codec_name(*wire_codec) : "method"}};
   if (method == "smoothquant") j["smooth_alpha"] = smooth_alpha;
   if (method == "llm-int8") j["int8_threshold"] = int8_threshold;
   if (method == "atom") {
@@ -131,9 +131,9 @@ double quantize_packed_or_float(Linear& m, int bits, int group_size) {
 }
 
 std::shared_ptr<const HiddenCodec> wire_or_override(const MethodSettings& s, std::shared_ptr<const HiddenCodec> own) {
-  if (s.wire_codec.empty()) return own;
-  WireConfig w = s.wire;
-  w.codec = s.wire_codec;
+  if (!s.wire_codec) return own;
+  CodecSpec w = s.wire;
+  w.codec = *s.wire_codec;
   return std::make_shared<KernelHiddenCodec>(w);
 }
 

@@ -35,8 +35,8 @@ struct MethodSettings {
   int edge_bits = -1, cloud_bits = -1;  // weight bits: 2, 3, 4, 8 (packed or simulated), 16 (fp16), 32 (fp32)
   int group_size = 128;                 // weight (and Atom activation) group along the input dimension
   int act_bits = -1;                    // activation bits inside the layers
-  std::string wire_codec;               // empty: the method's own wire; else fp32 | fp16 | uniform | ts-tabq
-  WireConfig wire;                      // parameters of the kernels' codec (uniform bits, TS mode, TAB-Q)
+  std::optional<WireCodec> wire_codec;  // none: the method's own wire
+  CodecSpec wire{WireCodec::fp32};      // parameters of the kernels' codec (uniform bits, TS mode, TAB-Q)
   double smooth_alpha = 0.5;            // smoothquant: migration strength
   double int8_threshold = 6.0;          // llm-int8: |x| above it stays fp16
   double outlier_fraction = 128.0 / 4096.0;  // atom: channels kept at 8 bits (Atom: 128 of Llama-7B's 4096)

@@ -179,7 +179,7 @@ void exec_accuracy_sweep(const ExecOptions& o, const AccuracySweepOptions& a, co
   ReferenceModel ref = load_reference(o);
   std::vector<MethodSettings> grid = accuracy_sweep_grid(a, ref.weights.spec.n_layers, o.group_size);
   for (MethodSettings& m : grid) {
-    WireConfig w = o.wire;  // the command line's codec parameters, then the grid's own axis
+    CodecSpec w = o.wire;  // the command line's codec parameters, then the grid's own axis
     if (m.method == "rtn") w.uniform_bits = m.wire.uniform_bits;
     if (m.method == "opsc") w.tabq_eps = m.wire.tabq_eps;
     m.wire = w;

@@ -106,8 +106,8 @@ class OmniQuantLwc final : public Method {
         tally->add(r.linear->rows(), r.linear->cols(), quantize_packed_or_float(*r.linear, bits, group));
       }
     out.server_tally.add(out.server.head.rows(), out.server.head.cols(), quantize_packed_or_float(out.server.head, 16, 0));
-    WireConfig w = s.wire;
-    w.codec = "fp16";
+    CodecSpec w = s.wire;
+    w.codec = WireCodec::fp16;
     out.wire = wire_or_override(s, std::make_shared<KernelHiddenCodec>(w));
     out.notes = fmt::format("clip grid {}", fmt::join(kRatios, "/"));
     return out;

@@ -31,8 +31,8 @@ class Opsc final : public Method {
       out.server_tally.add(r.linear->rows(), r.linear->cols(), quantize_packed_or_float(*r.linear, s.cloud_bits, s.group_size));
     out.server_tally.add(out.server.head.rows(), out.server.head.cols(),
                          quantize_packed_or_float(out.server.head, s.cloud_bits, s.group_size));
-    WireConfig w = s.wire;
-    w.codec = "ts-tabq";
+    CodecSpec w = s.wire;
+    w.codec = WireCodec::ts_tabq;
     out.wire = wire_or_override(s, std::make_shared<KernelHiddenCodec>(w));
     return out;
   }

@@ -39,8 +39,8 @@ class Rtn final : public Method {
     }
     out.server_tally.add(out.server.head.rows(), out.server.head.cols(),
                          quantize_packed_or_float(out.server.head, s.cloud_bits, s.group_size));
-    WireConfig w = s.wire;
-    w.codec = "uniform";
+    CodecSpec w = s.wire;
+    w.codec = WireCodec::uniform;
     out.wire = wire_or_override(s, std::make_shared<KernelHiddenCodec>(w));
     return out;
   }

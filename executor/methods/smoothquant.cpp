@@ -84,8 +84,8 @@ class SmoothQuant final : public Method {
         if (act) r.linear->set_input_hook(act);
       }
     out.server_tally.add(out.server.head.rows(), out.server.head.cols(), quantize_packed_or_float(out.server.head, 16, 0));
-    WireConfig w = s.wire;
-    w.codec = "uniform";
+    CodecSpec w = s.wire;
+    w.codec = WireCodec::uniform;
     out.wire = wire_or_override(s, std::make_shared<KernelHiddenCodec>(w));
     out.notes = fmt::format("alpha={}", s.smooth_alpha);
     return out;

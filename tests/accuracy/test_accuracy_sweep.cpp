@@ -22,10 +22,6 @@ TEST_CASE("a quick accuracy sweep writes the rows the explorer's accuracy model 
     WARN("stories260K not found (set SPLITSIM_MODEL_DIR or place shared/models/stories260K above the repo): skipped");
     return;
   }
-  if (!opsc_available()) {
-    WARN("kernels/ is not part of this build: the accuracy sweep is not tested");
-    return;
-  }
   namespace fs = std::filesystem;
   const fs::path out = fs::temp_directory_path() / "splitsim-test-accuracy-sweep";
   fs::remove_all(out);

@@ -134,7 +134,6 @@ TEST_CASE("fp16 weights: bytes held are 2 per matrix weight and agree with the c
   const ModelWeights base = random_weights(m, 3, ModelPart::whole(m));
   const int group = 32;
   for (int bits : {16, 32, 8, 4, 3, 2}) {
-    if (bits < 16 && !opsc_available()) continue;
     INFO(bits << " bits");
     ModelWeights w = base;
     w.quantize(bits, group);

@@ -22,9 +22,7 @@
 #include "exec_test_util.hpp"
 #include "kernels/quant_math.hpp"
 #include "core/formats/wire_block.hpp"
-#ifdef SPLITSIM_TEST_HAVE_KERNELS
 #include "kernels/opsc.hpp"
-#endif
 
 using namespace splitsim;
 
@@ -112,7 +110,6 @@ TEST_CASE("Atom's wire format: exact bytes and 8-bit outlier channels", "[method
 }
 
 TEST_CASE("the simulated group quantizer is the kernels' OPSC quantizer, with and without clipping", "[methods]") {
-#ifdef SPLITSIM_TEST_HAVE_KERNELS
   const int64_t rows = 8, cols = 96;
   const auto w = normal_values(static_cast<size_t>(rows * cols), 4, 0.05f);
   for (int bits : {2, 3, 4, 8})
@@ -134,9 +131,6 @@ TEST_CASE("the simulated group quantizer is the kernels' OPSC quantizer, with an
       INFO("bits " << bits << " clip " << clip);
       CHECK(fake == kernel);
     }
-#else
-  WARN("kernels/ is not part of this build: the comparison with the OPSC quantizer is skipped");
-#endif
 }
 
 TEST_CASE("method settings and names are checked", "[methods]") {
@@ -146,8 +140,10 @@ TEST_CASE("method settings and names are checked", "[methods]") {
   s.edge_bits = 5;
   CHECK_THROWS_AS(s.validate(), InputError);
   s.edge_bits = 4;
-  s.wire_codec = "zip";
+  s.wire_codec = WireCodec::uniform;
+  s.wire.uniform_bits = 1;
   CHECK_THROWS_AS(s.validate(), InputError);
+  CHECK_THROWS_AS(parse_wire_codec("zip"), InputError);
   AccuracySweepOptions a;
   a.quick = true;
   auto grid = accuracy_sweep_grid(a, 5, 32);
@@ -175,7 +171,7 @@ struct RealSetup {
 const RealSetup* real_setup() {
   static std::unique_ptr<RealSetup> s = []() -> std::unique_ptr<RealSetup> {
     const auto* rm = test::real_model();
-    if (!rm || !opsc_available()) return nullptr;
+    if (!rm) return nullptr;
     auto r = std::make_unique<RealSetup>();
     r->rm = rm;
     r->streams = sample_streams(rm->weights, 4, 64, 7);
@@ -183,7 +179,6 @@ const RealSetup* real_setup() {
     r->calib = std::make_unique<Calibration>(rm->weights, r->calib_streams);
     return r;
   }();
-  if (!s && test::real_model() && !opsc_available()) WARN("kernels/ is not part of this build: methods are not tested");
   return s.get();
 }
 
@@ -229,7 +224,7 @@ TEST_CASE("without quantization, SmoothQuant's folded model and an fp32 wire rep
   s.split = 2;
   s.edge_bits = s.cloud_bits = 32;
   s.act_bits = 0;
-  s.wire_codec = "fp32";
+  s.wire_codec = WireCodec::fp32;
   MethodEvalResult e = evaluate_method(r->rm->weights, s, r->calib.get(), r->streams);
   // Only the fp16 embedding and head differ from the reference.
   CHECK(e.eval.mean_kl < 1e-5);

@@ -19,13 +19,11 @@ namespace {
 
 struct Config {
   int edge_bits, cloud_bits;
-  WireConfig wire;
+  CodecSpec wire;
 };
 
 Config opsc_config() {
-  WireConfig w;
-  w.codec = "ts-tabq";
-  return {4, 8, w};
+  return {4, 8, CodecSpec{WireCodec::ts_tabq}};
 }
 
 }  // namespace
@@ -33,10 +31,6 @@ Config opsc_config() {
 TEST_CASE("OPSC + TS + TAB-Q split stays close to the fp32 model", "[opsc][real]") {
   const auto* rm = test::real_model();
   if (!rm) return;
-  if (!opsc_available() || !codec_available("ts-tabq")) {
-    WARN("kernels/ is not part of this build: OPSC and TS + TAB-Q are not tested");
-    return;
-  }
   const Config c = opsc_config();
   const int64_t S = 2;
   ModelWeights edge = rm->weights, server = rm->weights;
@@ -62,7 +56,7 @@ TEST_CASE("OPSC + TS + TAB-Q split stays close to the fp32 model", "[opsc][real]
   ModelWeights e32 = rm->weights, s32 = rm->weights;
   e32.keep_only(ModelPart::edge(S));
   s32.keep_only(ModelPart::server(rm->weights.spec, S));
-  EvalResult exact = evaluate_split(rm->weights, e32, s32, WireConfig{}, streams);
+  EvalResult exact = evaluate_split(rm->weights, e32, s32, CodecSpec{WireCodec::fp32}, streams);
   CHECK(exact.mean_kl == 0);
   CHECK(exact.agreement == 1);
 }
@@ -70,10 +64,6 @@ TEST_CASE("OPSC + TS + TAB-Q split stays close to the fp32 model", "[opsc][real]
 TEST_CASE("bytes on the wire equal the codec's encoded size, step by step", "[opsc][real]") {
   const auto* rm = test::real_model();
   if (!rm) return;
-  if (!codec_available("ts-tabq")) {
-    WARN("kernels/ is not part of this build: TS + TAB-Q is not tested");
-    return;
-  }
   const Config c = opsc_config();
   const int64_t S = 3, steps = 16;
   ModelWeights edge = rm->weights, server = rm->weights;

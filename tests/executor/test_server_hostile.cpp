@@ -51,7 +51,7 @@ Socket handshaken(int port, const ModelWeights& w, int64_t split, const std::str
 
 std::vector<uint8_t> block_of(const Eigen::MatrixXf& x) {
   std::vector<uint8_t> wire;
-  wire_encode(x, WireConfig{}, wire);
+  wire_encode(x, CodecSpec{WireCodec::fp32}, wire);
   return wire;
 }
 

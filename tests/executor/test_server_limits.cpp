@@ -290,7 +290,7 @@ TEST_CASE("server: silent connections time out, a session waiting for its token 
     Segment seg{&cache, T};
     forward_layers(edge, {&seg, 1}, x, ws);
     std::vector<uint8_t> wire;
-    wire_encode(x, WireConfig{}, wire);
+    wire_encode(x, CodecSpec{WireCodec::fp32}, wire);
     Socket s = connect_tcp("127.0.0.1", server.port());
     const std::string hl = hello_of(edge, S, T + 1);
     write_frame(s, {FrameType::hello, 0, std::vector<uint8_t>(hl.begin(), hl.end())});

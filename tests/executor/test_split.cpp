@@ -87,7 +87,7 @@ TEST_CASE("a killed client or a corrupt frame closes only its own session", "[sp
     Socket s = hello_client(server.port(), h.edge, S, 16);
     Eigen::MatrixXf x = Eigen::MatrixXf::Ones(rm->weights.spec.dim, 1);
     std::vector<uint8_t> wire;
-    wire_encode(x, WireConfig{}, wire);
+    wire_encode(x, CodecSpec{WireCodec::fp32}, wire);
     write_frame(s, {FrameType::hidden, 0, wire});
     s.close();
   }

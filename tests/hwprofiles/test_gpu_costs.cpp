@@ -53,7 +53,7 @@ GpuCalibration sample() {
   c.gemv.push_back({4, 128, c.source, {4096, 8192}, {4096, 8192}, {8912896, 35651584}, {1e-5, 2.5e-5}});
   c.gemv.push_back({8, 128, c.source, {4096}, {4096}, {17301504}, {1.2e-5}});
   c.gemm.push_back({4, 128, 4096, 4096, c.source, {16, 128, 2048}, {4e-5, 5e-5, 6e-4}});
-  c.codec.push_back({"ts_tabq", 4096, c.source, {1, 128}, {2e-5, 3e-5}, {4e-6, 5e-6}, {8.1, 8.0625}});
+  c.codec.push_back({"ts-tabq", 4096, c.source, {1, 128}, {2e-5, 3e-5}, {4e-6, 5e-6}, {8.1, 8.0625}});
   return c;
 }
 
@@ -129,7 +129,7 @@ TEST_CASE("GPU calibration: bad or mismatched files are refused with one line na
       {"one row short", replaced(good, "rows = [4096, 8192]", "rows = [4096]"), "gemv[0].rows"},
       {"not finite", replaced(good, "launch_s = 4e-06", "launch_s = nan"), "references.launch_s"},
       {"negative", replaced(good, "encode_s = [2e-05, 3e-05]", "encode_s = [2e-05, -3e-05]"), "codec[0].encode_s"},
-      {"unknown codec", replaced(good, "codec = \"ts_tabq\"", "codec = \"zip\""), "codec[0].codec"},
+      {"unknown codec", replaced(good, "codec = \"ts-tabq\"", "codec = \"zip\""), "codec[0].codec"},
       {"bits twice", replaced(good, "bits = 8\n", "bits = 4\n"), "gemv[1].bits"},
       {"not TOML", replaced(good, "[references]", "[references"), ""},
   };
@@ -167,8 +167,8 @@ TEST_CASE("GPU costs: matmuls interpolate by weight bytes, batch the faster of G
   // A width with a GEMV table only costs T launches of it.
   CHECK(*g.matmul(8, 128, 4096, 4096, 16) == Approx(16 * 1.2e-5));
   // The codec: its table by tokens, scaled by the hidden width.
-  CHECK(*g.encode("ts_tabq", 4096, 1) == Approx(2e-5));
-  CHECK(*g.decode("ts_tabq", 2048, 128) == Approx(2.5e-6));
+  CHECK(*g.encode("ts-tabq", 4096, 1) == Approx(2e-5));
+  CHECK(*g.decode("ts-tabq", 2048, 128) == Approx(2.5e-6));
   CHECK_FALSE(g.encode("uniform", 4096, 1).has_value());
 }
 

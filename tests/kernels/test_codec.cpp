@@ -343,7 +343,7 @@ TEST_CASE("codec parameters are validated with named keys", "[kernels][codec]") 
   p.uniform_bits = 17;
   REQUIRE_THROWS_WITH(encode(x.data(), 2, 8, p), Catch::Contains("uniform_bits"));
   REQUIRE_THROWS_AS(parse_ts_mode("median"), InputError);
-  REQUIRE(parse_wire_codec("ts_tabq") == WireCodec::ts_tabq);
+  REQUIRE(parse_wire_codec("ts-tabq") == WireCodec::ts_tabq);
 }
 
 TEST_CASE("compression on LLM-like activations: TS + TAB-Q beats per-token uniform", "[kernels][codec]") {

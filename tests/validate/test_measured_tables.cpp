@@ -220,7 +220,7 @@ TEST_CASE("cost model: TS + TAB-Q bytes are the expectation over whole bit-width
   CHECK(cost.uplink_bytes(1) == Approx(kFrameHeaderBytes + kWireHeaderBytes + 39.0));
   CHECK(cost.uplink_bytes(10) == Approx(kFrameHeaderBytes + kWireHeaderBytes + 390.0));
   // Integral mean bits: exactly the format's own expected size.
-  sys.scenario.codec.mean_bits = 4;
+  sys.codec_stats.mean_bits = 4;
   const CostModel c4(sys);
   CHECK(c4.uplink_bytes(3) == kFrameHeaderBytes + expected_encoded_size(WireCodec::ts_tabq, 3, 64, 4, 1.5));
 }
