@@ -1,8 +1,15 @@
 // Per-request records and run summaries, shared by the simulator (sim/) and the real executor (executor/) so
 // that their outputs can be compared column by column: requests.csv (one row per request) and summary.json.
+//
+// The schema lives here once: request_fields() is requests.csv's columns (name, unit, label, description, and the
+// record member each reads), latency_stages() the subset the latency breakdown shows, summary_fields() the keys of
+// summary.json with their units and which direction is better. Writers, the sweep table, the optimizer and the
+// plotting scripts (through fields.json, write_fields_json) read these tables; none keeps its own list.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,8 +35,23 @@ struct RequestRecord {
          downlink = 0;
 };
 
-// The header of requests.csv; write_requests_csv writes rows in this column order.
-const std::vector<std::string>& request_columns();
+// One column of requests.csv.
+struct RequestField {
+  const char* name;         // column name
+  const char* unit;         // "s", "B", "tokens" or "" (an id, a name, a flag)
+  const char* label;        // short text for plots and tables
+  const char* description;
+  bool stage;               // a stage of the latency breakdown (time spent per request in one part of the pipeline)
+  std::variant<int64_t RequestRecord::*, double RequestRecord::*, std::string RequestRecord::*, bool RequestRecord::*>
+      member;
+};
+std::span<const RequestField> request_fields();
+std::vector<const RequestField*> latency_stages();  // the stage fields, in pipeline order
+const std::vector<std::string>& request_columns();  // the names of request_fields(), in order
+
+// A record as a JSON array in request_fields() order, and back (the simulator's child-process transport).
+nlohmann::json record_to_json(const RequestRecord& r);
+RequestRecord record_from_json(const nlohmann::json& j);
 void write_requests_csv(const std::string& path, const std::vector<RequestRecord>& rows);
 std::string requests_csv(const std::vector<RequestRecord>& rows);  // the file's text
 
@@ -48,7 +70,22 @@ struct RunTotals {
   int64_t events = 0;          // simulation events / executor steps
 };
 
-// summary.json: percentiles of TTFT/TPOT/E2E over completed requests, throughput, server load, bytes.
+// One key of summary.json as summarize() writes it.
+struct SummaryField {
+  const char* key;
+  const char* unit;       // "s", "B", "tokens", "tokens/s", "fraction", "" (counts)
+  const char* better;     // "lower", "higher" or "" (a count, a size of the run)
+  bool percentiles;       // an object {mean, p50, p90, p99, max} rather than one number
+  const char* description;
+};
+std::span<const SummaryField> summary_fields();
+
+// summary.json: percentiles of TTFT/TPOT/E2E over completed requests, throughput, server load, bytes; exactly
+// the keys of summary_fields().
 nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals& totals);
+
+// fields.json: request_fields(), latency_stages() and summary_fields() as data, for scripts that read results.
+nlohmann::json fields_json();
+void write_fields_json(const std::string& dir);
 
 }  // namespace splitsim

@@ -9,6 +9,7 @@
 #include "core/scenario.hpp"
 #include "explorer/analytic_run.hpp"
 #include "core/cli.hpp"
+#include "explorer/objectives.hpp"
 #include "explorer/optimizer.hpp"
 #include "explorer/plot.hpp"
 #include "explorer/study.hpp"
@@ -91,8 +92,10 @@ OptimizeOptions optimize_options(const OptimizeArgs& a, const std::string& out) 
 void add_optimize_options(CLI::App* c, OptimizeArgs& a) {
   c->add_option("--set", a.sets, "Fix a key (k=v) or give its values (k=a,b,c or k=0:32:4) instead of the default axis")
       ->allow_extra_args(false);
-  c->add_option("--objective", a.objective, "tpot | ttft | e2e | server_load | throughput")
-      ->check(CLI::IsMember({"tpot", "ttft", "e2e", "server_load", "throughput"}));
+  std::vector<std::string> objectives;
+  for (const auto& m : optimizer_metrics())
+    if (m.objective) objectives.push_back(m.name);
+  c->add_option("--objective", a.objective, objective_names())->check(CLI::IsMember(objectives));
   c->add_option("--constraint", a.constraints,
                 "METRIC<=VALUE or >=: edge_memory<=8GiB, tpot<=150ms, accuracy_loss<=0.5%, server_load<=5ms, "
                 "throughput>=100")

@@ -294,7 +294,8 @@ FleetEstimate estimate_fleet(const CostModel& cm) {
   // wait for a KV reservation to be released; sequences beyond max_batch but within the KV memory are admitted
   // and time-share the server's iterations (cohorts below).
   const bool closed = sc.workload.arrival == "closed";
-  const double admitted = closed ? std::min(N, static_cast<double>(std::max<int64_t>(seqs, 1))) : N;
+  const bool kv_bound = closed && cm.server_kv_bytes_per_token() > 0;  // a server without layers keeps no KV
+  const double admitted = kv_bound ? std::min(N, static_cast<double>(std::max<int64_t>(seqs, 1))) : N;
   double n = admitted, rho = 0, prefill_rho = 0, prefill_wait = 0, tok = 0;
   double k = 1, b = 1, S = 0;
   Regime regime;

@@ -2,6 +2,7 @@
 // edge memory, accuracy), verification of the best candidates in the simulator, the Pareto front, and the
 // binding constraint when nothing fits. See optimizer.hpp for the method.
 #include "explorer/optimizer.hpp"
+#include "explorer/objectives.hpp"
 
 #include <fmt/format.h>
 
@@ -105,10 +106,12 @@ Setter make_setter(const std::string& key, const std::string& raw) {
 }
 
 // One screened point, compact: the grid holds ~10^5 of them.
+// A screened point: its optimizer_metrics() values, in table order.
 struct Row {
-  double edge_memory, ttft, tpot, e2e, server_load, throughput, accuracy;
-  int64_t max_seq_len;
-  bool oom;
+  std::array<double, kOptimizerMetricCount> v{};
+  int64_t max_seq_len = 0;
+  bool oom = false;
+  double operator[](const std::string& metric) const { return v[metric_index(*find_metric(metric))]; }
 };
 
 struct Screen {
@@ -249,35 +252,18 @@ struct Screen {
   }
 };
 
-bool lower_metric(const std::string& m) { return m != "throughput"; }
+bool lower_metric(const std::string& m) { return find_metric(m)->lower_is_better; }
 
-double row_metric(const Row& r, const std::string& metric) {
-  std::string base = metric.substr(0, metric.find('.'));
-  if (base == "edge_memory") return r.edge_memory;
-  if (base == "ttft") return r.ttft;
-  if (base == "tpot") return r.tpot;
-  if (base == "e2e") return r.e2e;
-  if (base == "server_load") return r.server_load;
-  if (base == "throughput") return r.throughput;
-  return r.accuracy;
-}
-
-std::string metric_unit_text(const std::string& metric, double v) {
-  std::string base = metric.substr(0, metric.find('.'));
-  if (base == "edge_memory") return format_bytes(v);
-  if (base == "throughput") return fmt::format("{:.1f} tokens/s", v);
-  if (base == "accuracy_loss") return fmt::format("{:.3f}%", 100 * v);
-  return format_time(v) + (base == "server_load" ? "/token" : "");
-}
+std::string metric_unit_text(const std::string& metric, double v) { return metric_text(*find_metric(metric), v); }
 
 // Sorting key: objective, then accuracy, then longer sequences, then less edge memory.
 bool better(const Row& a, const Row& b, const std::string& objective) {
-  double va = row_metric(a, objective), vb = row_metric(b, objective);
+  double va = a[objective], vb = b[objective];
   if (!lower_metric(objective)) va = -va, vb = -vb;
   if (std::abs(va - vb) > 1e-9 * std::max(std::abs(va), std::abs(vb))) return va < vb;
-  if (a.accuracy != b.accuracy) return a.accuracy < b.accuracy;
+  if (a["accuracy_loss"] != b["accuracy_loss"]) return a["accuracy_loss"] < b["accuracy_loss"];
   if (a.max_seq_len != b.max_seq_len) return a.max_seq_len > b.max_seq_len;
-  return a.edge_memory < b.edge_memory;
+  return a["edge_memory"] < b["edge_memory"];
 }
 
 }  // namespace
@@ -292,25 +278,27 @@ Constraint parse_constraint(const std::string& text) {
   c.at_most = text[op] == '<';
   size_t v0 = op + 1 + (op + 1 < text.size() && text[op + 1] == '=' ? 1 : 0);
   std::string value = text.substr(v0);
-  std::string base = c.metric.substr(0, c.metric.find('.'));
   std::string pct = c.metric.find('.') == std::string::npos ? "" : c.metric.substr(c.metric.find('.') + 1);
-  static const std::set<std::string> metrics = {"edge_memory", "ttft",       "tpot",         "e2e",
-                                                "server_load", "throughput", "accuracy_loss"};
-  if (!metrics.count(base) || (!pct.empty() && pct != "mean" && pct != "p50" && pct != "p90" && pct != "p99" && pct != "max"))
-    throw InputError(fmt::format("--constraint {}: expected a metric of edge_memory, ttft, tpot, e2e, server_load, "
-                                 "throughput, accuracy_loss (latencies may add .p50/.p90/.p99/.max), got \"{}\"",
-                                 text, c.metric));
+  const OptimizerMetric* m = find_metric(c.metric);
+  if (!m || (!pct.empty() && (!m->percentiles || (pct != "mean" && pct != "p50" && pct != "p90" && pct != "p99" &&
+                                                  pct != "max")))) {
+    std::string names;
+    for (const auto& x : optimizer_metrics()) names += (names.empty() ? "" : ", ") + std::string(x.name);
+    throw InputError(fmt::format("--constraint {}: expected a metric of {} (latencies may add .p50/.p90/.p99/.max), "
+                                 "got \"{}\"",
+                                 text, names, c.metric));
+  }
   try {
-    if (base == "edge_memory") {
+    if (m->unit == MetricUnit::bytes) {
       c.value = parse_quantity(value, Dim::bytes);
-    } else if (base == "accuracy_loss") {
+    } else if (m->unit == MetricUnit::fraction) {
       bool percent = !value.empty() && value.back() == '%';
       size_t used = 0;
       std::string num = percent ? value.substr(0, value.size() - 1) : value;
       c.value = std::stod(num, &used);
       if (used != num.size() || c.value < 0) throw std::invalid_argument("not a number");
       if (percent) c.value /= 100;
-    } else if (base == "throughput") {
+    } else if (m->unit == MetricUnit::tokens_per_s) {
       size_t used = 0;
       c.value = std::stod(value, &used);
       std::string rest = value.substr(used);
@@ -319,10 +307,10 @@ Constraint parse_constraint(const std::string& text) {
       c.value = parse_quantity(value, Dim::time);
     }
   } catch (const std::exception&) {
-    const char* form = base == "edge_memory"     ? "a size like 8GiB"
-                       : base == "accuracy_loss" ? "a percentage like 0.5% or a fraction like 0.005"
-                       : base == "throughput"    ? "tokens per second like 100"
-                                                 : "a duration like 150ms";
+    const char* form = m->unit == MetricUnit::bytes          ? "a size like 8GiB"
+                       : m->unit == MetricUnit::fraction     ? "a percentage like 0.5% or a fraction like 0.005"
+                       : m->unit == MetricUnit::tokens_per_s ? "tokens per second like 100"
+                                                             : "a duration like 150ms";
     throw InputError(fmt::format("--constraint {}: expected {} after the operator, got \"{}\"", text, form, value));
   }
   return c;
@@ -375,27 +363,15 @@ std::vector<Assignment> Candidate::settings() const {
 }
 
 double metric_value(const Candidate& c, const std::string& metric) {
-  std::string base = metric.substr(0, metric.find('.'));
-  std::string pct = metric.find('.') == std::string::npos ? "mean" : metric.substr(metric.find('.') + 1);
-  if (c.verified && c.verify_status == "ok") {
+  const std::string pct = metric.find('.') == std::string::npos ? "mean" : metric.substr(metric.find('.') + 1);
+  const OptimizerMetric& m = *find_metric(metric);
+  if (c.verified && c.verify_status == "ok" && *m.summary_key) {
     const auto& s = c.verified_summary;
-    auto get = [&](const char* k) -> double {
-      if (!s.contains(k)) return NAN;
-      return s[k].is_object() ? s[k].value(pct, NAN) : s[k].get<double>();
-    };
-    if (base == "ttft") return get("ttft_s");
-    if (base == "tpot") return get("tpot_s");
-    if (base == "e2e") return get("e2e_s");
-    if (base == "server_load") return get("server_busy_per_token_s");
-    if (base == "throughput") return get("throughput_tokens_per_s");
+    if (!s.contains(m.summary_key)) return NAN;
+    const auto& v = s[m.summary_key];
+    return v.is_object() ? v.value(pct, NAN) : v.get<double>();
   }
-  if (base == "edge_memory") return c.edge_memory;
-  if (base == "ttft") return c.ttft;
-  if (base == "tpot") return c.tpot;
-  if (base == "e2e") return c.e2e;
-  if (base == "server_load") return c.server_load;
-  if (base == "throughput") return c.throughput;
-  return c.accuracy.loss;
+  return m.analytic(c);
 }
 
 double objective_value(const Candidate& c, const std::string& objective) {
@@ -428,8 +404,10 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
     }
     Candidate c = s.evaluate(idx, sys, false);
     (c.accuracy.measured ? any_measured : any_estimated) = true;
-    rows[static_cast<size_t>(i)] = Row{c.edge_memory, c.ttft, c.tpot, c.e2e, c.server_load, c.throughput,
-                                       c.accuracy.loss, sys.scenario.workload.max_seq_len, c.oom};
+    Row& r = rows[static_cast<size_t>(i)];
+    for (const auto& m : optimizer_metrics()) r.v[metric_index(m)] = m.analytic(c);
+    r.max_seq_len = sys.scenario.workload.max_seq_len;
+    r.oom = c.oom;
     valid[static_cast<size_t>(i)] = 1;
     ++res.screened;
     if (c.oom) ++res.oom;
@@ -441,7 +419,7 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
     for (size_t k = 0; k < opt.constraints.size(); ++k) {
       if (static_cast<int>(k) == skip) continue;
       const auto& c = opt.constraints[k];
-      if (!c.ok(row_metric(r, c.metric))) return false;
+      if (!c.ok(r[c.metric])) return false;
     }
     return true;
   };
@@ -464,10 +442,10 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
     if (valid[static_cast<size_t>(i)] && !rows[static_cast<size_t>(i)].oom) ok.push_back(i);
   std::sort(ok.begin(), ok.end(), [&](int64_t a, int64_t b) {
     const Row &ra = rows[static_cast<size_t>(a)], &rb = rows[static_cast<size_t>(b)];
-    double la = row_metric(ra, lat), lb = row_metric(rb, lat);
+    double la = ra[lat], lb = rb[lat];
     if (la != lb) return la < lb;
-    if (ra.accuracy != rb.accuracy) return ra.accuracy < rb.accuracy;
-    return ra.edge_memory < rb.edge_memory;
+    if (ra["accuracy_loss"] != rb["accuracy_loss"]) return ra["accuracy_loss"] < rb["accuracy_loss"];
+    return ra["edge_memory"] < rb["edge_memory"];
   });
   std::vector<int64_t> front;
   for (int64_t i : ok) {
@@ -475,7 +453,7 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
     bool dominated = false;
     for (int64_t j : front) {
       const Row& q = rows[static_cast<size_t>(j)];
-      if (q.accuracy <= r.accuracy && q.edge_memory <= r.edge_memory) {
+      if (q["accuracy_loss"] <= r["accuracy_loss"] && q["edge_memory"] <= r["edge_memory"]) {
         dominated = true;
         break;
       }
@@ -494,7 +472,7 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
     for (int64_t i = 0; i < total; ++i)
       if (valid[static_cast<size_t>(i)]) {
         all_oom = all_oom && rows[static_cast<size_t>(i)].oom;
-        min_mem = std::min(min_mem, rows[static_cast<size_t>(i)].edge_memory);
+        min_mem = std::min(min_mem, rows[static_cast<size_t>(i)]["edge_memory"]);
       }
     for (const auto& g : s.base.fleet) cap = std::max(cap, g.device.memory_capacity.value);
     if (res.screened == 0) {
@@ -511,7 +489,7 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
           const Row& r = rows[static_cast<size_t>(i)];
           if (!valid[static_cast<size_t>(i)] || !meets(r, static_cast<int>(k))) continue;
           ++n;
-          double v = row_metric(r, c.metric);
+          double v = r[c.metric];
           best = c.at_most ? std::min(best, v) : std::max(best, v);
         }
         if (n > 0)
@@ -524,7 +502,7 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
           for (int64_t i = 0; i < total; ++i) {
             const Row& r = rows[static_cast<size_t>(i)];
             if (!valid[static_cast<size_t>(i)] || r.oom) continue;
-            double v = row_metric(r, c.metric);
+            double v = r[c.metric];
             best = c.at_most ? std::min(best, v) : std::max(best, v);
           }
           why += fmt::format("{}{}: best in the grid {}", why.empty() ? "several constraints bind together: " : "; ",
@@ -548,10 +526,13 @@ std::vector<std::string> candidate_header(const std::vector<std::string>& keys, 
                         "accuracy_source", "codec_mean_bits", "codec_outliers_per_token", "codec_relative_mse", "oom",
                         "reason"})
     h.push_back(c);
-  if (verified)
-    for (const char* c : {"verify_status", "verify_reason", "verified_ttft_s", "verified_tpot_s", "verified_e2e_s",
-                          "verified_server_busy_per_token_s", "verified_throughput_tokens_per_s", "verify_dir"})
-      h.push_back(c);
+  if (verified) {
+    h.push_back("verify_status");
+    h.push_back("verify_reason");
+    for (const auto& m : optimizer_metrics())
+      if (*m.summary_key) h.push_back(std::string("verified_") + m.summary_key);
+    h.push_back("verify_dir");
+  }
   return h;
 }
 
@@ -569,9 +550,10 @@ void add_candidate(CsvTable& t, const Candidate& c, const std::vector<std::strin
   t.add(std::string_view(c.reason));
   if (verified) {
     t.add(std::string_view(c.verified ? c.verify_status : "")).add(std::string_view(c.verify_reason));
-    for (const char* m : {"ttft", "tpot", "e2e", "server_load", "throughput"}) {
+    for (const auto& m : optimizer_metrics()) {
+      if (!*m.summary_key) continue;
       if (c.verified && c.verify_status == "ok")
-        t.add(metric_value(c, m));
+        t.add(metric_value(c, m.name));
       else
         t.add(std::string_view(""));
     }

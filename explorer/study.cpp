@@ -10,6 +10,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "core/metrics.hpp"
 #include "core/output.hpp"
 #include "core/units.hpp"
 #include "explorer/csv_read.hpp"
@@ -44,10 +45,9 @@ struct Chosen {
 
 void write_breakdown(const std::string& sweep_dir, const std::string& path) {
   CsvData sweep = read_csv(sweep_dir + "/sweep.csv");
-  static const char* stages[] = {"edge_compute_s", "encode_s",        "uplink_s",  "server_queue_s",
-                                 "server_compute_s", "server_decode_s", "downlink_s"};
+  const std::vector<const RequestField*> stages = latency_stages();
   std::vector<std::string> header = {"strategy", "devices", "status"};
-  for (const char* s : stages) header.push_back(s);
+  for (const RequestField* s : stages) header.push_back(s->name);
   header.push_back("tokens");
   CsvTable t(header);
   for (size_t r = 0; r < sweep.rows.size(); ++r) {
@@ -63,7 +63,7 @@ void write_breakdown(const std::string& sweep_dir, const std::string& path) {
         if (oom_col >= 0 && rec[static_cast<size_t>(oom_col)] == "1") continue;
         tokens += out_col >= 0 ? std::stod(rec[static_cast<size_t>(out_col)]) : 0;
         for (size_t s = 0; s < std::size(stages); ++s) {
-          int c = d.column(stages[s]);
+          int c = d.column(stages[s]->name);
           if (c >= 0 && !rec[static_cast<size_t>(c)].empty()) sum[s] += std::stod(rec[static_cast<size_t>(c)]);
         }
       }
@@ -152,6 +152,7 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
                   so.engine));
   SweepResult sr = run_sweep(spec, so);
   write_breakdown(out + "/sweep", out + "/breakdown.csv");
+  write_fields_json(out);  // the stage names and labels the breakdown plot reads
 
   // 3. Report.
   CsvData table = read_csv(out + "/sweep/sweep.csv");

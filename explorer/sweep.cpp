@@ -144,16 +144,17 @@ const std::vector<std::string>& status_columns() {
   static const std::vector<std::string> c = {"status", "reason", "hash", "engine"};
   return c;
 }
-// summarize() keys in their order, flattened.
+// summary_fields() in their order, percentiles flattened (ttft_s.mean, ttft_s.p50, ...).
 const std::vector<std::string>& known_metrics() {
   static const std::vector<std::string> m = [] {
-    std::vector<std::string> v = {"devices", "requests", "completed", "oom_requests", "generated_tokens"};
-    for (const char* k : {"ttft_s", "tpot_s", "e2e_s"})
-      for (const char* p : {"mean", "p50", "p90", "p99", "max"}) v.push_back(fmt::format("{}.{}", k, p));
-    for (const char* k : {"throughput_tokens_per_s", "server_busy_s", "server_utilization", "server_busy_per_token_s",
-                          "uplink_utilization", "bytes_up_total", "bytes_down_total", "bytes_up_per_token", "span_s",
-                          "wall_s", "events"})
-      v.push_back(k);
+    std::vector<std::string> v;
+    for (const SummaryField& f : summary_fields()) {
+      if (!f.percentiles) {
+        v.push_back(f.key);
+        continue;
+      }
+      for (const char* p : {"mean", "p50", "p90", "p99", "max"}) v.push_back(fmt::format("{}.{}", f.key, p));
+    }
     return v;
   }();
   return m;

@@ -158,8 +158,11 @@ Weights load_weights(const System& sys, const std::string& mode) {
 // Figures of one run (executor repetition or simulation), by metric name.
 using Figures = std::map<std::string, double>;
 
-const std::vector<std::string> kStages = {"edge_compute", "encode", "uplink", "server_queue", "server_decode",
-                                          "server_compute", "downlink"};
+// A stage's metric name in validation.csv: its requests.csv column without the unit ("edge_compute").
+std::string stage_metric(const RequestField& f) {
+  std::string n = f.name;
+  return n.substr(0, n.size() - 2);  // "_s"
+}
 
 Figures figures(const std::vector<RequestRecord>& rows, double server_busy) {
   RunTotals t;
@@ -175,13 +178,7 @@ Figures figures(const std::vector<RequestRecord>& rows, double server_busy) {
   for (const auto& r : rows) {
     f["bytes_up"] += r.bytes_up / n;
     f["bytes_down"] += r.bytes_down / n;
-    f["edge_compute"] += r.edge_compute / n;
-    f["encode"] += r.encode / n;
-    f["uplink"] += r.uplink / n;
-    f["server_queue"] += r.server_queue / n;
-    f["server_decode"] += r.server_decode / n;
-    f["server_compute"] += r.server_compute / n;
-    f["downlink"] += r.downlink / n;
+    for (const RequestField* st : latency_stages()) f[stage_metric(*st)] += r.*std::get<double RequestRecord::*>(st->member) / n;
   }
   return f;
 }
@@ -320,7 +317,9 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
   std::vector<Def> defs = {{"ttft_mean", "s", "metric"},    {"tpot_mean", "s", "target"}, {"tpot_p90", "s", "metric"},
                            {"e2e_mean", "s", "target"},     {"bytes_up", "B", "exact"},   {"bytes_down", "B", "exact"},
                            {"server_busy", "s", "metric"}};
-  for (const auto& s : kStages) defs.push_back({s.c_str(), "s", "stage"});
+  std::vector<std::string> stage_names;
+  for (const RequestField* st : latency_stages()) stage_names.push_back(stage_metric(*st));
+  for (const auto& s : stage_names) defs.push_back({s.c_str(), "s", "stage"});
   for (const Def& d : defs) {
     MetricRow r{d.metric, d.unit, d.kind};
     std::vector<double> vals;

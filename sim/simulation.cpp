@@ -644,37 +644,6 @@ SimResult Fleet::run() {
   return res;
 }
 
-nlohmann::json record_json(const RequestRecord& r) {
-  return {r.request, r.device,     r.group,      r.arrival,     r.prompt_tokens,    r.output_tokens, r.ttft,
-          r.tpot,    r.e2e,        r.bytes_up,   r.bytes_down,  r.edge_memory_peak, r.oom,           r.edge_compute,
-          r.encode,  r.uplink,     r.server_queue, r.server_compute, r.server_decode, r.downlink};
-}
-
-RequestRecord record_from(const nlohmann::json& j) {
-  RequestRecord r;
-  r.request = j[0];
-  r.device = j[1];
-  r.group = j[2];
-  r.arrival = j[3];
-  r.prompt_tokens = j[4];
-  r.output_tokens = j[5];
-  r.ttft = j[6];
-  r.tpot = j[7];
-  r.e2e = j[8];
-  r.bytes_up = j[9];
-  r.bytes_down = j[10];
-  r.edge_memory_peak = j[11];
-  r.oom = j[12];
-  r.edge_compute = j[13];
-  r.encode = j[14];
-  r.uplink = j[15];
-  r.server_queue = j[16];
-  r.server_compute = j[17];
-  r.server_decode = j[18];
-  r.downlink = j[19];
-  return r;
-}
-
 }  // namespace
 
 nlohmann::json SimResult::summary() const {
@@ -685,7 +654,7 @@ nlohmann::json SimResult::summary() const {
 
 nlohmann::json SimResult::to_json() const {
   nlohmann::json rows = nlohmann::json::array();
-  for (const auto& r : requests) rows.push_back(record_json(r));
+  for (const auto& r : requests) rows.push_back(record_to_json(r));
   return {{"requests", rows},
           {"totals",
            {totals.span, totals.server_busy, totals.uplink_utilization, totals.wall, totals.events}},
@@ -694,7 +663,7 @@ nlohmann::json SimResult::to_json() const {
 
 SimResult SimResult::from_json(const nlohmann::json& j) {
   SimResult r;
-  for (const auto& row : j.at("requests")) r.requests.push_back(record_from(row));
+  for (const auto& row : j.at("requests")) r.requests.push_back(record_from_json(row));
   const auto& t = j.at("totals");
   r.totals = {t[0], t[1], t[2], t[3], t[4]};
   r.info = j.at("info");

@@ -5,12 +5,13 @@ Usage: plot_results.py DIR   (a study folder, a sweep folder or an optimize fold
 
 Writes DIR/figures/{scalability,bytes,breakdown,pareto,published}.{png,svg} for whichever inputs exist:
   sweep.csv (DIR or DIR/sweep) with an edge.count column  -> scalability, bytes
-  breakdown.csv                                           -> breakdown
+  breakdown.csv + fields.json (stage names and labels)    -> breakdown
   pareto.csv + screen_sample.csv (DIR or DIR/optimize)    -> pareto
   published_predicted.csv (validate --published)          -> published
 Run with Debian's /usr/bin/python3 (python3-matplotlib).
 """
 import csv
+import json
 import math
 import os
 import sys
@@ -28,15 +29,16 @@ STRATEGY_STYLE = {
     "opsc": ("#1f77b4", "D"),
     "edge-only": ("#9467bd", "v"),
 }
-STAGES = [
-    ("edge_compute_s", "edge compute", "#1f77b4"),
-    ("encode_s", "encode", "#aec7e8"),
-    ("uplink_s", "uplink", "#ff7f0e"),
-    ("server_queue_s", "server queue", "#c7c7c7"),
-    ("server_decode_s", "server codec decode", "#98df8a"),
-    ("server_compute_s", "server compute", "#2ca02c"),
-    ("downlink_s", "downlink", "#ffbb78"),
-]
+# Colours of the latency stages, in the order fields.json lists them (written beside breakdown.csv by the
+# C++ side, which owns the stage names and labels).
+STAGE_COLORS = ["#1f77b4", "#aec7e8", "#ff7f0e", "#c7c7c7", "#2ca02c", "#98df8a", "#ffbb78", "#9467bd", "#8c564b"]
+
+
+def stages(dirpath):
+    with open(os.path.join(dirpath, "fields.json")) as f:
+        fields = json.load(f)
+    label = {r["name"]: r["label"] for r in fields["requests"]}
+    return [(name, label[name], STAGE_COLORS[i % len(STAGE_COLORS)]) for i, name in enumerate(fields["stages"])]
 
 
 def read_csv(path):
@@ -138,7 +140,7 @@ def bytes_per_token(rows, out):
     save(fig, out, "bytes")
 
 
-def breakdown(rows, out):
+def breakdown(rows, out, stage_list):
     rows = [r for r in rows if r.get("status") == "ok" and (num(r, "tokens") or 0) > 0]
     if not rows:
         return
@@ -151,7 +153,7 @@ def breakdown(rows, out):
         rs.sort(key=lambda r: order.get(r["strategy"], 99))
         names = [r["strategy"] for r in rs]
         bottom = [0.0] * len(rs)
-        for key, label, color in STAGES:
+        for key, label, color in stage_list:
             v = [1e3 * (num(r, key) or 0) for r in rs]
             ax.bar(names, v, bottom=bottom, label=label, color=color)
             bottom = [a + b for a, b in zip(bottom, v)]
@@ -255,7 +257,7 @@ def main():
             made += 2
     bd = find(d, "breakdown.csv", [])
     if bd:
-        breakdown(read_csv(bd), out)
+        breakdown(read_csv(bd), out, stages(os.path.dirname(bd)))
         made += 1
     fr = find(d, "pareto.csv", ["optimize"])
     if fr:

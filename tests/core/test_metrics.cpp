@@ -47,3 +47,35 @@ TEST_CASE("metrics: summary counts completed requests, tokens and server load", 
   CHECK(s["bytes_up_per_token"] == 10.0);
   CHECK(s["ttft_s"]["max"] == 3.0);
 }
+
+TEST_CASE("metrics: the field tables are what the writers write", "[metrics][schema]") {
+  RequestRecord r;
+  r.request = 7, r.device = 3, r.group = "g", r.arrival = 0.5, r.prompt_tokens = 11, r.output_tokens = 5;
+  r.ttft = 0.1, r.tpot = 0.02, r.e2e = 0.18, r.bytes_up = 100, r.bytes_down = 20, r.edge_memory_peak = 1e9, r.oom = true;
+  r.edge_compute = 1, r.encode = 2, r.uplink = 3, r.server_queue = 4, r.server_compute = 5, r.server_decode = 6;
+  r.downlink = 7;
+  // Every field round-trips through the JSON transport, so every member of the record is in the table.
+  const RequestRecord back = record_from_json(record_to_json(r));
+  CHECK(requests_csv({back}) == requests_csv({r}));
+  CHECK(record_to_json(r).size() == request_fields().size());
+  // The stages sum to the per-stage columns, in pipeline order.
+  std::vector<std::string> stages;
+  for (const RequestField* f : latency_stages()) stages.push_back(f->name);
+  CHECK(stages == std::vector<std::string>{"edge_compute_s", "encode_s", "uplink_s", "server_queue_s",
+                                           "server_compute_s", "server_decode_s", "downlink_s"});
+  // summary.json has exactly the keys of summary_fields(), in that order.
+  const nlohmann::json s = summarize({r}, RunTotals{});
+  std::vector<std::string> keys, table;
+  for (const SummaryField& f : summary_fields()) {
+    table.push_back(f.key);
+    CHECK(s.at(f.key).is_object() == f.percentiles);
+  }
+  for (auto it = s.begin(); it != s.end(); ++it) keys.push_back(it.key());
+  std::sort(keys.begin(), keys.end());
+  std::vector<std::string> sorted = table;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(keys == sorted);
+  const nlohmann::json fj = fields_json();
+  CHECK(fj["stages"].size() == stages.size());
+  CHECK(fj["summary"].size() == table.size());
+}

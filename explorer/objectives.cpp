@@ -1,0 +1,57 @@
+#include "explorer/objectives.hpp"
+
+#include <fmt/format.h>
+
+#include "core/units.hpp"
+
+namespace splitsim {
+
+namespace {
+
+const OptimizerMetric kMetrics[] = {
+    {"ttft", "ttft_s", MetricUnit::time, true, true, true, [](const Candidate& c) { return c.ttft; }},
+    {"tpot", "tpot_s", MetricUnit::time, true, true, true, [](const Candidate& c) { return c.tpot; }},
+    {"e2e", "e2e_s", MetricUnit::time, true, true, true, [](const Candidate& c) { return c.e2e; }},
+    {"server_load", "server_busy_per_token_s", MetricUnit::time_per_token, true, true, false,
+     [](const Candidate& c) { return c.server_load; }},
+    {"throughput", "throughput_tokens_per_s", MetricUnit::tokens_per_s, false, true, false,
+     [](const Candidate& c) { return c.throughput; }},
+    {"edge_memory", "", MetricUnit::bytes, true, false, false, [](const Candidate& c) { return c.edge_memory; }},
+    {"accuracy_loss", "", MetricUnit::fraction, true, false, false,
+     [](const Candidate& c) { return c.accuracy.loss; }},
+};
+
+static_assert(std::size(kMetrics) == kOptimizerMetricCount);
+
+}  // namespace
+
+std::span<const OptimizerMetric> optimizer_metrics() { return kMetrics; }
+
+const OptimizerMetric* find_metric(std::string_view metric) {
+  const std::string_view base = metric.substr(0, metric.find('.'));
+  for (const auto& m : kMetrics)
+    if (base == m.name) return &m;
+  return nullptr;
+}
+
+size_t metric_index(const OptimizerMetric& m) { return static_cast<size_t>(&m - kMetrics); }
+
+std::string objective_names() {
+  std::string s;
+  for (const auto& m : kMetrics)
+    if (m.objective) s += (s.empty() ? "" : ", ") + std::string(m.name);
+  return s;
+}
+
+std::string metric_text(const OptimizerMetric& m, double v) {
+  switch (m.unit) {
+    case MetricUnit::bytes: return format_bytes(v);
+    case MetricUnit::tokens_per_s: return fmt::format("{:.1f} tokens/s", v);
+    case MetricUnit::fraction: return fmt::format("{:.3f}%", 100 * v);
+    case MetricUnit::time_per_token: return format_time(v) + "/token";
+    case MetricUnit::time: break;
+  }
+  return format_time(v);
+}
+
+}  // namespace splitsim
