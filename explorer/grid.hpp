@@ -51,6 +51,12 @@ struct GridPoint {
   std::vector<Assignment> values;  // the varied keys' values (case keys then axes)
   // Everything to apply to the base scenario: fixed, then case, then axis values.
   std::vector<Override> overrides;
+  // The raw value of a varied key ("" when the key is not varied).
+  std::string value(const std::string& key) const {
+    for (const auto& [k, v] : values)
+      if (k == key) return v;
+    return "";
+  }
 };
 
 // Canonical raw TOML text of a value, so that "8", "8 " and 8 compare equal: parses "v = raw" and prints it

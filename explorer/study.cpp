@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <map>
 
@@ -20,16 +21,6 @@ namespace splitsim {
 namespace fs = std::filesystem;
 namespace {
 
-double num(const std::map<std::string, std::string>& row, const std::string& key) {
-  auto it = row.find(key);
-  if (it == row.end() || it->second.empty()) return NAN;
-  try {
-    return std::stod(it->second);
-  } catch (const std::exception&) {
-    return NAN;
-  }
-}
-
 std::string fmt_ms(double s) { return std::isnan(s) ? "–" : fmt::format("{:.1f}", s * 1e3); }
 std::string fmt_x(double x) { return std::isnan(x) || std::isinf(x) ? "–" : fmt::format("{:.2f}×", x); }
 
@@ -43,26 +34,24 @@ struct Chosen {
 
 }  // namespace
 
-void write_breakdown(const std::string& sweep_dir, const std::string& path) {
-  CsvData sweep = read_csv(sweep_dir + "/sweep.csv");
+void write_breakdown(const SweepResult& sweep, const std::string& path) {
   const std::vector<const RequestField*> stages = latency_stages();
   std::vector<std::string> header = {"strategy", "devices", "status"};
   for (const RequestField* s : stages) header.push_back(s->name);
   header.push_back("tokens");
   CsvTable t(header);
-  for (size_t r = 0; r < sweep.rows.size(); ++r) {
-    auto row = sweep.row_map(r);
-    t.row().add(std::string_view(row["case"])).add(std::string_view(row["edge.count"])).add(std::string_view(row["status"]));
-    std::vector<double> sum(std::size(stages), 0.0);
+  for (const PointResult& p : sweep.points) {
+    t.row().add(std::string_view(p.point.case_name)).add(display_value(p.point.value("edge.count"))).add(p.status);
+    std::vector<double> sum(stages.size(), 0.0);
     double tokens = 0;
-    const std::string req = sweep_dir + "/runs/" + row["hash"] + "/requests.csv";
-    if (row["status"] == "ok" && fs::exists(req)) {
+    const std::string req = p.dir + "/requests.csv";
+    if (p.status == "ok" && fs::exists(req)) {
       CsvData d = read_csv(req);
       int out_col = d.column("output_tokens"), oom_col = d.column("oom");
       for (const auto& rec : d.rows) {
         if (oom_col >= 0 && rec[static_cast<size_t>(oom_col)] == "1") continue;
         tokens += out_col >= 0 ? std::stod(rec[static_cast<size_t>(out_col)]) : 0;
-        for (size_t s = 0; s < std::size(stages); ++s) {
+        for (size_t s = 0; s < stages.size(); ++s) {
           int c = d.column(stages[s]->name);
           if (c >= 0 && !rec[static_cast<size_t>(c)].empty()) sum[s] += std::stod(rec[static_cast<size_t>(c)]);
         }
@@ -74,27 +63,12 @@ void write_breakdown(const std::string& sweep_dir, const std::string& path) {
   t.write(path);
 }
 
-StudyResult run_study(const std::string& scenario, const std::vector<std::string>& sets, const StudyOptions& opt) {
-  const auto t0 = std::chrono::steady_clock::now();
-  SweepSpec user = spec_from_sets(scenario, sets);
-  if (!user.axes.empty())
-    throw InputError(fmt::format("--set {}: study takes single values (use splitsim optimize or sweep for grids)",
-                                 user.axes[0].key));
-  std::vector<Override> fixed;
-  for (const auto& [k, v] : user.fixed) fixed.push_back(Override{k, {v}, k + "=" + v});
-  Scenario sc = load_scenario(scenario, fixed);
-  StudyResult res;
-  res.out_dir = opt.out_dir.empty() ? "results/" + sc.name : opt.out_dir;
-  fs::create_directories(res.out_dir);
-  const std::string out = res.out_dir;
-  auto say = [&](const std::string& s) {
-    if (!opt.optimize.quiet) fmt::print("study: {}\n", s);
-    std::fflush(stdout);
-  };
+namespace {
 
-  const int64_t opt_devices =
-      opt.optimize_devices > 0 ? opt.optimize_devices : *std::max_element(opt.devices.begin(), opt.devices.end());
-  // 1. One configuration per strategy: the optimizer for OPSC (verified), the analytic screen for baselines.
+// 1. One configuration per strategy: the optimizer for OPSC (verified), the analytic screen for baselines.
+std::vector<Chosen> choose_configurations(const std::string& scenario, const std::vector<std::string>& sets,
+                                          const StudyOptions& opt, int64_t devices, const std::string& out,
+                                          const std::function<void(const std::string&)>& say) {
   std::vector<Chosen> chosen;
   for (const auto& strategy : opt.strategies) {
     Chosen ch;
@@ -105,7 +79,7 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
     if (!main) oo.verify = 0;
     std::vector<std::string> s = sets;
     s.push_back("split.strategy=" + strategy);
-    s.push_back(fmt::format("edge.count={}", opt_devices));
+    s.push_back(fmt::format("edge.count={}", devices));
     say(fmt::format("{}: {}", strategy, main ? "optimizing (analytic screen, then verification)" : "analytic screen"));
     OptimizeResult r = optimize(scenario, s, oo);
     // A baseline that cannot meet the accuracy budget (e.g. uniform wire quantization with outliers) gets the
@@ -129,8 +103,12 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
     if (main && !opt.optimize.quiet) print_optimize(r, oo);
     chosen.push_back(ch);
   }
+  return chosen;
+}
 
-  // 2. Device-count sweep of every strategy with a configuration.
+// 2. The device-count sweep of every strategy that has a configuration.
+SweepSpec device_sweep(const std::string& scenario, const SweepSpec& user, const std::vector<Chosen>& chosen,
+                       const StudyOptions& opt) {
   SweepSpec spec;
   spec.scenario = scenario;
   spec.origin = "study";
@@ -145,51 +123,43 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
   Axis devices{"edge.count", {}};
   for (auto d : opt.devices) devices.values.push_back(std::to_string(d));
   spec.axes.push_back(devices);
-  SweepOptions so = opt.optimize.sweep;
-  so.out_dir = out + "/sweep";
-  so.shard = Shard{};
-  say(fmt::format("sweeping {} strategies x {} device counts with engine {}", spec.cases.size(), opt.devices.size(),
-                  so.engine));
-  SweepResult sr = run_sweep(spec, so);
-  write_breakdown(out + "/sweep", out + "/breakdown.csv");
-  write_fields_json(out);  // the stage names and labels the breakdown plot reads
+  return spec;
+}
 
-  // 3. Report.
-  CsvData table = read_csv(out + "/sweep/sweep.csv");
-  std::map<std::pair<std::string, int64_t>, std::map<std::string, std::string>> at;
-  for (size_t r = 0; r < table.rows.size(); ++r) {
-    auto row = table.row_map(r);
-    at[{row["case"], std::stoll(row["edge.count"])}] = row;
+// A metric of the sweep's run of strategy s at n devices ("tpot_s.mean", "bytes_up_per_token"); NaN when that
+// run did not complete.
+class SweepFigures {
+ public:
+  explicit SweepFigures(const SweepResult& r) {
+    for (const PointResult& p : r.points)
+      if (p.status == "ok") at_[{p.point.case_name, display_value(p.point.value("edge.count"))}] = &p.summary;
   }
-  auto get = [&](const std::string& s, int64_t n, const std::string& k) {
-    auto it = at.find({s, n});
-    if (it == at.end() || it->second["status"] != "ok") return static_cast<double>(NAN);
-    return num(it->second, k);
-  };
-  std::string md;
-  md += fmt::format("# Study: {}\n\n{}\n\n", sc.name, sc.description);
-  md += fmt::format("Engine: **{}**{}. Devices: {}. Objective: {}. Constraints: {}. Wall time {:.0f} s.\n\n",
-                    so.engine, so.engine == "analytic" ? " (closed-form fleet model; the simulator was not available)" : " (SimGrid)",
-                    [&] {
-                      std::string s;
-                      for (auto d : opt.devices) s += (s.empty() ? "" : ", ") + std::to_string(d);
-                      return s;
-                    }(),
-                    opt.optimize.objective,
-                    [&] {
-                      std::string s;
-                      for (const auto& c : opt.optimize.constraints) s += (s.empty() ? "" : ", ") + c.text;
-                      return s.empty() ? std::string("edge memory only") : s;
-                    }(),
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  {
-    // What the numbers rest on: measured tables or kernels where a profile has them, the roofline elsewhere.
-    const System base = resolve_system(sc);
-    md += "Costs: ";
-    for (const auto& f : base.fleet) md += f.device.costing() + "; ";
-    md += base.server.costing() + ".\n\n";
+  double operator()(const std::string& s, int64_t n, const std::string& key) const {
+    auto it = at_.find({s, std::to_string(n)});
+    if (it == at_.end()) return NAN;
+    const nlohmann::json* v = it->second;
+    for (size_t a = 0, b; a <= key.size(); a = b + 1) {
+      b = std::min(key.find('.', a), key.size());
+      const std::string part = key.substr(a, b - a);
+      if (!v->is_object() || !v->contains(part)) return NAN;
+      v = &(*v)[part];
+    }
+    return v->is_number() ? v->get<double>() : NAN;
   }
-  md += fmt::format("## Chosen configuration per strategy (optimized for {} devices)\n\n", opt_devices);
+
+ private:
+  std::map<std::pair<std::string, std::string>, const nlohmann::json*> at_;
+};
+
+std::string list_text(const std::vector<int64_t>& v) {
+  std::string s;
+  for (auto d : v) s += (s.empty() ? "" : ", ") + std::to_string(d);
+  return s;
+}
+
+std::string chosen_table(const std::string& scenario, const std::vector<Override>& fixed,
+                         const std::vector<Chosen>& chosen, int64_t devices) {
+  std::string md = fmt::format("## Chosen configuration per strategy (optimized for {} devices)\n\n", devices);
   md += "accuracy_loss is the relative WikiText-2 perplexity increase; *estimated* values come from "
         "explorer/accuracy_estimates.toml (published RTN perplexities and assumptions, see optimize/optimize.json), "
         "*measured* ones from the executor. Codec bits per element are estimated by the codec model.\n\n";
@@ -200,13 +170,11 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
       md += fmt::format("| {} | – | – | – | – | – | – | – | no configuration: {} |\n", ch.strategy, ch.note);
       continue;
     }
-    Scenario s2 = load_scenario(scenario, [&] {
-      std::vector<Override> o = fixed;
-      o.push_back(Override{"split.strategy", {normalize_value(ch.strategy)}, ""});
-      for (const auto& [k, v] : ch.cand.settings()) o.push_back(Override{k, {v}, k + "=" + v});
-      return o;
-    }());
-    Plan p = make_plan(s2, resolve_system(s2).model.n_layers);
+    std::vector<Override> o = fixed;
+    o.push_back(Override{"split.strategy", {normalize_value(ch.strategy)}, ""});
+    for (const auto& [k, v] : ch.cand.settings()) o.push_back(Override{k, {v}, k + "=" + v});
+    const Scenario s2 = load_scenario(scenario, o);
+    const Plan p = make_plan(s2, resolve_system(s2).model.n_layers);
     std::string wire = wire_format_name(p.wire);
     if (p.wire == WireFormat::ts_tabq)
       wire += fmt::format(" ({} {}, ε={}, ~{:.0f} bits)", s2.codec.ts_mode, s2.codec.ts_threshold, s2.codec.tabq_eps,
@@ -219,9 +187,13 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
   }
   for (const auto& ch : chosen)
     if (ch.relaxed) md += fmt::format("\n¹ {}: {}.\n", ch.strategy, ch.note);
+  return md;
+}
 
-  md += "\n## Scalability\n\nTPOT = mean time per output token; speedup = baseline TPOT / OPSC TPOT (and the same for "
-        "end-to-end latency). Server load = server busy time per generated token and utilization.\n\n";
+std::string scalability_table(const SweepFigures& get, const StudyOptions& opt) {
+  std::string md = "\n## Scalability\n\nTPOT = mean time per output token; speedup = baseline TPOT / OPSC TPOT (and "
+                   "the same for end-to-end latency). Server load = server busy time per generated token and "
+                   "utilization.\n\n";
   md += "| devices |";
   for (const auto& s : opt.strategies) md += fmt::format(" TPOT {} (ms) |", s);
   md += " OPSC vs cloud-only TPOT (e2e) | OPSC vs split-fp16 TPOT (e2e) |";
@@ -243,7 +215,12 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
     }
     md += "\n";
   }
-  md += "\n## Bytes per token\n\nUplink application bytes per generated token (prompt block included), at 1 device:\n\n";
+  return md;
+}
+
+std::string bytes_table(const SweepFigures& get, const StudyOptions& opt) {
+  std::string md = "\n## Bytes per token\n\nUplink application bytes per generated token (prompt block included), at "
+                   "1 device:\n\n";
   md += "| strategy | uplink B/token | downlink B/token |\n|---|---|---|\n";
   const int64_t n0 = opt.devices.front();
   for (const auto& s : opt.strategies) {
@@ -252,15 +229,71 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
     md += fmt::format("| {} | {} | {} |\n", s, std::isnan(up) ? "–" : fmt::format("{:.0f}", up),
                       std::isnan(down) ? "–" : fmt::format("{:.0f}", down));
   }
-  int64_t failed = 0;
+  return md;
+}
+
+std::string failures_section(const SweepResult& sr) {
   std::string failures;
   for (const auto& p : sr.points)
-    if (p.status != "ok") {
-      ++failed;
-      failures += fmt::format("- {} at {} devices: {} ({})\n", p.point.case_name, display_value(p.point.values.back().second),
-                              p.status, p.reason);
-    }
-  if (failed) md += fmt::format("\n## Points that did not run\n\n{}", failures);
+    if (p.status != "ok")
+      failures += fmt::format("- {} at {} devices: {} ({})\n", p.point.case_name,
+                              display_value(p.point.values.back().second), p.status, p.reason);
+  return failures.empty() ? "" : "\n## Points that did not run\n\n" + failures;
+}
+
+}  // namespace
+
+StudyResult run_study(const std::string& scenario, const std::vector<std::string>& sets, const StudyOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SweepSpec user = spec_from_sets(scenario, sets);
+  if (!user.axes.empty())
+    throw InputError(fmt::format("--set {}: study takes single values (use splitsim optimize or sweep for grids)",
+                                 user.axes[0].key));
+  std::vector<Override> fixed;
+  for (const auto& [k, v] : user.fixed) fixed.push_back(Override{k, {v}, k + "=" + v});
+  Scenario sc = load_scenario(scenario, fixed);
+  StudyResult res;
+  res.out_dir = opt.out_dir.empty() ? "results/" + sc.name : opt.out_dir;
+  fs::create_directories(res.out_dir);
+  const std::string out = res.out_dir;
+  auto say = [&](const std::string& s) {
+    if (!opt.optimize.quiet) fmt::print("study: {}\n", s);
+    std::fflush(stdout);
+  };
+
+  const int64_t opt_devices =
+      opt.optimize_devices > 0 ? opt.optimize_devices : *std::max_element(opt.devices.begin(), opt.devices.end());
+  const std::vector<Chosen> chosen = choose_configurations(scenario, sets, opt, opt_devices, out, say);
+
+  const SweepSpec spec = device_sweep(scenario, user, chosen, opt);
+  SweepOptions so = opt.optimize.sweep;
+  so.out_dir = out + "/sweep";
+  so.shard = Shard{};
+  say(fmt::format("sweeping {} strategies x {} device counts with engine {}", spec.cases.size(), opt.devices.size(),
+                  so.engine));
+  const SweepResult sr = run_sweep(spec, so);
+  write_breakdown(sr, out + "/breakdown.csv");
+  write_fields_json(out);  // the stage names and labels the breakdown plot reads
+
+  // 3. Report.
+  std::string constraints;
+  for (const auto& c : opt.optimize.constraints) constraints += (constraints.empty() ? "" : ", ") + c.text;
+  std::string md = fmt::format("# Study: {}\n\n{}\n\n", sc.name, sc.description);
+  md += fmt::format("Engine: **{}**{}. Devices: {}. Objective: {}. Constraints: {}. Wall time {:.0f} s.\n\n", so.engine,
+                    so.engine == "analytic" ? " (closed-form fleet model; the simulator was not available)" : " (SimGrid)",
+                    list_text(opt.devices), opt.optimize.objective,
+                    constraints.empty() ? std::string("edge memory only") : constraints,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  // What the numbers rest on: measured tables or kernels where a profile has them, the roofline elsewhere.
+  const System base = resolve_system(sc);
+  md += "Costs: ";
+  for (const auto& f : base.fleet) md += f.device.costing() + "; ";
+  md += base.server.costing() + ".\n\n";
+  const SweepFigures get(sr);
+  md += chosen_table(scenario, fixed, chosen, opt_devices);
+  md += scalability_table(get, opt);
+  md += bytes_table(get, opt);
+  md += failures_section(sr);
   if (opt.plots) {
     say("plotting");
     run_plots(out);

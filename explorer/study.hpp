@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "explorer/optimizer.hpp"
+#include "explorer/sweep.hpp"
 
 namespace splitsim {
 
@@ -34,8 +35,8 @@ struct StudyResult {
 
 StudyResult run_study(const std::string& scenario, const std::vector<std::string>& sets, const StudyOptions& opt);
 
-// breakdown.csv: per strategy and device count, the mean time per generated token in each stage, from the
-// runs' requests.csv.
-void write_breakdown(const std::string& sweep_dir, const std::string& path);
+// breakdown.csv: per strategy and device count of a device sweep, the mean time per generated token in each
+// latency stage (core/metrics.hpp), from the runs' requests.csv.
+void write_breakdown(const SweepResult& sweep, const std::string& path);
 
 }  // namespace splitsim
