@@ -204,219 +204,270 @@ double FleetEstimate::mean_ttft() const { return device_mean(&FleetGroupEstimate
 double FleetEstimate::mean_tpot() const { return device_mean(&FleetGroupEstimate::tpot); }
 double FleetEstimate::mean_e2e() const { return device_mean(&FleetGroupEstimate::e2e); }
 
-FleetEstimate estimate_fleet(const CostModel& cm) {
-  const System& sys = cm.system();
-  const Scenario& sc = sys.scenario;
-  const Plan& plan = sys.plan;
-  FleetEstimate f;
-  f.devices = sc.device_count();
-  f.prompt_tokens = std::max<int64_t>(1, std::llround(sc.workload.prompt_tokens.mean()));
-  f.output_tokens = std::max<int64_t>(1, std::llround(sc.workload.output_tokens.mean()));
-  const int64_t P = f.prompt_tokens, K = f.output_tokens;
-  const double steps = static_cast<double>(K - 1);
-  const double N = static_cast<double>(f.devices);
-  const double rpd = static_cast<double>(sc.workload.requests_per_device);
+namespace {
 
-  for (size_t g = 0; g < sys.fleet.size(); ++g) {
-    FleetGroupEstimate ge;
-    ge.devices = static_cast<double>(sys.fleet[g].group.count);
-    ge.alone = cm.estimate(g, P, K);
-    if (ge.alone.edge_memory.oom() && !f.infeasible) {
-      f.infeasible = true;
-      f.reason = fmt::format("edge out of memory: {} needs {} of {}", sys.fleet[g].device.name,
-                             format_bytes(ge.alone.edge_memory.total()), format_bytes(ge.alone.edge_memory.capacity));
+// estimate_fleet's steps, sharing the quantities they derive (the order of the steps is the order of the run()).
+class FleetSolver {
+ public:
+  explicit FleetSolver(const CostModel& cm)
+      : cm_(cm), sys_(cm.system()), sc_(sys_.scenario), plan_(sys_.plan) {
+    f_.devices = sc_.device_count();
+    f_.prompt_tokens = std::max<int64_t>(1, std::llround(sc_.workload.prompt_tokens.mean()));
+    f_.output_tokens = std::max<int64_t>(1, std::llround(sc_.workload.output_tokens.mean()));
+    P_ = f_.prompt_tokens, K_ = f_.output_tokens;
+    steps_ = static_cast<double>(K_ - 1);
+    N_ = static_cast<double>(f_.devices);
+    rpd_ = static_cast<double>(sc_.workload.requests_per_device);
+  }
+
+  FleetEstimate run() {
+    alone();
+    if (!plan_.server_has_head) {
+      edge_only();
+      return f_;
     }
-    f.groups.push_back(ge);
+    capacity();
+    if (closed_)
+      closed_loop();
+    else
+      poisson();
+    f_.active = n_;
+    f_.batch = b_;
+    f_.step = S_;
+    groups();
+    totals();
+    return f_;
+  }
+
+ private:
+  // Each group's device alone (the cost model), and whether its edge memory holds the configuration.
+  void alone() {
+    for (size_t g = 0; g < sys_.fleet.size(); ++g) {
+      FleetGroupEstimate ge;
+      ge.devices = static_cast<double>(sys_.fleet[g].group.count);
+      ge.alone = cm_.estimate(g, P_, K_);
+      if (ge.alone.edge_memory.oom() && !f_.infeasible) {
+        f_.infeasible = true;
+        f_.reason = fmt::format("edge out of memory: {} needs {} of {}", sys_.fleet[g].device.name,
+                                format_bytes(ge.alone.edge_memory.total()), format_bytes(ge.alone.edge_memory.capacity));
+      }
+      f_.groups.push_back(ge);
+    }
   }
 
   // Edge-only: no server, every device alone.
-  if (!plan.server_has_head) {
-    for (auto& ge : f.groups) {
+  void edge_only() {
+    for (auto& ge : f_.groups) {
       ge.ttft = ge.alone.ttft, ge.tpot = ge.alone.tpot, ge.e2e = ge.alone.e2e;
-      if (sc.workload.arrival == "poisson") {
-        ge.device_queue = device_wait(sc.workload.rate, ge.e2e, rpd);
+      if (sc_.workload.arrival == "poisson") {
+        ge.device_queue = device_wait(sc_.workload.rate, ge.e2e, rpd_);
         ge.ttft += ge.device_queue, ge.e2e += ge.device_queue;
       }
       ge.per_request = ge.alone.prefill;
-      ge.per_request += ge.alone.decode_mean.scaled(steps);
+      ge.per_request += ge.alone.decode_mean.scaled(steps_);
     }
     double e2e = 0;
-    for (const auto& ge : f.groups) e2e = std::max(e2e, ge.e2e);
-    f.span = rpd * e2e + (rpd - 1) * sc.workload.think_time;
-    f.throughput = f.span > 0 ? N * rpd * static_cast<double>(K) / f.span : 0;
-    return f;
+    for (const auto& ge : f_.groups) e2e = std::max(e2e, ge.e2e);
+    f_.span = rpd_ * e2e + (rpd_ - 1) * sc_.workload.think_time;
+    f_.throughput = f_.span > 0 ? N_ * rpd_ * static_cast<double>(K_) / f_.span : 0;
   }
 
-  // A server that holds no layers (split after the last one) keeps no KV cache: only max_batch limits it.
-  const int64_t seqs = cm.server_kv_bytes_per_token() <= 0 ? sc.server.max_batch
-                       : f.groups.empty()                  ? 0
-                                                           : f.groups[0].alone.server_max_sequences;
-  f.capacity = std::min<int64_t>(sc.server.max_batch, seqs);
-  if (f.capacity < 1) {
-    if (!f.infeasible)
-      f.reason = fmt::format("server out of memory: {} weights leave no room for one {}-token KV cache on {}",
-                             format_bytes(cm.server_weight_bytes()), P + K, sys.server.name);
-    f.infeasible = true;
-    f.capacity = 1;
+  // The sequences the server batches at once, and (admission, CostModel::kv_reservation) how many a closed
+  // loop keeps in flight: the others wait for a KV reservation to be released; sequences beyond max_batch but
+  // within the KV memory are admitted and time-share the server's iterations (cohorts below).
+  void capacity() {
+    // A server that holds no layers (split after the last one) keeps no KV cache: only max_batch limits it.
+    const int64_t seqs = cm_.server_kv_bytes_per_token() <= 0 ? sc_.server.max_batch
+                         : f_.groups.empty()                  ? 0
+                                                              : f_.groups[0].alone.server_max_sequences;
+    f_.capacity = std::min<int64_t>(sc_.server.max_batch, seqs);
+    if (f_.capacity < 1) {
+      if (!f_.infeasible)
+        f_.reason = fmt::format("server out of memory: {} weights leave no room for one {}-token KV cache on {}",
+                                format_bytes(cm_.server_weight_bytes()), P_ + K_, sys_.server.name);
+      f_.infeasible = true;
+      f_.capacity = 1;
+    }
+    cap_ = static_cast<double>(f_.capacity);
+    ctx_ = static_cast<double>(P_) + 0.5 * static_cast<double>(K_);  // mean context of a decode step
+    splits_ = plan_.wire != WireFormat::token_ids;
+    codec_decode_step_ = splits_ ? cm_.server_decode_codec(1) : 0.0;
+    prefill_work_ = cm_.server_prefill(P_) + (splits_ ? cm_.server_decode_codec(P_) : 0.0);
+    closed_ = sc_.workload.arrival == "closed";
+    const bool kv_bound = closed_ && cm_.server_kv_bytes_per_token() > 0;  // a server without layers keeps no KV
+    admitted_ = kv_bound ? std::min(N_, static_cast<double>(std::max<int64_t>(seqs, 1))) : N_;
+    n_ = admitted_;
   }
-  const double cap = static_cast<double>(f.capacity);
-  const double ctx = static_cast<double>(P) + 0.5 * static_cast<double>(K);  // mean context of a decode step
-  const bool splits = plan.wire != WireFormat::token_ids;
-  const double codec_decode_step = splits ? cm.server_decode_codec(1) : 0.0;
-  const double prefill_work = cm.server_prefill(P) + (splits ? cm.server_decode_codec(P) : 0.0);
-  auto iteration = [&](double b) {
+
+  double iteration(double b) const {
     int64_t bi = std::max<int64_t>(1, std::llround(std::ceil(b - 1e-9)));
-    return cm.server_step(bi, static_cast<double>(bi) * ctx) + static_cast<double>(bi) * codec_decode_step;
-  };
+    return cm_.server_step(bi, static_cast<double>(bi) * ctx_) + static_cast<double>(bi) * codec_decode_step_;
+  }
   // Cloud-only streams its tokens without a per-step round trip: only the prompt crosses a cell per request.
-  auto step_extra = [&](const CellDelay& d) { return splits ? d.up_step + d.down_step : 0.0; };
+  double step_extra(const CellDelay& d) const { return splits_ ? d.up_step + d.down_step : 0.0; }
+
   // Device-weighted over the fleet: the local step and the prompt's cell delay; the busiest cell link per cycle.
   struct FleetLocal {
     double local = 0, prompt = 0, busy = 0;
   };
-  auto fleet_local = [&](const Regime& r) {
+  FleetLocal fleet_local(const Regime& r) const {
     FleetLocal fl;
-    for (size_t g = 0; g < f.groups.size(); ++g) {
-      const Estimate& a = f.groups[g].alone;
-      const double local = local_step(plan, a.decode_mean);
-      const double share = static_cast<double>(sys.fleet[g].group.count) / N;
-      for (const CellClass& c : cell_classes(sys.fleet[g].group)) {
-        const CellDelay d = cell_delay(sys, g, a, c.size, r);
+    for (size_t g = 0; g < f_.groups.size(); ++g) {
+      const Estimate& a = f_.groups[g].alone;
+      const double local = local_step(plan_, a.decode_mean);
+      const double share = static_cast<double>(sys_.fleet[g].group.count) / N_;
+      for (const CellClass& c : cell_classes(sys_.fleet[g].group)) {
+        const CellDelay d = cell_delay(sys_, g, a, c.size, r);
         fl.local += share * c.devices * (local + step_extra(d));
         fl.prompt += share * c.devices * (d.up_prompt + d.down_prompt);
         fl.busy = std::max(fl.busy, d.busy);
       }
     }
     return fl;
-  };
+  }
 
-  // Admission (CostModel::kv_reservation): a closed loop keeps at most `seqs` requests in flight, the others
-  // wait for a KV reservation to be released; sequences beyond max_batch but within the KV memory are admitted
-  // and time-share the server's iterations (cohorts below).
-  const bool closed = sc.workload.arrival == "closed";
-  const bool kv_bound = closed && cm.server_kv_bytes_per_token() > 0;  // a server without layers keeps no KV
-  const double admitted = kv_bound ? std::min(N, static_cast<double>(std::max<int64_t>(seqs, 1))) : N;
-  double n = admitted, rho = 0, prefill_rho = 0, prefill_wait = 0, tok = 0;
-  double k = 1, b = 1, S = 0;
-  Regime regime;
-  Regime prompt_regime;  // how the prompts meet on a cell: lockstep, or at random (Poisson, dephased closed loop)
-  if (closed) {
-    // Lockstep cohorts; every device's prefill arrives at once and is served first come first served.
-    k = std::ceil(n / cap);
-    b = std::ceil(n / k);
-    S = iteration(b);
-    regime.cohorts = k;
-    const FleetLocal fl = fleet_local(regime);
-    tok = std::max({fl.local + S, k * S, fl.busy});
-    if (sc.workload.think_time > 0) {
+  // Lockstep cohorts; every device's prefill arrives at once and is served first come first served.
+  void closed_loop() {
+    k_ = std::ceil(n_ / cap_);
+    b_ = std::ceil(n_ / k_);
+    S_ = iteration(b_);
+    regime_.cohorts = k_;
+    const FleetLocal fl = fleet_local(regime_);
+    tok_ = std::max({fl.local + S_, k_ * S_, fl.busy});
+    if (sc_.workload.think_time > 0) {
       // Dephased: the simulator starts each device at a uniform time in [0, think_time), so requests arrive
       // spread out at N / (think_time + e2e) per second (the interactive response-time law) and a prefill
       // waits only for the iteration in progress, in the next one beside the decode steps: rho * S / 2, where
       // rho is the server load of the other N - 1 devices (a device's own requests never overlap).
       double e2e = 0;
-      for (size_t g = 0; g < f.groups.size(); ++g)
-        e2e += static_cast<double>(sys.fleet[g].group.count) / N * f.groups[g].alone.e2e;
-      prompt_regime.poisson = true;
-      prompt_regime.rate = 1 / (sc.workload.think_time + e2e);
-      prefill_rho = std::min(0.99, (admitted - 1) * prompt_regime.rate * (prefill_work + steps * S / b));
+      for (size_t g = 0; g < f_.groups.size(); ++g)
+        e2e += static_cast<double>(sys_.fleet[g].group.count) / N_ * f_.groups[g].alone.e2e;
+      prompt_regime_.poisson = true;
+      prompt_regime_.rate = 1 / (sc_.workload.think_time + e2e);
+      prefill_rho_ = std::min(0.99, (admitted_ - 1) * prompt_regime_.rate * (prefill_work_ + steps_ * S_ / b_));
     }
-  } else {
-    // Poisson: fixed point on the number of sequences in flight.
-    const double lambda = sc.workload.rate * N;  // requests per second, all devices
-    double e2e = f.groups.empty() ? 0 : f.groups[0].alone.e2e;
-    n = std::clamp(lambda * e2e, 1.0, N);
-    regime.poisson = true;
-    regime.rate = sc.workload.rate;
-    prompt_regime = regime;
+  }
+
+  // Poisson: fixed point on the number of sequences in flight.
+  void poisson() {
+    const double lambda = sc_.workload.rate * N_;  // requests per second, all devices
+    double e2e = f_.groups.empty() ? 0 : f_.groups[0].alone.e2e;
+    n_ = std::clamp(lambda * e2e, 1.0, N_);
+    regime_.poisson = true;
+    regime_.rate = sc_.workload.rate;
+    prompt_regime_ = regime_;
     for (int it = 0; it < 100; ++it) {
-      k = std::ceil(n / cap);
-      b = std::max(1.0, std::ceil(n / k));
-      S = iteration(b);
-      const FleetLocal fl = fleet_local(regime);
-      rho = std::min(0.99, lambda * (prefill_work + steps * S / b));
-      tok = std::max(fl.local + S + rho * S / 2, k * S);
-      prefill_wait = rho / (1 - rho) * prefill_work / 2;
-      double ttft = (f.groups.empty() ? 0 : f.groups[0].alone.ttft) + prefill_wait + fl.prompt;
-      e2e = ttft + steps * tok;
-      double n_new = std::clamp(lambda * e2e, 1.0, N);
-      if (std::abs(n_new - n) < 1e-9 * n) break;
-      n = 0.5 * (n + n_new);
+      k_ = std::ceil(n_ / cap_);
+      b_ = std::max(1.0, std::ceil(n_ / k_));
+      S_ = iteration(b_);
+      const FleetLocal fl = fleet_local(regime_);
+      rho_ = std::min(0.99, lambda * (prefill_work_ + steps_ * S_ / b_));
+      tok_ = std::max(fl.local + S_ + rho_ * S_ / 2, k_ * S_);
+      prefill_wait_ = rho_ / (1 - rho_) * prefill_work_ / 2;
+      double ttft = (f_.groups.empty() ? 0 : f_.groups[0].alone.ttft) + prefill_wait_ + fl.prompt;
+      e2e = ttft + steps_ * tok_;
+      double n_new = std::clamp(lambda * e2e, 1.0, N_);
+      if (std::abs(n_new - n_) < 1e-9 * n_) break;
+      n_ = 0.5 * (n_ + n_new);
     }
-  }
-  f.active = n;
-  f.batch = b;
-  f.step = S;
-  const bool together = sc.workload.arrival == "closed" && sc.workload.think_time <= 0;
-  const PrefillWaits waits = together ? batched_prefills(cm, f.groups, f.capacity, prompt_regime, admitted / N)
-                                      : PrefillWaits::uniform(f.groups.size(), regime.poisson ? prefill_wait : prefill_rho * S / 2);
-
-  double e2e_max = 0, ttft_max = 0, bytes_up = 0, access_links = 0;
-  double held = 0;  // device mean of the time a request holds its KV reservation
-  for (size_t g = 0; g < f.groups.size(); ++g) {
-    auto& ge = f.groups[g];
-    const Estimate& a = ge.alone;
-    // Device-weighted over the group's cell sizes (one class of zero delays on private links).
-    double tpot = 0, prompt_up = 0, prompt_down = 0, step_up = 0, step_down = 0, step = 0;
-    const std::vector<CellClass> classes = cell_classes(sys.fleet[g].group);
-    for (size_t i = 0; i < classes.size(); ++i) {
-      const CellClass& c = classes[i];
-      const CellDelay cd = cell_delay(sys, g, a, c.size, regime);
-      const CellDelay cp = cell_delay(sys, g, a, c.size, prompt_regime);
-      const double local_c = local_step(plan, a.decode_mean) + step_extra(cd);
-      tpot += c.devices * std::max({local_c + S + rho * S / 2, k * S, cd.busy});
-      prompt_up += c.devices * cp.up_prompt, prompt_down += c.devices * cp.down_prompt;
-      step_up += c.devices * cd.up_step, step_down += c.devices * cd.down_step, step += c.devices * step_extra(cd);
-    }
-    const double local = local_step(plan, a.decode_mean) + step;
-    ge.tpot = K > 1 ? tpot : 0;
-    const double wait = waits.mean(g);
-    ge.ttft = a.ttft + wait + (prompt_up + prompt_down);
-    ge.e2e = ge.ttft + steps * ge.tpot;
-    ge.per_request = a.prefill;
-    ge.per_request.uplink += prompt_up;
-    ge.per_request.downlink += prompt_down;
-    StageTimes d = a.decode_mean;
-    if (splits) d.uplink += step_up, d.downlink += step_down;
-    d.server_compute = S - static_cast<double>(std::llround(std::ceil(b - 1e-9))) * codec_decode_step;
-    d.server_decode = codec_decode_step;
-    ge.per_request += d.scaled(steps);
-    ge.server_queue = wait + steps * std::max(0.0, ge.tpot - (splits ? local : 0.0) - S);
-    // Not in n above: a request waiting for its own device is not yet at the server.
-    if (regime.poisson) {
-      ge.device_queue = device_wait(sc.workload.rate, ge.e2e, rpd);
-      ge.ttft += ge.device_queue, ge.e2e += ge.device_queue;
-    }
-    held += ge.devices / N *
-            (ge.e2e - (a.prefill.edge_compute + a.prefill.encode + a.prefill.uplink + prompt_up) -
-             (K > 1 ? a.decode_mean.downlink + step_down : a.prefill.downlink + prompt_down));
-    e2e_max = std::max(e2e_max, ge.e2e);
-    ttft_max = std::max(ttft_max, a.ttft + waits.last(g) + (prompt_up + prompt_down));
-    const auto& group = sys.fleet[g].group;
-    const double count = static_cast<double>(group.count);
-    const auto& link = sys.fleet[g].link;
-    bytes_up += count * a.bytes_up_total / std::min(link.uplink.value, sys.backbone.uplink.value);
-    access_links += group.cell_size > 0 ? std::ceil(count / static_cast<double>(group.cell_size)) : count;
   }
 
-  const double requests = N * rpd;
-  const double busy = requests * (prefill_work + steps * S / b);
-  if (closed) {
-    // The last request of a run starts after the last prefill in the queue.
-    f.span = rpd * std::max(e2e_max, ttft_max + steps * tok) + (rpd - 1) * sc.workload.think_time;
-    if (admitted < N) {
-      const double in_flight = f.device_mean(&FleetGroupEstimate::e2e);
-      const double wait = admission_wait(N / admitted, in_flight, held, rpd, sc.workload.think_time);
-      for (auto& ge : f.groups) ge.ttft += wait, ge.e2e += wait, ge.server_queue += wait;
-      f.span = std::max(f.span, N * rpd / admitted * held + (rpd - 1) * sc.workload.think_time);
+  // Each group's latencies and stages with the other devices, device-weighted over its cell sizes (one class of
+  // zero delays on private links).
+  void groups() {
+    const bool together = closed_ && sc_.workload.think_time <= 0;
+    const PrefillWaits waits =
+        together ? batched_prefills(cm_, f_.groups, f_.capacity, prompt_regime_, admitted_ / N_)
+                 : PrefillWaits::uniform(f_.groups.size(), regime_.poisson ? prefill_wait_ : prefill_rho_ * S_ / 2);
+    for (size_t g = 0; g < f_.groups.size(); ++g) {
+      auto& ge = f_.groups[g];
+      const Estimate& a = ge.alone;
+      double tpot = 0, prompt_up = 0, prompt_down = 0, step_up = 0, step_down = 0, step = 0;
+      const std::vector<CellClass> classes = cell_classes(sys_.fleet[g].group);
+      for (size_t i = 0; i < classes.size(); ++i) {
+        const CellClass& c = classes[i];
+        const CellDelay cd = cell_delay(sys_, g, a, c.size, regime_);
+        const CellDelay cp = cell_delay(sys_, g, a, c.size, prompt_regime_);
+        const double local_c = local_step(plan_, a.decode_mean) + step_extra(cd);
+        tpot += c.devices * std::max({local_c + S_ + rho_ * S_ / 2, k_ * S_, cd.busy});
+        prompt_up += c.devices * cp.up_prompt, prompt_down += c.devices * cp.down_prompt;
+        step_up += c.devices * cd.up_step, step_down += c.devices * cd.down_step, step += c.devices * step_extra(cd);
+      }
+      const double local = local_step(plan_, a.decode_mean) + step;
+      ge.tpot = K_ > 1 ? tpot : 0;
+      const double wait = waits.mean(g);
+      ge.ttft = a.ttft + wait + (prompt_up + prompt_down);
+      ge.e2e = ge.ttft + steps_ * ge.tpot;
+      ge.per_request = a.prefill;
+      ge.per_request.uplink += prompt_up;
+      ge.per_request.downlink += prompt_down;
+      StageTimes d = a.decode_mean;
+      if (splits_) d.uplink += step_up, d.downlink += step_down;
+      d.server_compute = S_ - static_cast<double>(std::llround(std::ceil(b_ - 1e-9))) * codec_decode_step_;
+      d.server_decode = codec_decode_step_;
+      ge.per_request += d.scaled(steps_);
+      ge.server_queue = wait + steps_ * std::max(0.0, ge.tpot - (splits_ ? local : 0.0) - S_);
+      // Not in n above: a request waiting for its own device is not yet at the server.
+      if (regime_.poisson) {
+        ge.device_queue = device_wait(sc_.workload.rate, ge.e2e, rpd_);
+        ge.ttft += ge.device_queue, ge.e2e += ge.device_queue;
+      }
+      held_ += ge.devices / N_ *
+               (ge.e2e - (a.prefill.edge_compute + a.prefill.encode + a.prefill.uplink + prompt_up) -
+                (K_ > 1 ? a.decode_mean.downlink + step_down : a.prefill.downlink + prompt_down));
+      e2e_max_ = std::max(e2e_max_, ge.e2e);
+      ttft_max_ = std::max(ttft_max_, a.ttft + waits.last(g) + (prompt_up + prompt_down));
+      const auto& group = sys_.fleet[g].group;
+      const double count = static_cast<double>(group.count);
+      const auto& link = sys_.fleet[g].link;
+      bytes_up_ += count * a.bytes_up_total / std::min(link.uplink.value, sys_.backbone.uplink.value);
+      access_links_ += group.cell_size > 0 ? std::ceil(count / static_cast<double>(group.cell_size)) : count;
     }
-  } else {
-    f.span = rpd / std::max(sc.workload.rate, 1e-300) + e2e_max;
   }
-  f.utilization = f.span > 0 ? std::min(1.0, busy / f.span) : 0;
-  f.throughput = f.span > 0 ? requests * static_cast<double>(K) / f.span : 0;
-  f.server_busy_per_token = busy / (requests * static_cast<double>(K));
-  f.uplink_utilization = f.span > 0 ? bytes_up * rpd / (access_links * f.span) : 0;
-  return f;
-}
+
+  // The run's span (with the admission waves of a closed loop), utilization and throughput.
+  void totals() {
+    const double requests = N_ * rpd_;
+    const double busy = requests * (prefill_work_ + steps_ * S_ / b_);
+    if (closed_) {
+      // The last request of a run starts after the last prefill in the queue.
+      f_.span = rpd_ * std::max(e2e_max_, ttft_max_ + steps_ * tok_) + (rpd_ - 1) * sc_.workload.think_time;
+      if (admitted_ < N_) {
+        const double in_flight = f_.device_mean(&FleetGroupEstimate::e2e);
+        const double wait = admission_wait(N_ / admitted_, in_flight, held_, rpd_, sc_.workload.think_time);
+        for (auto& ge : f_.groups) ge.ttft += wait, ge.e2e += wait, ge.server_queue += wait;
+        f_.span = std::max(f_.span, N_ * rpd_ / admitted_ * held_ + (rpd_ - 1) * sc_.workload.think_time);
+      }
+    } else {
+      f_.span = rpd_ / std::max(sc_.workload.rate, 1e-300) + e2e_max_;
+    }
+    f_.utilization = f_.span > 0 ? std::min(1.0, busy / f_.span) : 0;
+    f_.throughput = f_.span > 0 ? requests * static_cast<double>(K_) / f_.span : 0;
+    f_.server_busy_per_token = busy / (requests * static_cast<double>(K_));
+    f_.uplink_utilization = f_.span > 0 ? bytes_up_ * rpd_ / (access_links_ * f_.span) : 0;
+  }
+
+  const CostModel& cm_;
+  const System& sys_;
+  const Scenario& sc_;
+  const Plan& plan_;
+  FleetEstimate f_;
+  int64_t P_ = 0, K_ = 0;
+  double steps_ = 0, N_ = 0, rpd_ = 0;
+  // capacity()
+  double cap_ = 1, ctx_ = 0, codec_decode_step_ = 0, prefill_work_ = 0, admitted_ = 0;
+  bool splits_ = true, closed_ = true;
+  // closed_loop() / poisson()
+  double n_ = 0, rho_ = 0, prefill_rho_ = 0, prefill_wait_ = 0, tok_ = 0, k_ = 1, b_ = 1, S_ = 0;
+  Regime regime_;
+  Regime prompt_regime_;  // how the prompts meet on a cell: lockstep, or at random (Poisson, dephased closed loop)
+  // groups()
+  double e2e_max_ = 0, ttft_max_ = 0, bytes_up_ = 0, access_links_ = 0;
+  double held_ = 0;  // device mean of the time a request holds its KV reservation
+};
+
+}  // namespace
+
+FleetEstimate estimate_fleet(const CostModel& cm) { return FleetSolver(cm).run(); }
 
 }  // namespace splitsim

@@ -19,9 +19,6 @@
 #include "sim/simulation.hpp"
 
 #include <simgrid/s4u.hpp>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -36,6 +33,7 @@
 #include "core/output.hpp"
 #include "hwprofiles/cost_model.hpp"
 #include "sim/device.hpp"
+#include "sim/isolated.hpp"
 #include "sim/platform.hpp"
 #include "sim/server.hpp"
 #include "sim/star_network.hpp"
@@ -45,19 +43,6 @@
 namespace splitsim {
 
 namespace s4u = simgrid::s4u;
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
-
-double peak_rss_bytes() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) * 1024.0;
-}
 
 std::string config_oom_reason(const System& sys) {
   const CostModel cost(sys);
@@ -103,6 +88,9 @@ class Fleet {
   SimResult run();
 
  private:
+  void check_memory();
+  void launch(int64_t n);
+  SimResult result(double cpu0);
   bool stream() const { return sys_.plan.wire == WireFormat::token_ids; }
   void device_actor(int64_t d);
   // now: the start time (fast mode, from the driver); full mode runs in the device's actor at its clock.
@@ -534,11 +522,8 @@ void Fleet::progress(bool force) {
   if (force) fmt::print(stderr, "\n");
 }
 
-SimResult Fleet::run() {
-  wall0_ = last_progress_ = std::chrono::steady_clock::now();
-  const double cpu0 = cpu_seconds();
-  const int64_t n = topo_.devices();
-  requests_per_device_ = sys_.scenario.workload.requests_per_device;
+// Which requests cannot run at all: the whole configuration (server memory) or a fleet group (edge memory).
+void Fleet::check_memory() {
   oom_reason_ = config_oom_reason(sys_);
   all_oom_ = !oom_reason_.empty();
   for (size_t g = 0; g < sys_.fleet.size(); ++g) {
@@ -549,11 +534,11 @@ SimResult Fleet::run() {
                                  sys_.fleet[g].group.name, sys_.fleet[g].device.name, format_bytes(m.total()),
                                  format_bytes(m.capacity));
   }
-  if (!opt_.dump_platform.empty())
-    write_file_atomic(opt_.dump_platform,
-                      topo_.to_xml(fmt::format("splitsim platform for scenario {} ({})", sys_.scenario.name, sys_.hash())));
+}
 
-  s4u::Engine engine("splitsim");
+// The SimGrid engine's platform and actors: the server, then (full mode) one actor per device or (fast mode) the
+// driver that starts every request; records for requests that cannot run are written here.
+void Fleet::launch(int64_t n) {
   configure_engine(topo_.full ? static_cast<size_t>(n) + 1 : 2, topo_.full);  // fast: server + driver
   if (topo_.full) {
     hosts_ = build_platform(topo_);
@@ -582,26 +567,42 @@ SimResult Fleet::run() {
     s4u::Host* where = topo_.full && ds.host >= 0 ? hosts_[static_cast<size_t>(ds.host)] : hosts_[0];
     s4u::Actor::create("dev" + std::to_string(d), where, [this, d] { device_actor(d); });
   }
-  if (!topo_.full) {
-    net_bell_ = s4u::Semaphore::create(0);
-    const Workload& w = sys_.scenario.workload;
-    for (int64_t d = 0; d < n; ++d) {
-      DeviceState& ds = dev_[static_cast<size_t>(d)];
-      if (!(all_oom_ || group_oom_[ds.group])) {
-        ++busy_devices_;
-        schedule_request(d, 0.0);
-        continue;
-      }
-      // Requests that cannot run are recorded at the arrivals the device actor would give them.
-      double arrival = 0;
-      for (size_t r = 0; r < static_cast<size_t>(requests_per_device_); ++r)
-        arrival = open_request(d, r, request_arrival(w, spec(d, r), r, arrival)).arrival;
+  if (topo_.full) return;
+  net_bell_ = s4u::Semaphore::create(0);
+  const Workload& w = sys_.scenario.workload;
+  for (int64_t d = 0; d < n; ++d) {
+    DeviceState& ds = dev_[static_cast<size_t>(d)];
+    if (!(all_oom_ || group_oom_[ds.group])) {
+      ++busy_devices_;
+      schedule_request(d, 0.0);
+      continue;
     }
-    s4u::Actor::create("driver", hosts_[0], [this] { driver_actor(); });
+    // Requests that cannot run are recorded at the arrivals the device actor would give them.
+    double arrival = 0;
+    for (size_t r = 0; r < static_cast<size_t>(requests_per_device_); ++r)
+      arrival = open_request(d, r, request_arrival(w, spec(d, r), r, arrival)).arrival;
   }
+  s4u::Actor::create("driver", hosts_[0], [this] { driver_actor(); });
+}
+
+SimResult Fleet::run() {
+  wall0_ = last_progress_ = std::chrono::steady_clock::now();
+  const double cpu0 = cpu_seconds();
+  const int64_t n = topo_.devices();
+  requests_per_device_ = sys_.scenario.workload.requests_per_device;
+  check_memory();
+  if (!opt_.dump_platform.empty())
+    write_file_atomic(opt_.dump_platform,
+                      topo_.to_xml(fmt::format("splitsim platform for scenario {} ({})", sys_.scenario.name, sys_.hash())));
+  s4u::Engine engine("splitsim");
+  launch(n);
   engine.run();
   progress(true);
+  return result(cpu0);
+}
 
+// The records, the run's totals and what the run says about itself.
+SimResult Fleet::result(double cpu0) {
   SimResult res;
   res.requests = std::move(records_);
   double first = 0, last = 0;
@@ -673,54 +674,6 @@ SimResult SimResult::from_json(const nlohmann::json& j) {
 SimResult simulate(const System& sys, const SimOptions& opt) {
   Fleet fleet(sys, opt);
   return fleet.run();
-}
-
-nlohmann::json run_isolated(const std::function<nlohmann::json()>& fn) {
-  int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  std::fflush(stdout);
-  std::fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    close(fds[0]);
-    nlohmann::json out;
-    try {
-      out = {{"ok", fn()}};
-    } catch (const InputError& e) {
-      out = {{"input_error", e.what()}};
-    } catch (const std::exception& e) {
-      out = {{"error", e.what()}};
-    }
-    out["child_peak_rss_bytes"] = peak_rss_bytes();
-    std::vector<uint8_t> bytes = nlohmann::json::to_cbor(out);
-    size_t off = 0;
-    while (off < bytes.size()) {
-      ssize_t w = write(fds[1], bytes.data() + off, bytes.size() - off);
-      if (w <= 0) break;
-      off += static_cast<size_t>(w);
-    }
-    close(fds[1]);
-    std::fflush(stdout);
-    std::fflush(stderr);
-    _exit(0);
-  }
-  close(fds[1]);
-  std::vector<uint8_t> bytes;
-  uint8_t buf[1 << 16];
-  ssize_t got;
-  while ((got = read(fds[0], buf, sizeof buf)) > 0) bytes.insert(bytes.end(), buf, buf + got);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (bytes.empty())
-    throw std::runtime_error(fmt::format("simulation child process died (status {})", status));
-  nlohmann::json out = nlohmann::json::from_cbor(bytes);
-  if (out.contains("input_error")) throw InputError(out["input_error"].get<std::string>());
-  if (out.contains("error")) throw std::runtime_error(out["error"].get<std::string>());
-  nlohmann::json r = out["ok"];
-  if (r.is_object()) r["child_peak_rss_bytes"] = out["child_peak_rss_bytes"];
-  return r;
 }
 
 SimResult simulate_isolated(const System& sys, const SimOptions& opt) {

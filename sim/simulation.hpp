@@ -10,6 +10,7 @@
 
 #include "core/metrics.hpp"
 #include "hwprofiles/system.hpp"
+#include "sim/isolated.hpp"
 
 namespace splitsim {
 
@@ -34,11 +35,5 @@ std::string config_oom_reason(const System& sys);
 SimResult simulate(const System& sys, const SimOptions& opt = {});
 SimResult simulate_isolated(const System& sys, const SimOptions& opt = {});
 
-// Runs fn in a forked child and returns its JSON; an InputError or other exception in the child is rethrown
-// here with the same message. The child's peak RSS is added as "child_peak_rss_bytes".
-nlohmann::json run_isolated(const std::function<nlohmann::json()>& fn);
-
-double peak_rss_bytes();  // of this process, from getrusage
-double cpu_seconds();     // user + system CPU time of this process, from getrusage
 
 }  // namespace splitsim
