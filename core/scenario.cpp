@@ -53,12 +53,78 @@ nlohmann::json length_json(const LengthDist& d) {
   return j;
 }
 
+int64_t read_count(const TomlReader& r) { return r.integer("count", 1, 10'000'000); }
+
+int64_t read_bits(const TomlReader& sp, const char* key, int64_t fallback, std::vector<int64_t> allowed) {
+  if (!sp.has(key)) return fallback;
+  int64_t b = sp.integer(key, 1, 32);
+  for (auto a : allowed)
+    if (a == b) return b;
+  std::string list;
+  for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::to_string(a);
+  sp.fail(key, "one of " + list, std::to_string(b));
+}
+
+// 32 = fp32 (the executor's unquantized weights; core/formats/weight_format.hpp sizes it at 4 bytes).
+const std::vector<int64_t> kWeightBits = {2, 3, 4, 8, 16, 32};
+
+const ScenarioKnob kKnobs[] = {
+    {"split.strategy", [](const TomlReader& t, Scenario& s) { s.split.strategy = t.choice_or("strategy", strategy_names(), s.split.strategy); },
+     [](const Scenario& f, Scenario& s) { s.split.strategy = f.split.strategy; }},
+    {"split.layer", [](const TomlReader& t, Scenario& s) { s.split.layer = t.integer_or("layer", 0, 100000, s.split.layer); },
+     [](const Scenario& f, Scenario& s) { s.split.layer = f.split.layer; }},
+    {"split.edge_bits", [](const TomlReader& t, Scenario& s) { s.split.edge_bits = read_bits(t, "edge_bits", s.split.edge_bits, kWeightBits); },
+     [](const Scenario& f, Scenario& s) { s.split.edge_bits = f.split.edge_bits; }},
+    {"split.cloud_bits", [](const TomlReader& t, Scenario& s) { s.split.cloud_bits = read_bits(t, "cloud_bits", s.split.cloud_bits, kWeightBits); },
+     [](const Scenario& f, Scenario& s) { s.split.cloud_bits = f.split.cloud_bits; }},
+    {"split.kv_bits", [](const TomlReader& t, Scenario& s) { s.split.kv_bits = read_bits(t, "kv_bits", s.split.kv_bits, {4, 8, 16}); },
+     [](const Scenario& f, Scenario& s) { s.split.kv_bits = f.split.kv_bits; }},
+    {"split.group_size", [](const TomlReader& t, Scenario& s) { s.split.group_size = t.integer_or("group_size", 8, 65536, s.split.group_size); },
+     [](const Scenario& f, Scenario& s) { s.split.group_size = f.split.group_size; }},
+    {"codec.ts_mode",
+     [](const TomlReader& t, Scenario& s) {
+       if (!t.has("ts_mode")) return;
+       const std::string v = t.str("ts_mode");
+       if (!ts_mode_from_name(v)) t.fail("ts_mode", "one of " + ts_mode_names(), quoted_input(v));
+       s.codec.ts_mode = v;
+     },
+     [](const Scenario& f, Scenario& s) { s.codec.ts_mode = f.codec.ts_mode; }},
+    {"codec.ts_threshold", [](const TomlReader& t, Scenario& s) { s.codec.ts_threshold = t.number_or("ts_threshold", 0, 1e30, s.codec.ts_threshold); },
+     [](const Scenario& f, Scenario& s) { s.codec.ts_threshold = f.codec.ts_threshold; }},
+    {"codec.tabq_eps", [](const TomlReader& t, Scenario& s) { s.codec.tabq_eps = t.number_or("tabq_eps", 1e-12, 1, s.codec.tabq_eps); },
+     [](const Scenario& f, Scenario& s) { s.codec.tabq_eps = f.codec.tabq_eps; }},
+    {"codec.tabq_bits", [](const TomlReader& t, Scenario& s) { s.codec.tabq_bits = t.int_list_or("tabq_bits", 1, 16, s.codec.tabq_bits); },
+     [](const Scenario& f, Scenario& s) { s.codec.tabq_bits = f.codec.tabq_bits; }},
+    {"codec.uniform_bits", [](const TomlReader& t, Scenario& s) { s.codec.uniform_bits = t.integer_or("uniform_bits", 1, 16, s.codec.uniform_bits); },
+     [](const Scenario& f, Scenario& s) { s.codec.uniform_bits = f.codec.uniform_bits; }},
+    {"workload.max_seq_len", [](const TomlReader& t, Scenario& s) { s.workload.max_seq_len = t.integer_or("max_seq_len", 1, kMaxTokens, s.workload.max_seq_len); },
+     [](const Scenario& f, Scenario& s) { s.workload.max_seq_len = f.workload.max_seq_len; }},
+    {"edge.count",
+     [](const TomlReader& t, Scenario& s) {
+       if (!t.has("count")) return;
+       s.fleet.resize(std::max<size_t>(s.fleet.size(), 1));
+       s.fleet[0].count = read_count(t);
+     },
+     [](const Scenario& f, Scenario& s) {
+       if (s.fleet.size() != 1) throw InputError("--set edge.count: the scenario has several device groups");
+       s.fleet[0].count = f.fleet.at(0).count;
+     }},
+    {"server.max_batch", [](const TomlReader& t, Scenario& s) { s.server.max_batch = t.integer_or("max_batch", 1, 65536, s.server.max_batch); },
+     [](const Scenario& f, Scenario& s) { s.server.max_batch = f.server.max_batch; }},
+};
+
+// Reads the knobs of [table] in table order.
+void read_knobs(const TomlReader& t, std::string_view table, Scenario& s) {
+  for (const auto& k : kKnobs)
+    if (std::string_view(k.key).substr(0, table.size() + 1) == std::string(table) + ".") k.read(t, s);
+}
+
 DeviceGroup read_group(const TomlReader& r, const std::string& name) {
   DeviceGroup g;
   g.name = r.str_or("name", name);
   g.profile = r.str("profile");
   g.link = r.str("link");
-  g.count = r.integer("count", 1, 10'000'000);
+  g.count = read_count(r);
   g.cell_size = r.integer_or("cell_size", 0, 10'000'000, 0);
   if (g.cell_size > g.count)
     r.fail("cell_size", fmt::format("at most the group's device count ({})", g.count), std::to_string(g.cell_size));
@@ -114,7 +180,7 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   if (auto sv = r.table_opt("server")) {
     s.server.profile = sv->str_or("profile", s.server.profile);
     s.server.backbone = sv->str_or("backbone", s.server.backbone);
-    s.server.max_batch = sv->integer_or("max_batch", 1, 65536, s.server.max_batch);
+    read_knobs(*sv, "server", s);
     s.server.kv_memory = sv->quantity_or("kv_memory", Dim::bytes, 0);
     if (sv->has("shared_cores")) {
       if (sv->is_string("shared_cores")) {
@@ -128,31 +194,11 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   }
 
   TomlReader sp = r.table("split");
-  s.split.strategy = sp.choice_or("strategy", strategy_names(), s.split.strategy);
-  s.split.layer = sp.integer_or("layer", 0, 100000, s.split.layer);
-  auto bits = [&](const char* key, int64_t fallback, std::vector<int64_t> allowed) {
-    if (!sp.has(key)) return fallback;
-    int64_t b = sp.integer(key, 1, 32);
-    for (auto a : allowed)
-      if (a == b) return b;
-    std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::to_string(a);
-    sp.fail(key, "one of " + list, std::to_string(b));
-  };
-  // 32 = fp32 (the executor's unquantized weights; core/formats/weight_format.hpp sizes it at 4 bytes).
-  s.split.edge_bits = bits("edge_bits", s.split.edge_bits, {2, 3, 4, 8, 16, 32});
-  s.split.cloud_bits = bits("cloud_bits", s.split.cloud_bits, {2, 3, 4, 8, 16, 32});
-  s.split.kv_bits = bits("kv_bits", s.split.kv_bits, {4, 8, 16});
-  s.split.group_size = sp.integer_or("group_size", 8, 65536, s.split.group_size);
+  read_knobs(sp, "split", s);
 
   if (auto c = r.table_opt("codec")) {
-    s.codec.ts_mode = c->choice_or("ts_mode", {"none", "fixed", "percentile", "sigma"}, s.codec.ts_mode);
-    s.codec.ts_threshold = c->number_or("ts_threshold", 0, 1e30, s.codec.ts_threshold);
-    if (s.codec.ts_mode == "percentile" && s.codec.ts_threshold >= 1)
-      c->fail("ts_threshold", "a fraction in [0, 1) for ts_mode = \"percentile\"", fmt::format("{}", s.codec.ts_threshold));
-    s.codec.tabq_eps = c->number_or("tabq_eps", 1e-12, 1, s.codec.tabq_eps);
-    s.codec.tabq_bits = c->int_list_or("tabq_bits", 1, 16, s.codec.tabq_bits);
-    s.codec.uniform_bits = c->integer_or("uniform_bits", 1, 16, s.codec.uniform_bits);
+    read_knobs(*c, "codec", s);
+    if (auto p = cross_key_problem(s); p && p->key == "codec.ts_threshold") c->fail("ts_threshold", p->expected, p->got);
     s.codec.expected.mean_bits = c->number_or("mean_bits", 0.5, 32, s.codec.expected.mean_bits);
     s.codec.expected.outliers_per_token =
         c->number_or("outliers_per_token", 0, 1e6, s.codec.expected.outliers_per_token);
@@ -168,14 +214,30 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   s.workload.requests_per_device = w.integer_or("requests_per_device", 1, 1'000'000, s.workload.requests_per_device);
   s.workload.prompt_tokens = read_length(w, "prompt_tokens", 128);
   s.workload.output_tokens = read_length(w, "output_tokens", 128);
-  s.workload.max_seq_len = w.integer_or("max_seq_len", 1, kMaxTokens, s.workload.max_seq_len);
-  int64_t longest = s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
-  if (longest > s.workload.max_seq_len)
-    w.fail("max_seq_len", fmt::format("at least prompt + output tokens ({})", longest),
-           std::to_string(s.workload.max_seq_len));
+  read_knobs(w, "workload", s);
+  if (auto p = cross_key_problem(s); p && p->key == "workload.max_seq_len") w.fail("max_seq_len", p->expected, p->got);
 
   r.expect_all_used();
   return s;
+}
+
+std::span<const ScenarioKnob> scenario_knobs() { return kKnobs; }
+
+const ScenarioKnob* find_knob(std::string_view key) {
+  for (const auto& k : kKnobs)
+    if (key == k.key) return &k;
+  return nullptr;
+}
+
+std::optional<KeyProblem> cross_key_problem(const Scenario& s) {
+  if (ts_mode_from_name(s.codec.ts_mode) == TsMode::percentile && s.codec.ts_threshold >= 1)
+    return KeyProblem{"codec.ts_threshold", "a fraction in [0, 1) for ts_mode = \"percentile\"",
+                      fmt::format("{}", s.codec.ts_threshold)};
+  const int64_t longest = s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
+  if (longest > s.workload.max_seq_len)
+    return KeyProblem{"workload.max_seq_len", fmt::format("at least prompt + output tokens ({})", longest),
+                      std::to_string(s.workload.max_seq_len)};
+  return std::nullopt;
 }
 
 Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides) {

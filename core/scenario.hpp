@@ -5,6 +5,9 @@
 // is in SI base units (s, B, B/s, 1/s).
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,7 @@
 
 #include "core/codec.hpp"
 #include "core/overrides.hpp"
+#include "core/toml_reader.hpp"
 
 namespace splitsim {
 
@@ -96,6 +100,23 @@ struct Scenario {
 // Loads and validates; InputError names file and key on any problem, including unknown keys.
 Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides = {});
 Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src);
+
+// The keys the explorer varies point by point (the optimizer's grid). Each is read and checked by the loader's
+// own code (`read`, from the key's table, when present) and copied between scenarios without re-reading a file
+// (`copy`), so a grid of 10^5 points applies its values without parsing TOML per point.
+struct ScenarioKnob {
+  const char* key;  // dotted: "split.layer"
+  void (*read)(const TomlReader& table, Scenario& s);
+  void (*copy)(const Scenario& from, Scenario& to);
+};
+std::span<const ScenarioKnob> scenario_knobs();
+const ScenarioKnob* find_knob(std::string_view key);
+// The rules between keys the loader checks after reading them all: the first broken one as {key, expected, got},
+// or nothing.
+struct KeyProblem {
+  std::string key, expected, got;
+};
+std::optional<KeyProblem> cross_key_problem(const Scenario& s);
 
 // The folder that holds models/, hwprofiles/, scenarios/: $SPLITSIM_DATA_DIR, else the source tree.
 std::string data_dir();

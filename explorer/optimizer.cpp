@@ -27,85 +27,23 @@ namespace {
 
 using Setter = std::function<void(Scenario&)>;
 
-const std::vector<std::string>& knob_keys() {
-  static const std::vector<std::string> k = {
-      "split.strategy",  "split.layer",         "split.edge_bits", "split.cloud_bits", "split.kv_bits",
-      "split.group_size", "codec.ts_mode",      "codec.ts_threshold", "codec.tabq_eps", "codec.tabq_bits",
-      "codec.uniform_bits", "workload.max_seq_len", "edge.count",  "server.max_batch"};
-  return k;
+// A setter for one grid value: the value read and checked by the scenario loader's own code for that key
+// (core/scenario.hpp's scenario_knobs), once per value, then copied into each point's scenario.
+Setter make_setter(const std::string& scenario_path, const std::string& key, const std::string& raw) {
+  const ScenarioKnob* knob = find_knob(key);
+  if (!knob) {
+    std::string list;
+    for (const auto& k : scenario_knobs()) list += (list.empty() ? "" : ", ") + std::string(k.key);
+    throw InputError(fmt::format("--set {}: the optimizer varies only {} (set other keys to one value)", key, list));
+  }
+  const std::string table = key.substr(0, key.find('.')), name = key.substr(key.find('.') + 1);
+  auto src = parse_toml_text(fmt::format("[{}]\n{} = {}\n", table, name, normalize_value(raw)), scenario_path);
+  src->overridden.insert(key);
+  Scenario value;
+  knob->read(TomlReader(src).table(table), value);
+  return [knob, value](Scenario& sc) { knob->copy(value, sc); };
 }
 
-// A typed setter for one knob value, checked like the scenario loader checks it.
-Setter make_setter(const std::string& key, const std::string& raw) {
-  toml::table t;
-  try {
-    t = toml::parse("v = " + normalize_value(raw));
-  } catch (const toml::parse_error&) {
-  }
-  const toml::node* n = t.get("v");
-  auto bad = [&](const std::string& expected) -> Setter {
-    throw InputError(fmt::format("--set {}={}: expected {}", key, display_value(raw), expected));
-  };
-  auto integer = [&](int64_t lo, int64_t hi) {
-    auto v = n ? n->value<int64_t>() : std::nullopt;
-    if (!v || *v < lo || *v > hi) bad(fmt::format("an integer in [{}, {}]", lo, hi));
-    return *v;
-  };
-  auto bits = [&](std::vector<int64_t> allowed) {
-    int64_t b = integer(1, 32);
-    if (std::find(allowed.begin(), allowed.end(), b) == allowed.end()) bad("one of the allowed bit-widths");
-    return b;
-  };
-  auto number = [&](double lo, double hi) {
-    auto v = n ? n->value<double>() : std::nullopt;
-    if (!v || !(*v >= lo && *v <= hi)) bad(fmt::format("a number in [{}, {}]", lo, hi));
-    return *v;
-  };
-  if (key == "split.strategy") {
-    auto v = n ? n->value<std::string>() : std::nullopt;
-    auto names = strategy_names();
-    if (!v || std::find(names.begin(), names.end(), *v) == names.end()) bad("a strategy name");
-    return [s = *v](Scenario& sc) { sc.split.strategy = s; };
-  }
-  if (key == "split.layer") return [v = integer(0, 100000)](Scenario& sc) { sc.split.layer = v; };
-  if (key == "split.edge_bits") return [v = bits({2, 3, 4, 8, 16})](Scenario& sc) { sc.split.edge_bits = v; };
-  if (key == "split.cloud_bits") return [v = bits({2, 3, 4, 8, 16})](Scenario& sc) { sc.split.cloud_bits = v; };
-  if (key == "split.kv_bits") return [v = bits({4, 8, 16})](Scenario& sc) { sc.split.kv_bits = v; };
-  if (key == "split.group_size") return [v = integer(8, 65536)](Scenario& sc) { sc.split.group_size = v; };
-  if (key == "codec.ts_mode") {
-    auto v = n ? n->value<std::string>() : std::nullopt;
-    if (!v || (*v != "none" && *v != "fixed" && *v != "percentile" && *v != "sigma"))
-      bad("none, fixed, percentile or sigma");
-    return [s = *v](Scenario& sc) { sc.codec.ts_mode = s; };
-  }
-  if (key == "codec.ts_threshold") return [v = number(0, 1e30)](Scenario& sc) { sc.codec.ts_threshold = v; };
-  if (key == "codec.tabq_eps") return [v = number(1e-12, 1)](Scenario& sc) { sc.codec.tabq_eps = v; };
-  if (key == "codec.tabq_bits") {
-    auto a = n ? n->as_array() : nullptr;
-    std::vector<int64_t> b;
-    if (a)
-      for (auto&& e : *a) {
-        auto x = e.value<int64_t>();
-        if (!x || *x < 1 || *x > 16) bad("a list of bit-widths in [1, 16] like [2, 4, 8]");
-        b.push_back(*x);
-      }
-    if (b.empty()) bad("a list of bit-widths in [1, 16] like [2, 4, 8]");
-    return [b](Scenario& sc) { sc.codec.tabq_bits = b; };
-  }
-  if (key == "codec.uniform_bits") return [v = integer(1, 16)](Scenario& sc) { sc.codec.uniform_bits = v; };
-  if (key == "workload.max_seq_len") return [v = integer(1, 1 << 20)](Scenario& sc) { sc.workload.max_seq_len = v; };
-  if (key == "edge.count")
-    return [v = integer(1, 10'000'000)](Scenario& sc) {
-      if (sc.fleet.size() != 1) throw InputError("--set edge.count: the scenario has several device groups");
-      sc.fleet[0].count = v;
-    };
-  if (key == "server.max_batch") return [v = integer(1, 65536)](Scenario& sc) { sc.server.max_batch = v; };
-  std::string list;
-  for (const auto& k : knob_keys()) list += (list.empty() ? "" : ", ") + k;
-  throw InputError(fmt::format("--set {}: the optimizer varies only {} (set other keys to one value)", key, list));
-}
-
-// One screened point, compact: the grid holds ~10^5 of them.
 // A screened point: its optimizer_metrics() values, in table order.
 struct Row {
   std::array<double, kOptimizerMetricCount> v{};
@@ -134,7 +72,7 @@ struct Screen {
     for (const auto& ax : spec.axes) {
       setters.emplace_back();
       values.push_back(ax.values);
-      for (const auto& v : ax.values) setters.back().push_back(make_setter(ax.key, v));
+      for (const auto& v : ax.values) setters.back().push_back(make_setter(spec.scenario, ax.key, v));
     }
   }
 
@@ -163,10 +101,7 @@ struct Screen {
     for (size_t k = 0; k < idx.size(); ++k) setters[k][idx[k]](sys.scenario);
     const Scenario& sc = sys.scenario;
     if (std::find(valid_layers.begin(), valid_layers.end(), sc.split.layer) == valid_layers.end()) return false;
-    if (sc.workload.max_seq_len > sys.model.max_seq_len ||
-        sc.workload.max_seq_len < sc.workload.prompt_tokens.upper_bound() + sc.workload.output_tokens.upper_bound())
-      return false;
-    if (sc.codec.ts_mode == "percentile" && sc.codec.ts_threshold >= 1) return false;
+    if (sc.workload.max_seq_len > sys.model.max_seq_len || cross_key_problem(sc)) return false;
     for (size_t g = 0; g < sys.fleet.size(); ++g) sys.fleet[g].group = sc.fleet[g];
     sys.plan = make_plan(sc, sys.model.n_layers);
     return true;
