@@ -21,8 +21,9 @@ void add_model_commands(CliRoot& root);     // models, model show            (mo
 void add_estimate_command(CliRoot& root);   // estimate                      (hwprofiles/)
 void add_kernels_commands(CliRoot& root);   // bench kernels, calibrate      (kernels/)
 void add_sim_commands(CliRoot& root);       // run, bench sim                (sim/)
-void add_exec_commands(CliRoot& root);      // exec local|server|edge|eval, bench exec (executor/)
+void add_exec_commands(CliRoot& root);      // exec local|server|edge|eval, bench exec, calibrate-executor (executor/)
+void add_calibrate_executor_command(CliRoot& root);  // calibrate-executor (executor/calibrate_cli.cpp)
 void add_explorer_commands(CliRoot& root);  // sweep, merge, optimize, plot, validate (explorer/)
-void add_validate_commands(CliRoot& root);  // validate, calibrate-executor (explorer/validate*)
+void add_validate_commands(CliRoot& root);  // validate (explorer/validate*)
 
 }  // namespace splitsim

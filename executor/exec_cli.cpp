@@ -181,6 +181,7 @@ void add_exec_commands(CliRoot& root) {
   bench->add_option("--steps", bo->steps, "decode steps timed on the random-weight model")->check(cli::at_least(1));
   bench->add_option("--out", bo->out, "also write the numbers as JSON to this file");
   bench->callback([bo] { bench_exec(*bo); });
+  add_calibrate_executor_command(root);
 }
 
 }  // namespace splitsim

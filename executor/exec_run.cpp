@@ -152,8 +152,8 @@ Resolved resolve(const ExecOptions& in) {
   if (!o.name.empty() && !name_problem(o.name).empty())
     throw InputError(fmt::format("--name: expected {} (it names the folder in results/exec/), got {}", name_rule(),
                                  quoted_input(o.name)));
-  (void)link_shape(o);
-  (void)server_options(o);
+  link_shape(o);      // checks the link flags (the result is built again where a run needs it)
+  server_options(o);  // checks the server flags
   if (o.checkpoint.empty() && o.model.empty()) {
     auto dir = find_model_dir();
     if (!dir)
@@ -249,11 +249,10 @@ RunTotals totals_of(const std::vector<RequestRecord>& rows, double server_busy, 
   return t;
 }
 
-void print_text(const Resolved& r, int client, const std::string& text, int clients) {
+void print_text(int client, const std::string& text, int clients) {
   if (clients > 1) fmt::print("[client {}] ", client);
   fmt::print("{}\n", text);
   std::fflush(stdout);
-  (void)r;
 }
 
 // ---------------------------------------------------------------------------------------------- unsplit
@@ -309,7 +308,7 @@ void local_unsplit(const Resolved& r) {
     const std::string text = text_of(r, prompt, out);
     texts.push_back(valid_utf8(text, &replaced));
     replaced_bytes += replaced;
-    print_text(r, 0, text, 1);
+    print_text(0, text, 1);
   }
   const double wall = now_s() - run_start;
   const std::string dir = out_dir(r, "local");
@@ -404,7 +403,7 @@ void exec_local(const ExecOptions& in) {
   if (stream) fmt::print("\n");
   else
     for (size_t i = 0; i < res.requests.size(); ++i)
-      print_text(r, static_cast<int>(res.requests[i].record.device), text_of(r, prompt, res.requests[i].tokens), o.clients);
+      print_text(static_cast<int>(res.requests[i].record.device), text_of(r, prompt, res.requests[i].tokens), o.clients);
   const std::string dir = out_dir(r, "local");
   std::vector<std::vector<int32_t>> prompts(res.requests.size(), prompt);
   write_split_outputs(r, "local", dir, edge, res.requests, prompts, res.server.busy, res.server.to_json(), res.wall);
@@ -471,7 +470,7 @@ void exec_edge(const ExecOptions& in) {
     eo.sampling = o.sampling;
     eo.sampling.seed += static_cast<uint64_t>(k);
     results.push_back(run_edge_request(edge, eo, prompt, k, 0, run_start));
-    print_text(r, 0, text_of(r, prompt, results.back().tokens), 1);
+    print_text(0, text_of(r, prompt, results.back().tokens), 1);
   }
   const double wall = now_s() - run_start;
   const std::string dir = out_dir(r, "edge");

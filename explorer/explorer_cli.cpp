@@ -35,11 +35,6 @@ void add_engine_option(CLI::App* c, std::string& engine) {
 
 std::string engine_or_default(const std::string& e) { return e.empty() ? default_engine() : e; }
 
-int default_jobs() {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
-}
-
 void do_sweep(const SweepArgs& a) {
   SweepSpec spec;
   bool is_sweep_file = false;
@@ -237,7 +232,6 @@ void add_explorer_commands(CliRoot& root) {
   auto* bo = root.bench.add_subcommand("optimize", "Analytic screen rate of the optimizer (target >= 10000 points in < 1 s)");
   bo->add_option("--points", bench_points, "Approximate grid size")->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
   bo->callback([] { bench_optimize(bench_points); });
-  (void)default_jobs;
 }
 
 }  // namespace splitsim

@@ -38,8 +38,11 @@ size_t metric_index(const OptimizerMetric& m) { return static_cast<size_t>(&m - 
 
 std::string objective_names() {
   std::string s;
-  for (const auto& m : kMetrics)
-    if (m.objective) s += (s.empty() ? "" : ", ") + std::string(m.name);
+  for (const auto& m : kMetrics) {
+    if (!m.objective) continue;
+    if (!s.empty()) s += ", ";
+    s += m.name;
+  }
   return s;
 }
 

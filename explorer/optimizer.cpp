@@ -33,7 +33,10 @@ Setter make_setter(const std::string& scenario_path, const std::string& key, con
   const ScenarioKnob* knob = find_knob(key);
   if (!knob) {
     std::string list;
-    for (const auto& k : scenario_knobs()) list += (list.empty() ? "" : ", ") + std::string(k.key);
+    for (const auto& k : scenario_knobs()) {
+      if (!list.empty()) list += ", ";
+      list += k.key;
+    }
     throw InputError(fmt::format("--set {}: the optimizer varies only {} (set other keys to one value)", key, list));
   }
   const std::string table = key.substr(0, key.find('.')), name = key.substr(key.find('.') + 1);
@@ -218,7 +221,10 @@ Constraint parse_constraint(const std::string& text) {
   if (!m || (!pct.empty() && (!m->percentiles || (pct != "mean" && pct != "p50" && pct != "p90" && pct != "p99" &&
                                                   pct != "max")))) {
     std::string names;
-    for (const auto& x : optimizer_metrics()) names += (names.empty() ? "" : ", ") + std::string(x.name);
+    for (const auto& x : optimizer_metrics()) {
+      if (!names.empty()) names += ", ";
+      names += x.name;
+    }
     throw InputError(fmt::format("--constraint {}: expected a metric of {} (latencies may add .p50/.p90/.p99/.max), "
                                  "got \"{}\"",
                                  text, names, c.metric));

@@ -95,7 +95,6 @@ nlohmann::json LinkProfile::to_json() const {
                    {"uplink", sourced_json(uplink)},
                    {"downlink", sourced_json(downlink)},
                    {"latency", sourced_json(latency)}};
-  if (loss) j["loss"] = sourced_json(*loss);
   return j;
 }
 
@@ -165,7 +164,6 @@ LinkProfile load_link_file(const std::string& path) {
   l.uplink = r.sourced("uplink", Dim::data_rate);
   l.downlink = r.sourced("downlink", Dim::data_rate);
   l.latency = r.sourced("latency", Dim::time);
-  l.loss = r.sourced_opt("loss", Dim::dimensionless);
   r.expect_all_used();
   if (l.uplink.value <= 0) r.fail("uplink", "a positive rate", "0");
   if (l.downlink.value <= 0) r.fail("downlink", "a positive rate", "0");

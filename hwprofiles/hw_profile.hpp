@@ -56,7 +56,6 @@ struct LinkProfile {
   Sourced uplink;    // B/s
   Sourced downlink;  // B/s
   Sourced latency;   // s, one way
-  std::optional<Sourced> loss;  // packet loss fraction (informational; TCP retransmissions are in the rate)
   nlohmann::json to_json() const;
 };
 

@@ -35,11 +35,9 @@ double simulated_ttft(const System& sys) {
 
 TEST_CASE("fleet poisson: TTFT includes the wait for the device's previous request", "[explorer][fleet][poisson]") {
   // Paper scenario, 0.02 requests/s per device, 20 requests each: an 8.3 s request keeps its device busy with
-  // rho = 0.17, so the M/D/1 wait (0.8 s) is three times the 0.28 s TTFT alone. Without it the model was off by
-  // -74% (16 devices) and -73% (64); measured now -2.1% and +4.0% (256 devices: -77% -> -7.7%, where the model's
-  // own end-to-end, the service time, is 4% short). Stated tolerance 8%: the service time carries the model's
-  // end-to-end error, and the first request of each device sees it idle while the later ones are taken as
-  // stationary (the simulator's queue starts empty and relaxes over a request or two).
+  // rho = 0.17, so the M/D/1 wait (0.8 s) is three times the 0.28 s TTFT alone (leaving it out misses by -74%).
+  // Measured: -2.1% (16 devices), +4.0% (64). Tolerance 8%: the service time carries the model's end-to-end
+  // error, and the first request of each device sees it idle while the later ones are taken as stationary.
   for (int64_t devices : {16, 64}) {
     const System sys = paper_poisson(devices, 20);
     const FleetEstimate f = estimate_fleet(CostModel(sys));

@@ -56,7 +56,6 @@ TEST_CASE("profiles: every shipped link loads with provenance", "[profiles]") {
     CHECK(has_provenance(l.latency));
     CHECK(l.uplink.value > 0);
   }
-  CHECK(load_link("lte").loss.has_value());
   CHECK(load_link("wifi5").uplink.value == 150e6 / 8);
 }
 
