@@ -320,18 +320,22 @@ double objective_value(const Candidate& c, const std::string& objective) {
   return lower_metric(objective) ? v : -v;
 }
 
-OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const AccuracyModel& acc) {
-  const auto t0 = std::chrono::steady_clock::now();
-  Screen s(spec, acc);
-  OptimizeResult res;
-  res.spec = spec;
-  check_grid_size(spec);
+namespace {
+
+// Every point of the grid through the analytic screen, in grid order (invalid and excluded points marked).
+struct Screened {
+  std::vector<Row> rows;
+  std::vector<char> valid;
+  bool any_measured = false, any_estimated = false;
+};
+
+Screened screen_grid(const Screen& s, const SweepSpec& spec, OptimizeResult& res) {
   const int64_t total = grid_size(spec);
-  std::vector<Row> rows(static_cast<size_t>(total));
-  std::vector<char> valid(static_cast<size_t>(total), 0);
+  Screened t;
+  t.rows.resize(static_cast<size_t>(total));
+  t.valid.assign(static_cast<size_t>(total), 0);
   std::vector<size_t> idx(spec.axes.size(), 0);
   System sys = s.base;
-  bool any_measured = false, any_estimated = false;
   for (int64_t i = 0; i < total; ++i) {
     if (i > 0)
       for (size_t k = spec.axes.size(); k-- > 0;) {
@@ -344,45 +348,36 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
       continue;
     }
     Candidate c = s.evaluate(idx, sys, false);
-    (c.accuracy.measured ? any_measured : any_estimated) = true;
-    Row& r = rows[static_cast<size_t>(i)];
+    (c.accuracy.measured ? t.any_measured : t.any_estimated) = true;
+    Row& r = t.rows[static_cast<size_t>(i)];
     for (const auto& m : optimizer_metrics()) r.v[metric_index(m)] = m.analytic(c);
     r.max_seq_len = sys.scenario.workload.max_seq_len;
     r.oom = c.oom;
-    valid[static_cast<size_t>(i)] = 1;
+    t.valid[static_cast<size_t>(i)] = 1;
     ++res.screened;
     if (c.oom) ++res.oom;
   }
-  res.accuracy_label = any_measured && any_estimated ? "measured+estimated" : any_measured ? "measured" : "estimated";
+  return t;
+}
 
-  auto meets = [&](const Row& r, int skip) {
-    if (r.oom) return false;
-    for (size_t k = 0; k < opt.constraints.size(); ++k) {
-      if (static_cast<int>(k) == skip) continue;
-      const auto& c = opt.constraints[k];
-      if (!c.ok(r[c.metric])) return false;
-    }
-    return true;
-  };
-  std::vector<int64_t> feasible;
-  for (int64_t i = 0; i < total; ++i)
-    if (valid[static_cast<size_t>(i)] && meets(rows[static_cast<size_t>(i)], -1)) feasible.push_back(i);
-  res.feasible = static_cast<int64_t>(feasible.size());
-  const size_t keep = static_cast<size_t>(std::max(opt.verify, 10));
-  std::partial_sort(feasible.begin(), feasible.begin() + static_cast<long>(std::min(keep, feasible.size())),
-                    feasible.end(), [&](int64_t a, int64_t b) {
-                      return better(rows[static_cast<size_t>(a)], rows[static_cast<size_t>(b)], opt.objective);
-                    });
-  for (size_t i = 0; i < std::min(keep, feasible.size()); ++i) res.top.push_back(s.candidate(feasible[i]));
+// A row fits the edge memory and meets every constraint but the skip-th (-1: all of them).
+bool meets(const Row& r, const std::vector<Constraint>& constraints, int skip) {
+  if (r.oom) return false;
+  for (size_t k = 0; k < constraints.size(); ++k) {
+    if (static_cast<int>(k) == skip) continue;
+    if (!constraints[k].ok(r[constraints[k].metric])) return false;
+  }
+  return true;
+}
 
-  // Pareto front over memory-feasible points: latency (the objective, or TPOT for non-latency objectives),
-  // accuracy loss, edge memory, all minimized.
-  const std::string lat = (opt.objective == "ttft" || opt.objective == "e2e") ? opt.objective : "tpot";
-  std::vector<int64_t> ok;
-  for (int64_t i = 0; i < total; ++i)
-    if (valid[static_cast<size_t>(i)] && !rows[static_cast<size_t>(i)].oom) ok.push_back(i);
+// Memory-feasible points sorted by latency, accuracy loss, edge memory; and the Pareto front over the three, all
+// minimized (latency: the objective, or TPOT for non-latency objectives).
+std::vector<int64_t> pareto_front(const Screened& t, const std::string& objective, std::vector<int64_t>& ok) {
+  const std::string lat = (objective == "ttft" || objective == "e2e") ? objective : "tpot";
+  for (size_t i = 0; i < t.rows.size(); ++i)
+    if (t.valid[i] && !t.rows[i].oom) ok.push_back(static_cast<int64_t>(i));
   std::sort(ok.begin(), ok.end(), [&](int64_t a, int64_t b) {
-    const Row &ra = rows[static_cast<size_t>(a)], &rb = rows[static_cast<size_t>(b)];
+    const Row &ra = t.rows[static_cast<size_t>(a)], &rb = t.rows[static_cast<size_t>(b)];
     double la = ra[lat], lb = rb[lat];
     if (la != lb) return la < lb;
     if (ra["accuracy_loss"] != rb["accuracy_loss"]) return ra["accuracy_loss"] < rb["accuracy_loss"];
@@ -390,10 +385,10 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
   });
   std::vector<int64_t> front;
   for (int64_t i : ok) {
-    const Row& r = rows[static_cast<size_t>(i)];
+    const Row& r = t.rows[static_cast<size_t>(i)];
     bool dominated = false;
     for (int64_t j : front) {
-      const Row& q = rows[static_cast<size_t>(j)];
+      const Row& q = t.rows[static_cast<size_t>(j)];
       if (q["accuracy_loss"] <= r["accuracy_loss"] && q["edge_memory"] <= r["edge_memory"]) {
         dominated = true;
         break;
@@ -401,132 +396,89 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
     }
     if (!dominated) front.push_back(i);
   }
-  for (int64_t i : front) res.pareto.push_back(s.candidate(i));
+  return front;
+}
+
+// When no point is feasible: the binding constraint (alone responsible, with the best value the others allow),
+// or memory, or the constraints that bind together.
+std::string binding_constraint(const Screened& t, const Screen& s, const OptimizeResult& res,
+                               const std::vector<Constraint>& constraints) {
+  bool all_oom = true;
+  double min_mem = INFINITY, cap = 0;
+  for (size_t i = 0; i < t.rows.size(); ++i)
+    if (t.valid[i]) {
+      all_oom = all_oom && t.rows[i].oom;
+      min_mem = std::min(min_mem, t.rows[i]["edge_memory"]);
+    }
+  for (const auto& g : s.base.fleet) cap = std::max(cap, g.device.memory_capacity.value);
+  if (res.screened == 0) return "no valid configuration in the grid";
+  if (all_oom)
+    return fmt::format("every configuration is out of memory: the smallest needs {} of edge memory ({} available)",
+                       format_bytes(min_mem), format_bytes(cap));
+  std::string why;
+  for (size_t k = 0; k < constraints.size(); ++k) {
+    const auto& c = constraints[k];
+    double best = c.at_most ? INFINITY : -INFINITY;
+    int64_t n = 0;
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      if (!t.valid[i] || !meets(t.rows[i], constraints, static_cast<int>(k))) continue;
+      ++n;
+      double v = t.rows[i][c.metric];
+      best = c.at_most ? std::min(best, v) : std::max(best, v);
+    }
+    if (n > 0)
+      why += fmt::format("{}binding constraint {}: the best {} meeting every other constraint is {} ({} points)",
+                         why.empty() ? "" : "; ", c.text, c.metric, metric_unit_text(c.metric, best), n);
+  }
+  if (!why.empty()) return why;
+  for (const auto& c : constraints) {
+    double best = c.at_most ? INFINITY : -INFINITY;
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      if (!t.valid[i] || t.rows[i].oom) continue;
+      double v = t.rows[i][c.metric];
+      best = c.at_most ? std::min(best, v) : std::max(best, v);
+    }
+    why += fmt::format("{}{}: best in the grid {}", why.empty() ? "several constraints bind together: " : "; ", c.text,
+                       metric_unit_text(c.metric, best));
+  }
+  return why;
+}
+
+}  // namespace
+
+OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const AccuracyModel& acc) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Screen s(spec, acc);
+  OptimizeResult res;
+  res.spec = spec;
+  check_grid_size(spec);
+  const Screened t = screen_grid(s, spec, res);
+  res.accuracy_label = t.any_measured && t.any_estimated ? "measured+estimated" : t.any_measured ? "measured" : "estimated";
+
+  std::vector<int64_t> feasible;
+  for (size_t i = 0; i < t.rows.size(); ++i)
+    if (t.valid[i] && meets(t.rows[i], opt.constraints, -1)) feasible.push_back(static_cast<int64_t>(i));
+  res.feasible = static_cast<int64_t>(feasible.size());
+  const size_t keep = static_cast<size_t>(std::max(opt.verify, 10));
+  std::partial_sort(feasible.begin(), feasible.begin() + static_cast<long>(std::min(keep, feasible.size())),
+                    feasible.end(), [&](int64_t a, int64_t b) {
+                      return better(t.rows[static_cast<size_t>(a)], t.rows[static_cast<size_t>(b)], opt.objective);
+                    });
+  for (size_t i = 0; i < std::min(keep, feasible.size()); ++i) res.top.push_back(s.candidate(feasible[i]));
+
+  std::vector<int64_t> ok;
+  for (int64_t i : pareto_front(t, opt.objective, ok)) res.pareto.push_back(s.candidate(i));
   const size_t stride = std::max<size_t>(1, ok.size() / 3000);
   for (size_t i = 0; i < ok.size(); i += stride) res.sample.push_back(s.candidate(ok[i]));
-
-  if (feasible.empty()) {
-    // The binding constraint: alone responsible for infeasibility, with the best value the others allow.
-    std::string why;
-    bool all_oom = true;
-    double min_mem = INFINITY, cap = 0;
-    for (int64_t i = 0; i < total; ++i)
-      if (valid[static_cast<size_t>(i)]) {
-        all_oom = all_oom && rows[static_cast<size_t>(i)].oom;
-        min_mem = std::min(min_mem, rows[static_cast<size_t>(i)]["edge_memory"]);
-      }
-    for (const auto& g : s.base.fleet) cap = std::max(cap, g.device.memory_capacity.value);
-    if (res.screened == 0) {
-      why = "no valid configuration in the grid";
-    } else if (all_oom) {
-      why = fmt::format("every configuration is out of memory: the smallest needs {} of edge memory ({} available)",
-                        format_bytes(min_mem), format_bytes(cap));
-    } else {
-      for (size_t k = 0; k < opt.constraints.size(); ++k) {
-        const auto& c = opt.constraints[k];
-        double best = c.at_most ? INFINITY : -INFINITY;
-        int64_t n = 0;
-        for (int64_t i = 0; i < total; ++i) {
-          const Row& r = rows[static_cast<size_t>(i)];
-          if (!valid[static_cast<size_t>(i)] || !meets(r, static_cast<int>(k))) continue;
-          ++n;
-          double v = r[c.metric];
-          best = c.at_most ? std::min(best, v) : std::max(best, v);
-        }
-        if (n > 0)
-          why += fmt::format("{}binding constraint {}: the best {} meeting every other constraint is {} ({} points)",
-                             why.empty() ? "" : "; ", c.text, c.metric, metric_unit_text(c.metric, best), n);
-      }
-      if (why.empty()) {
-        for (const auto& c : opt.constraints) {
-          double best = c.at_most ? INFINITY : -INFINITY;
-          for (int64_t i = 0; i < total; ++i) {
-            const Row& r = rows[static_cast<size_t>(i)];
-            if (!valid[static_cast<size_t>(i)] || r.oom) continue;
-            double v = r[c.metric];
-            best = c.at_most ? std::min(best, v) : std::max(best, v);
-          }
-          why += fmt::format("{}{}: best in the grid {}", why.empty() ? "several constraints bind together: " : "; ",
-                             c.text, metric_unit_text(c.metric, best));
-        }
-      }
-    }
-    res.binding = why;
-  }
+  if (feasible.empty()) res.binding = binding_constraint(t, s, res, opt.constraints);
   res.screen_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }
 
 namespace {
 
-std::vector<std::string> candidate_header(const std::vector<std::string>& keys, bool verified) {
-  std::vector<std::string> h = {"index"};
-  h.insert(h.end(), keys.begin(), keys.end());
-  for (const char* c : {"edge_memory_bytes", "ttft_s", "tpot_s", "e2e_s", "server_busy_per_token_s",
-                        "throughput_tokens_per_s", "server_utilization", "bytes_up_per_token", "accuracy_loss",
-                        "accuracy_source", "codec_mean_bits", "codec_outliers_per_token", "codec_relative_mse", "oom",
-                        "reason"})
-    h.push_back(c);
-  if (verified) {
-    h.push_back("verify_status");
-    h.push_back("verify_reason");
-    for (const auto& m : optimizer_metrics())
-      if (*m.summary_key) h.push_back(std::string("verified_") + m.summary_key);
-    h.push_back("verify_dir");
-  }
-  return h;
-}
-
-void add_candidate(CsvTable& t, const Candidate& c, const std::vector<std::string>& keys, bool verified) {
-  t.row().add(c.index);
-  for (const auto& k : keys) {
-    std::string v;
-    for (const auto& [kk, vv] : c.knobs)
-      if (kk == k) v = display_value(vv);
-    t.add(std::string_view(v));
-  }
-  t.add(c.edge_memory).add(c.ttft).add(c.tpot).add(c.e2e).add(c.server_load).add(c.throughput).add(c.utilization);
-  t.add(c.bytes_up_per_token).add(c.accuracy.loss).add(std::string_view(c.accuracy.label()));
-  t.add(c.codec.mean_bits).add(c.codec.outliers_per_token).add(c.codec.relative_mse).add(c.oom);
-  t.add(std::string_view(c.reason));
-  if (verified) {
-    t.add(std::string_view(c.verified ? c.verify_status : "")).add(std::string_view(c.verify_reason));
-    for (const auto& m : optimizer_metrics()) {
-      if (!*m.summary_key) continue;
-      if (c.verified && c.verify_status == "ok")
-        t.add(metric_value(c, m.name));
-      else
-        t.add(std::string_view(""));
-    }
-    t.add(std::string_view(c.verify_dir));
-  }
-}
-
-}  // namespace
-
-std::string chosen_scenario_text(const OptimizeResult& r) {
-  auto src = parse_toml_file(r.spec.scenario);
-  for (const auto& [k, v] : r.spec.fixed) apply_override(*src, k, v);
-  Scenario sc0 = scenario_from_source(parse_toml_file(r.spec.scenario));
-  for (const auto& [k, v] : r.chosen.settings()) apply_override(*src, k, v);
-  std::string name = sc0.name + "-optimized";
-  src->root.insert_or_assign("name", name);
-  std::ostringstream os;
-  os << "# Chosen by splitsim optimize from " << r.spec.scenario << "\n# objective and constraints: see optimize.json"
-     << " beside this file; accuracy_loss " << r.chosen.accuracy.loss * 100 << "% (" << r.chosen.accuracy.label()
-     << ")\n";
-  for (const auto& [k, v] : r.chosen.settings()) os << "#   " << k << " = " << display_value(v) << "\n";
-  os << src->root << "\n";
-  return os.str();
-}
-
-OptimizeResult optimize(const std::string& scenario, const std::vector<std::string>& sets, const OptimizeOptions& opt) {
-  AccuracyModel acc = AccuracyModel::load("", opt.accuracy_csv);
-  SweepSpec user = spec_from_sets(scenario, sets);
-  // Fixed keys first, so that the default axes see the scenario the user asked for.
-  std::vector<Override> fixed;
-  for (const auto& [k, v] : user.fixed) fixed.push_back(Override{k, {v}, k + "=" + v});
-  System base = resolve_system(load_scenario(scenario, fixed));
+// The grid: the user's fixed keys and axes, and for every other key the optimizer varies, its default axis.
+SweepSpec optimizer_grid(const SweepSpec& user, const System& base, const OptimizeOptions& opt) {
   SweepSpec spec = user;
   spec.origin = "optimize";
   spec.axes.clear();
@@ -539,156 +491,73 @@ OptimizeResult optimize(const std::string& scenario, const std::vector<std::stri
     spec.exclude = default_exclusions();
   }
   for (const auto& ax : user.axes) spec.axes.push_back(ax);
+  return spec;
+}
+
+// Runs the best analytic candidates at the scenario's device count (a sweep in the chosen engine) and chooses
+// the best verified one that meets every constraint.
+void verify(const std::string& scenario, const SweepSpec& spec, const OptimizeOptions& opt, OptimizeResult& res) {
+  SweepSpec vs;
+  vs.scenario = scenario;
+  vs.origin = "optimize verification";
+  vs.fixed = spec.fixed;
+  const size_t n = std::min(res.top.size(), static_cast<size_t>(opt.verify));
+  for (size_t i = 0; i < n; ++i) vs.cases.push_back(SweepCase{fmt::format("rank{}", i + 1), res.top[i].settings()});
+  SweepOptions so = opt.sweep;
+  so.out_dir = opt.sweep.out_dir + "/verify";
+  so.shard = Shard{};
+  SweepResult sr = run_sweep(vs, so);
+  for (size_t i = 0; i < n; ++i) {
+    auto& c = res.top[i];
+    const auto& p = sr.points[i];
+    c.verified = true;
+    c.verify_status = p.status;
+    c.verify_reason = p.reason;
+    c.verify_dir = p.dir;
+    c.verified_summary = p.summary;
+  }
+  int best = -1;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& c = res.top[i];
+    if (c.verify_status != "ok") continue;
+    bool ok = true;
+    for (const auto& con : opt.constraints) ok = ok && con.ok(metric_value(c, con.metric));
+    if (!ok) continue;
+    if (best < 0 ||
+        objective_value(c, opt.objective) < objective_value(res.top[static_cast<size_t>(best)], opt.objective) * (1 - 1e-9))
+      best = static_cast<int>(i);
+  }
+  if (best >= 0) {
+    res.found = true;
+    res.chosen = res.top[static_cast<size_t>(best)];
+  } else {
+    res.binding = fmt::format("none of the {} best analytic candidates meets the constraints when verified with "
+                              "engine {} (contention or the simulator's finer model)",
+                              n, opt.sweep.engine);
+  }
+}
+
+}  // namespace
+
+OptimizeResult optimize(const std::string& scenario, const std::vector<std::string>& sets, const OptimizeOptions& opt) {
+  AccuracyModel acc = AccuracyModel::load("", opt.accuracy_csv);
+  SweepSpec user = spec_from_sets(scenario, sets);
+  // Fixed keys first, so that the default axes see the scenario the user asked for.
+  std::vector<Override> fixed;
+  for (const auto& [k, v] : user.fixed) fixed.push_back(Override{k, {v}, k + "=" + v});
+  const System base = resolve_system(load_scenario(scenario, fixed));
+  const SweepSpec spec = optimizer_grid(user, base, opt);
 
   OptimizeResult res = screen(spec, opt, acc);
-  const std::string out = opt.sweep.out_dir;
-  std::filesystem::create_directories(out);
-
-  // Verification of the best analytic candidates at the scenario's device count.
+  std::filesystem::create_directories(opt.sweep.out_dir);
   if (opt.verify > 0 && !res.top.empty()) {
-    SweepSpec vs;
-    vs.scenario = scenario;
-    vs.origin = "optimize verification";
-    vs.fixed = spec.fixed;
-    const size_t n = std::min(res.top.size(), static_cast<size_t>(opt.verify));
-    for (size_t i = 0; i < n; ++i)
-      vs.cases.push_back(SweepCase{fmt::format("rank{}", i + 1), res.top[i].settings()});
-    SweepOptions so = opt.sweep;
-    so.out_dir = out + "/verify";
-    so.shard = Shard{};
-    SweepResult sr = run_sweep(vs, so);
-    for (size_t i = 0; i < n; ++i) {
-      auto& c = res.top[i];
-      const auto& p = sr.points[i];
-      c.verified = true;
-      c.verify_status = p.status;
-      c.verify_reason = p.reason;
-      c.verify_dir = p.dir;
-      c.verified_summary = p.summary;
-    }
-    int best = -1;
-    for (size_t i = 0; i < n; ++i) {
-      const auto& c = res.top[i];
-      if (c.verify_status != "ok") continue;
-      bool ok = true;
-      for (const auto& con : opt.constraints) ok = ok && con.ok(metric_value(c, con.metric));
-      if (!ok) continue;
-      if (best < 0 || objective_value(c, opt.objective) < objective_value(res.top[static_cast<size_t>(best)], opt.objective) *
-                                                               (1 - 1e-9))
-        best = static_cast<int>(i);
-    }
-    if (best >= 0) {
-      res.found = true;
-      res.chosen = res.top[static_cast<size_t>(best)];
-    } else {
-      res.binding = fmt::format("none of the {} best analytic candidates meets the constraints when verified with "
-                                "engine {} (contention or the simulator's finer model)",
-                                n, opt.sweep.engine);
-    }
+    verify(scenario, spec, opt, res);
   } else if (!res.top.empty()) {
     res.found = true;
     res.chosen = res.top[0];
   }
-
-  // Outputs.
-  std::vector<std::string> keys;
-  for (const auto& ax : spec.axes) keys.push_back(ax.key);
-  CsvTable cand(candidate_header(keys, true));
-  for (const auto& c : res.top) add_candidate(cand, c, keys, true);
-  cand.write(out + "/candidates.csv");
-  CsvTable par(candidate_header(keys, false));
-  for (const auto& c : res.pareto) add_candidate(par, c, keys, false);
-  par.write(out + "/pareto.csv");
-  CsvTable smp(candidate_header(keys, false));
-  for (const auto& c : res.sample) add_candidate(smp, c, keys, false);
-  smp.write(out + "/screen_sample.csv");
-
-  nlohmann::json cons = nlohmann::json::array();
-  for (const auto& c : opt.constraints) cons.push_back(c.text);
-  nlohmann::json axes = nlohmann::json::object();
-  for (const auto& ax : spec.axes) {
-    nlohmann::json vals = nlohmann::json::array();
-    for (const auto& v : ax.values) vals.push_back(display_value(v));
-    axes[ax.key] = vals;
-  }
-  nlohmann::json j{{"scenario", scenario},
-                   {"objective", opt.objective},
-                   {"constraints", cons},
-                   {"axes", axes},
-                   {"devices", base.scenario.device_count()},
-                   {"grid_points", grid_size(spec)},
-                   {"screened", res.screened},
-                   {"invalid", res.invalid},
-                   {"out_of_memory", res.oom},
-                   {"feasible", res.feasible},
-                   {"screen_seconds", res.screen_seconds},
-                   {"verify_engine", opt.verify > 0 ? opt.sweep.engine : "none"},
-                   {"verified", std::min<int64_t>(opt.verify, static_cast<int64_t>(res.top.size()))},
-                   {"accuracy", res.accuracy_label},
-                   {"accuracy_sources", acc.sources()},
-                   {"found", res.found}};
-  if (!res.binding.empty()) j["infeasible_because"] = res.binding;
-  if (res.found) {
-    const Candidate& c = res.chosen;
-    nlohmann::json knobs = nlohmann::json::object();
-    for (const auto& [k, v] : c.settings()) knobs[k] = display_value(v);
-    j["chosen"] = {{"settings", knobs},
-                   {"edge_memory_bytes", c.edge_memory},
-                   {"analytic", {{"ttft_s", c.ttft}, {"tpot_s", c.tpot}, {"e2e_s", c.e2e},
-                                 {"server_busy_per_token_s", c.server_load}, {"throughput_tokens_per_s", c.throughput}}},
-                   {"verified_summary", c.verified_summary},
-                   {"accuracy_loss", c.accuracy.loss},
-                   {"accuracy", c.accuracy.label()},
-                   {"accuracy_source", c.accuracy.source},
-                   {"bytes_up_per_token", c.bytes_up_per_token},
-                   {"codec", {{"mean_bits", c.codec.mean_bits}, {"outliers_per_token", c.codec.outliers_per_token},
-                              {"relative_mse", c.codec.relative_mse}, {"estimated", true}}},
-                   {"decode_step", c.decode.to_json()},
-                   {"prefill", c.prefill.to_json()}};
-    write_file_atomic(out + "/chosen.toml", chosen_scenario_text(res));
-  }
-  write_json_atomic(out + "/optimize.json", j);
+  write_optimize_outputs(res, opt, base.scenario.device_count(), acc.sources());
   return res;
-}
-
-void print_optimize(const OptimizeResult& r, const OptimizeOptions& opt) {
-  fmt::print("screened {} configurations in {:.2f} s ({} invalid, {} out of memory, {} meet every constraint); "
-             "accuracy {}\n",
-             r.screened, r.screen_seconds, r.invalid, r.oom, r.feasible, r.accuracy_label);
-  if (!r.found) {
-    fmt::print("no configuration fits: {}\n", r.binding);
-    return;
-  }
-  const Candidate& c = r.chosen;
-  fmt::print("\nchosen ({} objective {}):\n", c.verified ? "verified," : "analytic,", opt.objective);
-  for (const auto& [k, v] : c.knobs) fmt::print("  {:<24} {}\n", k, display_value(v));
-  fmt::print("  edge memory {}   accuracy_loss {:.3f}% ({})   uplink {} per token (codec {:.1f} bits/element, "
-             "{:.1f} outliers/token, estimated)\n",
-             format_bytes(c.edge_memory), 100 * c.accuracy.loss, c.accuracy.label(), format_bytes(c.bytes_up_per_token),
-             c.codec.mean_bits, c.codec.outliers_per_token);
-  fmt::print("  analytic: TTFT {}  TPOT {}  e2e {}  server {}/token\n", format_time(c.ttft), format_time(c.tpot),
-             format_time(c.e2e), format_time(c.server_load));
-  if (c.verified && c.verify_status == "ok")
-    fmt::print("  verified: TTFT {}  TPOT {}  e2e {}  server {}/token  ({})\n", format_time(metric_value(c, "ttft")),
-               format_time(metric_value(c, "tpot")), format_time(metric_value(c, "e2e")),
-               format_time(metric_value(c, "server_load")), c.verify_dir);
-  const StageTimes& d = c.decode;
-  fmt::print("  decode step alone: edge {} | encode {} | uplink {} | server decode {} | server {} | downlink {}\n",
-             format_time(d.edge_compute), format_time(d.encode), format_time(d.uplink), format_time(d.server_decode),
-             format_time(d.server_compute), format_time(d.downlink));
-  fmt::print("\nPareto front (TPOT or the latency objective, accuracy_loss, edge memory; {} points):\n", r.pareto.size());
-  const std::string lat = (opt.objective == "ttft" || opt.objective == "e2e") ? opt.objective : "tpot";
-  size_t shown = 0;
-  for (const auto& p : r.pareto) {
-    if (shown++ >= 15) {
-      fmt::print("  ... ({} more in pareto.csv)\n", r.pareto.size() - 15);
-      break;
-    }
-    std::string knobs;
-    for (const auto& [k, v] : p.knobs) knobs += fmt::format(" {}={}", k.substr(k.find('.') + 1), display_value(v));
-    fmt::print("  {:>10} {:>8.3f}% {:>11} {}\n", format_time(metric_value(p, lat)), 100 * p.accuracy.loss,
-               format_bytes(p.edge_memory), knobs);
-  }
 }
 
 }  // namespace splitsim

@@ -92,6 +92,9 @@ OptimizeResult optimize(const std::string& scenario, const std::vector<std::stri
 double objective_value(const Candidate& c, const std::string& objective);
 double metric_value(const Candidate& c, const std::string& metric);  // analytic, or verified when present
 void print_optimize(const OptimizeResult& r, const OptimizeOptions& opt);
+// candidates.csv, pareto.csv, screen_sample.csv, optimize.json and (when found) chosen.toml in opt.sweep.out_dir.
+void write_optimize_outputs(const OptimizeResult& res, const OptimizeOptions& opt, int64_t devices,
+                            const std::vector<std::string>& accuracy_sources);
 
 // The chosen configuration as a scenario file: the base file with the chosen keys set.
 std::string chosen_scenario_text(const OptimizeResult& r);
