@@ -254,6 +254,8 @@ std::string measure_memory(const Settings& st, const std::string& source, int co
 
 // ---------------------------------------------------------------------------------------------- transport
 
+// Long on purpose: one measurement procedure (server, clients, interleaved sizes, the fit) whose steps share
+// the sockets and threads they set up.
 std::string measure_transport(const Settings& st, uint64_t seed, const std::string& source, bool progress) {
   // A tiny model so that compute is small against the transport, a shaped link so the hand-offs are the ones a
   // validation run sees (a shaped link hides the delivery threads' wake-ups inside its delay).

@@ -90,6 +90,7 @@ void eval_flags(CLI::App* c, ExecOptions& o) {
 
 }  // namespace
 
+// Long on purpose: one declaration per command and flag, as `--help` lists them.
 void add_exec_commands(CliRoot& root) {
   auto opts = std::make_shared<ExecOptions>();
   CLI::App* exec = root.app.add_subcommand("exec", "Real split inference: edge and server over TCP, or both in one process");

@@ -65,6 +65,8 @@ float Sampler::random_f32() {
   return static_cast<float>(u32 >> 8) / 16777216.0f;
 }
 
+// Long on purpose: llama2.c's run.c sampling step by step (temperature, softmax, top-p, the coin), kept in one
+// piece so that it can be compared with run.c line by line.
 int32_t Sampler::sample(std::span<float> logits) {
   const auto n = static_cast<int32_t>(logits.size());
   if (n == 0) throw SamplingError("logits: expected at least one, got none");

@@ -488,6 +488,8 @@ void SplitServer::schedule_loop() {
   }
 }
 
+// Long on purpose: one server iteration (decode the blocks, one pass over the batch, sample, reply, release) on
+// the hot path, with the records each step writes.
 void SplitServer::run_batch(std::vector<Work>& batch, double started) {
   const ModelSpec& m = w_.spec;
   // Decode every block; a block that does not decode or does not fit closes its session only.

@@ -222,51 +222,46 @@ int64_t codec_statistics(const ModelWeights& edge, const CodecSpec& wc, std::spa
 
 // ---------------------------------------------------------------------------------------------- one scenario
 
-ScenarioValidation validate_scenario(const std::string& path, const ValidateOptions& o) {
-  if (o.reps < 1) throw InputError(fmt::format("--reps: expected at least 1, got {}", o.reps));
-  if (o.stat != "min" && o.stat != "median") throw InputError(fmt::format("--stat: expected min or median, got \"{}\"", o.stat));
-  const Scenario sc = load_scenario(path, parse_overrides(o.sets));
-  check_runnable(sc);
-  System sys = resolve_system(sc);
-  check_plan(sys);
-  attach_tables(sys, o);
-  const ModelSpec& m = sys.model;
-  const Plan& p = sys.plan;
-  const int clients = static_cast<int>(sc.fleet[0].count);
-  const int per_client = static_cast<int>(sc.workload.requests_per_device);
+namespace {
 
-  ScenarioValidation v;
-  v.scenario = sc.name;
-  v.description = sc.description;
-  v.clients = clients;
-  nlohmann::json warnings = nlohmann::json::array();
+// The executor's run of a scenario: its edge (link shaping, codec, greedy decoding) and server options.
+struct ExecutorSetup {
+  EdgeOptions edge;
+  ServerOptions server;
+  std::vector<int32_t> prompt;
+};
 
-  // --- the executor
-  Weights w = load_weights(sys, o.weights);
-  EdgeOptions eo;
-  eo.split = p.split_layer;
+ExecutorSetup executor_setup(const System& sys, const ValidateOptions& o) {
+  const Scenario& sc = sys.scenario;
+  ExecutorSetup x;
+  x.edge.split = sys.plan.split_layer;
   const LinkProfile& a = sys.fleet[0].link;
   const LinkProfile& b = sys.backbone;
-  eo.link.uplink_rate = std::min(a.uplink.value, b.uplink.value);
-  eo.link.downlink_rate = std::min(a.downlink.value, b.downlink.value);
-  eo.link.delay = a.latency.value + b.latency.value;
-  eo.wire = codec_spec(sys.scenario.codec, sys.plan);
-  eo.sampling.temperature = 0;
-  eo.steps = sc.workload.output_tokens.value;
-  ServerOptions so;
-  so.max_batch = sc.server.max_batch;
-  so.batch_window = o.batch_window;
-  const std::vector<int32_t> prompt = make_prompt(m, sc.workload.prompt_tokens.value, sc.seed);
+  x.edge.link.uplink_rate = std::min(a.uplink.value, b.uplink.value);
+  x.edge.link.downlink_rate = std::min(a.downlink.value, b.downlink.value);
+  x.edge.link.delay = a.latency.value + b.latency.value;
+  x.edge.wire = codec_spec(sc.codec, sys.plan);
+  x.edge.sampling.temperature = 0;
+  x.edge.steps = sc.workload.output_tokens.value;
+  x.server.max_batch = sc.server.max_batch;
+  x.server.batch_window = o.batch_window;
+  x.prompt = make_prompt(sys.model, sc.workload.prompt_tokens.value, sc.seed);
+  return x;
+}
 
+// o.reps repetitions of the scenario on the real executor (after one warm-up), and the figures of each.
+std::vector<LocalRunResult> run_executor(const Weights& w, const ExecutorSetup& x, const Scenario& sc,
+                                         const ValidateOptions& o, std::vector<Figures>& reps) {
   {  // warm-up: first-touch of the weights and the allocator's first growth, not part of any repetition
-    EdgeOptions warm = eo;
-    warm.steps = std::min<int64_t>(eo.steps, 2);
-    (void)run_local_split(w.edge, w.server, warm, so, 1, 1, prompt);
+    EdgeOptions warm = x.edge;
+    warm.steps = std::min<int64_t>(x.edge.steps, 2);
+    run_local_split(w.edge, w.server, warm, x.server, 1, 1, x.prompt);
   }
-  std::vector<Figures> reps;
   std::vector<LocalRunResult> runs;
+  const int clients = static_cast<int>(sc.fleet[0].count);
+  const int per_client = static_cast<int>(sc.workload.requests_per_device);
   for (int r = 0; r < o.reps; ++r) {
-    LocalRunResult res = run_local_split(w.edge, w.server, eo, so, clients, per_client, prompt);
+    LocalRunResult res = run_local_split(w.edge, w.server, x.edge, x.server, clients, per_client, x.prompt);
     if (!res.server_errors.empty()) throw std::runtime_error("executor server: " + res.server_errors.front());
     std::vector<RequestRecord> rows;
     for (const auto& e : res.requests) rows.push_back(e.record);
@@ -277,10 +272,15 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
                  res.server.batches ? double(res.server.steps) / double(res.server.batches) : 0.0);
     runs.push_back(std::move(res));
   }
+  return runs;
+}
 
-  // --- the same configuration for the simulator: generated length and codec statistics of the real run
+// The simulator's system for what the executor did: the length it generated and the codec statistics of the
+// blocks it sent. Returns the codec statistics' description.
+nlohmann::json match_executor(System& sys, const Weights& w, const ExecutorSetup& x,
+                              const std::vector<LocalRunResult>& runs, nlohmann::json& warnings, int64_t& produced) {
   const EdgeResult& first = runs.front().requests.front();
-  int64_t produced = first.record.output_tokens;
+  produced = first.record.output_tokens;
   for (const auto& run : runs)
     for (const auto& e : run.requests)
       if (e.record.output_tokens != produced) {
@@ -289,37 +289,34 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
         produced = std::min(produced, e.record.output_tokens);
       }
   if (produced < 1) throw std::runtime_error("executor: a request generated no token (end of text at once)");
-  if (produced != sc.workload.output_tokens.value) {
-    warnings.push_back(fmt::format("the model ended its text after {} of {} tokens; the simulation uses {}", produced,
-                                   sc.workload.output_tokens.value, produced));
-    sys.scenario.workload.output_tokens.value = produced;
+  auto& out = sys.scenario.workload.output_tokens.value;
+  if (produced != out) {
+    warnings.push_back(
+        fmt::format("the model ended its text after {} of {} tokens; the simulation uses {}", produced, out, produced));
+    out = produced;
   }
-  nlohmann::json codec_info = nlohmann::json::object();
-  if (p.wire == WireFormat::ts_tabq || p.wire == WireFormat::uniform) {
-    double bits = 0, outl = 0;
-    const int64_t mism = codec_statistics(w.edge, eo.wire, prompt, first, bits, outl);
-    if (p.wire == WireFormat::ts_tabq) {
-      sys.codec_stats = {bits, outl};
-    }
-    codec_info = {{"mean_bits", bits}, {"outliers_per_token", outl}, {"replayed_size_mismatches", mism},
-                  {"from", "the edge part replayed on request 0's prompt and tokens"}};
-    if (mism) warnings.push_back(fmt::format("{} replayed blocks differ in size from what the executor sent", mism));
-  }
-  const SimResult sim = simulate_isolated(sys);
-  const Figures simf = figures(sim.requests, sim.totals.server_busy);
+  const WireFormat wire = sys.plan.wire;
+  if (wire != WireFormat::ts_tabq && wire != WireFormat::uniform) return nlohmann::json::object();
+  double bits = 0, outl = 0;
+  const int64_t mism = codec_statistics(w.edge, x.edge.wire, x.prompt, first, bits, outl);
+  if (wire == WireFormat::ts_tabq) sys.codec_stats = {bits, outl};
+  if (mism) warnings.push_back(fmt::format("{} replayed blocks differ in size from what the executor sent", mism));
+  return {{"mean_bits", bits}, {"outliers_per_token", outl}, {"replayed_size_mismatches", mism},
+          {"from", "the edge part replayed on request 0's prompt and tokens"}};
+}
 
-  // --- rows
+// One row per metric and stage: the executor's statistic over the repetitions against the simulator's figure.
+std::vector<MetricRow> metric_rows(const std::vector<Figures>& reps, const Figures& simf, const ValidateOptions& o) {
   struct Def {
-    const char* metric;
+    std::string metric;
     const char* unit;
     const char* kind;
   };
   std::vector<Def> defs = {{"ttft_mean", "s", "metric"},    {"tpot_mean", "s", "target"}, {"tpot_p90", "s", "metric"},
                            {"e2e_mean", "s", "target"},     {"bytes_up", "B", "exact"},   {"bytes_down", "B", "exact"},
                            {"server_busy", "s", "metric"}};
-  std::vector<std::string> stage_names;
-  for (const RequestField* st : latency_stages()) stage_names.push_back(stage_metric(*st));
-  for (const auto& s : stage_names) defs.push_back({s.c_str(), "s", "stage"});
+  for (const RequestField* st : latency_stages()) defs.push_back({stage_metric(*st), "s", "stage"});
+  std::vector<MetricRow> rows;
   for (const Def& d : defs) {
     MetricRow r{d.metric, d.unit, d.kind};
     std::vector<double> vals;
@@ -328,8 +325,39 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
     r.measured_min = *std::min_element(vals.begin(), vals.end());
     r.measured_max = *std::max_element(vals.begin(), vals.end());
     r.simulated = simf.at(d.metric);
-    v.rows.push_back(r);
+    rows.push_back(r);
   }
+  return rows;
+}
+
+}  // namespace
+
+ScenarioValidation validate_scenario(const std::string& path, const ValidateOptions& o) {
+  if (o.reps < 1) throw InputError(fmt::format("--reps: expected at least 1, got {}", o.reps));
+  if (o.stat != "min" && o.stat != "median") throw InputError(fmt::format("--stat: expected min or median, got \"{}\"", o.stat));
+  const Scenario sc = load_scenario(path, parse_overrides(o.sets));
+  check_runnable(sc);
+  System sys = resolve_system(sc);
+  check_plan(sys);
+  attach_tables(sys, o);
+  const int clients = static_cast<int>(sc.fleet[0].count);
+
+  ScenarioValidation v;
+  v.scenario = sc.name;
+  v.description = sc.description;
+  v.clients = clients;
+  nlohmann::json warnings = nlohmann::json::array();
+
+  const Weights w = load_weights(sys, o.weights);
+  const ExecutorSetup x = executor_setup(sys, o);
+  std::vector<Figures> reps;
+  const std::vector<LocalRunResult> runs = run_executor(w, x, sc, o, reps);
+  int64_t produced = 0;
+  const nlohmann::json codec_info = match_executor(sys, w, x, runs, warnings, produced);
+  const SimResult sim = simulate_isolated(sys);
+  v.rows = metric_rows(reps, figures(sim.requests, sim.totals.server_busy), o);
+
+  const EdgeResult& first = runs.front().requests.front();
   v.info = {
       {"scenario_file", path},
       {"system_hash", sys.hash()},
@@ -339,12 +367,13 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
         {"edge_weights_bytes", first.edge_weights_bytes},
         {"server_weights_bytes", first.server_weights_bytes},
         {"clients", clients},
-        {"requests_per_client", per_client},
-        {"prompt_tokens", prompt.size()},
+        {"requests_per_client", sc.workload.requests_per_device},
+        {"prompt_tokens", x.prompt.size()},
         {"output_tokens", produced},
-        {"wire", eo.wire.to_json()},
-        {"link", {{"uplink_Bps", eo.link.uplink_rate}, {"downlink_Bps", eo.link.downlink_rate}, {"delay_s", eo.link.delay}}},
-        {"server", so.to_json()},
+        {"wire", x.edge.wire.to_json()},
+        {"link",
+         {{"uplink_Bps", x.edge.link.uplink_rate}, {"downlink_Bps", x.edge.link.downlink_rate}, {"delay_s", x.edge.link.delay}}},
+        {"server", x.server.to_json()},
         {"reps", o.reps},
         {"stat", o.stat},
         {"server_mean_batch",
@@ -355,10 +384,7 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
       {"warnings", warnings},
   };
   // Edge weights: the executor keeps the embedding in fp32 whatever the bits; the cost model quantizes it.
-  {
-    const CostModel cost(sys);
-    v.info["edge_weights_cost_model_bytes"] = cost.edge_memory(0).weights;
-  }
+  v.info["edge_weights_cost_model_bytes"] = CostModel(sys).edge_memory(0).weights;
   nlohmann::json exec_rows = nlohmann::json::array();
   for (const auto& run : runs)
     for (const auto& e : run.requests) exec_rows.push_back(e.record.e2e);

@@ -186,6 +186,8 @@ const char* pass(bool ok) { return ok ? "PASS" : "FAIL"; }
 
 }  // namespace
 
+// Long on purpose: one printed report, section after section in the order a reader compares them (references,
+// GEMV, GEMM, codec, targets); split up, the sections would only pass their tables to each other.
 void run_gpu_bench(const BenchOptions& opt, bool variants) {
   const GpuReferences ref = measure_gpu_references(opt.quick);
   const cuda_bench::DeviceInfo& dv = ref.device;
@@ -324,6 +326,8 @@ void run_gpu_bench(const BenchOptions& opt, bool variants) {
 
 // ---- calibration file -------------------------------------------------------------------------------------
 
+// Long on purpose: measures and writes the calibration file's tables in the file's own order
+// (core/formats/gpu_calibration.hpp), so the code reads like the file it produces.
 std::string run_gpu_calibrate(const BenchOptions& opt, const std::string& out_arg, const std::string& command) {
   const GpuReferences ref = measure_gpu_references(opt.quick);
   const cuda_bench::DeviceInfo& dv = ref.device;

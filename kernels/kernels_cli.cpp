@@ -32,6 +32,7 @@ void require_backend(Backend b) {
 
 const char* pass(bool ok) { return ok ? "PASS" : "FAIL"; }
 
+// Long on purpose: one printed report, table after table in the order a reader compares them.
 void run_bench(const BenchOptions& opt, bool variants) {
   require_backend(opt.backend);
 #if defined(SPLITSIM_KERNELS_CUDA)

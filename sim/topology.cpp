@@ -31,6 +31,8 @@ size_t Topology::group_of(int64_t device) const {
   return static_cast<size_t>(it - group_begin.begin()) - 1;
 }
 
+// Long on purpose: one decision (which links are closed form, which are shared, whether the backbone binds)
+// read top to bottom with the hosts and links it produces; each step uses the previous one's hosts.
 Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
   Topology t;
   t.group_begin.push_back(0);

@@ -100,6 +100,7 @@ bool is_gpu_calibration(const std::string& path) {
   return root["backend"].value<std::string>() == std::optional<std::string>("cuda");
 }
 
+// Long on purpose: one reader per table of the format, in the file's order, each checking its keys.
 GpuCalibration read_gpu_calibration(const std::string& path) {
   const toml::table root = parse_program_table(path, "GPU calibration");
   StrictTable r(path, root, "");
