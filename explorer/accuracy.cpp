@@ -41,7 +41,10 @@ std::string cell(const CsvData& d, size_t r, const char* col) {
 
 std::string bits_text(const std::vector<int64_t>& b) {
   std::string s;
-  for (auto x : b) s += (s.empty() ? "" : ";") + std::to_string(x);
+  for (auto x : b) {
+    if (!s.empty()) s += ';';
+    s += std::to_string(x);
+  }
   return s;
 }
 

@@ -215,9 +215,7 @@ SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r,
     bits = qmath::tabq_choose_bits(range, dm.var, r.eps, r.allowed, r.n_allowed);
   }
   const qmath::ActHeader h = qmath::act_header(lo, hi, bits);
-  row.bits = static_cast<uint8_t>(bits);
-  row.min_h = h.min_h;
-  row.delta_h = h.delta_h;
+  row.set_header(bits, h);
   if (bits == 0) return;
   pack_any(dense, d, bits, qmath::half_to_float(h.min_h), qmath::inv_or_zero(qmath::half_to_float(h.delta_h)), codes);
 }

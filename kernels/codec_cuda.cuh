@@ -230,9 +230,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
   const qmath::ActHeader h = qmath::act_header(lo, hi, bits);
   if (tid == 0) {
     RowOut r;
-    r.bits = static_cast<uint8_t>(bits);
-    r.min_h = h.min_h;
-    r.delta_h = h.delta_h;
+    r.set_header(bits, h);
     r.n_out = static_cast<uint16_t>(n_out);
     rows[t] = r;
   }

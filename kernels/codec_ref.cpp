@@ -70,9 +70,7 @@ void encode_row(const float* x, int64_t d, const Resolved& r, RowOut& row, uint8
     bits = qmath::tabq_choose_bits(range, dm.var, r.eps, r.allowed, r.n_allowed);
   }
   const qmath::ActHeader h = qmath::act_header(lo, hi, bits);
-  row.bits = static_cast<uint8_t>(bits);
-  row.min_h = h.min_h;
-  row.delta_h = h.delta_h;
+  row.set_header(bits, h);
   if (bits == 0) return;
   const float mn = qmath::half_to_float(h.min_h), inv = qmath::inv_or_zero(qmath::half_to_float(h.delta_h));
   const uint32_t max_code = (1u << bits) - 1u;

@@ -38,6 +38,12 @@ struct RowOut {
   uint16_t min_h = 0;
   uint16_t delta_h = 0;
   uint16_t n_out = 0;
+  // The row's quantization header for a bit-width and its fp16 min and step (qmath::act_header).
+  SPLITSIM_HD void set_header(int b, const qmath::ActHeader& h) {
+    bits = static_cast<uint8_t>(b);
+    min_h = h.min_h;
+    delta_h = h.delta_h;
+  }
 };
 
 SPLITSIM_HD float combine_lanes(const float* lane) {

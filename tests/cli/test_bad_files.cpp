@@ -80,7 +80,10 @@ TEST_CASE("bad input: names never lead outside results/, and are refused naming 
   };
   for (const auto& c : cases) {
     std::string shown;
-    for (const auto& a : c.args) shown += " " + a.substr(0, 120);
+    for (const auto& a : c.args) {
+      shown += ' ';
+      shown += a.substr(0, 120);
+    }
     INFO("splitsim" << shown);
     const Output o = run_splitsim(c.args, cwd);
     INFO(o.err.substr(0, 2000));
