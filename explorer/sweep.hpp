@@ -66,6 +66,9 @@ std::vector<std::string> sweep_header(const std::vector<std::string>& varied_key
 void write_sweep_table(const std::string& path, const std::vector<std::string>& varied_keys,
                        const std::vector<SweepRow>& rows);
 
+// A JSON file; InputError naming it when it cannot be read or parsed.
+nlohmann::json read_json(const std::string& path);
+
 // Joins the shard tables (sweep.shard-I-of-N.csv) found in dirs into out_dir/sweep.csv; InputError when a
 // shard is missing, duplicated, or from another grid. Returns the number of rows.
 int64_t merge_sweeps(const std::vector<std::string>& dirs, const std::string& out_dir);
