@@ -45,6 +45,7 @@ LengthDist read_length(const TomlReader& r, const std::string& key, int64_t fall
 
 nlohmann::json length_json(const LengthDist& d) {
   if (d.kind == "fixed") return d.value;
+  if (d.kind == "trace") return {{"dist", "trace"}, {"min", d.min}, {"max", d.max}, {"mean", d.trace_mean}};
   nlohmann::json j{{"dist", d.kind}, {"min", d.min}, {"max", d.max}};
   if (d.kind == "lognormal") {
     j["mu"] = d.mu;
@@ -135,6 +136,7 @@ DeviceGroup read_group(const TomlReader& r, const std::string& name) {
 
 double LengthDist::mean() const {
   if (kind == "fixed") return static_cast<double>(value);
+  if (kind == "trace") return trace_mean;
   if (kind == "uniform") return 0.5 * static_cast<double>(min + max);
   double m = std::exp(mu + 0.5 * sigma * sigma);
   return std::clamp(m, static_cast<double>(min), static_cast<double>(max));
@@ -156,6 +158,58 @@ std::string data_dir() {
   if (const char* d = std::getenv("SPLITSIM_DATA_DIR"); d && *d) return d;
   return SPLITSIM_SOURCE_DIR;
 }
+
+namespace {
+
+// A trace workload: the trace file (beside the scenario, or from the repository root), which part of it is
+// replayed and how, and the lengths it gives (their bounds and mean, for the checks and the analytic model).
+void read_trace_workload(const TomlReader& w, const std::string& origin, Scenario& s) {
+  Workload& wl = s.workload;
+  for (const char* k : {"prompt_tokens", "output_tokens", "requests_per_device", "think_time"})
+    if (w.has(k)) w.fail(k, "nothing with arrival = \"trace\" (the trace gives every request)", "a value");
+  TraceReplay& t = wl.trace;
+  t.path = w.str("trace");
+  std::string file = t.path;
+  if (std::filesystem::path(file).is_relative()) {
+    const auto beside = std::filesystem::path(origin).parent_path() / file;
+    file = std::filesystem::exists(beside) ? beside.string() : data_dir() + "/" + t.path;
+  }
+  if (!std::filesystem::exists(file)) w.fail("trace", "a trace file (beside the scenario or under the repository)", quoted_input(t.path));
+  t.format = w.choice_or("trace_format", {"azure", "generic"}, t.format);
+  t.time_scale = w.number_or("time_scale", 1e-6, 1e6, t.time_scale);
+  if (w.has("window")) {
+    const auto win = w.int_list("window", 0, 1'000'000'000);
+    if (win.size() != 2 || win[0] >= win[1])
+      w.fail("window", "[start_s, end_s] with start < end, seconds of trace time", w.full_key("window"));
+    t.window_start = static_cast<double>(win[0]);
+    t.window_end = static_cast<double>(win[1]);
+  }
+  t.device_map = w.choice_or("device_map", {"round-robin", "random", "thin"}, t.device_map);
+  if (t.device_map == "thin") {
+    wl.rate = w.quantity("rate", Dim::frequency);
+    if (wl.rate <= 0) w.fail("rate", "a positive rate per device like \"0.01/s\" (device_map = \"thin\")", "0");
+  }
+  t.too_long = w.choice_or("too_long", {"clip", "drop"}, t.too_long);
+  read_knobs(w, "workload", s);
+  t.data = std::make_shared<const RequestTrace>(read_request_trace(file, t.format));
+  t.selected = select_requests(*t.data, t.window_start, t.window_end, t.time_scale, t.too_long, wl.max_seq_len);
+  if (t.selected.requests.empty())
+    w.fail("window", fmt::format("a window holding requests of {}", t.path),
+           fmt::format("[{}, {}) s with none", t.window_start, t.window_end));
+  LengthDist p{"trace"}, o{"trace"};
+  p.min = o.min = kMaxTokens;
+  double sp = 0, so = 0;
+  for (const auto& r : t.selected.requests) {
+    p.min = std::min(p.min, r.prompt), p.max = std::max(p.max, r.prompt), sp += static_cast<double>(r.prompt);
+    o.min = std::min(o.min, r.output), o.max = std::max(o.max, r.output), so += static_cast<double>(r.output);
+  }
+  const double n = static_cast<double>(t.selected.requests.size());
+  p.trace_mean = sp / n, o.trace_mean = so / n;
+  wl.prompt_tokens = p;
+  wl.output_tokens = o;
+}
+
+}  // namespace
 
 Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   TomlReader r(src);
@@ -205,7 +259,12 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   }
 
   TomlReader w = r.table("workload");
-  s.workload.arrival = w.choice_or("arrival", {"closed", "poisson"}, s.workload.arrival);
+  s.workload.arrival = w.choice_or("arrival", {"closed", "poisson", "trace"}, s.workload.arrival);
+  if (s.workload.arrival == "trace") {
+    read_trace_workload(w, src->origin, s);
+    r.expect_all_used();
+    return s;
+  }
   s.workload.think_time = w.quantity_or("think_time", Dim::time, 0);
   if (s.workload.arrival == "poisson") {
     s.workload.rate = w.quantity("rate", Dim::frequency);
@@ -234,7 +293,8 @@ std::optional<KeyProblem> cross_key_problem(const Scenario& s) {
     return KeyProblem{"codec.ts_threshold", "a fraction in [0, 1) for ts_mode = \"percentile\"",
                       fmt::format("{}", s.codec.ts_threshold)};
   const int64_t longest = s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
-  if (longest > s.workload.max_seq_len)
+  // A trace's requests are clipped or dropped one by one (workload.trace.too_long).
+  if (s.workload.arrival != "trace" && longest > s.workload.max_seq_len)
     return KeyProblem{"workload.max_seq_len", fmt::format("at least prompt + output tokens ({})", longest),
                       std::to_string(s.workload.max_seq_len)};
   return std::nullopt;
@@ -251,7 +311,7 @@ nlohmann::json Scenario::to_json() const {
   for (const auto& g : fleet)
     fleet_j.push_back({{"name", g.name}, {"profile", g.profile}, {"link", g.link}, {"count", g.count},
                        {"cell_size", g.cell_size}});
-  return {
+  nlohmann::json j = {
       {"name", name},
       {"description", description},
       {"seed", seed},
@@ -272,6 +332,21 @@ nlohmann::json Scenario::to_json() const {
         {"requests_per_device", workload.requests_per_device}, {"prompt_tokens", length_json(workload.prompt_tokens)},
         {"output_tokens", length_json(workload.output_tokens)}, {"max_seq_len", workload.max_seq_len}}},
   };
+  if (workload.arrival == "trace") {
+    const TraceReplay& t = workload.trace;
+    j["workload"]["trace"] = {{"path", t.path},
+                              {"content_hash", t.data ? t.data->content_hash : ""},
+                              {"format", t.format},
+                              {"time_scale", t.time_scale},
+                              {"window_s", {t.window_start, t.window_end}},
+                              {"device_map", t.device_map},
+                              {"too_long", t.too_long},
+                              {"requests", t.selected.requests.size()},
+                              {"in_window", t.selected.in_window},
+                              {"clipped", t.selected.clipped},
+                              {"dropped", t.selected.dropped}};
+  }
+  return j;
 }
 
 }  // namespace splitsim

@@ -5,6 +5,7 @@
 // is in SI base units (s, B, B/s, 1/s).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -14,17 +15,20 @@
 #include <nlohmann/json.hpp>
 
 #include "core/codec.hpp"
+#include "core/formats/request_trace.hpp"
 #include "core/overrides.hpp"
 #include "core/toml_reader.hpp"
 
 namespace splitsim {
 
-// A token-count distribution: fixed, uniform in [min, max], or lognormal(mu, sigma) clipped to [min, max].
+// A token-count distribution: fixed, uniform in [min, max], lognormal(mu, sigma) clipped to [min, max], or the
+// lengths of a replayed trace (their bounds and mean; the simulator takes each request's own).
 struct LengthDist {
-  std::string kind = "fixed";  // fixed | uniform | lognormal
+  std::string kind = "fixed";  // fixed | uniform | lognormal | trace
   int64_t value = 0;           // fixed
-  int64_t min = 1, max = 0;    // uniform and lognormal bounds
+  int64_t min = 1, max = 0;    // uniform, lognormal and trace bounds
   double mu = 0, sigma = 0;    // lognormal parameters of log(length)
+  double trace_mean = 0;       // trace
   int64_t upper_bound() const { return kind == "fixed" ? value : max; }
   double mean() const;  // analytic mean (lognormal: of the unclipped law, clipped to the bounds)
 };
@@ -69,14 +73,28 @@ struct CodecConfig {
   CodecStatistics expected;
 };
 
+// workload.arrival = "trace": a request trace (core/formats/request_trace.hpp) replayed in a window of it.
+struct TraceReplay {
+  std::string path;                      // as the scenario gives it
+  std::string format = "azure";          // azure | generic
+  double time_scale = 1;                 // replayed arrival = (trace time - window start) x time_scale
+  double window_start = 0, window_end = 1e300;  // s of trace time
+  std::string device_map = "round-robin";  // round-robin | random (seeded) | thin (random, thinned to workload.rate)
+  std::string too_long = "clip";         // requests longer than max_seq_len: clip | drop
+  std::shared_ptr<const RequestTrace> data;  // the file as read
+  TraceSelection selected;               // the requests replayed, with the counts of clipped and dropped ones
+};
+
 struct Workload {
-  std::string arrival = "closed";   // closed (think time between requests) | poisson (rate per device)
+  std::string arrival = "closed";   // closed (think time between requests) | poisson (rate per device) | trace
   double think_time = 0;            // s
   double rate = 0;                  // requests per second per device
   int64_t requests_per_device = 1;
   LengthDist prompt_tokens{"fixed", 128};
   LengthDist output_tokens{"fixed", 128};
   int64_t max_seq_len = 2048;       // KV cache is sized for this many tokens
+  TraceReplay trace;                // arrival = "trace"
+  bool open_loop() const { return arrival != "closed"; }  // requests arrive on their own clock
 };
 
 struct Scenario {

@@ -218,6 +218,16 @@ class FleetSolver {
     steps_ = static_cast<double>(K_ - 1);
     N_ = static_cast<double>(f_.devices);
     rpd_ = static_cast<double>(sc_.workload.requests_per_device);
+    rate_ = sc_.workload.rate;
+    if (sc_.workload.arrival == "trace") {
+      // A replayed trace as Poisson arrivals at its mean rate, spread over the fleet (thinned as the simulator
+      // thins it), at its mean lengths (f_.prompt_tokens above).
+      const TraceSelection& t = sc_.workload.trace.selected;
+      const double n = static_cast<double>(t.requests.size()), span = std::max(t.span, 1e-9);
+      rate_ = n / span / N_;
+      if (sc_.workload.trace.device_map == "thin") rate_ = std::min(rate_, sc_.workload.rate);
+      rpd_ = std::max(1.0, rate_ * span);
+    }
   }
 
   FleetEstimate run() {
@@ -259,8 +269,8 @@ class FleetSolver {
   void edge_only() {
     for (auto& ge : f_.groups) {
       ge.ttft = ge.alone.ttft, ge.tpot = ge.alone.tpot, ge.e2e = ge.alone.e2e;
-      if (sc_.workload.arrival == "poisson") {
-        ge.device_queue = device_wait(sc_.workload.rate, ge.e2e, rpd_);
+      if (sc_.workload.open_loop()) {
+        ge.device_queue = device_wait(rate_, ge.e2e, rpd_);
         ge.ttft += ge.device_queue, ge.e2e += ge.device_queue;
       }
       ge.per_request = ge.alone.prefill;
@@ -350,11 +360,11 @@ class FleetSolver {
 
   // Poisson: fixed point on the number of sequences in flight.
   void poisson() {
-    const double lambda = sc_.workload.rate * N_;  // requests per second, all devices
+    const double lambda = rate_ * N_;  // requests per second, all devices
     double e2e = f_.groups.empty() ? 0 : f_.groups[0].alone.e2e;
     n_ = std::clamp(lambda * e2e, 1.0, N_);
     regime_.poisson = true;
-    regime_.rate = sc_.workload.rate;
+    regime_.rate = rate_;
     prompt_regime_ = regime_;
     for (int it = 0; it < 100; ++it) {
       k_ = std::ceil(n_ / cap_);
@@ -409,7 +419,7 @@ class FleetSolver {
       ge.server_queue = wait + steps_ * std::max(0.0, ge.tpot - (splits_ ? local : 0.0) - S_);
       // Not in n above: a request waiting for its own device is not yet at the server.
       if (regime_.poisson) {
-        ge.device_queue = device_wait(sc_.workload.rate, ge.e2e, rpd_);
+        ge.device_queue = device_wait(rate_, ge.e2e, rpd_);
         ge.ttft += ge.device_queue, ge.e2e += ge.device_queue;
       }
       held_ += ge.devices / N_ *
@@ -439,7 +449,7 @@ class FleetSolver {
         f_.span = std::max(f_.span, N_ * rpd_ / admitted_ * held_ + (rpd_ - 1) * sc_.workload.think_time);
       }
     } else {
-      f_.span = rpd_ / std::max(sc_.workload.rate, 1e-300) + e2e_max_;
+      f_.span = rpd_ / std::max(rate_, 1e-300) + e2e_max_;
     }
     f_.utilization = f_.span > 0 ? std::min(1.0, busy / f_.span) : 0;
     f_.throughput = f_.span > 0 ? requests * static_cast<double>(K_) / f_.span : 0;
@@ -453,7 +463,7 @@ class FleetSolver {
   const Plan& plan_;
   FleetEstimate f_;
   int64_t P_ = 0, K_ = 0;
-  double steps_ = 0, N_ = 0, rpd_ = 0;
+  double steps_ = 0, N_ = 0, rpd_ = 0, rate_ = 0;  // rate_: requests per second per device (open loop)
   // capacity()
   double cap_ = 1, ctx_ = 0, codec_decode_step_ = 0, prefill_work_ = 0, admitted_ = 0;
   bool splits_ = true, closed_ = true;

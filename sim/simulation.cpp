@@ -108,7 +108,7 @@ class Fleet {
   void driver_actor();
   RequestRecord& open_request(int64_t d, size_t r, double arrival);
   const RequestSpec& spec(int64_t d, size_t r) const {
-    return requests_[static_cast<size_t>(d * requests_per_device_) + r];
+    return requests_.at(d, r);
   }
   void schedule_request(int64_t d, double now);
   void start_request(int64_t d, double at);
@@ -137,11 +137,10 @@ class Fleet {
   std::unique_ptr<Server> server_;
   std::vector<DeviceState> dev_;
   std::vector<RequestRecord> records_;
-  std::vector<RequestSpec> requests_;  // every device's requests, drawn once (fleet_requests)
+  FleetRequests requests_;  // every device's requests, drawn once
   std::vector<bool> group_oom_;
   std::string oom_reason_;
   bool all_oom_ = false;
-  int64_t requests_per_device_ = 1;
   int64_t events_ = 0, tokens_ = 0, finished_ = 0;
   std::chrono::steady_clock::time_point wall0_, last_progress_;
   bool progress_shown_ = false;
@@ -348,8 +347,8 @@ void Fleet::driver_actor() {
 RequestRecord& Fleet::open_request(int64_t d, size_t r, double arrival) {
   DeviceState& ds = dev_[static_cast<size_t>(d)];
   const RequestSpec& s = spec(d, r);
-  RequestRecord& rec = records_[static_cast<size_t>(d * requests_per_device_) + r];
-  rec.request = d * requests_per_device_ + static_cast<int64_t>(r);
+  RequestRecord& rec = records_[requests_.index(d, r)];
+  rec.request = static_cast<int64_t>(requests_.index(d, r));
   rec.device = d;
   rec.group = sys_.fleet[ds.group].group.name;
   rec.arrival = arrival;
@@ -371,7 +370,7 @@ void Fleet::schedule_request(int64_t d, double now) {
   DeviceState& ds = dev_[static_cast<size_t>(d)];
   const Workload& w = sys_.scenario.workload;
   const size_t r = ds.next_request;
-  if (r >= static_cast<size_t>(requests_per_device_)) {
+  if (r >= requests_.count(d)) {
     --busy_devices_;
     last_done_ = std::max(last_done_, now);
     ring(now);  // the driver may be waiting for this last completion
@@ -497,7 +496,7 @@ void Fleet::device_actor(int64_t d) {
   const Workload& w = sys_.scenario.workload;
   const bool oom = all_oom_ || group_oom_[ds.group];
   double ended = 0;
-  for (size_t r = 0; r < static_cast<size_t>(requests_per_device_); ++r) {
+  for (size_t r = 0; r < requests_.count(d); ++r) {
     const double arrival = request_arrival(w, spec(d, r), r, ended);
     RequestRecord& rec = open_request(d, r, arrival);
     if (oom) {
@@ -554,8 +553,8 @@ void Fleet::launch(int64_t n) {
       [this](const ServerItem& it, double s, double e) { on_done(it, s, e); },
       topo_.memory_src >= 0 ? Server::Execute([this](double d) { shared_step(d, cost_.server_stream_bytes()); })
                             : Server::Execute());
-  records_.resize(static_cast<size_t>(n * requests_per_device_));
   requests_ = fleet_requests(sys_.scenario.workload, sys_.scenario.seed, n);
+  records_.resize(requests_.specs.size());
   dev_.resize(static_cast<size_t>(n));
   s4u::Actor::create("server", hosts_[0], [this] { server_->run(); })->daemonize();
   for (int64_t d = 0; d < n; ++d) {
@@ -579,7 +578,7 @@ void Fleet::launch(int64_t n) {
     }
     // Requests that cannot run are recorded at the arrivals the device actor would give them.
     double arrival = 0;
-    for (size_t r = 0; r < static_cast<size_t>(requests_per_device_); ++r)
+    for (size_t r = 0; r < requests_.count(d); ++r)
       arrival = open_request(d, r, request_arrival(w, spec(d, r), r, arrival)).arrival;
   }
   s4u::Actor::create("driver", hosts_[0], [this] { driver_actor(); });
@@ -589,7 +588,6 @@ SimResult Fleet::run() {
   wall0_ = last_progress_ = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
   const int64_t n = topo_.devices();
-  requests_per_device_ = sys_.scenario.workload.requests_per_device;
   check_memory();
   if (!opt_.dump_platform.empty())
     write_file_atomic(opt_.dump_platform,

@@ -89,18 +89,55 @@ std::vector<RequestSpec> device_requests(const Workload& w, uint64_t scenario_se
   return out;
 }
 
-std::vector<RequestSpec> fleet_requests(const Workload& w, uint64_t scenario_seed, int64_t devices) {
-  std::vector<RequestSpec> out;
-  out.reserve(static_cast<size_t>(devices * w.requests_per_device));
+namespace {
+
+FleetRequests trace_requests(const Workload& w, uint64_t scenario_seed, int64_t devices) {
+  const TraceReplay& t = w.trace;
+  const auto& reqs = t.selected.requests;
+  Rng rng(device_seed(scenario_seed, -1));  // the assignment's own stream, apart from every device's
+  double keep = 1;
+  if (t.device_map == "thin" && t.selected.span > 0)
+    keep = std::min(1.0, static_cast<double>(devices) * w.rate * t.selected.span / static_cast<double>(reqs.size()));
+  std::vector<int64_t> owner(reqs.size(), -1);
+  std::vector<size_t> per_device(static_cast<size_t>(devices), 0);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    int64_t d = -1;
+    if (reqs[i].device >= 0)
+      d = reqs[i].device % devices;
+    else if (t.device_map == "round-robin")
+      d = static_cast<int64_t>(i % static_cast<size_t>(devices));
+    else if (t.device_map == "random" || rng.uniform() < keep)
+      d = rng.uniform_int(0, devices - 1);
+    owner[i] = d;
+    if (d >= 0) ++per_device[static_cast<size_t>(d)];
+  }
+  FleetRequests f;
+  f.first.assign(static_cast<size_t>(devices) + 1, 0);
+  for (int64_t d = 0; d < devices; ++d) f.first[static_cast<size_t>(d) + 1] = f.first[static_cast<size_t>(d)] + per_device[static_cast<size_t>(d)];
+  f.specs.resize(f.first.back());
+  std::vector<size_t> next(f.first.begin(), f.first.end() - 1);
+  for (size_t i = 0; i < reqs.size(); ++i)
+    if (owner[i] >= 0) f.specs[next[static_cast<size_t>(owner[i])]++] = {reqs[i].arrival, reqs[i].prompt, reqs[i].output};
+  return f;
+}
+
+}  // namespace
+
+FleetRequests fleet_requests(const Workload& w, uint64_t scenario_seed, int64_t devices) {
+  if (w.arrival == "trace") return trace_requests(w, scenario_seed, devices);
+  FleetRequests f;
+  f.specs.reserve(static_cast<size_t>(devices * w.requests_per_device));
+  f.first.push_back(0);
   for (int64_t d = 0; d < devices; ++d) {
     const auto mine = device_requests(w, scenario_seed, d);
-    out.insert(out.end(), mine.begin(), mine.end());
+    f.specs.insert(f.specs.end(), mine.begin(), mine.end());
+    f.first.push_back(f.specs.size());
   }
-  return out;
+  return f;
 }
 
 double request_arrival(const Workload& w, const RequestSpec& s, size_t r, double previous_end) {
-  if (w.arrival == "poisson" || r == 0) return s.arrival;
+  if (w.open_loop() || r == 0) return s.arrival;
   return previous_end + w.think_time;
 }
 

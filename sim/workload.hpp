@@ -40,8 +40,19 @@ struct RequestSpec {
 // completes. Poisson: arrivals at the per-device rate from t = 0.
 std::vector<RequestSpec> device_requests(const Workload& w, uint64_t scenario_seed, int64_t device);
 
-// Every device's requests, drawn once: device d's request r is at d * requests_per_device + r.
-std::vector<RequestSpec> fleet_requests(const Workload& w, uint64_t scenario_seed, int64_t devices);
+// Every device's requests, drawn once: device d's are specs[first[d]] .. specs[first[d + 1] - 1], in order.
+struct FleetRequests {
+  std::vector<RequestSpec> specs;
+  std::vector<size_t> first;  // devices + 1 offsets
+  size_t count(int64_t d) const { return first[static_cast<size_t>(d) + 1] - first[static_cast<size_t>(d)]; }
+  size_t index(int64_t d, size_t r) const { return first[static_cast<size_t>(d)] + r; }
+  const RequestSpec& at(int64_t d, size_t r) const { return specs[index(d, r)]; }
+};
+// Closed loop and Poisson: requests_per_device each. Trace: the scenario's selected requests (arrival, prompt,
+// output), each given to a device by workload.trace.device_map (the trace's own device column, modulo the fleet,
+// when it has one): round-robin in trace order, random (seeded), or thin (each kept with the probability that
+// brings the fleet's rate to devices x workload.rate, then random).
+FleetRequests fleet_requests(const Workload& w, uint64_t scenario_seed, int64_t devices);
 
 // When request r of a device arrives. Poisson: its drawn time. Closed loop: the first at its drawn offset, each
 // next one think_time after the previous one ended (`previous_end`; a request that could not run ends at its
