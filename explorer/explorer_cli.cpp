@@ -197,6 +197,9 @@ void add_explorer_commands(CliRoot& root) {
   study->add_option("--strategies", st_strategies, "Strategies (default cloud-only,split-fp16,split-uniform,opsc)")
       ->delimiter(',');
   study->add_flag("--no-plots", st_no_plots, "Skip the figures");
+  static std::string st_replay;
+  study->add_option("--replay", st_replay,
+                    "A trace scenario (workload.arrival = \"trace\") replayed with each strategy's chosen configuration");
   add_optimize_options(study, st);
   study->callback([] {
     StudyOptions so;
@@ -209,6 +212,7 @@ void add_explorer_commands(CliRoot& root) {
       if (d < 1) throw InputError(fmt::format("--devices {}: expected device counts >= 1", d));
     so.plots = !st_no_plots;
     so.optimize_devices = st_opt_devices;
+    so.replay = st_replay;
     run_study(st.scenario, st.sets, so);
   });
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/metrics.hpp"
@@ -232,6 +233,59 @@ std::string bytes_table(const SweepFigures& get, const StudyOptions& opt) {
   return md;
 }
 
+// 4. Real traffic: each strategy's chosen configuration on a trace scenario (its own fleet and trace).
+void check_replay(const std::string& replay) {
+  const Scenario rs = load_scenario(replay);
+  if (rs.workload.arrival != "trace")
+    throw InputError(fmt::format("--replay {}: expected a scenario with workload.arrival = \"trace\", got \"{}\"", replay,
+                                 rs.workload.arrival));
+}
+
+SweepResult replay_trace(const std::string& replay, const std::vector<Chosen>& chosen, const StudyOptions& opt,
+                         const std::string& out) {
+  SweepSpec spec;
+  spec.scenario = replay;
+  spec.origin = "study replay";
+  for (const auto& ch : chosen) {
+    if (!ch.found) continue;
+    SweepCase c{ch.strategy, {{"split.strategy", normalize_value(ch.strategy)}}};
+    for (const auto& a : ch.cand.settings())
+      if (a.first != "edge.count" && a.first != "workload.max_seq_len") c.set.push_back(a);
+    spec.cases.push_back(c);
+  }
+  SweepOptions so = opt.optimize.sweep;
+  so.out_dir = out + "/replay";
+  so.shard = Shard{};
+  return run_sweep(spec, so);
+}
+
+std::string replay_section(const SweepResult& r, const std::string& replay) {
+  const Scenario rs = load_scenario(replay);
+  const TraceSelection& t = rs.workload.trace.selected;
+  std::string md = fmt::format(
+      "\n## Real traffic: {}\n\n{}: {} requests of `{}` (window {:g}–{:g} s, {} clipped, {} dropped) on {} devices, "
+      "each strategy with the configuration chosen above. Percentiles over the requests; the trace is CC-BY 4.0 "
+      "(Patel et al., Splitwise, ISCA 2024).\n\n",
+      rs.name, rs.description, t.requests.size(), rs.workload.trace.path, rs.workload.trace.window_start,
+      std::min(rs.workload.trace.window_end, rs.workload.trace.window_start + t.span / rs.workload.trace.time_scale),
+      t.clipped, t.dropped, rs.device_count());
+  md += "| strategy | TTFT p50 / p90 / p99 (s) | TPOT p50 / p90 / p99 (ms) | e2e p50 (s) | server util. | tokens/s |\n";
+  md += "|---|---|---|---|---|---|\n";
+  for (const PointResult& p : r.points) {
+    if (p.status != "ok") {
+      md += fmt::format("| {} | {}: {} | | | | |\n", p.point.case_name, p.status, p.reason);
+      continue;
+    }
+    const auto& s = p.summary;
+    auto pct = [&](const char* k, const char* q, double scale) { return fmt::format("{:.2f}", scale * s[k][q].get<double>()); };
+    md += fmt::format("| {} | {} / {} / {} | {} / {} / {} | {} | {:.0f}% | {:.0f} |\n", p.point.case_name,
+                      pct("ttft_s", "p50", 1), pct("ttft_s", "p90", 1), pct("ttft_s", "p99", 1), pct("tpot_s", "p50", 1e3),
+                      pct("tpot_s", "p90", 1e3), pct("tpot_s", "p99", 1e3), pct("e2e_s", "p50", 1),
+                      100 * s["server_utilization"].get<double>(), s["throughput_tokens_per_s"].get<double>());
+  }
+  return md;
+}
+
 std::string failures_section(const SweepResult& sr) {
   std::string failures;
   for (const auto& p : sr.points)
@@ -252,6 +306,7 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
   std::vector<Override> fixed;
   for (const auto& [k, v] : user.fixed) fixed.push_back(Override{k, {v}, k + "=" + v});
   Scenario sc = load_scenario(scenario, fixed);
+  if (!opt.replay.empty()) check_replay(opt.replay);  // before the optimizer's minutes, not after
   StudyResult res;
   res.out_dir = opt.out_dir.empty() ? "results/" + sc.name : opt.out_dir;
   fs::create_directories(res.out_dir);
@@ -274,6 +329,11 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
   const SweepResult sr = run_sweep(spec, so);
   write_breakdown(sr, out + "/breakdown.csv");
   write_fields_json(out);  // the stage names and labels the breakdown plot reads
+  std::optional<SweepResult> replay;
+  if (!opt.replay.empty()) {
+    say(fmt::format("replaying {} with each strategy's configuration", opt.replay));
+    replay = replay_trace(opt.replay, chosen, opt, out);
+  }
 
   // 3. Report.
   std::string constraints;
@@ -293,6 +353,7 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
   md += chosen_table(scenario, fixed, chosen, opt_devices);
   md += scalability_table(get, opt);
   md += bytes_table(get, opt);
+  if (replay) md += replay_section(*replay, opt.replay);
   md += failures_section(sr);
   if (opt.plots) {
     say("plotting");
@@ -301,7 +362,8 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
           "![latency breakdown](figures/breakdown.png)\n\n![Pareto front](figures/pareto.png)\n";
   }
   md += fmt::format("\nFiles: optimize/ (screen, candidates, Pareto front, chosen.toml), baselines/, sweep/sweep.csv "
-                    "(every run's summary metrics; runs/<hash>/ holds each run), breakdown.csv, figures/.\n");
+                    "(every run's summary metrics; runs/<hash>/ holds each run), breakdown.csv, {}figures/.\n",
+                    replay ? "replay/sweep.csv (the trace runs), " : "");
   res.report_path = out + "/report.md";
   write_file_atomic(res.report_path, md);
   res.found = !chosen.empty() && chosen.back().found;

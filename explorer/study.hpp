@@ -25,6 +25,9 @@ struct StudyOptions {
   std::vector<std::string> strategies = {"cloud-only", "split-fp16", "split-uniform", "opsc"};
   OptimizeOptions optimize;  // objective, constraints, verification, engine and jobs
   bool plots = true;
+  // A scenario with workload.arrival = "trace", replayed with each strategy's chosen configuration (its own
+  // fleet, trace and max_seq_len); "" for none.
+  std::string replay;
 };
 
 struct StudyResult {

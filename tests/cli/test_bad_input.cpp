@@ -59,6 +59,7 @@ TEST_CASE("bad input: every flag is checked like a scenario key", "[cli][bad-inp
       {exec("edge", {"--split", "1", "--connect", "127.0.0.1:"}), "--connect: expected HOST:PORT"},
       {exec("eval", {"--split", "1", "--streams", "0"}), "--streams: expected an integer >= 1"},
       {{"sweep", kSmall, "--jobs", "0"}, "--jobs: Value 0 not in range 1 to 4096"},
+      {{"study", kSmall, "--replay", kSmall, "--no-plots", "--out", scratch("replay")}, "--replay " + kSmall + ": expected a scenario with workload.arrival = \"trace\""},
       {{"validate", kSmall, "--batch-window", "nan"}, "--batch-window: expected a finite number"},
       {{"estimate", kSmall, "--set", "split.layer=8\ny=1"},
        "--set split.layer=8\\ny=1: expected KEY=VALUE on one line"},
