@@ -142,6 +142,12 @@ double LengthDist::mean() const {
   return std::clamp(m, static_cast<double>(min), static_cast<double>(max));
 }
 
+int64_t ServerConfig::server_count() const {
+  int64_t n = 0;
+  for (const auto& g : groups) n += g.count;
+  return std::max<int64_t>(n, 1);
+}
+
 int64_t Scenario::device_count() const {
   int64_t n = 0;
   for (const auto& g : fleet) n += g.count;
@@ -232,10 +238,30 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   }
 
   if (auto sv = r.table_opt("server")) {
-    s.server.profile = sv->str_or("profile", s.server.profile);
     s.server.backbone = sv->str_or("backbone", s.server.backbone);
-    read_knobs(*sv, "server", s);
-    s.server.kv_memory = sv->quantity_or("kv_memory", Dim::bytes, 0);
+    s.server.router = sv->choice_or("router", {"round-robin", "least-outstanding", "kv-aware", "cell-affinity"},
+                                    s.server.router);
+    if (sv->has("groups")) {
+      for (const auto& g : sv->tables("groups")) {
+        ServerGroupConfig c;
+        c.name = g.str_or("name", fmt::format("servers{}", s.server.groups.size()));
+        if (!name_problem(c.name).empty()) g.fail("name", name_rule(), quoted_input(c.name));
+        c.profile = g.str("profile");
+        c.count = g.integer_or("count", 1, 100'000, 1);
+        c.max_batch = g.integer_or("max_batch", 1, 65536, c.max_batch);
+        c.kv_memory = g.quantity_or("kv_memory", Dim::bytes, 0);
+        s.server.groups.push_back(c);
+      }
+      for (const char* k : {"profile", "max_batch", "kv_memory"})
+        if (sv->has(k)) sv->fail(k, "nothing beside [[server.groups]] (give it per group)", "a value");
+      s.server.profile = s.server.groups[0].profile;
+      s.server.max_batch = s.server.groups[0].max_batch;
+      s.server.kv_memory = s.server.groups[0].kv_memory;
+    } else {
+      s.server.profile = sv->str_or("profile", s.server.profile);
+      read_knobs(*sv, "server", s);
+      s.server.kv_memory = sv->quantity_or("kv_memory", Dim::bytes, 0);
+    }
     if (sv->has("shared_cores")) {
       if (sv->is_string("shared_cores")) {
         const std::string v = sv->str("shared_cores");
@@ -247,6 +273,11 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
     }
   }
 
+  if (s.server.groups.empty())
+    s.server.groups.push_back({"server", s.server.profile, 1, s.server.max_batch, s.server.kv_memory});
+  if (s.server.server_count() > 1 && s.server.shared_cores > 0)
+    throw_input(s.where("server.shared_cores"), "server.shared_cores", "0 with a pool of servers (one machine is one server)",
+                std::to_string(s.server.shared_cores));
   TomlReader sp = r.table("split");
   read_knobs(sp, "split", s);
 
@@ -332,6 +363,14 @@ nlohmann::json Scenario::to_json() const {
         {"requests_per_device", workload.requests_per_device}, {"prompt_tokens", length_json(workload.prompt_tokens)},
         {"output_tokens", length_json(workload.output_tokens)}, {"max_seq_len", workload.max_seq_len}}},
   };
+  if (server.groups.size() > 1 || server.server_count() > 1) {  // a pool; a single server is written as before
+    nlohmann::json groups = nlohmann::json::array();
+    for (const auto& g : server.groups)
+      groups.push_back({{"name", g.name}, {"profile", g.profile}, {"count", g.count}, {"max_batch", g.max_batch},
+                        {"kv_memory", g.kv_memory}});
+    j["server"]["groups"] = groups;
+    j["server"]["router"] = server.router;
+  }
   if (workload.arrival == "trace") {
     const TraceReplay& t = workload.trace;
     j["workload"]["trace"] = {{"path", t.path},

@@ -41,7 +41,22 @@ struct DeviceGroup {
   int64_t cell_size = 0;  // 0: every device has its own access link; K: K devices share one access-point link
 };
 
+// One group of identical servers of a pool ([[server.groups]]).
+struct ServerGroupConfig {
+  std::string name = "server";
+  std::string profile = "a6000";
+  int64_t count = 1;
+  int64_t max_batch = 32;
+  double kv_memory = 0;  // as ServerConfig::kv_memory
+};
+
 struct ServerConfig {
+  // The pool: [[server.groups]], or one group made of the keys below (profile, max_batch, kv_memory) when the
+  // scenario has none. The keys below always hold the first group's values.
+  std::vector<ServerGroupConfig> groups;
+  // How a request's server is chosen (sim/router.hpp): round-robin | least-outstanding | kv-aware | cell-affinity.
+  std::string router = "round-robin";
+  int64_t server_count() const;
   std::string profile = "a6000";
   std::string backbone = "ethernet-10g";  // link between the access network and the server
   int64_t max_batch = 32;

@@ -43,6 +43,16 @@ System resolve_system(const Scenario& sc) {
   }
   s.server = named(sc, "server.profile", [&] { return load_hw_profile(sc.server.profile); });
   s.backbone = named(sc, "server.backbone", [&] { return load_link(sc.server.backbone); });
+  for (size_t i = 0; i < sc.server.groups.size(); ++i) {
+    ServerGroup g{sc.server.groups[i], s.server};
+    if (i == 0) {
+      g.config.profile = sc.server.profile, g.config.max_batch = sc.server.max_batch, g.config.kv_memory = sc.server.kv_memory;
+    } else {
+      const std::string key = fmt::format("server.groups[{}].profile", i);
+      g.profile = named(sc, key, [&] { return load_hw_profile(g.config.profile); });
+    }
+    s.server_groups.push_back(std::move(g));
+  }
 
   auto valid = valid_split_layers(s.model);
   if (std::find(valid.begin(), valid.end(), sc.split.layer) == valid.end())
@@ -70,6 +80,22 @@ nlohmann::json System::to_json() const {
           {"server", server.to_json()},
           {"backbone", backbone.to_json()},
           {"codec_stats", codec_stats.to_json()}};
+}
+
+int64_t System::server_count() const {
+  int64_t n = 0;
+  for (const auto& g : server_groups) n += g.config.count;
+  return std::max<int64_t>(n, 1);
+}
+
+System System::for_server_group(size_t g) const {
+  System s = *this;
+  const ServerGroup& sg = server_groups.at(g);
+  s.server = sg.profile;
+  s.scenario.server.profile = sg.config.profile;
+  s.scenario.server.max_batch = sg.config.max_batch;
+  s.scenario.server.kv_memory = sg.config.kv_memory;
+  return s;
 }
 
 std::string System::hash() const {

@@ -19,6 +19,12 @@ struct FleetGroup {
   LinkProfile link;
 };
 
+// A group of identical servers of the pool, its profile loaded.
+struct ServerGroup {
+  ServerGroupConfig config;  // group 0: the scenario's server.profile, max_batch and kv_memory
+  HwProfile profile;
+};
+
 struct System {
   Scenario scenario;
   ModelSpec model;
@@ -27,6 +33,10 @@ struct System {
   HwProfile server;
   LinkProfile backbone;
   CodecStatistics codec_stats;  // what the wire sizes assume (core/codec.hpp); the scenario's by default
+  std::vector<ServerGroup> server_groups;  // the pool; [0] is `server`
+  int64_t server_count() const;
+  // This system as its server group g sees it: `server` and the scenario's server keys are the group's.
+  System for_server_group(size_t g) const;
 
   // Scenario + model + profiles + plan: everything that determines the results.
   nlohmann::json to_json() const;
