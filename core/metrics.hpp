@@ -68,6 +68,7 @@ struct RunTotals {
   double uplink_utilization = 0;  // mean fraction of access uplink capacity used
   double wall = 0;             // s of wall-clock time the run took
   int64_t events = 0;          // simulation events / executor steps
+  int64_t servers = 1;         // in the pool (server_busy is their sum; utilization is per server)
 };
 
 // One key of summary.json as summarize() writes it.

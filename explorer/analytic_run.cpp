@@ -51,7 +51,8 @@ std::vector<RequestRecord> analytic_requests(const System& sys, const FleetEstim
 nlohmann::json analytic_summary(const System& sys, const FleetEstimate& f) {
   RunTotals t;
   t.span = f.infeasible ? 0 : f.span;
-  t.server_busy = f.infeasible ? 0 : f.utilization * f.span;
+  t.servers = sys.server_count();  // f.utilization is per server
+  t.server_busy = f.infeasible ? 0 : f.utilization * f.span * static_cast<double>(t.servers);
   t.uplink_utilization = f.infeasible ? 0 : f.uplink_utilization;
   nlohmann::json s = summarize(analytic_requests(sys, f), t);
   s["engine"] = "analytic";

@@ -476,8 +476,54 @@ class FleetSolver {
   double held_ = 0;  // device mean of the time a request holds its KV reservation
 };
 
+// A pool of servers: every server takes an equal share of the fleet's requests (round-robin and the balancing
+// routers spread them evenly), so each server group is the one-server model at N / S devices, and the fleet's
+// latencies are the groups' weighted by their share of the servers. Cell-affinity routing, which does not
+// balance, is modelled the same way.
+FleetEstimate estimate_pool(const System& sys) {
+  const double S = static_cast<double>(sys.server_count());
+  FleetEstimate f;
+  double capacity = 0;
+  for (size_t g = 0; g < sys.server_groups.size(); ++g) {
+    System gs = sys.for_server_group(g);
+    for (auto& fg : gs.fleet) fg.group.count = std::max<int64_t>(1, std::llround(static_cast<double>(fg.group.count) / S));
+    for (size_t i = 0; i < gs.scenario.fleet.size(); ++i) gs.scenario.fleet[i].count = gs.fleet[i].group.count;
+    const CostModel cm(gs);
+    const FleetEstimate e = FleetSolver(cm).run();
+    const double n = static_cast<double>(sys.server_groups[g].config.count), w = n / S;
+    if (g == 0) {
+      f = e;
+      for (auto& ge : f.groups) ge.ttft = ge.tpot = ge.e2e = ge.server_queue = ge.device_queue = 0, ge.per_request = {};
+      f.throughput = f.utilization = f.server_busy_per_token = f.uplink_utilization = f.active = f.batch = f.step = 0;
+      f.span = 0;
+    }
+    for (size_t i = 0; i < f.groups.size(); ++i) {
+      auto& to = f.groups[i];
+      const auto& from = e.groups[i];
+      to.ttft += w * from.ttft, to.tpot += w * from.tpot, to.e2e += w * from.e2e;
+      to.server_queue += w * from.server_queue, to.device_queue += w * from.device_queue;
+      to.per_request += from.per_request.scaled(w);
+    }
+    f.throughput += n * e.throughput;
+    f.utilization += w * e.utilization;
+    f.server_busy_per_token += w * e.server_busy_per_token;
+    f.uplink_utilization += w * e.uplink_utilization;
+    f.active += n * e.active, f.batch += w * e.batch, f.step += w * e.step;
+    f.span = std::max(f.span, e.span);
+    capacity += n * static_cast<double>(e.capacity);
+    if (e.infeasible && !f.infeasible) f.infeasible = true, f.reason = e.reason;
+  }
+  f.devices = sys.scenario.device_count();
+  f.capacity = static_cast<int64_t>(capacity);
+  for (size_t i = 0; i < f.groups.size(); ++i) f.groups[i].devices = static_cast<double>(sys.fleet[i].group.count);
+  return f;
+}
+
 }  // namespace
 
-FleetEstimate estimate_fleet(const CostModel& cm) { return FleetSolver(cm).run(); }
+FleetEstimate estimate_fleet(const CostModel& cm) {
+  if (cm.system().server_count() > 1) return estimate_pool(cm.system());
+  return FleetSolver(cm).run();
+}
 
 }  // namespace splitsim

@@ -90,6 +90,7 @@ int64_t System::server_count() const {
 
 System System::for_server_group(size_t g) const {
   System s = *this;
+  if (g == 0) return s;  // the first group is the system's own server and server keys, as set (also after loading)
   const ServerGroup& sg = server_groups.at(g);
   s.server = sg.profile;
   s.scenario.server.profile = sg.config.profile;

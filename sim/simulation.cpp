@@ -35,6 +35,7 @@
 #include "sim/device.hpp"
 #include "sim/isolated.hpp"
 #include "sim/platform.hpp"
+#include "sim/router.hpp"
 #include "sim/server.hpp"
 #include "sim/star_network.hpp"
 #include "sim/topology.hpp"
@@ -68,6 +69,7 @@ struct DeviceState {
   int64_t rec = -1;   // the request in progress
   RequestInFlight req;
   int64_t produced = 0;  // tokens of the request the server has generated
+  size_t server = 0;     // the pool's server the request was routed to
   double kv_need = 0;
   double done_at = 0;
   s4u::SemaphorePtr wake;       // released by the server: a token is ready / the request is done
@@ -83,7 +85,19 @@ struct DeviceState {
 class Fleet {
  public:
   Fleet(const System& sys, const SimOptions& opt)
-      : sys_(sys), opt_(opt), cost_(sys), topo_(plan_topology(sys, cost_, opt.full)) {}
+      : sys_(sys), opt_(opt), cost_(sys), topo_(plan_topology(sys, cost_, opt.full)) {
+    group_sys_.reserve(sys.server_groups.size());
+    for (size_t g = 0; g < sys.server_groups.size(); ++g) group_sys_.push_back(sys.for_server_group(g));
+    group_cost_.reserve(group_sys_.size());
+    for (const System& gs : group_sys_) group_cost_.emplace_back(gs);
+    for (size_t g = 0; g < sys.server_groups.size(); ++g)
+      for (int64_t c = 0; c < sys.server_groups[g].config.count; ++c) server_group_.push_back(g);
+    if (server_group_.empty()) server_group_.push_back(0);
+    if (topo_.full && server_group_.size() > 1)
+      throw InputError(fmt::format("server.groups: expected one server where the reference (full) mode runs, got a "
+                                   "pool of {}: pools run in fast mode only, and this scenario needs full mode ({})",
+                                   server_group_.size(), topo_.mode_reason));
+  }
 
   SimResult run();
 
@@ -99,8 +113,22 @@ class Fleet {
   void compute(double seconds);
   void shared_step(double seconds, double stream_bytes);
   double transfer(DeviceState& ds, bool up, double bytes);
-  double iteration_time(std::span<const ServerItem> batch);
-  void on_done(const ServerItem& it, double start, double end);
+  double iteration_time(size_t server, std::span<const ServerItem> batch);
+  void on_done(size_t server, const ServerItem& it, double start, double end);
+  Server& server_of(const DeviceState& ds) { return *servers_[ds.server]; }
+  size_t server_host(size_t server) const { return server; }  // fast mode: hosts_ = the pool; full mode: one server
+  // The fleet-wide index of device d's access cell (cells numbered group by group); -1 on a private link.
+  int64_t cell_of(int64_t d) const {
+    const size_t g = topo_.group_of(d);
+    int64_t before = 0;
+    for (size_t h = 0; h < g; ++h) {
+      const auto& grp = sys_.fleet[h].group;
+      if (grp.cell_size > 0) before += (grp.count + grp.cell_size - 1) / grp.cell_size;
+    }
+    const int64_t k = sys_.fleet[g].group.cell_size;
+    return k > 0 ? before + (d - topo_.group_begin[g]) / k : -1;
+  }
+  const CostModel& server_cost(size_t server) const { return group_cost_[server_group_[server]]; }
   void finish(DeviceState& ds, double at);
   void progress(bool force);
   // StarNetwork path (fast mode, devices with a topology host).
@@ -134,7 +162,12 @@ class Fleet {
   Topology topo_;
   std::vector<s4u::Host*> hosts_;
   std::vector<int64_t> prefill_tokens_;  // iteration_time's scratch
-  std::unique_ptr<Server> server_;
+  // The pool: one Server per server instance, its group, and each group's view of the system and its costs.
+  std::vector<std::unique_ptr<Server>> servers_;
+  std::vector<size_t> server_group_;
+  std::vector<System> group_sys_;
+  std::vector<CostModel> group_cost_;
+  std::unique_ptr<Router> router_;
   std::vector<DeviceState> dev_;
   std::vector<RequestRecord> records_;
   FleetRequests requests_;  // every device's requests, drawn once
@@ -186,21 +219,22 @@ double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
   return s4u::Engine::get_clock() - t0;
 }
 
-double Fleet::iteration_time(std::span<const ServerItem> batch) {
+double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch) {
+  const CostModel& cost = server_cost(server);
   double t = 0, sum_context = 0;
   int64_t steps = 0;
   prefill_tokens_.clear();
   for (const auto& it : batch) {
     if (it.prefill) {
-      t += cost_.server_decode_codec(it.tokens);
+      t += cost.server_decode_codec(it.tokens);
       prefill_tokens_.push_back(it.tokens);
     } else {
-      t += cost_.server_decode_codec(1);
+      t += cost.server_decode_codec(1);
       sum_context += static_cast<double>(it.tokens);
       ++steps;
     }
   }
-  return t + cost_.server_iteration(prefill_tokens_, steps, sum_context);
+  return t + cost.server_iteration(prefill_tokens_, steps, sum_context);
 }
 
 void Fleet::finish(DeviceState& ds, double at) {
@@ -211,10 +245,10 @@ void Fleet::finish(DeviceState& ds, double at) {
 }
 
 // Server side of a produced token (runs in the server actor at the end of the iteration).
-void Fleet::on_done(const ServerItem& it, double start, double end) {
+void Fleet::on_done(size_t server, const ServerItem& it, double start, double end) {
   DeviceState& ds = dev_[static_cast<size_t>(it.device)];
   RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
-  const double codec = cost_.server_decode_codec(it.prefill ? it.tokens : 1);
+  const double codec = server_cost(server).server_decode_codec(it.prefill ? it.tokens : 1);
   rec.server_queue += start - it.ready;
   rec.server_decode += codec;
   rec.server_compute += (end - start) - codec;
@@ -222,12 +256,16 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
   const bool last = k == ds.req.output;
   ++tokens_;
   ++events_;
-  if (last) server_->release_kv(ds.kv_need);
+  router_->served(server, it.prefill ? ds.req.prompt + 1 : 1);
+  if (last) {
+    servers_[server]->release_kv(ds.kv_need);
+    router_->released(server, ds.kv_need);
+  }
   if ((tokens_ & 4095) == 0) progress(false);
   const bool closed = ds.host < 0;
 
   if (stream()) {
-    if (!last) server_->push({end, it.device, ds.req.prompt + k, 0, false});
+    if (!last) server_of(ds).push({end, it.device, ds.req.prompt + k, 0, false});
     if (closed) {
       const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
       const double at = end + down;
@@ -261,7 +299,7 @@ void Fleet::on_done(const ServerItem& it, double start, double end) {
   }
   const double up = cost_.transfer_up(ds.group, next->up_bytes);
   rec.uplink += up;
-  server_->push({at + next->edge_compute + next->encode + up, it.device, ds.req.prompt + k, 0, false});
+  server_of(ds).push({at + next->edge_compute + next->encode + up, it.device, ds.req.prompt + k, 0, false});
 }
 
 // A transfer of a device behind a shared cell or a simulated backbone, starting at `start` (its bandwidth phase
@@ -297,9 +335,9 @@ void Fleet::on_flow(uint64_t tag, double done) {
   if (up) {  // the prompt block or one decode step reaches the server
     rec.uplink += at - ds.up_start;
     if (ds.received == 0)
-      server_->push({at, d, ds.req.prompt, ds.kv_need, true});
+      server_of(ds).push({at, d, ds.req.prompt, ds.kv_need, true});
     else
-      server_->push({at, d, ds.req.prompt + ds.received, 0, false});
+      server_of(ds).push({at, d, ds.req.prompt + ds.received, 0, false});
     return;
   }
   const double down = at - ds.down_starts.front();
@@ -446,6 +484,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
   ds.rec = rec.request;
   ds.produced = 0;
   ds.kv_need = cost_.kv_reservation(s.prompt, s.output);
+  ds.server = router_->route(rec.device, cell_of(rec.device), s.prompt + s.output, ds.kv_need);
   const int64_t d = rec.device;
   const DeviceWork first = begin_request(cost_, ds.req, rec);
 
@@ -458,13 +497,13 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
     }
     const double up = cost_.transfer_up(g, first.up_bytes);
     rec.uplink += up;
-    server_->push({t0 + up, d, s.prompt, ds.kv_need, true});
+    server_of(ds).push({t0 + up, d, s.prompt, ds.kv_need, true});
     return;
   }
 
   compute(first.edge_compute + first.encode);
   rec.uplink += transfer(ds, true, first.up_bytes);
-  server_->push({s4u::Engine::get_clock(), d, s.prompt, ds.kv_need, true});
+  server_of(ds).push({s4u::Engine::get_clock(), d, s.prompt, ds.kv_need, true});
   for (int64_t k = 1; k <= s.output; ++k) {
     ds.wake->acquire();  // token k is ready at the server (streamed: on its way)
     double down = 0, at = 0;
@@ -487,7 +526,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
     if (!next) continue;  // streamed: the next token is already on its way
     compute(next->edge_compute + next->encode);
     rec.uplink += transfer(ds, true, next->up_bytes);
-    server_->push({s4u::Engine::get_clock(), d, s.prompt + k, 0, false});
+    server_of(ds).push({s4u::Engine::get_clock(), d, s.prompt + k, 0, false});
   }
 }
 
@@ -544,19 +583,27 @@ void Fleet::launch(int64_t n) {
   } else {  // fast mode: SimGrid runs the actors and the server's execs; the network is a StarNetwork
     Topology server_only;
     server_only.hosts.push_back({"server", {}, {}});
+    for (size_t s = 1; s < server_group_.size(); ++s) server_only.hosts.push_back({fmt::format("server{}", s), {}, {}});
     hosts_ = build_platform(server_only);
     build_networks();
   }
-  server_ = std::make_unique<Server>(
-      sys_.scenario.server.max_batch, cost_.server_kv_capacity(),
-      [this](std::span<const ServerItem> b) { return iteration_time(b); },
-      [this](const ServerItem& it, double s, double e) { on_done(it, s, e); },
-      topo_.memory_src >= 0 ? Server::Execute([this](double d) { shared_step(d, cost_.server_stream_bytes()); })
-                            : Server::Execute());
+  std::vector<double> kv_capacity;
+  for (size_t s = 0; s < server_group_.size(); ++s) {
+    const CostModel& cost = server_cost(s);
+    kv_capacity.push_back(cost.server_kv_capacity());
+    servers_.push_back(std::make_unique<Server>(
+        group_sys_[server_group_[s]].scenario.server.max_batch, cost.server_kv_capacity(),
+        [this, s](std::span<const ServerItem> b) { return iteration_time(s, b); },
+        [this, s](const ServerItem& it, double start, double end) { on_done(s, it, start, end); },
+        topo_.memory_src >= 0 ? Server::Execute([this](double d) { shared_step(d, cost_.server_stream_bytes()); })
+                              : Server::Execute()));
+  }
+  router_ = std::make_unique<Router>(sys_.scenario.server.router, kv_capacity);
   requests_ = fleet_requests(sys_.scenario.workload, sys_.scenario.seed, n);
   records_.resize(requests_.specs.size());
   dev_.resize(static_cast<size_t>(n));
-  s4u::Actor::create("server", hosts_[0], [this] { server_->run(); })->daemonize();
+  for (size_t s = 0; s < servers_.size(); ++s)
+    s4u::Actor::create(fmt::format("server{}", s), hosts_[server_host(s)], [this, s] { servers_[s]->run(); })->daemonize();
   for (int64_t d = 0; d < n; ++d) {
     DeviceState& ds = dev_[static_cast<size_t>(d)];
     ds.group = topo_.group_of(d);
@@ -613,9 +660,28 @@ SimResult Fleet::result(double cpu0) {
     any = true;
     up_bytes += r.bytes_up;
   }
-  const ServerStats& st = server_->stats();
+  ServerStats st;  // the pool's: sums, and the largest batch and KV peak of any server
+  nlohmann::json servers = nlohmann::json::array();
+  for (size_t s = 0; s < servers_.size(); ++s) {
+    const ServerStats& x = servers_[s]->stats();
+    st.busy += x.busy, st.iterations += x.iterations, st.items += x.items;
+    st.largest_batch = std::max(st.largest_batch, x.largest_batch);
+    st.kv_peak = std::max(st.kv_peak, x.kv_peak);
+    const ServerGroup& g = sys_.server_groups.at(server_group_[s]);
+    servers.push_back({{"server", s},
+                       {"group", g.config.name},
+                       {"profile", g.profile.name},
+                       {"requests", router_->routed(s)},
+                       {"busy_s", x.busy},
+                       {"iterations", x.iterations},
+                       {"mean_batch", x.iterations > 0 ? static_cast<double>(x.items) / static_cast<double>(x.iterations) : 0.0},
+                       {"largest_batch", x.largest_batch},
+                       {"kv_peak_bytes", x.kv_peak},
+                       {"kv_capacity_bytes", server_cost(s).server_kv_capacity()}});
+  }
   res.totals.span = any ? last - first : 0.0;
   res.totals.server_busy = st.busy;
+  res.totals.servers = static_cast<int64_t>(servers_.size());
   res.totals.uplink_utilization =
       res.totals.span > 0 && topo_.uplink_capacity > 0 ? up_bytes / (topo_.uplink_capacity * res.totals.span) : 0.0;
   res.totals.events = events_ + st.iterations;
@@ -639,6 +705,12 @@ SimResult Fleet::result(double cpu0) {
       {"cpu_s", cpu_seconds() - cpu0},  // user + system time of the run, beside totals.wall
       {"wire_bytes_estimated", sys_.plan.wire == WireFormat::ts_tabq || sys_.plan.wire == WireFormat::uniform},
   };
+  if (servers_.size() > 1) {
+    res.info["servers"] = servers;
+    res.info["router"] = sys_.scenario.server.router;
+    for (auto& x : res.info["servers"])
+      x["utilization"] = res.totals.span > 0 ? x["busy_s"].get<double>() / res.totals.span : 0.0;
+  }
   if (!oom_reason_.empty()) res.info["reason"] = oom_reason_;
   return res;
 }
@@ -656,7 +728,7 @@ nlohmann::json SimResult::to_json() const {
   for (const auto& r : requests) rows.push_back(record_to_json(r));
   return {{"requests", rows},
           {"totals",
-           {totals.span, totals.server_busy, totals.uplink_utilization, totals.wall, totals.events}},
+           {totals.span, totals.server_busy, totals.uplink_utilization, totals.wall, totals.events, totals.servers}},
           {"info", info}};
 }
 
@@ -664,7 +736,7 @@ SimResult SimResult::from_json(const nlohmann::json& j) {
   SimResult r;
   for (const auto& row : j.at("requests")) r.requests.push_back(record_from_json(row));
   const auto& t = j.at("totals");
-  r.totals = {t[0], t[1], t[2], t[3], t[4]};
+  r.totals = {t[0], t[1], t[2], t[3], t[4], t[5]};
   r.info = j.at("info");
   return r;
 }

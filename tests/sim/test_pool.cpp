@@ -1,0 +1,129 @@
+// A pool of servers: a router gives each request a server; the pool against single servers, and the routers
+// against each other.
+#include <catch2/catch.hpp>
+
+#include "sim/router.hpp"
+#include "sim_test_util.hpp"
+
+using namespace splitsim;
+using namespace splitsim::test;
+
+namespace {
+
+// Llama-2-7B split after 4 layers: AGX Orin devices on Wi-Fi 6, the other 28 layers on L4 servers (max batch 4),
+// Poisson arrivals with heavy-tailed output lengths.
+std::string pool(int64_t devices, int64_t servers, const std::string& router, const std::string& rate, int64_t seed) {
+  return fmt::format(R"(name = "t-pool"
+seed = {}
+model = "llama2-7b"
+[edge]
+profile = "jetson-agx-orin"
+link = "wifi6"
+count = {}
+[server]
+backbone = "ethernet-10g"
+router = "{}"
+[[server.groups]]
+name = "l4"
+profile = "l4"
+count = {}
+max_batch = 4
+[split]
+strategy = "opsc"
+layer = 4
+edge_bits = 4
+cloud_bits = 4
+[workload]
+arrival = "poisson"
+rate = "{}"
+requests_per_device = 20
+prompt_tokens = {{ dist = "uniform", min = 16, max = 256 }}
+output_tokens = {{ dist = "lognormal", mu = 3.5, sigma = 1.4, min = 4, max = 900 }}
+max_seq_len = 2048
+)",
+                     seed, devices, router, servers, rate);
+}
+
+nlohmann::json summary(const std::string& text) { return run_sim(system_from(text)).summary(); }
+
+}  // namespace
+
+TEST_CASE("pool: four round-robin servers of 32 devices match four servers of 8 devices each", "[sim][pool]") {
+  const nlohmann::json p = summary(pool(32, 4, "round-robin", "0.02/s", 3));
+  REQUIRE(p["servers"].size() == 4);
+  int64_t routed = 0;
+  for (const auto& s : p["servers"]) routed += s["requests"].get<int64_t>();
+  CHECK(routed == 640);
+  double tpot = 0, e2e = 0;
+  for (int64_t seed : {3, 4, 5, 6}) {
+    const nlohmann::json s = summary(pool(8, 1, "round-robin", "0.02/s", seed));
+    tpot += s["tpot_s"]["mean"].get<double>() / 4, e2e += s["e2e_s"]["mean"].get<double>() / 4;
+  }
+  INFO("pool tpot " << p["tpot_s"]["mean"] << " e2e " << p["e2e_s"]["mean"] << "; four single servers tpot " << tpot
+                    << " e2e " << e2e);
+  // Measured: TPOT -2.9%, e2e -8.3%. Tolerance: TPOT 5%, e2e 12%: the pool shares bursts over four servers where
+  // a fixed quarter of the fleet would queue behind one, so it may only be faster; the rest is the spread of four
+  // seeds' Poisson arrivals. TTFT is left out: its mean is the tail of each device's own queue.
+  CHECK(std::abs(p["tpot_s"]["mean"].get<double>() / tpot - 1) < 0.05);
+  CHECK(p["e2e_s"]["mean"].get<double>() / e2e - 1 < 0.05);
+  CHECK(p["e2e_s"]["mean"].get<double>() / e2e - 1 > -0.12);
+}
+
+TEST_CASE("pool: least-outstanding beats round-robin on p99 TTFT under heavy-tailed request sizes", "[sim][pool]") {
+  const nlohmann::json rr = summary(pool(32, 4, "round-robin", "0.04/s", 3));
+  const nlohmann::json lo = summary(pool(32, 4, "least-outstanding", "0.04/s", 3));
+  INFO("p99 TTFT round-robin " << rr["ttft_s"]["p99"] << " least-outstanding " << lo["ttft_s"]["p99"]);
+  // Measured: 8.47 s and 7.07 s (-16.5%); round-robin gives every server the same number of requests whatever
+  // their lengths, so a server that drew long outputs queues while another idles.
+  CHECK(lo["ttft_s"]["p99"].get<double>() < 0.95 * rr["ttft_s"]["p99"].get<double>());
+  CHECK(lo["tpot_s"]["mean"].get<double>() <= rr["tpot_s"]["mean"].get<double>());
+}
+
+TEST_CASE("pool: kv-aware routing gives a server whose KV memory is committed no new sequence", "[sim][pool]") {
+  Router r("kv-aware", {2.0, 10.0});
+  // Server 1 has the most room until its free memory falls to server 0's.
+  for (int i = 0; i < 8; ++i) CHECK(r.route(i, -1, 10, 1.0) == 1);
+  CHECK(r.kv_committed(1) == 8.0);
+  // Both have 2 free: they alternate as room allows, and a server with none left gets nothing while another has room.
+  r.route(8, -1, 10, 1.0), r.route(9, -1, 10, 1.0);
+  CHECK(r.kv_committed(0) == 1.0);
+  CHECK(r.kv_committed(1) == 9.0);
+  r.route(10, -1, 10, 1.0), r.route(11, -1, 10, 1.0);
+  CHECK(r.kv_committed(0) == 2.0);
+  CHECK(r.kv_committed(1) == 10.0);
+  r.released(1, 1.0);  // server 1 finishes a request: the next one goes there, not to the full server 0
+  CHECK(r.route(12, -1, 10, 1.0) == 1);
+  // round-robin and cell-affinity.
+  Router rr("round-robin", {1, 1, 1});
+  CHECK(rr.route(0, -1, 1, 0) == 0);
+  CHECK(rr.route(0, -1, 1, 0) == 1);
+  CHECK(rr.route(0, -1, 1, 0) == 2);
+  Router ca("cell-affinity", {1, 1, 1});
+  CHECK(ca.route(7, 4, 1, 0) == 1);   // cell 4
+  CHECK(ca.route(8, 4, 1, 0) == 1);   // the same cell, the same server
+  CHECK(ca.route(5, -1, 1, 0) == 2);  // a private link: by device
+}
+
+TEST_CASE("pool: a heterogeneous pool reports every server, and a pool refuses full mode", "[sim][pool]") {
+  std::string text = pool(16, 2, "least-outstanding", "0.02/s", 3);
+  text += R"(
+[[server.groups]]
+name = "big"
+profile = "a6000"
+count = 1
+max_batch = 16
+)";
+  // A TOML array of tables continues where it was opened: move the second group up beside the first.
+  const auto at = text.find("[split]");
+  const std::string big = text.substr(text.find("\n[[server.groups]]\nname = \"big\""));
+  text = text.substr(0, at) + big.substr(1) + "\n" + text.substr(at, text.size() - at - big.size());
+  const System sys = system_from(text);
+  REQUIRE(sys.server_count() == 3);
+  const SimResult r = run_sim(sys);
+  REQUIRE(r.info["servers"].size() == 3);
+  CHECK(r.info["servers"][2]["profile"] == "a6000");
+  int64_t routed = 0;
+  for (const auto& s : r.info["servers"]) routed += s["requests"].get<int64_t>();
+  CHECK(routed == static_cast<int64_t>(r.requests.size()));
+  CHECK_THROWS_WITH(run_sim(sys, true), Catch::Contains("server.groups: expected one server where the reference (full) mode runs"));
+}
