@@ -21,8 +21,11 @@ link = "wifi6"
 count = {}
 cell_size = {}
 [server]
-profile = "a6000"
 backbone = "{}"
+router = "round-robin"
+[[server.groups]]
+profile = "a6000"
+count = {}
 max_batch = 64
 [split]
 strategy = "opsc"
@@ -38,19 +41,22 @@ prompt_tokens = 64
 output_tokens = {}
 max_seq_len = {}
 )",
-                     c.devices, c.tokens, c.devices, c.cell_size, c.backbone, c.tokens, 64 + c.tokens);
+                     c.devices, c.tokens, c.devices, c.cell_size, c.backbone, c.servers, c.tokens, 64 + c.tokens);
 }
 
 nlohmann::json run_sim_bench(const SimBenchCase& c) {
-  const Scenario sc = scenario_from_source(parse_toml_text(sim_bench_scenario(c), "bench sim"));
+  const Scenario sc = c.scenario.empty() ? scenario_from_source(parse_toml_text(sim_bench_scenario(c), "bench sim"))
+                                         : load_scenario(c.scenario);
   const System sys = resolve_system(sc);
   SimOptions opt;
   opt.full = c.full;
   SimResult r = simulate_isolated(sys, opt);
   const double steps = r.info.value("decode_steps", 0.0);
   nlohmann::json s = r.summary();
-  return {{"devices", c.devices},
-          {"tokens", c.tokens},
+  return {{"devices", sys.scenario.device_count()},
+          {"tokens", c.scenario.empty() ? c.tokens : 0},
+          {"requests", r.requests.size()},
+          {"servers", sys.server_count()},
           {"cell_size", c.cell_size},
           {"sim_mode", r.info["sim_mode"]},
           {"backbone_simulated", r.info["backbone_simulated"]},

@@ -14,6 +14,8 @@ struct SimBenchCase {
   int64_t cell_size = 20;     // devices per shared Wi-Fi 6 cell (contended uplinks); 0 = private links
   std::string backbone = "ethernet-10g";
   bool full = false;          // the reference full-SimGrid mode
+  int64_t servers = 1;        // A6000s in the pool (round-robin)
+  std::string scenario;       // instead of the above: this scenario file as it is (e.g. a trace replay)
 };
 
 // The benchmark's scenario: TinyLlama split after 4 layers, Raspberry Pi 5 devices, A6000 server.

@@ -46,9 +46,12 @@ void add_sim_commands(CliRoot& root) {
   bench->add_option("--cell-size", bc->cell_size, "Devices per shared Wi-Fi 6 cell (0: private links)");
   bench->add_option("--backbone", bc->backbone, "Backbone link profile");
   bench->add_flag("--full-simgrid", bc->full, "Reference full-SimGrid mode");
+  bench->add_option("--servers", bc->servers, "A6000s in the pool of a custom case (round-robin)")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  bench->add_option("--scenario", bc->scenario, "A scenario file to time as it is (a trace replay, a pool)");
   bench->callback([bc, bench] {
     std::vector<SimBenchCase> cases;
-    if (bench->count("--devices") || bench->count("--tokens")) {
+    if (bench->count("--devices") || bench->count("--tokens") || bench->count("--scenario")) {
       cases.push_back(*bc);
     } else {
       SimBenchCase a = *bc, b = *bc;
@@ -56,12 +59,15 @@ void add_sim_commands(CliRoot& root) {
       b.devices = 100000, b.tokens = 16;
       cases = {a, b};
     }
-    fmt::print("{:>8} {:>6} {:>5} {:>5} {:>9} {:>11} {:>9} {:>9} {:>13} {:>10} {:>6} {:>6}\n", "devices", "tokens",
-               "cell", "mode", "steps", "simulated", "wall", "cpu", "steps/wall-s", "peak RSS", "util", "batch");
+    fmt::print("{:>8} {:>6} {:>5} {:>7} {:>5} {:>9} {:>11} {:>9} {:>9} {:>13} {:>10} {:>6} {:>6}\n", "devices",
+               "tokens", "cell", "servers", "mode", "steps", "simulated", "wall", "cpu", "steps/wall-s", "peak RSS", "util",
+               "batch");
     for (const auto& c : cases) {
       nlohmann::json r = run_sim_bench(c);
-      fmt::print("{:>8} {:>6} {:>5} {:>5} {:>9} {:>10.1f}s {:>8.2f}s {:>8.2f}s {:>13.0f} {:>10} {:>6.3f} {:>6.1f}\n",
-                 c.devices, c.tokens, c.cell_size, r["sim_mode"].get<std::string>(),
+      fmt::print("{:>8} {:>6} {:>5} {:>7} {:>5} {:>9} {:>10.1f}s {:>8.2f}s {:>8.2f}s {:>13.0f} {:>10} {:>6.3f} {:>6.1f}\n",
+                 r["devices"].get<int64_t>(), c.scenario.empty() ? std::to_string(c.tokens) : std::string("trace"),
+                 c.scenario.empty() ? std::to_string(c.cell_size) : std::string("-"), r["servers"].get<int64_t>(),
+                 r["sim_mode"].get<std::string>(),
                  r["decode_steps"].get<double>(), r["simulated_s"].get<double>(), r["wall_s"].get<double>(),
                  r["cpu_s"].get<double>(),
                  r["steps_per_wall_s"].get<double>(), format_bytes(r["peak_rss_bytes"].get<double>()),
