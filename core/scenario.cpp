@@ -241,6 +241,8 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
     s.server.backbone = sv->str_or("backbone", s.server.backbone);
     s.server.router = sv->choice_or("router", {"round-robin", "least-outstanding", "kv-aware", "cell-affinity"},
                                     s.server.router);
+    s.server.batch_window = sv->quantity_or("batch_window", Dim::time, 0);
+    if (s.server.batch_window > 10) sv->fail("batch_window", "a duration of at most 10 s", fmt::format("{} s", s.server.batch_window));
     if (sv->has("groups")) {
       for (const auto& g : sv->tables("groups")) {
         ServerGroupConfig c;
@@ -363,6 +365,7 @@ nlohmann::json Scenario::to_json() const {
         {"requests_per_device", workload.requests_per_device}, {"prompt_tokens", length_json(workload.prompt_tokens)},
         {"output_tokens", length_json(workload.output_tokens)}, {"max_seq_len", workload.max_seq_len}}},
   };
+  if (server.batch_window > 0) j["server"]["batch_window"] = server.batch_window;  // absent: as before
   if (server.groups.size() > 1 || server.server_count() > 1) {  // a pool; a single server is written as before
     nlohmann::json groups = nlohmann::json::array();
     for (const auto& g : server.groups)

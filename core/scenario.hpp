@@ -57,6 +57,9 @@ struct ServerConfig {
   // How a request's server is chosen (sim/router.hpp): round-robin | least-outstanding | kv-aware | cell-affinity.
   std::string router = "round-robin";
   int64_t server_count() const;
+  // s an iteration waits for the other admitted sequences' steps after its first ready one, as the executor's
+  // server does (its --batch-window); 0: none (the default).
+  double batch_window = 0;
   std::string profile = "a6000";
   std::string backbone = "ethernet-10g";  // link between the access network and the server
   int64_t max_batch = 32;

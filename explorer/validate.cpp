@@ -354,6 +354,7 @@ ScenarioValidation validate_scenario(const std::string& path, const ValidateOpti
   const std::vector<LocalRunResult> runs = run_executor(w, x, sc, o, reps);
   int64_t produced = 0;
   const nlohmann::json codec_info = match_executor(sys, w, x, runs, warnings, produced);
+  sys.scenario.server.batch_window = x.server.batch_window;  // the executor's gathering, an event of the simulation too
   const SimResult sim = simulate_isolated(sys);
   v.rows = metric_rows(reps, figures(sim.requests, sim.totals.server_busy), o);
 

@@ -28,7 +28,20 @@ void Server::push(const ServerItem& item) {
   }
 }
 
-void Server::release_kv(double bytes) { kv_used_ = std::max(0.0, kv_used_ - bytes); }
+void Server::release_kv(double bytes) {
+  kv_used_ = std::max(0.0, kv_used_ - bytes);
+  active_ = std::max<int64_t>(0, active_ - 1);
+}
+
+double Server::gather_until(double now) const {
+  if (window_ <= 0) return -1;
+  const auto ready = static_cast<int64_t>(prefills_.size() + decodes_.size());
+  if (ready == 0 || ready >= std::min(active_ + static_cast<int64_t>(prefills_.size()), max_batch_)) return -1;
+  double first = prefills_.empty() ? decodes_.front().ready : prefills_.front().ready;
+  if (!decodes_.empty()) first = std::min(first, decodes_.front().ready);
+  const double deadline = first + window_;
+  return now < deadline ? deadline : -1;
+}
 
 void Server::form_batch() {
   batch_.clear();
@@ -45,6 +58,7 @@ void Server::form_batch() {
         continue;
       }
       kv_used_ += p.kv_need;
+      ++active_;
       stats_.kv_peak = std::max(stats_.kv_peak, kv_used_);
       batch_.push_back(p);
       prefills_.pop_front();
@@ -65,6 +79,16 @@ void Server::run() {
       const ServerItem& it = arrivals_.top();
       (it.prefill ? prefills_ : decodes_).push_back(it);
       arrivals_.pop();
+    }
+    if (const double until = gather_until(now); until >= 0) {
+      // The batch window: wait for the other sequences' steps, or for the window to close.
+      idle_ = true;
+      rung_ = false;
+      const double next = arrivals_.empty() ? until : std::min(until, arrivals_.top().ready);
+      wake_target = next;
+      if (!doorbell_->acquire_timeout(std::max(0.0, next - s4u::Engine::get_clock()))) wake_target = 0;
+      idle_ = false;
+      continue;
     }
     form_batch();
     if (batch_.empty()) {

@@ -44,6 +44,11 @@ class Server {
 
   Server(int64_t max_batch, double kv_capacity, IterationTime iteration_time, Done done, Execute execute = {});
 
+  // The executor's batch window (server.batch_window): an iteration waits, up to `window` s after its earliest
+  // ready item, until every admitted sequence's next step (and every waiting prefill) is ready or the batch is
+  // full. 0: iterations start as soon as anything is ready.
+  void set_batch_window(double window) { window_ = window; }
+
   void push(const ServerItem& item);  // from any actor; wakes the server when idle
   void release_kv(double bytes);
   void run();                         // the actor body; runs until the simulation ends (make it a daemon)
@@ -57,10 +62,14 @@ class Server {
     }
   };
   void form_batch();
+  // With a batch window: when the batch should wait for more steps, until when (else a negative time).
+  double gather_until(double now) const;
 
   int64_t max_batch_;
   double kv_capacity_;
   double kv_used_ = 0;
+  double window_ = 0;
+  int64_t active_ = 0;  // admitted sequences whose last token is not produced yet
   IterationTime iteration_time_;
   Done done_;
   Execute execute_;

@@ -127,3 +127,38 @@ max_batch = 16
   CHECK(routed == static_cast<int64_t>(r.requests.size()));
   CHECK_THROWS_WITH(run_sim(sys, true), Catch::Contains("server.groups: expected one server where the reference (full) mode runs"));
 }
+
+TEST_CASE("batch window: an iteration waits for the other admitted sequences' steps, up to the window", "[sim][window]") {
+  // Two devices on links of different latency: their steps reach the server apart. Without a window every step
+  // is an iteration of its own; with a window wider than the gap the server waits and batches them together.
+  const std::string groups = R"([[edge.groups]]
+name = "near"
+profile = "jetson-agx-orin"
+link = "ethernet-1g"
+count = 1
+[[edge.groups]]
+name = "far"
+profile = "jetson-agx-orin"
+link = "lte"
+count = 1
+)";
+  auto text = [&](const std::string& window) {
+    std::string t = pool(1, 1, "round-robin", "1/s", 3);
+    t.replace(t.find("[edge]"), t.find("[server]") - t.find("[edge]"), groups);
+    auto swap = [&](const std::string& from, const std::string& to) { t.replace(t.find(from), from.size(), to); };
+    swap("arrival = \"poisson\"\nrate = \"1/s\"", "arrival = \"closed\"");
+    swap("requests_per_device = 20", "requests_per_device = 1");
+    swap("[server]\n", "[server]\nbatch_window = \"" + window + "\"\n");
+    return t;
+  };
+  const SimResult none = run_sim(system_from(text("0s"))), wide = run_sim(system_from(text("500ms")));
+  REQUIRE(none.requests.size() == 2);
+  double queue_none = 0, queue_wide = 0;
+  for (const auto& r : none.requests) queue_none += r.server_queue;
+  for (const auto& r : wide.requests) queue_wide += r.server_queue;
+  INFO("iterations " << none.info["server_iterations"] << " / " << wide.info["server_iterations"] << ", queue "
+                     << queue_none << " / " << queue_wide);
+  CHECK(wide.info["server_iterations"].get<int64_t>() < none.info["server_iterations"].get<int64_t>());
+  CHECK(queue_wide > queue_none);
+  CHECK(wide.info["server_mean_batch"].get<double>() > 1.2);
+}
