@@ -69,7 +69,7 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------- model
 
-struct Resolved {
+struct ResolvedRun {
   ExecOptions o;             // with defaults filled in (checkpoint found, tokenizer found)
   ModelSpec spec;
   std::unique_ptr<Tokenizer> tokenizer;
@@ -142,8 +142,8 @@ ServerOptions server_options(const ExecOptions& o) {
   return so;
 }
 
-Resolved resolve(const ExecOptions& in) {
-  Resolved r{in, {}, nullptr};
+ResolvedRun resolve(const ExecOptions& in) {
+  ResolvedRun r{in, {}, nullptr};
   ExecOptions& o = r.o;
   namespace fs = std::filesystem;
   // Flags first, before any file is read: each is checked like a scenario key.
@@ -180,7 +180,7 @@ Resolved resolve(const ExecOptions& in) {
 }
 
 // The part of the model a process needs, quantized at `bits`.
-ModelWeights load_part(const Resolved& r, const ModelPart& part, int bits) {
+ModelWeights load_part(const ResolvedRun& r, const ModelPart& part, int bits) {
   const ExecOptions& o = r.o;
   ModelWeights w;
   if (!o.checkpoint.empty()) {
@@ -198,13 +198,13 @@ ModelWeights load_part(const Resolved& r, const ModelPart& part, int bits) {
   return w;
 }
 
-std::vector<int32_t> prompt_tokens(const Resolved& r) {
+std::vector<int32_t> prompt_tokens(const ResolvedRun& r) {
   if (r.tokenizer) return r.tokenizer->encode(r.o.prompt);
   if (!r.o.prompt.empty()) throw InputError("--prompt: text needs a tokenizer (--tokenizer)");
   return {kBosToken};
 }
 
-std::string text_of(const Resolved& r, const std::vector<int32_t>& prompt, const std::vector<int32_t>& tokens) {
+std::string text_of(const ResolvedRun& r, const std::vector<int32_t>& prompt, const std::vector<int32_t>& tokens) {
   if (r.tokenizer) {
     std::vector<int32_t> all(prompt.begin(), prompt.end());
     all.insert(all.end(), tokens.begin(), tokens.end());
@@ -215,7 +215,7 @@ std::string text_of(const Resolved& r, const std::vector<int32_t>& prompt, const
   return s;
 }
 
-std::string run_name(const Resolved& r, const char* mode) {
+std::string run_name(const ResolvedRun& r, const char* mode) {
   if (!r.o.name.empty()) return r.o.name;  // checked in resolve()
   const std::string model =
       name_from(r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string());
@@ -223,11 +223,11 @@ std::string run_name(const Resolved& r, const char* mode) {
   return fmt::format("{}-{}-s{}-e{}-c{}-{}", model, mode, r.o.split, r.o.edge_bits, r.o.cloud_bits, wire_codec_name(r.o.wire.codec));
 }
 
-std::string out_dir(const Resolved& r, const char* mode) {
+std::string out_dir(const ResolvedRun& r, const char* mode) {
   return r.o.out.empty() ? "results/exec/" + run_name(r, mode) : r.o.out;
 }
 
-nlohmann::json config_json(const Resolved& r, const char* mode, const ModelSpec& spec, const std::string& source) {
+nlohmann::json config_json(const ResolvedRun& r, const char* mode, const ModelSpec& spec, const std::string& source) {
   nlohmann::json j = r.o.to_json();
   j["mode"] = mode;
   j["model_spec"] = spec.to_json();
@@ -257,7 +257,7 @@ void print_text(int client, const std::string& text, int clients) {
 
 // ---------------------------------------------------------------------------------------------- unsplit
 
-void local_unsplit(const Resolved& r) {
+void local_unsplit(const ResolvedRun& r) {
   const ExecOptions& o = r.o;
   ModelWeights w = load_part(r, ModelPart::whole(r.spec), o.edge_bits);
   const ModelSpec& m = w.spec;
@@ -323,7 +323,7 @@ void local_unsplit(const Resolved& r) {
 
 // ---------------------------------------------------------------------------------------------- split outputs
 
-void write_split_outputs(const Resolved& r, const char* mode, const std::string& dir, const ModelWeights& edge,
+void write_split_outputs(const ResolvedRun& r, const char* mode, const std::string& dir, const ModelWeights& edge,
                          const std::vector<EdgeResult>& results, const std::vector<std::vector<int32_t>>& prompts,
                          double server_busy, const nlohmann::json& server_json, double wall) {
   std::vector<RequestRecord> rows;
@@ -373,7 +373,7 @@ std::atomic<bool>& interrupted() {  // set by SIGINT/SIGTERM: the one process-wi
 // ---------------------------------------------------------------------------------------------- modes
 
 void exec_local(const ExecOptions& in) {
-  Resolved r = resolve(in);
+  ResolvedRun r = resolve(in);
   const ExecOptions& o = r.o;
   if (o.split < 0) {
     if (o.clients != 1) throw InputError("--clients: several clients need a split (--split S)");
@@ -415,7 +415,7 @@ void exec_local(const ExecOptions& in) {
 }
 
 void exec_server(const ExecOptions& in) {
-  Resolved r = resolve(in);
+  ResolvedRun r = resolve(in);
   const ExecOptions& o = r.o;
   if (o.split < 0) throw InputError("--split: the server needs the split point S (it runs layers [S, L))");
   ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
@@ -443,7 +443,7 @@ void exec_server(const ExecOptions& in) {
 }
 
 void exec_edge(const ExecOptions& in) {
-  Resolved r = resolve(in);
+  ResolvedRun r = resolve(in);
   const ExecOptions& o = r.o;
   if (o.split < 0) throw InputError("--split: the edge needs the split point S (it runs layers [0, S))");
   const auto colon = o.connect.rfind(':');
@@ -490,7 +490,7 @@ namespace splitsim {
 namespace {
 
 // The evaluation streams: windows of --text, else streams sampled from the fp32 model with --stream-seed.
-std::vector<std::vector<int32_t>> eval_streams(const Resolved& r, const ModelWeights& ref, std::string& source) {
+std::vector<std::vector<int32_t>> eval_streams(const ResolvedRun& r, const ModelWeights& ref, std::string& source) {
   const ExecOptions& o = r.o;
   std::vector<std::vector<int32_t>> streams;
   if (!o.text_file.empty()) {
@@ -512,7 +512,7 @@ std::vector<std::vector<int32_t>> eval_streams(const Resolved& r, const ModelWei
 }  // namespace
 
 ReferenceModel load_reference(const ExecOptions& in) {
-  Resolved r = resolve(in);
+  ResolvedRun r = resolve(in);
   ReferenceModel out;
   out.weights = load_part(r, ModelPart::whole(r.spec), 32);
   out.streams = eval_streams(r, out.weights, out.streams_source);
@@ -527,7 +527,7 @@ ReferenceModel load_reference(const ExecOptions& in) {
 }
 
 void exec_eval(const ExecOptions& in) {
-  Resolved r = resolve(in);
+  ResolvedRun r = resolve(in);
   const ExecOptions& o = r.o;
   if (o.split < 0) throw InputError("--split: eval compares a split configuration with the unsplit model; give S");
   ModelWeights ref = load_part(r, ModelPart::whole(r.spec), 32);

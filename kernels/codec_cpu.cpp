@@ -57,7 +57,7 @@ SPLITSIM_AVX2 inline RowMoments lanes_finish(const Lanes16& L, int64_t n, float 
   return row_moments(n, pivot, combine_lanes(s), combine_lanes(q));
 }
 
-SPLITSIM_AVX2 float sigma_row_tau(const float* x, int64_t d, const Resolved& r, RowMoments& m) {
+SPLITSIM_AVX2 float sigma_row_tau(const float* x, int64_t d, const ResolvedCodec& r, RowMoments& m) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
   float tau = INFINITY, pivot = 0.0f;
   for (int it = 0; it < r.sigma_iterations; ++it) {
@@ -133,7 +133,7 @@ SPLITSIM_AVX2 void pack_any(const float* dense, int64_t d, int bits, float mn, f
   }
 }
 
-SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const Resolved& r, RowOut& row, uint8_t* codes,
+SPLITSIM_AVX2 void encode_row_avx2(const float* x, int64_t d, const ResolvedCodec& r, RowOut& row, uint8_t* codes,
                                    uint8_t* outl, float* dense) {
   const bool ts = r.codec == WireCodec::ts_tabq && r.ts != TsMode::none;
   RowMoments sm;  // last sigma iteration: its mean is the dense pass's pivot
@@ -277,7 +277,7 @@ SPLITSIM_AVX2 void f16_decode_avx2(const uint8_t* src, int64_t n, float* out) {
 
 }  // namespace
 
-void encode_rows_cpu(const float* x, int64_t t0, int64_t t1, const Resolved& r, EncodeWork& w) {
+void encode_rows_cpu(const float* x, int64_t t0, int64_t t1, const ResolvedCodec& r, EncodeWork& w) {
   if (!have_avx2()) return encode_rows_reference(x, t0, t1, r, w);
   thread_local std::vector<float> dense;  // this worker's row buffer
   if (dense.size() < static_cast<size_t>(w.d)) dense.resize(static_cast<size_t>(w.d));

@@ -14,7 +14,7 @@ namespace splitsim::codec_detail {
 
 
 // Parameters after validation, in the form the kernels use.
-struct Resolved {
+struct ResolvedCodec {
   WireCodec codec = WireCodec::ts_tabq;
   TsMode ts = TsMode::none;       // TsMode::none for the uniform codec
   double sigma_k = 6.0;
@@ -31,7 +31,7 @@ struct Resolved {
 inline float float_round_down(double t) { return round_down_to_float(t); }
 
 // Validates p against d and resolves the tensor-wide threshold (percentile needs the whole block).
-Resolved resolve(const float* x, int64_t T, int64_t d, const CodecParams& p);
+ResolvedCodec resolve(const float* x, int64_t T, int64_t d, const CodecParams& p);
 // Exact tensor-wide percentile threshold; shared by every backend so all select the same tau.
 float percentile_tau(const float* x, int64_t n, double rho);
 
@@ -42,11 +42,11 @@ struct EncodeWork {
   std::vector<RowOut> rows;          // T
   std::vector<uint8_t> codes;        // T x row_code_cap; only the first packed_code_bytes(d, bits) are used
   std::vector<uint8_t> outliers;     // T x d x 4: (column u16, fp16 value) in wire order; first n_out used
-  void prepare(int64_t T_, int64_t d_, const Resolved& r);
+  void prepare(int64_t T_, int64_t d_, const ResolvedCodec& r);
 };
 
 // Writes header, per-token headers, codes and outliers of an encoded block into out (resized to the exact size).
-void assemble(const Resolved& r, const EncodeWork& w, std::vector<uint8_t>& out);
+void assemble(const ResolvedCodec& r, const EncodeWork& w, std::vector<uint8_t>& out);
 
 // A received block after validation: where each token's codes and outliers start.
 struct Layout {
@@ -59,8 +59,8 @@ struct Layout {
 Layout parse_layout(std::span<const uint8_t> wire);  // InputError on anything malformed
 
 // Backends. Each fills w.rows / w.codes / w.outliers for rows [t0, t1).
-void encode_rows_reference(const float* x, int64_t t0, int64_t t1, const Resolved& r, EncodeWork& w);
-void encode_rows_cpu(const float* x, int64_t t0, int64_t t1, const Resolved& r, EncodeWork& w);
+void encode_rows_reference(const float* x, int64_t t0, int64_t t1, const ResolvedCodec& r, EncodeWork& w);
+void encode_rows_cpu(const float* x, int64_t t0, int64_t t1, const ResolvedCodec& r, EncodeWork& w);
 // Decode rows [t0, t1) of a validated layout into out (T x d).
 void decode_rows_reference(std::span<const uint8_t> wire, const Layout& L, int64_t t0, int64_t t1, float* out);
 void decode_rows_cpu(std::span<const uint8_t> wire, const Layout& L, int64_t t0, int64_t t1, float* out);
@@ -70,10 +70,10 @@ void dense_decode_reference(const uint8_t* src, int64_t n, WireCodec c, float* o
 void dense_decode_cpu(const uint8_t* src, int64_t n, WireCodec c, float* out);
 
 // CUDA (codec_cuda.cu); only called when cuda_device_available(). Return the kernel time in seconds.
-double encode_cuda(const float* x, int64_t T, int64_t d, const Resolved& r, EncodeWork& w);
+double encode_cuda(const float* x, int64_t T, int64_t d, const ResolvedCodec& r, EncodeWork& w);
 double decode_cuda(std::span<const uint8_t> wire, const Layout& L, float* out);
 // Benchmarks: inputs resident on the device, `calls` launches back to back; mean kernel seconds per call.
-double time_encode_cuda(const float* x, int64_t T, int64_t d, const Resolved& r, int calls);
+double time_encode_cuda(const float* x, int64_t T, int64_t d, const ResolvedCodec& r, int calls);
 double time_decode_cuda(std::span<const uint8_t> wire, const Layout& L, int calls);
 
 }  // namespace splitsim::codec_detail

@@ -15,7 +15,7 @@ namespace {
 
 // Sigma-mode threshold of one row (codec_stats.hpp): tau = |mu| + k sigma over the values within the fp16 range,
 // recomputed over the values within the previous tau (sigma_iterations times in all). m gets the last moments.
-float sigma_row_tau(const float* x, int64_t d, const Resolved& r, RowMoments& m) {
+float sigma_row_tau(const float* x, int64_t d, const ResolvedCodec& r, RowMoments& m) {
   float tau = INFINITY, pivot = 0.0f;
   for (int it = 0; it < r.sigma_iterations; ++it) {
     const float lim = stat_limit(tau);
@@ -33,7 +33,7 @@ float sigma_row_tau(const float* x, int64_t d, const Resolved& r, RowMoments& m)
   return tau;
 }
 
-void encode_row(const float* x, int64_t d, const Resolved& r, RowOut& row, uint8_t* codes, uint8_t* outl) {
+void encode_row(const float* x, int64_t d, const ResolvedCodec& r, RowOut& row, uint8_t* codes, uint8_t* outl) {
   const bool ts = r.codec == WireCodec::ts_tabq && r.ts != TsMode::none;
   RowMoments sm;  // last sigma iteration: its mean is the dense pass's pivot
   const float tau = !ts ? INFINITY : (r.ts == TsMode::sigma ? sigma_row_tau(x, d, r, sm) : r.tau);
@@ -81,7 +81,7 @@ void encode_row(const float* x, int64_t d, const Resolved& r, RowOut& row, uint8
 
 }  // namespace
 
-void encode_rows_reference(const float* x, int64_t t0, int64_t t1, const Resolved& r, EncodeWork& w) {
+void encode_rows_reference(const float* x, int64_t t0, int64_t t1, const ResolvedCodec& r, EncodeWork& w) {
   for (int64_t t = t0; t < t1; ++t)
     encode_row(x + t * w.d, w.d, r, w.rows[static_cast<size_t>(t)], w.codes.data() + t * w.row_code_cap,
                w.outliers.empty() ? nullptr : w.outliers.data() + t * w.d * kOutlierBytes);

@@ -21,9 +21,9 @@ const Probe& probe() {
 }
 }  // namespace cuda_detail
 
-double codec_detail::encode_cuda(const float*, int64_t, int64_t, const Resolved&, EncodeWork&) { absent(); }
+double codec_detail::encode_cuda(const float*, int64_t, int64_t, const ResolvedCodec&, EncodeWork&) { absent(); }
 double codec_detail::decode_cuda(std::span<const uint8_t>, const Layout&, float*) { absent(); }
-double codec_detail::time_encode_cuda(const float*, int64_t, int64_t, const Resolved&, int) { absent(); }
+double codec_detail::time_encode_cuda(const float*, int64_t, int64_t, const ResolvedCodec&, int) { absent(); }
 double codec_detail::time_decode_cuda(std::span<const uint8_t>, const Layout&, int) { absent(); }
 double opsc_detail::gemv_cuda(const QuantizedMatrix&, const float*, float*) { absent(); }
 double opsc_detail::gemm_cuda(const QuantizedMatrix&, const float*, int64_t, float*) { absent(); }

@@ -14,7 +14,7 @@ namespace splitsim {
 
 namespace {
 
-cuda_launch::CodecRowParams row_params(const codec_detail::Resolved& r) {
+cuda_launch::CodecRowParams row_params(const codec_detail::ResolvedCodec& r) {
   cuda_launch::CodecRowParams p;
   p.uniform = r.codec == WireCodec::uniform;
   p.ts = r.codec == WireCodec::ts_tabq && r.ts != TsMode::none;
@@ -69,7 +69,7 @@ double opsc_detail::gemm_cuda(const QuantizedMatrix& q, const float* x, int64_t 
   return CudaMatrix(q).gemm(x, T, y, CudaGemm::exact);
 }
 
-double codec_detail::encode_cuda(const float* x, int64_t T, int64_t d, const Resolved& r, EncodeWork& w) {
+double codec_detail::encode_cuda(const float* x, int64_t T, int64_t d, const ResolvedCodec& r, EncodeWork& w) {
   const cuda_launch::CodecRowParams p = row_params(r);
   return cuda_launch::codec_encode(x, T, d, p, w.row_code_cap, w.rows.data(), w.codes.data(),
                                    p.ts ? w.outliers.data() : nullptr);
@@ -80,7 +80,7 @@ double codec_detail::decode_cuda(std::span<const uint8_t> wire, const Layout& L,
                                    L.code_off.data(), L.out_off.data(), out);
 }
 
-double codec_detail::time_encode_cuda(const float* x, int64_t T, int64_t d, const Resolved& r, int calls) {
+double codec_detail::time_encode_cuda(const float* x, int64_t T, int64_t d, const ResolvedCodec& r, int calls) {
   return cuda_launch::time_codec_encode(x, T, d, row_params(r), packed_code_bytes(d, r.max_bits()), calls);
 }
 

@@ -11,7 +11,7 @@
 
 namespace splitsim::cuda_launch {
 
-// codec_detail::Resolved without the C++20 enums.
+// codec_detail::ResolvedCodec without the C++20 enums.
 struct CodecRowParams {
   bool uniform = false;  // uniform codec (bits fixed); otherwise ts_tabq
   bool ts = false;       // threshold splitting on

@@ -51,10 +51,10 @@ float percentile_tau(const float* x, int64_t n, double rho) {
   return a[static_cast<size_t>(k)];
 }
 
-Resolved resolve(const float* x, int64_t T, int64_t d, const CodecParams& p) {
+ResolvedCodec resolve(const float* x, int64_t T, int64_t d, const CodecParams& p) {
   p.validate();
   check_shape(T, d);
-  Resolved r;
+  ResolvedCodec r;
   r.codec = p.codec;
   r.uniform_bits = p.uniform_bits;
   if (p.codec != WireCodec::ts_tabq) return r;
@@ -73,7 +73,7 @@ Resolved resolve(const float* x, int64_t T, int64_t d, const CodecParams& p) {
   return r;
 }
 
-void EncodeWork::prepare(int64_t T_, int64_t d_, const Resolved& r) {
+void EncodeWork::prepare(int64_t T_, int64_t d_, const ResolvedCodec& r) {
   T = T_;
   d = d_;
   row_code_cap = packed_code_bytes(d, r.max_bits());
@@ -87,7 +87,7 @@ void EncodeWork::prepare(int64_t T_, int64_t d_, const Resolved& r) {
   }
 }
 
-void assemble(const Resolved& r, const EncodeWork& w, std::vector<uint8_t>& out) {
+void assemble(const ResolvedCodec& r, const EncodeWork& w, std::vector<uint8_t>& out) {
   const bool ts = r.codec == WireCodec::ts_tabq;
   const int64_t hdr = token_header_bytes(r.codec);
   int64_t codes_total = 0, outliers_total = 0;
@@ -216,7 +216,7 @@ EncodePlan analyze(const float* x, int64_t T, int64_t d, const CodecParams& p) {
     check_shape(T, d);
     return plan;
   }
-  Resolved r = resolve(x, T, d, p);
+  ResolvedCodec r = resolve(x, T, d, p);
   EncodeWork w;
   w.prepare(T, d, r);
   if (p.backend == Backend::reference) encode_rows_reference(x, 0, T, r, w);
@@ -280,7 +280,7 @@ void encode_into(const float* x, int64_t T, int64_t d, const CodecParams& p, std
     else dense_encode_cpu(x, T * d, p.codec, h + kWireHeaderBytes);
     return;
   }
-  Resolved r = resolve(x, T, d, p);
+  ResolvedCodec r = resolve(x, T, d, p);
   // One scratch per calling thread, reused across calls; workers reach it through the local reference (a
   // thread_local named inside the lambda would be the worker's own instance).
   static thread_local EncodeWork tls_work;
