@@ -112,6 +112,11 @@ const ScenarioKnob kKnobs[] = {
      }},
     {"server.max_batch", [](const TomlReader& t, Scenario& s) { s.server.max_batch = t.integer_or("max_batch", 1, 65536, s.server.max_batch); },
      [](const Scenario& f, Scenario& s) { s.server.max_batch = f.server.max_batch; }},
+    {"server.count", [](const TomlReader& t, Scenario& s) { s.server.count = t.integer_or("count", 1, 100'000, s.server.count); },
+     [](const Scenario& f, Scenario& s) {
+       if (s.server.groups.size() != 1) throw InputError("--set server.count: the scenario has several server groups");
+       s.server.count = s.server.groups[0].count = f.server.count;
+     }},
 };
 
 // Reads the knobs of [table] in table order.
@@ -254,7 +259,7 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
         c.kv_memory = g.quantity_or("kv_memory", Dim::bytes, 0);
         s.server.groups.push_back(c);
       }
-      for (const char* k : {"profile", "max_batch", "kv_memory"})
+      for (const char* k : {"profile", "max_batch", "kv_memory", "count"})
         if (sv->has(k)) sv->fail(k, "nothing beside [[server.groups]] (give it per group)", "a value");
       s.server.profile = s.server.groups[0].profile;
       s.server.max_batch = s.server.groups[0].max_batch;
@@ -276,7 +281,7 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   }
 
   if (s.server.groups.empty())
-    s.server.groups.push_back({"server", s.server.profile, 1, s.server.max_batch, s.server.kv_memory});
+    s.server.groups.push_back({"server", s.server.profile, s.server.count, s.server.max_batch, s.server.kv_memory});
   if (s.server.server_count() > 1 && s.server.shared_cores > 0)
     throw_input(s.where("server.shared_cores"), "server.shared_cores", "0 with a pool of servers (one machine is one server)",
                 std::to_string(s.server.shared_cores));

@@ -60,6 +60,7 @@ struct ServerConfig {
   // s an iteration waits for the other admitted sequences' steps after its first ready one, as the executor's
   // server does (its --batch-window); 0: none (the default).
   double batch_window = 0;
+  int64_t count = 1;  // the single form: this many identical servers (a pool of one group)
   std::string profile = "a6000";
   std::string backbone = "ethernet-10g";  // link between the access network and the server
   int64_t max_batch = 32;

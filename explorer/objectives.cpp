@@ -19,6 +19,8 @@ const OptimizerMetric kMetrics[] = {
     {"edge_memory", "", MetricUnit::bytes, true, false, false, [](const Candidate& c) { return c.edge_memory; }},
     {"accuracy_loss", "", MetricUnit::fraction, true, false, false,
      [](const Candidate& c) { return c.accuracy.loss; }},
+    // The fewest servers that meet the latency constraints (vary server.count).
+    {"servers", "", MetricUnit::count, true, true, false, [](const Candidate& c) { return c.servers; }},
 };
 
 static_assert(std::size(kMetrics) == kOptimizerMetricCount);
@@ -52,6 +54,7 @@ std::string metric_text(const OptimizerMetric& m, double v) {
     case MetricUnit::tokens_per_s: return fmt::format("{:.1f} tokens/s", v);
     case MetricUnit::fraction: return fmt::format("{:.3f}%", 100 * v);
     case MetricUnit::time_per_token: return format_time(v) + "/token";
+    case MetricUnit::count: return fmt::format("{:.0f}", v);
     case MetricUnit::time: break;
   }
   return format_time(v);

@@ -63,7 +63,7 @@ struct Screen {
   std::vector<int64_t> valid_layers;
   std::vector<std::vector<Setter>> setters;  // per axis, per value
   std::vector<std::vector<std::string>> values;
-  using PerfKey = std::array<double, 12>;
+  using PerfKey = std::array<double, 13>;
   mutable std::map<PerfKey, Candidate> perf_cache;
 
   Screen(const SweepSpec& s, const AccuracyModel& a) : spec(s), acc(a) {
@@ -106,6 +106,8 @@ struct Screen {
     if (std::find(valid_layers.begin(), valid_layers.end(), sc.split.layer) == valid_layers.end()) return false;
     if (sc.workload.max_seq_len > sys.model.max_seq_len || cross_key_problem(sc)) return false;
     for (size_t g = 0; g < sys.fleet.size(); ++g) sys.fleet[g].group = sc.fleet[g];
+    for (size_t g = 0; g < sys.server_groups.size() && g < sc.server.groups.size(); ++g)
+      sys.server_groups[g].config.count = sc.server.groups[g].count;
     sys.plan = make_plan(sc, sys.model.n_layers);
     return true;
   }
@@ -128,7 +130,7 @@ struct Screen {
                    static_cast<double>(sc.split.group_size), sys.codec_stats.mean_bits, sys.codec_stats.outliers_per_token,
                    static_cast<double>(sc.codec.uniform_bits), static_cast<double>(sc.workload.max_seq_len),
                    static_cast<double>(sc.device_count()), static_cast<double>(sc.server.max_batch),
-                   static_cast<double>(static_cast<int>(sys.plan.wire))};
+                   static_cast<double>(static_cast<int>(sys.plan.wire)), static_cast<double>(sys.server_count())};
     auto it = perf_cache.find(key);
     if (it == perf_cache.end() || full) {
       CostModel cm(sys);
@@ -162,6 +164,7 @@ struct Screen {
     c.server_load = p.server_load;
     c.throughput = p.throughput;
     c.utilization = p.utilization;
+    c.servers = static_cast<double>(sys.server_count());
     c.bytes_up_per_token = p.bytes_up_per_token;
     c.decode = p.decode;
     c.prefill = p.prefill;
@@ -239,6 +242,10 @@ Constraint parse_constraint(const std::string& text) {
       c.value = std::stod(num, &used);
       if (used != num.size() || c.value < 0) throw std::invalid_argument("not a number");
       if (percent) c.value /= 100;
+    } else if (m->unit == MetricUnit::count) {
+      size_t used = 0;
+      c.value = std::stod(value, &used);
+      if (used != value.size() || c.value < 0) throw std::invalid_argument("not a count");
     } else if (m->unit == MetricUnit::tokens_per_s) {
       size_t used = 0;
       c.value = std::stod(value, &used);
@@ -251,6 +258,7 @@ Constraint parse_constraint(const std::string& text) {
     const char* form = m->unit == MetricUnit::bytes          ? "a size like 8GiB"
                        : m->unit == MetricUnit::fraction     ? "a percentage like 0.5% or a fraction like 0.005"
                        : m->unit == MetricUnit::tokens_per_s ? "tokens per second like 100"
+                       : m->unit == MetricUnit::count        ? "a count like 4"
                                                              : "a duration like 150ms";
     throw InputError(fmt::format("--constraint {}: expected {} after the operator, got \"{}\"", text, form, value));
   }

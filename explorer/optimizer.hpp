@@ -43,6 +43,7 @@ struct Candidate {
   CodecEstimate codec;  // derived codec statistics (ts_tabq / uniform)
   double edge_memory = 0, ttft = 0, tpot = 0, e2e = 0, server_load = 0, throughput = 0, utilization = 0;
   double bytes_up_per_token = 0;
+  double servers = 1;                // in the pool
   AccuracyResult accuracy;
   bool oom = false;                  // edge or server memory does not fit
   std::string reason;

@@ -93,10 +93,6 @@ class Fleet {
     for (size_t g = 0; g < sys.server_groups.size(); ++g)
       for (int64_t c = 0; c < sys.server_groups[g].config.count; ++c) server_group_.push_back(g);
     if (server_group_.empty()) server_group_.push_back(0);
-    if (topo_.full && server_group_.size() > 1)
-      throw InputError(fmt::format("server.groups: expected one server where the reference (full) mode runs, got a "
-                                   "pool of {}: pools run in fast mode only, and this scenario needs full mode ({})",
-                                   server_group_.size(), topo_.mode_reason));
   }
 
   SimResult run();
@@ -116,7 +112,11 @@ class Fleet {
   double iteration_time(size_t server, std::span<const ServerItem> batch);
   void on_done(size_t server, const ServerItem& it, double start, double end);
   Server& server_of(const DeviceState& ds) { return *servers_[ds.server]; }
-  size_t server_host(size_t server) const { return server; }  // fast mode: hosts_ = the pool; full mode: one server
+  // The host of a server of the pool. The first is the network's center (every device's route ends there: the
+  // pool sits behind it, and the hop from it to a server costs nothing); the others are hosts of their own, after
+  // the topology's in full mode, right after the first in fast mode.
+  size_t server_host(size_t server) const { return server == 0 ? 0 : server_host_base_ + server - 1; }
+  size_t server_host_base_ = 1;
   // The fleet-wide index of device d's access cell (cells numbered group by group); -1 on a private link.
   int64_t cell_of(int64_t d) const {
     const size_t g = topo_.group_of(d);
@@ -579,7 +579,10 @@ void Fleet::check_memory() {
 void Fleet::launch(int64_t n) {
   configure_engine(topo_.full ? static_cast<size_t>(n) + 1 : 2, topo_.full);  // fast: server + driver
   if (topo_.full) {
-    hosts_ = build_platform(topo_);
+    Topology with_pool = topo_;
+    for (size_t s = 1; s < server_group_.size(); ++s) with_pool.hosts.push_back({fmt::format("server{}", s), {}, {}});
+    hosts_ = build_platform(with_pool);
+    server_host_base_ = topo_.hosts.size();
   } else {  // fast mode: SimGrid runs the actors and the server's execs; the network is a StarNetwork
     Topology server_only;
     server_only.hosts.push_back({"server", {}, {}});
