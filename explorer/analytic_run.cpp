@@ -6,22 +6,28 @@
 #include <filesystem>
 
 #include "core/output.hpp"
+#include "sim/workload.hpp"
 
 namespace splitsim {
 
 std::vector<RequestRecord> analytic_requests(const System& sys, const FleetEstimate& f) {
   std::vector<RequestRecord> rows;
   const Scenario& sc = sys.scenario;
+  // A trace gives every device its own requests and times (assigned as the simulator assigns them).
+  const bool trace = sc.workload.arrival == "trace";
+  const FleetRequests replay = trace ? fleet_requests(sc.workload, sc.seed, sc.device_count()) : FleetRequests{};
   int64_t device = 0, id = 0;
   for (size_t g = 0; g < sys.fleet.size(); ++g) {
     const auto& ge = f.groups[g];
     for (int64_t i = 0; i < sys.fleet[g].group.count; ++i, ++device) {
-      for (int64_t r = 0; r < sc.workload.requests_per_device; ++r) {
+      const int64_t n = trace ? static_cast<int64_t>(replay.count(device)) : sc.workload.requests_per_device;
+      for (int64_t r = 0; r < n; ++r) {
         RequestRecord rec;
         rec.request = id++;
         rec.device = device;
         rec.group = sys.fleet[g].group.name;
-        rec.arrival = sc.workload.arrival == "closed" ? static_cast<double>(r) * (ge.e2e + sc.workload.think_time)
+        rec.arrival = trace                           ? replay.at(device, static_cast<size_t>(r)).arrival
+                      : sc.workload.arrival == "closed" ? static_cast<double>(r) * (ge.e2e + sc.workload.think_time)
                                                       : static_cast<double>(r) / std::max(sc.workload.rate, 1e-300);
         rec.prompt_tokens = f.prompt_tokens;
         rec.output_tokens = f.output_tokens;

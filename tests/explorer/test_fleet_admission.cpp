@@ -6,6 +6,7 @@
 
 #include "core/scenario.hpp"
 #include "core/toml_reader.hpp"
+#include "explorer/analytic_run.hpp"
 #include "explorer/fleet_model.hpp"
 #include "sim/simulation.hpp"
 
@@ -68,4 +69,14 @@ TEST_CASE("admission: group means are weighted by device count", "[explorer][fle
   CHECK(f.mean_ttft() == Approx(2.0));
   CHECK(f.mean_tpot() == Approx(3.0));
   CHECK(f.mean_e2e() == Approx(1.5));
+}
+
+TEST_CASE("trace workloads: the analytic engine writes one record per replayed request", "[explorer][fleet][trace]") {
+  const System sys = resolve_system(load_scenario(data_dir() + "/scenarios/paper-llama2-7b-xavier-a6000-azure-conv.toml"));
+  const FleetEstimate f = estimate_fleet(CostModel(sys));
+  const auto rows = analytic_requests(sys, f);
+  CHECK(rows.size() == sys.scenario.workload.trace.selected.requests.size());
+  CHECK(rows.size() == 2867);
+  CHECK_FALSE(f.infeasible);
+  CHECK(f.mean_e2e() > 0);
 }
