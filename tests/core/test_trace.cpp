@@ -7,17 +7,14 @@
 
 #include "core/error.hpp"
 #include "core/formats/request_trace.hpp"
+#include "../temp_file.hpp"
 
 using namespace splitsim;
 
 namespace {
 
 std::string write_trace(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-trace";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  std::ofstream(path) << text;
-  return path;
+  return test::write_temp_file("splitsim-test-trace", name, text);
 }
 
 std::string error_of(const std::string& path, const std::string& format) {

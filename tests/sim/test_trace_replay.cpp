@@ -9,6 +9,7 @@
 #include "hwprofiles/cost_model.hpp"
 #include "sim/workload.hpp"
 #include "sim_test_util.hpp"
+#include "../temp_file.hpp"
 
 using namespace splitsim;
 using namespace splitsim::test;
@@ -16,11 +17,7 @@ using namespace splitsim::test;
 namespace {
 
 std::string trace_file(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-trace-sim";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  std::ofstream(path) << text;
-  return path;
+  return write_temp_file("splitsim-test-trace-sim", name, text);
 }
 
 std::string trace_scenario(const std::string& trace, int64_t devices, const std::string& extra = "") {

@@ -14,6 +14,7 @@
 #include "hwprofiles/measured_tables.hpp"
 #include "hwprofiles/system.hpp"
 #include "core/formats/wire_block.hpp"
+#include "../temp_file.hpp"
 
 using namespace splitsim;
 
@@ -64,11 +65,7 @@ per_byte_s = 1e-9
 )";
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "splitsim-test-validate";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  std::ofstream(path) << text;
-  return path;
+  return test::write_temp_file("splitsim-test-validate", name, text);
 }
 
 Scenario scenario(int64_t clients, const std::string& strategy) {
