@@ -125,7 +125,16 @@ nlohmann::json Estimate::to_json() const {
           {"wire_bytes_estimated", estimated_codec}};
 }
 
-CostModel::CostModel(const System& sys) : sys_(sys) {}
+CostModel::CostModel(const System& sys)
+    : sys_(sys), matmul_params_(sys.model.attn_params() + sys.model.mlp_params()) {}
+
+double CostModel::layer_bytes(int bits, int group_size) const {
+  for (const auto& [b, g, v] : layer_bytes_memo_)
+    if (b == bits && g == group_size) return v;
+  const double v = sys_.model.layer_weight_bytes(bits, group_size);
+  layer_bytes_memo_.emplace_back(bits, group_size, v);
+  return v;
+}
 
 double CostModel::op_time(const HwProfile& hw, double flops, double bytes, double launches) {
   double compute = flops / (hw.peak_for(kComputePrecision) * hw.efficiency_compute.value);
@@ -148,8 +157,8 @@ double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, i
     return static_cast<double>(layers) * (*mats + op_time(hw, att_flops, att_bytes, 1) +
                                           (kLaunchesPerLayer - kMatmulLaunchesPerLayer - 1) * launch_cost(hw));
   // Matmuls: the layer's weights are read once for the whole batch.
-  double mat_flops = B * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
-  double mat_bytes = m.layer_weight_bytes(bits, gs) + B * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
+  double mat_flops = B * 2.0 * static_cast<double>(matmul_params_);
+  double mat_bytes = layer_bytes(bits, gs) + B * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
   double per_layer = op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1) + op_time(hw, att_flops, att_bytes, 1);
   return static_cast<double>(layers) * per_layer;
 }
@@ -177,8 +186,8 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
   if (auto mats = gpu_layer_matmuls(hw, m, bits, gs, static_cast<int64_t>(total)))
     return static_cast<double>(layers) * (*mats + op_time(hw, att_flops, att_bytes, 1) +
                                           (kLaunchesPerLayer - kMatmulLaunchesPerLayer - 1) * launch_cost(hw));
-  double mat_flops = total * 2.0 * static_cast<double>(m.attn_params() + m.mlp_params());
-  double mat_bytes = m.layer_weight_bytes(bits, gs) + total * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
+  double mat_flops = total * 2.0 * static_cast<double>(matmul_params_);
+  double mat_bytes = layer_bytes(bits, gs) + total * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
   double per_layer = op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1) + op_time(hw, att_flops, att_bytes, 1);
   return static_cast<double>(layers) * per_layer;
 }

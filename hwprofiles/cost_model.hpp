@@ -13,6 +13,8 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -127,8 +129,12 @@ class CostModel {
   double head_time(const HwProfile& hw, int bits, int64_t tokens) const;
   double codec_time(const HwProfile& hw, int64_t T, bool encode) const;
   int64_t server_layers() const { return sys_.model.n_layers - sys_.plan.split_layer; }
+  // ModelSpec::layer_weight_bytes, computed once per (bits, group size): every iteration of a simulation asks.
+  double layer_bytes(int bits, int group_size) const;
 
   const System& sys_;
+  int64_t matmul_params_ = 0;  // of one layer: attention + MLP matrices
+  mutable std::vector<std::tuple<int, int, double>> layer_bytes_memo_;
 };
 
 }  // namespace splitsim
