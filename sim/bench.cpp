@@ -46,7 +46,7 @@ max_seq_len = {}
 
 nlohmann::json run_sim_bench(const SimBenchCase& c) {
   const Scenario sc = c.scenario.empty() ? scenario_from_source(parse_toml_text(sim_bench_scenario(c), "bench sim"))
-                                         : load_scenario(c.scenario);
+                                         : load_scenario(c.scenario, parse_overrides(c.sets));
   const System sys = resolve_system(sc);
   SimOptions opt;
   opt.full = c.full;

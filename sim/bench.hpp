@@ -15,7 +15,8 @@ struct SimBenchCase {
   std::string backbone = "ethernet-10g";
   bool full = false;          // the reference full-SimGrid mode
   int64_t servers = 1;        // A6000s in the pool (round-robin)
-  std::string scenario;       // instead of the above: this scenario file as it is (e.g. a trace replay)
+  std::string scenario;       // instead of the above: this scenario file (e.g. a trace replay)
+  std::vector<std::string> sets;  // --set overrides of that scenario
 };
 
 // The benchmark's scenario: TinyLlama split after 4 layers, Raspberry Pi 5 devices, A6000 server.
