@@ -99,7 +99,12 @@ const ScenarioKnob kKnobs[] = {
     {"codec.uniform_bits", [](const TomlReader& t, Scenario& s) { s.codec.uniform_bits = t.integer_or("uniform_bits", 1, 16, s.codec.uniform_bits); },
      [](const Scenario& f, Scenario& s) { s.codec.uniform_bits = f.codec.uniform_bits; }},
     {"workload.max_seq_len", [](const TomlReader& t, Scenario& s) { s.workload.max_seq_len = t.integer_or("max_seq_len", 1, kMaxTokens, s.workload.max_seq_len); },
-     [](const Scenario& f, Scenario& s) { s.workload.max_seq_len = f.workload.max_seq_len; }},
+     [](const Scenario& f, Scenario& s) {
+       if (s.workload.max_seq_len == f.workload.max_seq_len) return;
+       s.workload.max_seq_len = f.workload.max_seq_len;
+       // A trace's clipping and dropping depend on it: select again (one pass over the trace, per changed value).
+       if (s.workload.arrival == "trace") select_trace(s.workload);
+     }},
     {"edge.count",
      [](const TomlReader& t, Scenario& s) {
        if (!t.has("count")) return;
@@ -191,7 +196,8 @@ void read_trace_workload(const TomlReader& w, const std::string& origin, Scenari
   if (w.has("window")) {
     const auto win = w.int_list("window", 0, 1'000'000'000);
     if (win.size() != 2 || win[0] >= win[1])
-      w.fail("window", "[start_s, end_s] with start < end, seconds of trace time", w.full_key("window"));
+      w.fail("window", "[start_s, end_s] with start < end, seconds of trace time",
+             win.size() == 2 ? fmt::format("[{}, {}]", win[0], win[1]) : fmt::format("{} values", win.size()));
     t.window_start = static_cast<double>(win[0]);
     t.window_end = static_cast<double>(win[1]);
   }
@@ -203,10 +209,17 @@ void read_trace_workload(const TomlReader& w, const std::string& origin, Scenari
   t.too_long = w.choice_or("too_long", {"clip", "drop"}, t.too_long);
   read_knobs(w, "workload", s);
   t.data = std::make_shared<const RequestTrace>(read_request_trace(file, t.format));
-  t.selected = select_requests(*t.data, t.window_start, t.window_end, t.time_scale, t.too_long, wl.max_seq_len);
+  select_trace(wl);
   if (t.selected.requests.empty())
     w.fail("window", fmt::format("a window holding requests of {}", t.path),
            fmt::format("[{}, {}) s with none", t.window_start, t.window_end));
+}
+
+}  // namespace
+
+void select_trace(Workload& wl) {
+  TraceReplay& t = wl.trace;
+  t.selected = select_requests(*t.data, t.window_start, t.window_end, t.time_scale, t.too_long, wl.max_seq_len);
   LengthDist p{"trace"}, o{"trace"};
   p.min = o.min = kMaxTokens;
   double sp = 0, so = 0;
@@ -214,13 +227,11 @@ void read_trace_workload(const TomlReader& w, const std::string& origin, Scenari
     p.min = std::min(p.min, r.prompt), p.max = std::max(p.max, r.prompt), sp += static_cast<double>(r.prompt);
     o.min = std::min(o.min, r.output), o.max = std::max(o.max, r.output), so += static_cast<double>(r.output);
   }
-  const double n = static_cast<double>(t.selected.requests.size());
+  const double n = std::max<double>(1, static_cast<double>(t.selected.requests.size()));
   p.trace_mean = sp / n, o.trace_mean = so / n;
   wl.prompt_tokens = p;
   wl.output_tokens = o;
 }
-
-}  // namespace
 
 Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   TomlReader r(src);
@@ -331,7 +342,10 @@ std::optional<KeyProblem> cross_key_problem(const Scenario& s) {
     return KeyProblem{"codec.ts_threshold", "a fraction in [0, 1) for ts_mode = \"percentile\"",
                       fmt::format("{}", s.codec.ts_threshold)};
   const int64_t longest = s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
-  // A trace's requests are clipped or dropped one by one (workload.trace.too_long).
+  // A trace's requests are clipped or dropped one by one (workload.trace.too_long); none may be left.
+  if (s.workload.arrival == "trace" && s.workload.trace.selected.requests.empty())
+    return KeyProblem{"workload.max_seq_len", "a length that leaves requests of the trace to replay",
+                      std::to_string(s.workload.max_seq_len)};
   if (s.workload.arrival != "trace" && longest > s.workload.max_seq_len)
     return KeyProblem{"workload.max_seq_len", fmt::format("at least prompt + output tokens ({})", longest),
                       std::to_string(s.workload.max_seq_len)};

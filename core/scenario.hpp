@@ -104,6 +104,11 @@ struct TraceReplay {
   TraceSelection selected;               // the requests replayed, with the counts of clipped and dropped ones
 };
 
+struct Workload;
+// Selects a trace workload's requests for its window, time scale and max_seq_len (TraceReplay::selected) and sets
+// prompt_tokens / output_tokens to their bounds and means; again whenever max_seq_len changes.
+void select_trace(Workload& wl);
+
 struct Workload {
   std::string arrival = "closed";   // closed (think time between requests) | poisson (rate per device) | trace
   double think_time = 0;            // s

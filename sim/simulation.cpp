@@ -45,19 +45,23 @@ namespace splitsim {
 
 namespace s4u = simgrid::s4u;
 
+// Every server group of the pool is checked: a request routed to a server that can hold none would never end.
 std::string config_oom_reason(const System& sys) {
-  const CostModel cost(sys);
   if (!sys.plan.server_has_head) return "";
-  MemoryBreakdown m = cost.server_memory();
-  if (m.weights + m.runtime > m.capacity)
-    return fmt::format("server {}: weights {} + runtime {} exceed its memory {}", sys.server.name,
-                       format_bytes(m.weights), format_bytes(m.runtime), format_bytes(m.capacity));
-  const auto& w = sys.scenario.workload;
-  const double need = cost.kv_reservation(w.prompt_tokens.upper_bound(), w.output_tokens.upper_bound());
-  if (need > cost.server_kv_capacity())
-    return fmt::format("server {}: KV memory {} holds no request of {} tokens ({})", sys.server.name,
-                       format_bytes(cost.server_kv_capacity()),
-                       w.prompt_tokens.upper_bound() + w.output_tokens.upper_bound(), format_bytes(need));
+  for (size_t g = 0; g < sys.server_groups.size(); ++g) {
+    const System gs = sys.for_server_group(g);
+    const CostModel cost(gs);
+    MemoryBreakdown m = cost.server_memory();
+    if (m.weights + m.runtime > m.capacity)
+      return fmt::format("server {}: weights {} + runtime {} exceed its memory {}", gs.server.name,
+                         format_bytes(m.weights), format_bytes(m.runtime), format_bytes(m.capacity));
+    const auto& w = gs.scenario.workload;
+    const double need = cost.kv_reservation(w.prompt_tokens.upper_bound(), w.output_tokens.upper_bound());
+    if (need > cost.server_kv_capacity())
+      return fmt::format("server {}: KV memory {} holds no request of {} tokens ({})", gs.server.name,
+                         format_bytes(cost.server_kv_capacity()),
+                         w.prompt_tokens.upper_bound() + w.output_tokens.upper_bound(), format_bytes(need));
+  }
   return "";
 }
 

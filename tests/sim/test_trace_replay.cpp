@@ -107,3 +107,15 @@ TEST_CASE("trace replay: a trace workload takes no synthetic lengths, and its wi
   CHECK(sc.workload.trace.selected.dropped == 1);
   CHECK(sc.to_json()["workload"]["trace"]["dropped"] == 1);
 }
+
+TEST_CASE("trace replay: a max_seq_len set after loading clips the trace again", "[sim][trace]") {
+  const std::string t = trace_file("long.csv", "arrival_s,prompt_tokens,output_tokens\n0,10,10\n5,600,300\n");
+  Scenario sc = system_from(trace_scenario(t, 1)).scenario;  // max_seq_len 1024: nothing clipped
+  REQUIRE(sc.workload.trace.selected.clipped == 0);
+  Scenario shorter;
+  shorter.workload.max_seq_len = 512;
+  find_knob("workload.max_seq_len")->copy(shorter, sc);
+  CHECK(sc.workload.trace.selected.clipped == 1);
+  CHECK(sc.workload.prompt_tokens.upper_bound() == 511);
+  CHECK(sc.workload.output_tokens.upper_bound() == 10);  // the clipped request keeps 1 output token
+}
