@@ -234,11 +234,12 @@ std::string bytes_table(const SweepFigures& get, const StudyOptions& opt) {
 }
 
 // 4. Real traffic: each strategy's chosen configuration on a trace scenario (its own fleet and trace).
-void check_replay(const std::string& replay) {
-  const Scenario rs = load_scenario(replay);
+Scenario check_replay(const std::string& replay) {
+  Scenario rs = load_scenario(replay);
   if (rs.workload.arrival != "trace")
     throw InputError(fmt::format("--replay {}: expected a scenario with workload.arrival = \"trace\", got \"{}\"", replay,
                                  rs.workload.arrival));
+  return rs;
 }
 
 SweepResult replay_trace(const std::string& replay, const std::vector<Chosen>& chosen, const StudyOptions& opt,
@@ -259,8 +260,7 @@ SweepResult replay_trace(const std::string& replay, const std::vector<Chosen>& c
   return run_sweep(spec, so);
 }
 
-std::string replay_section(const SweepResult& r, const std::string& replay) {
-  const Scenario rs = load_scenario(replay);
+std::string replay_section(const SweepResult& r, const Scenario& rs) {
   const TraceSelection& t = rs.workload.trace.selected;
   std::string md = fmt::format(
       "\n## Real traffic: {}\n\n{}: {} requests of `{}` (window {:g}–{:g} s, {} clipped, {} dropped) on {} devices, "
@@ -306,7 +306,8 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
   std::vector<Override> fixed;
   for (const auto& [k, v] : user.fixed) fixed.push_back(Override{k, {v}, k + "=" + v});
   Scenario sc = load_scenario(scenario, fixed);
-  if (!opt.replay.empty()) check_replay(opt.replay);  // before the optimizer's minutes, not after
+  std::optional<Scenario> replay_scenario;  // checked before the optimizer's minutes, not after
+  if (!opt.replay.empty()) replay_scenario = check_replay(opt.replay);
   StudyResult res;
   res.out_dir = opt.out_dir.empty() ? "results/" + sc.name : opt.out_dir;
   fs::create_directories(res.out_dir);
@@ -353,7 +354,7 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
   md += chosen_table(scenario, fixed, chosen, opt_devices);
   md += scalability_table(get, opt);
   md += bytes_table(get, opt);
-  if (replay) md += replay_section(*replay, opt.replay);
+  if (replay) md += replay_section(*replay, *replay_scenario);
   md += failures_section(sr);
   if (opt.plots) {
     say("plotting");
