@@ -13,6 +13,11 @@
 #include "core/strategy.hpp"
 
 namespace splitsim {
+
+const std::vector<std::string>& router_names() {
+  static const std::vector<std::string> names = {"round-robin", "least-outstanding", "kv-aware", "cell-affinity"};
+  return names;
+}
 namespace {
 
 constexpr int64_t kMaxTokens = 1 << 20;
@@ -255,8 +260,7 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
 
   if (auto sv = r.table_opt("server")) {
     s.server.backbone = sv->str_or("backbone", s.server.backbone);
-    s.server.router = sv->choice_or("router", {"round-robin", "least-outstanding", "kv-aware", "cell-affinity"},
-                                    s.server.router);
+    s.server.router = sv->choice_or("router", router_names(), s.server.router);
     s.server.batch_window = sv->quantity_or("batch_window", Dim::time, 0);
     if (s.server.batch_window > 10) sv->fail("batch_window", "a duration of at most 10 s", fmt::format("{} s", s.server.batch_window));
     if (sv->has("groups")) {

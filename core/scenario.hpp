@@ -21,6 +21,9 @@
 
 namespace splitsim {
 
+// The server pool's routing policies (server.router): round-robin | least-outstanding | kv-aware | cell-affinity.
+const std::vector<std::string>& router_names();
+
 // A token-count distribution: fixed, uniform in [min, max], lognormal(mu, sigma) clipped to [min, max], or the
 // lengths of a replayed trace (their bounds and mean; the simulator takes each request's own).
 struct LengthDist {
@@ -54,7 +57,7 @@ struct ServerConfig {
   // The pool: [[server.groups]], or one group made of the keys below (profile, max_batch, kv_memory) when the
   // scenario has none. The keys below always hold the first group's values.
   std::vector<ServerGroupConfig> groups;
-  // How a request's server is chosen (sim/router.hpp): round-robin | least-outstanding | kv-aware | cell-affinity.
+  // How a request's server is chosen (sim/router.hpp): one of router_names().
   std::string router = "round-robin";
   int64_t server_count() const;
   // s an iteration waits for the other admitted sequences' steps after its first ready one, as the executor's

@@ -22,7 +22,7 @@ count = {}
 cell_size = {}
 [server]
 backbone = "{}"
-router = "round-robin"
+router = "{}"
 [[server.groups]]
 profile = "a6000"
 count = {}
@@ -41,7 +41,7 @@ prompt_tokens = 64
 output_tokens = {}
 max_seq_len = {}
 )",
-                     c.devices, c.tokens, c.devices, c.cell_size, c.backbone, c.servers, c.tokens, 64 + c.tokens);
+                     c.devices, c.tokens, c.devices, c.cell_size, c.backbone, c.router, c.servers, c.tokens, 64 + c.tokens);
 }
 
 nlohmann::json run_sim_bench(const SimBenchCase& c) {

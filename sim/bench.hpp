@@ -14,7 +14,8 @@ struct SimBenchCase {
   int64_t cell_size = 20;     // devices per shared Wi-Fi 6 cell (contended uplinks); 0 = private links
   std::string backbone = "ethernet-10g";
   bool full = false;          // the reference full-SimGrid mode
-  int64_t servers = 1;        // A6000s in the pool (round-robin)
+  int64_t servers = 1;        // A6000s in the pool
+  std::string router = "round-robin";  // how the pool is shared (server.router)
   std::string scenario;       // instead of the above: this scenario file (e.g. a trace replay)
   std::vector<std::string> sets;  // --set overrides of that scenario
 };

@@ -4,6 +4,7 @@
 
 #include "core/units.hpp"
 #include "core/cli.hpp"
+#include "core/scenario.hpp"
 #include "sim/bench.hpp"
 #include "sim/run.hpp"
 
@@ -46,8 +47,10 @@ void add_sim_commands(CliRoot& root) {
   bench->add_option("--cell-size", bc->cell_size, "Devices per shared Wi-Fi 6 cell (0: private links)");
   bench->add_option("--backbone", bc->backbone, "Backbone link profile");
   bench->add_flag("--full-simgrid", bc->full, "Reference full-SimGrid mode");
-  bench->add_option("--servers", bc->servers, "A6000s in the pool of a custom case (round-robin)")
+  bench->add_option("--servers", bc->servers, "A6000s in the pool of a custom case")
       ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  bench->add_option("--router", bc->router, "How a custom case's pool is shared (server.router)")
+      ->check(CLI::IsMember(router_names()));
   bench->add_option("--scenario", bc->scenario, "A scenario file to time as it is (a trace replay, a pool)");
   bench->add_flag("--deployment", *deployment,
                   "The deployment-scale targets instead: the whole Azure conversation trace through 1,000 devices "

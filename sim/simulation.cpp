@@ -76,14 +76,17 @@ struct DeviceState {
   size_t server = 0;     // the pool's server the request was routed to
   double kv_need = 0;
   double done_at = 0;
-  s4u::SemaphorePtr wake;       // released by the server: a token is ready / the request is done
-  std::deque<s4u::CommPtr> stream;  // cloud-only tokens on their way (SimGrid path)
-  // StarNetwork path: tokens received, when the uplink in flight began, when each downlink in flight began.
+  // StarNetwork path: tokens received, the size of the uplink in flight.
   int64_t received = 0;
-  double up_start = 0, up_bytes = 0;
+  double up_bytes = 0;
   size_t next_request = 0;  // fast mode: the request to start next
   double arrival = 0;       // of the current request
-  std::deque<double> down_starts;
+};
+
+// Full mode's device actor: what the server wakes it with.
+struct DeviceActor {
+  s4u::SemaphorePtr wake;           // released by the server: a token is ready / the request is done
+  std::deque<s4u::CommPtr> stream;  // cloud-only tokens on their way
 };
 
 class Fleet {
@@ -147,7 +150,7 @@ class Fleet {
   void request_done(DeviceState& ds, double at);
   void ring(double at);
   void add_flow(bool up, DeviceState& ds, double start, double bytes);
-  void on_flow(uint64_t tag, double at);
+  void on_flow(const StarNetwork::Done& flow, double at);
   std::vector<int32_t> net_link_;  // per topology host: its link in up_net_ / down_net_
   std::vector<double> net_latency_up_, net_latency_down_;  // per net link: the route latency
   StarNetwork up_net_, down_net_;
@@ -173,6 +176,8 @@ class Fleet {
   std::vector<CostModel> group_cost_;
   std::unique_ptr<Router> router_;
   std::vector<DeviceState> dev_;
+  std::vector<DeviceActor> actors_;  // full mode only, per device
+  DeviceActor& actor(const DeviceState& ds) { return actors_[static_cast<size_t>(&ds - dev_.data())]; }
   std::vector<RequestRecord> records_;
   FleetRequests requests_;  // every device's requests, drawn once
   std::vector<bool> group_oom_;
@@ -278,11 +283,12 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
     } else if (!topo_.full) {
       add_flow(false, ds, end, cost_.downlink_bytes());
     } else {
-      ds.stream.push_back(s4u::Comm::sendto_init(hosts_[0], hosts_[static_cast<size_t>(ds.host)])
-                              ->set_payload_size(sim_payload(cost_.downlink_bytes())));
-      ds.stream.back()->start();
+      DeviceActor& a = actor(ds);
+      a.stream.push_back(s4u::Comm::sendto_init(hosts_[0], hosts_[static_cast<size_t>(ds.host)])
+                             ->set_payload_size(sim_payload(cost_.downlink_bytes())));
+      a.stream.back()->start();
       ++events_;
-      ds.wake->release();
+      a.wake->release();
     }
     return;
   }
@@ -291,7 +297,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
     return;
   }
   if (!closed) {
-    ds.wake->release();  // the device actor does its own downlink, edge step and uplink
+    actor(ds).wake->release();  // the device actor does its own downlink, edge step and uplink
     return;
   }
   const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
@@ -312,11 +318,8 @@ void Fleet::add_flow(bool up, DeviceState& ds, double start, double bytes) {
   const int32_t link = net_link_[static_cast<size_t>(ds.host)];
   const auto d = static_cast<uint64_t>(&ds - dev_.data());
   const double lat = (up ? net_latency_up_ : net_latency_down_)[static_cast<size_t>(link)];
-  if (up)
-    ds.up_start = start, ds.up_bytes = bytes;
-  else
-    ds.down_starts.push_back(start);
-  (up ? up_net_ : down_net_).add_flow(start + lat, link, bytes, d * 2 + (up ? 1 : 0));
+  if (up) ds.up_bytes = bytes;
+  (up ? up_net_ : down_net_).add_flow(start + lat, link, bytes, d * 2 + (up ? 1 : 0), start);
   ++events_;
   ring(start + lat);
 }
@@ -330,22 +333,21 @@ void Fleet::ring(double at) {
 
 // A StarNetwork transfer's bytes arrived at `done` (in the network actor): the device's next stage, after the
 // host's measured message overhead (as in the closed form and in full mode).
-void Fleet::on_flow(uint64_t tag, double done) {
-  const auto d = static_cast<int64_t>(tag / 2);
+void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
+  const auto d = static_cast<int64_t>(flow.tag / 2);
   DeviceState& ds = dev_[static_cast<size_t>(d)];
   RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
-  const bool up = tag % 2 == 1;
+  const bool up = flow.tag % 2 == 1;
   const double at = done + cost_.transport_overhead(ds.group, up ? ds.up_bytes : cost_.downlink_bytes());
   if (up) {  // the prompt block or one decode step reaches the server
-    rec.uplink += at - ds.up_start;
+    rec.uplink += at - flow.issued;
     if (ds.received == 0)
       server_of(ds).push({at, d, ds.req.prompt, ds.kv_need, true});
     else
       server_of(ds).push({at, d, ds.req.prompt + ds.received, 0, false});
     return;
   }
-  const double down = at - ds.down_starts.front();
-  ds.down_starts.pop_front();
+  const double down = at - flow.issued;
   const int64_t k = ++ds.received;
   const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
   if (k == ds.req.output) {
@@ -358,7 +360,7 @@ void Fleet::on_flow(uint64_t tag, double done) {
 // Fast mode's one actor besides the server: it starts requests at their times and advances the StarNetwork.
 // It is not a daemon: the run ends when every device's last request is done (at the latest completion).
 void Fleet::driver_actor() {
-  std::vector<uint64_t> done;
+  std::vector<StarNetwork::Done> done;
   while (busy_devices_ > 0) {
     double t = std::min(up_net_.next_event(), down_net_.next_event());
     if (!request_starts_.empty()) t = std::min(t, request_starts_.top().first);
@@ -374,7 +376,7 @@ void Fleet::driver_actor() {
       if (!(net->next_event() <= t)) continue;
       done.clear();
       const double at = net->step(done);
-      for (uint64_t tag : done) on_flow(tag, at);
+      for (const StarNetwork::Done& f : done) on_flow(f, at);
     }
     while (!request_starts_.empty() && request_starts_.top().first <= t) {
       const auto [at, d] = request_starts_.top();
@@ -509,11 +511,12 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
   rec.uplink += transfer(ds, true, first.up_bytes);
   server_of(ds).push({s4u::Engine::get_clock(), d, s.prompt, ds.kv_need, true});
   for (int64_t k = 1; k <= s.output; ++k) {
-    ds.wake->acquire();  // token k is ready at the server (streamed: on its way)
+    DeviceActor& a = actor(ds);
+    a.wake->acquire();  // token k is ready at the server (streamed: on its way)
     double down = 0, at = 0;
     if (stream()) {
-      s4u::CommPtr c = ds.stream.front();
-      ds.stream.pop_front();
+      s4u::CommPtr c = a.stream.front();
+      a.stream.pop_front();
       c->wait();
       at = c->get_finish_time() + cost_.transport_overhead(ds.group, cost_.downlink_bytes());
       down = at - c->get_start_time();
@@ -617,7 +620,8 @@ void Fleet::launch(int64_t n) {
     ds.group = topo_.group_of(d);
     ds.host = topo_.device_host[static_cast<size_t>(d)];
     if (!topo_.full) continue;
-    ds.wake = s4u::Semaphore::create(0);
+    if (actors_.empty()) actors_.resize(static_cast<size_t>(n));
+    actors_[static_cast<size_t>(d)].wake = s4u::Semaphore::create(0);
     s4u::Host* where = topo_.full && ds.host >= 0 ? hosts_[static_cast<size_t>(ds.host)] : hosts_[0];
     s4u::Actor::create("dev" + std::to_string(d), where, [this, d] { device_actor(d); });
   }

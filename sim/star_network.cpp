@@ -28,8 +28,8 @@ int32_t StarNetwork::add_link(double bandwidth, double penalty, bool fatpipe) {
   return static_cast<int32_t>(links_.size() - 1);
 }
 
-void StarNetwork::add_flow(double start, int32_t link, double bytes, uint64_t tag) {
-  starts_.push({std::max(start, now_), seq_++, link, bytes, tag});
+void StarNetwork::add_flow(double start, int32_t link, double bytes, uint64_t tag, double issued) {
+  starts_.push({std::max(start, now_), seq_++, link, bytes, tag, issued});
 }
 
 double StarNetwork::service(const Link& l) const {
@@ -50,7 +50,7 @@ void StarNetwork::rekey(int32_t i) {
   Link& l = links_[static_cast<size_t>(i)];
   ++l.version;
   if (l.n == 0) return;
-  const double left = std::max(0.0, l.targets.top().first - l.s);
+  const double left = std::max(0.0, l.targets.top().at - l.s);
   if (l.bb) {
     bb_keys_.push({l.l0 + left * l.penalty, i, l.version});
   } else {
@@ -66,6 +66,7 @@ void StarNetwork::advance_level(double t) {
 
 void StarNetwork::resolve(const std::vector<int32_t>& changed) {
   if (!std::isfinite(capacity_)) return;
+  const bool binds = demand_sum_ > capacity_ * (1 + 1e-12);
   auto make = [&](int32_t i, bool bb) {
     Link& l = links_[static_cast<size_t>(i)];
     if (l.bb == bb) return;
@@ -73,7 +74,7 @@ void StarNetwork::resolve(const std::vector<int32_t>& changed) {
     l.bb = bb;
     rekey(i);
   };
-  if (!(demand_sum_ > capacity_ * (1 + 1e-12))) {
+  if (!binds) {
     if (std::isfinite(level_)) {  // the backbone stops binding: every link is self-limited again
       for (const auto& [thr, i] : order_) make(i, false);
       level_ = kNever;
@@ -137,19 +138,20 @@ double StarNetwork::next_event() {
   return std::max(t, now_);
 }
 
-double StarNetwork::step(std::vector<uint64_t>& completed) {
+double StarNetwork::step(std::vector<Done>& completed) {
   const double t = next_event();  // sets trigger_
   if (!std::isfinite(t)) return t;
   advance_level(t);
-  std::vector<int32_t> changed;
-  auto touch = [&](int32_t i, int64_t dn, double bytes, uint64_t tag) {
+  std::vector<int32_t>& changed = changed_;
+  changed.clear();
+  auto touch = [&](int32_t i, int64_t dn, double bytes, uint64_t tag, double issued) {
     Link& l = links_[static_cast<size_t>(i)];
     if (std::isfinite(capacity_) && l.n > 0) order_.erase({l.threshold(), i});
     if (l.n > 0) demand_sum_ -= l.demand();
     if (std::isfinite(capacity_) && (flows_by_penalty_[l.penalty] += dn) == 0) flows_by_penalty_.erase(l.penalty);
     if (dn > 0) {
       if (l.n == 0) l.s = 0, l.t0 = now_, l.l0 = level_sum_, l.bb = false;
-      l.targets.push({l.s + bytes, tag});
+      l.targets.push({l.s + bytes, tag, issued});
     }
     l.n += dn;
     active_ += dn;
@@ -183,15 +185,15 @@ double StarNetwork::step(std::vector<uint64_t>& completed) {
       heap.pop();
       settle(k.link);
       // The flow whose key this is completes now; so does any other flow of the link with the same target.
-      const double top = l.targets.top().first;
+      const double top = l.targets.top().at;
       int64_t done = 0;
-      while (!l.targets.empty() && l.targets.top().first <= std::max(l.s, top) + tolerance(top)) {
-        completed.push_back(l.targets.top().second);
+      while (!l.targets.empty() && l.targets.top().at <= std::max(l.s, top) + tolerance(top)) {
+        completed.push_back({l.targets.top().tag, l.targets.top().issued});
         l.targets.pop();
         ++done;
       }
       l.s = std::max(l.s, top);
-      touch(k.link, -done, 0, 0);
+      touch(k.link, -done, 0, 0, 0);
       ++l.version;  // re-keyed below
     }
   };
@@ -201,7 +203,7 @@ double StarNetwork::step(std::vector<uint64_t>& completed) {
     const Start s = starts_.top();
     starts_.pop();
     settle(s.link);
-    touch(s.link, 1, s.bytes, s.tag);
+    touch(s.link, 1, s.bytes, s.tag, s.issued);
   }
   if (active_ == 0) demand_sum_ = 0;  // no drift carried across idle periods
   std::sort(changed.begin(), changed.end());

@@ -31,13 +31,20 @@ class StarNetwork {
   // An access link of bandwidth B/s; penalty: the route latency of its flows (SimGrid's sharing weight).
   int32_t add_link(double bandwidth, double penalty, bool fatpipe);
 
-  // A flow whose bandwidth phase starts at `start` (after its route latency) on `link`; tag is returned
-  // by advance() when it completes. Starts must not lie before the last processed event.
-  void add_flow(double start, int32_t link, double bytes, uint64_t tag);
+  // A completed flow: its tag and the time its sender issued it (before the route latency).
+  struct Done {
+    uint64_t tag;
+    double issued;
+  };
+
+  // A flow whose bandwidth phase starts at `start` (after its route latency) on `link`; tag and `issued` are
+  // returned by step() when it completes. Starts must not lie before the last processed event.
+  void add_flow(double start, int32_t link, double bytes, uint64_t tag, double issued);
+  void add_flow(double start, int32_t link, double bytes, uint64_t tag) { add_flow(start, link, bytes, tag, start); }
 
   double next_event();  // time of the next start or completion, kNever when none
-  // Processes every event at time next_event(); appends the tags of the flows completed then.
-  double step(std::vector<uint64_t>& completed);
+  // Processes every event at time next_event(); appends the flows completed then.
+  double step(std::vector<Done>& completed);
 
   int64_t active_flows() const { return active_; }
   double backbone_level() const { return level_; }  // kNever while the backbone does not bind
@@ -51,8 +58,13 @@ class StarNetwork {
     double s = 0;                // cumulative per-flow service (B) at time t0 (self) or level sum l0 (bb)
     double t0 = 0, l0 = 0;
     uint64_t version = 0;        // invalidates stale completion keys
-    std::priority_queue<std::pair<double, uint64_t>, std::vector<std::pair<double, uint64_t>>,
-                        std::greater<>> targets;  // (service target, tag)
+    struct Target {
+      double at;  // cumulative per-flow service at which the flow completes
+      uint64_t tag;
+      double issued;
+      bool operator>(const Target& o) const { return at > o.at || (at == o.at && tag > o.tag); }
+    };
+    std::priority_queue<Target, std::vector<Target>, std::greater<>> targets;
     double demand() const { return fatpipe ? static_cast<double>(n) * bandwidth : bandwidth; }
     double threshold() const { return demand() * penalty / static_cast<double>(n); }  // level that caps it
   };
@@ -68,6 +80,7 @@ class StarNetwork {
     int32_t link;
     double bytes;
     uint64_t tag;
+    double issued;
     bool operator>(const Start& o) const { return at > o.at || (at == o.at && seq > o.seq); }
   };
 
@@ -85,6 +98,7 @@ class StarNetwork {
   int trigger_ = 0;  // what set the last next_event(): 0 a start, 1 a self-limited key, 2 a backbone one
   uint64_t seq_ = 0;
   std::vector<Link> links_;
+  std::vector<int32_t> changed_;  // step()'s scratch: the links whose flow count changed
   std::map<double, int64_t> flows_by_penalty_;   // active flows per penalty, while the backbone is finite
   std::set<std::pair<double, int32_t>> order_;  // active links by threshold, while the backbone is finite
   std::priority_queue<Start, std::vector<Start>, std::greater<>> starts_;

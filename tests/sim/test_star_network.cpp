@@ -38,11 +38,11 @@ std::vector<double> finish_star_network(const Star& s) {
     net.add_flow(f.start + l.latency + s.backbone_latency, f.link, f.bytes, i);
   }
   std::vector<double> end(s.flows.size(), -1);
-  std::vector<uint64_t> done;
+  std::vector<StarNetwork::Done> done;
   while (std::isfinite(net.next_event())) {
     done.clear();
     double t = net.step(done);
-    for (auto i : done) end[i] = t;
+    for (const auto& f : done) end[f.tag] = t;
   }
   return end;
 }
@@ -83,17 +83,20 @@ TEST_CASE("StarNetwork: water filling by hand", "[sim][network]") {
   // t = 2; then B's flows (33.3 B left each) finish at t = 3 at their own cap.
   StarNetwork net(150);
   int32_t a = net.add_link(100, 1, false), b = net.add_link(100, 1, false);
-  net.add_flow(0, a, 100, 0);
+  net.add_flow(0, a, 100, 0, -0.25);  // issued 0.25 s before its bandwidth phase (the route latency)
   for (uint64_t i = 1; i <= 3; ++i) net.add_flow(0, b, 100, i);
-  std::vector<uint64_t> done;
+  std::vector<StarNetwork::Done> done;
   CHECK(net.step(done) == 0);  // the starts
   CHECK(done.empty());
   CHECK(net.backbone_level() == Approx(50.0));  // A is backbone-limited at 50 B/s (penalty 1)
   CHECK(net.step(done) == Approx(2.0).epsilon(1e-14));
-  REQUIRE(done == std::vector<uint64_t>{0});
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].tag == 0);
+  CHECK(done[0].issued == -0.25);  // returned as given: the caller's transfer time counts from it
   done.clear();
   CHECK(net.step(done) == Approx(3.0).epsilon(1e-14));
-  CHECK(done.size() == 3);
+  REQUIRE(done.size() == 3);
+  CHECK(done[2].issued == 0);  // by default a flow is issued when its bandwidth phase starts
   CHECK(net.active_flows() == 0);
   CHECK_FALSE(std::isfinite(net.next_event()));
 }
@@ -104,10 +107,11 @@ TEST_CASE("StarNetwork: a smaller route latency earns a larger backbone share", 
   int32_t a = net.add_link(1000, 1, false), b = net.add_link(1000, 2, true);
   net.add_flow(0, a, 60, 0);
   net.add_flow(0, b, 60, 1);
-  std::vector<uint64_t> done;
+  std::vector<StarNetwork::Done> done;
   net.step(done);
   CHECK(net.step(done) == Approx(1.0).epsilon(1e-14));  // a: 60 B at 60 B/s
-  CHECK(done == std::vector<uint64_t>{0});
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].tag == 0);
   done.clear();
   CHECK(net.step(done) == Approx(4.0 / 3.0).epsilon(1e-14));  // b: 30 B left, then alone at 90 B/s
 }
