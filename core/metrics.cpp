@@ -54,6 +54,8 @@ const SummaryField kSummaryFields[] = {
     {"bytes_up_total", "B", "lower", false, "bytes edge to server, all requests"},
     {"bytes_down_total", "B", "lower", false, "bytes server to edge, all requests"},
     {"bytes_up_per_token", "B", "lower", false, "bytes edge to server per generated token"},
+    {"server_usd_per_hour", "USD/h", "lower", false, "the server pool's on-demand price (null: a profile has no price)"},
+    {"usd_per_million_tokens", "USD", "lower", false, "the pool's price over the span per million generated tokens"},
     {"span_s", "s", "", false, "first arrival to last completion"},
     {"wall_s", "s", "", false, "wall-clock time the run took"},
     {"events", "", "", false, "simulation events or executor steps"},
@@ -147,6 +149,15 @@ Percentiles percentiles(std::vector<double> v) {
   return p;
 }
 
+double usd_per_million_tokens(double server_usd_per_hour, double span_s, double tokens) {
+  if (!std::isfinite(server_usd_per_hour) || !(tokens > 0) || !(span_s > 0)) return std::numeric_limits<double>::quiet_NaN();
+  return server_usd_per_hour * (span_s / 3600.0) / tokens * 1e6;
+}
+
+namespace {
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+}  // namespace
+
 nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals& totals) {
   std::vector<double> ttft, tpot, e2e;
   double tokens = 0, up = 0, down = 0, up_decode_tokens = 0;
@@ -187,6 +198,8 @@ nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals
       {"bytes_up_total", up},
       {"bytes_down_total", down},
       {"bytes_up_per_token", up_decode_tokens > 0 ? up / up_decode_tokens : 0.0},
+      {"server_usd_per_hour", finite_or_null(totals.server_usd_per_hour)},
+      {"usd_per_million_tokens", finite_or_null(usd_per_million_tokens(totals.server_usd_per_hour, totals.span, tokens))},
       {"span_s", totals.span},
       {"wall_s", totals.wall},
       {"events", totals.events},

@@ -7,6 +7,7 @@
 // plotting scripts (through fields.json, write_fields_json) read these tables; none keeps its own list.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <variant>
@@ -69,7 +70,12 @@ struct RunTotals {
   double wall = 0;             // s of wall-clock time the run took
   int64_t events = 0;          // simulation events / executor steps
   int64_t servers = 1;         // in the pool (server_busy is their sum; utilization is per server)
+  double server_usd_per_hour = std::numeric_limits<double>::quiet_NaN();  // the pool's price; NaN: unpriced
 };
+
+// US dollars per million generated tokens: the pool's price over the span, per token (NaN when unpriced or
+// nothing was generated). The simulator, the analytic run and the optimizer's screen all price through it.
+double usd_per_million_tokens(double server_usd_per_hour, double span_s, double tokens);
 
 // One key of summary.json as summarize() writes it.
 struct SummaryField {

@@ -120,6 +120,11 @@ const ScenarioKnob kKnobs[] = {
        if (s.fleet.size() != 1) throw InputError("--set edge.count: the scenario has several device groups");
        s.fleet[0].count = f.fleet.at(0).count;
      }},
+    {"server.profile", [](const TomlReader& t, Scenario& s) { s.server.profile = t.str_or("profile", s.server.profile); },
+     [](const Scenario& f, Scenario& s) {
+       if (s.server.groups.size() != 1) throw InputError("--set server.profile: the scenario has several server groups");
+       s.server.profile = s.server.groups[0].profile = f.server.profile;
+     }},
     {"server.max_batch", [](const TomlReader& t, Scenario& s) { s.server.max_batch = t.integer_or("max_batch", 1, 65536, s.server.max_batch); },
      [](const Scenario& f, Scenario& s) { s.server.max_batch = f.server.max_batch; }},
     {"server.count", [](const TomlReader& t, Scenario& s) { s.server.count = t.integer_or("count", 1, 100'000, s.server.count); },
@@ -280,7 +285,6 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
       s.server.max_batch = s.server.groups[0].max_batch;
       s.server.kv_memory = s.server.groups[0].kv_memory;
     } else {
-      s.server.profile = sv->str_or("profile", s.server.profile);
       read_knobs(*sv, "server", s);
       s.server.kv_memory = sv->quantity_or("kv_memory", Dim::bytes, 0);
     }

@@ -40,6 +40,11 @@ constexpr std::array kUnits = {
     UnitRow{"Hz", Dim::frequency, 1.0},   UnitRow{"/s", Dim::frequency, 1.0},  UnitRow{"kHz", Dim::frequency, kB},
     UnitRow{"MHz", Dim::frequency, MB},   UnitRow{"GHz", Dim::frequency, GB},  UnitRow{"/min", Dim::frequency, 1.0 / 60},
     UnitRow{"/h", Dim::frequency, 1.0 / 3600},
+    UnitRow{"uW", Dim::power, 1e-6},      UnitRow{"mW", Dim::power, 1e-3},     UnitRow{"W", Dim::power, 1.0},
+    UnitRow{"kW", Dim::power, 1e3},
+    UnitRow{"uJ", Dim::energy, 1e-6},     UnitRow{"mJ", Dim::energy, 1e-3},    UnitRow{"J", Dim::energy, 1.0},
+    UnitRow{"kJ", Dim::energy, 1e3},      UnitRow{"mWh", Dim::energy, 3.6},    UnitRow{"Wh", Dim::energy, 3600.0},
+    UnitRow{"kWh", Dim::energy, 3.6e6},
 };
 
 // What a quantity may be after unit scaling: 0, or a value in [min, max] of the base unit. The bounds keep
@@ -58,6 +63,8 @@ Bounds bounds_of(Dim d) {
     case Dim::data_rate: return {1e-3, 1e15, "B/s"};
     case Dim::compute_rate: return {1e-3, 1e21, "op/s"};
     case Dim::frequency: return {1e-6, 1e12, "/s"};
+    case Dim::power: return {1e-9, 1e7, "W"};
+    case Dim::energy: return {1e-12, 1e12, "J"};
     case Dim::dimensionless: break;
   }
   return {std::numeric_limits<double>::min(), std::numeric_limits<double>::max(), ""};
@@ -86,6 +93,8 @@ std::string_view dim_name(Dim d) {
     case Dim::data_rate: return "a rate";
     case Dim::compute_rate: return "a compute rate";
     case Dim::frequency: return "a frequency";
+    case Dim::power: return "a power";
+    case Dim::energy: return "an energy";
     case Dim::dimensionless: return "a number";
   }
   return "a quantity";
@@ -98,6 +107,8 @@ std::string_view dim_example(Dim d) {
     case Dim::data_rate: return "\"20Mbps\"";
     case Dim::compute_rate: return "\"21Tops\"";
     case Dim::frequency: return "\"0.5/s\"";
+    case Dim::power: return "\"15W\"";
+    case Dim::energy: return "\"50mJ\"";
     case Dim::dimensionless: return "0.5";
   }
   return "";
@@ -148,6 +159,20 @@ std::string format_rate(double bps) {
   if (bits >= 1e9) return fmt::format("{:.2f} Gbps", bits / 1e9);
   if (bits >= 1e6) return fmt::format("{:.2f} Mbps", bits / 1e6);
   return fmt::format("{:.2f} kbps", bits / 1e3);
+}
+
+std::string format_energy(double j) {
+  const double a = std::fabs(j);
+  if (a >= 1e3) return fmt::format("{:.2f} kJ", j / 1e3);
+  if (a >= 1.0) return fmt::format("{:.3f} J", j);
+  if (a >= 1e-3) return fmt::format("{:.2f} mJ", j * 1e3);
+  if (a == 0.0) return "0 J";
+  return fmt::format("{:.2f} uJ", j * 1e6);
+}
+
+std::string format_power(double w) {
+  if (std::fabs(w) >= 1.0) return fmt::format("{:.2f} W", w);
+  return fmt::format("{:.1f} mW", w * 1e3);
 }
 
 std::string format_ops(double ops) {

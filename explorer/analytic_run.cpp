@@ -60,6 +60,7 @@ nlohmann::json analytic_summary(const System& sys, const FleetEstimate& f) {
   t.servers = sys.server_count();  // f.utilization is per server
   t.server_busy = f.infeasible ? 0 : f.utilization * f.span * static_cast<double>(t.servers);
   t.uplink_utilization = f.infeasible ? 0 : f.uplink_utilization;
+  t.server_usd_per_hour = sys.server_usd_per_hour().value_or(t.server_usd_per_hour);
   nlohmann::json s = summarize(analytic_requests(sys, f), t);
   s["engine"] = "analytic";
   if (f.infeasible) {

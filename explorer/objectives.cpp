@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/metrics.hpp"
 #include "core/units.hpp"
 
 namespace splitsim {
@@ -21,6 +22,11 @@ const OptimizerMetric kMetrics[] = {
      [](const Candidate& c) { return c.accuracy.loss; }},
     // The fewest servers that meet the latency constraints (vary server.count).
     {"servers", "", MetricUnit::count, true, true, false, [](const Candidate& c) { return c.servers; }},
+    // The pool's on-demand price (vary server.count and server.profile), and that price per million tokens.
+    {"server_cost", "server_usd_per_hour", MetricUnit::usd_per_hour, true, true, false,
+     [](const Candidate& c) { return c.server_usd_per_hour; }},
+    {"token_cost", "usd_per_million_tokens", MetricUnit::usd, true, true, false,
+     [](const Candidate& c) { return usd_per_million_tokens(c.server_usd_per_hour, 1.0, c.throughput); }},
 };
 
 static_assert(std::size(kMetrics) == kOptimizerMetricCount);
@@ -55,6 +61,8 @@ std::string metric_text(const OptimizerMetric& m, double v) {
     case MetricUnit::fraction: return fmt::format("{:.3f}%", 100 * v);
     case MetricUnit::time_per_token: return format_time(v) + "/token";
     case MetricUnit::count: return fmt::format("{:.0f}", v);
+    case MetricUnit::usd_per_hour: return fmt::format("${:.2f}/h", v);
+    case MetricUnit::usd: return fmt::format("${:.4g}", v);
     case MetricUnit::time: break;
   }
   return format_time(v);

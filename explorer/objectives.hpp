@@ -11,7 +11,7 @@
 
 namespace splitsim {
 
-enum class MetricUnit { bytes, time, time_per_token, tokens_per_s, fraction, count };
+enum class MetricUnit { bytes, time, time_per_token, tokens_per_s, fraction, count, usd_per_hour, usd };
 
 struct OptimizerMetric {
   const char* name;
@@ -23,12 +23,12 @@ struct OptimizerMetric {
   double (*analytic)(const Candidate&);  // the screen's value
 };
 
-constexpr size_t kOptimizerMetricCount = 8;
+constexpr size_t kOptimizerMetricCount = 10;
 std::span<const OptimizerMetric> optimizer_metrics();  // kOptimizerMetricCount entries
 // The entry for a metric name, with or without a percentile suffix; nullptr when unknown.
 const OptimizerMetric* find_metric(std::string_view metric);
 size_t metric_index(const OptimizerMetric& m);  // its position in optimizer_metrics()
 std::string objective_names();  // "tpot, ttft, e2e, server_load, throughput"
-std::string metric_text(const OptimizerMetric& m, double v);  // 150 ms, 8 GiB, 100.0 tokens/s, 0.500%
+std::string metric_text(const OptimizerMetric& m, double v);  // 150 ms, 8 GiB, 100.0 tokens/s, 0.500%, $1.73/h
 
 }  // namespace splitsim

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -63,8 +64,11 @@ struct Screen {
   std::vector<int64_t> valid_layers;
   std::vector<std::vector<Setter>> setters;  // per axis, per value
   std::vector<std::vector<std::string>> values;
-  using PerfKey = std::array<double, 13>;
+  using PerfKey = std::array<double, 14>;
   mutable std::map<PerfKey, Candidate> perf_cache;
+  // The server profiles a server.profile axis names, loaded once: a point's profile replaces the system's.
+  std::vector<std::string> server_profile_names;
+  std::map<std::string, HwProfile> server_profiles;
 
   Screen(const SweepSpec& s, const AccuracyModel& a) : spec(s), acc(a) {
     std::vector<Override> fixed;
@@ -76,7 +80,31 @@ struct Screen {
       setters.emplace_back();
       values.push_back(ax.values);
       for (const auto& v : ax.values) setters.back().push_back(make_setter(spec.scenario, ax.key, v));
+      if (ax.key == "server.profile")
+        for (const Setter& set : setters.back()) load_server_profile(set);
     }
+  }
+
+  void load_server_profile(const Setter& set) {
+    Scenario sc = base_sc;
+    set(sc);
+    const std::string& name = sc.server.profile;
+    if (server_profiles.count(name)) return;
+    HwProfile h;
+    try {
+      h = load_hw_profile(name);
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("--set server.profile: {}", e.what()));
+    }
+    if (h.kind != "cloud")
+      throw InputError(fmt::format("--set server.profile: expected a cloud profile, got \"{}\" (a {} profile)", name, h.kind));
+    server_profile_names.push_back(name);
+    server_profiles.emplace(name, std::move(h));
+  }
+
+  double server_profile_id(const Scenario& sc) const {
+    const auto it = std::find(server_profile_names.begin(), server_profile_names.end(), sc.server.profile);
+    return static_cast<double>(it - server_profile_names.begin());
   }
 
   bool excluded(const std::vector<size_t>& idx) const {
@@ -108,6 +136,12 @@ struct Screen {
     for (size_t g = 0; g < sys.fleet.size(); ++g) sys.fleet[g].group = sc.fleet[g];
     for (size_t g = 0; g < sys.server_groups.size() && g < sc.server.groups.size(); ++g)
       sys.server_groups[g].config.count = sc.server.groups[g].count;
+    if (!server_profiles.empty() && sys.server_groups[0].config.profile != sc.server.profile) {
+      const HwProfile& h = server_profiles.at(sc.server.profile);
+      sys.server = h;
+      sys.server_groups[0].profile = h;
+      sys.server_groups[0].config.profile = sc.server.profile;
+    }
     sys.plan = make_plan(sc, sys.model.n_layers);
     return true;
   }
@@ -130,7 +164,8 @@ struct Screen {
                    static_cast<double>(sc.split.group_size), sys.codec_stats.mean_bits, sys.codec_stats.outliers_per_token,
                    static_cast<double>(sc.codec.uniform_bits), static_cast<double>(sc.workload.max_seq_len),
                    static_cast<double>(sc.device_count()), static_cast<double>(sc.server.max_batch),
-                   static_cast<double>(static_cast<int>(sys.plan.wire)), static_cast<double>(sys.server_count())};
+                   static_cast<double>(static_cast<int>(sys.plan.wire)), static_cast<double>(sys.server_count()),
+                   server_profile_id(sc)};
     auto it = perf_cache.find(key);
     if (it == perf_cache.end() || full) {
       CostModel cm(sys);
@@ -165,6 +200,7 @@ struct Screen {
     c.throughput = p.throughput;
     c.utilization = p.utilization;
     c.servers = static_cast<double>(sys.server_count());
+    c.server_usd_per_hour = sys.server_usd_per_hour().value_or(std::numeric_limits<double>::quiet_NaN());
     c.bytes_up_per_token = p.bytes_up_per_token;
     c.decode = p.decode;
     c.prefill = p.prefill;
@@ -246,6 +282,15 @@ Constraint parse_constraint(const std::string& text) {
       size_t used = 0;
       c.value = std::stod(value, &used);
       if (used != value.size() || c.value < 0) throw std::invalid_argument("not a count");
+    } else if (m->unit == MetricUnit::usd_per_hour || m->unit == MetricUnit::usd) {
+      // $3/h, 3USD/h, 3 (per hour); $0.05, 0.05USD (per million tokens)
+      std::string num = !value.empty() && value[0] == '$' ? value.substr(1) : value;
+      size_t used = 0;
+      c.value = std::stod(num, &used);
+      std::string rest = num.substr(used);
+      if (rest.rfind("USD", 0) == 0) rest = rest.substr(3);
+      const bool ok = rest.empty() || (m->unit == MetricUnit::usd_per_hour && rest == "/h");
+      if (!ok || !(c.value >= 0) || !std::isfinite(c.value)) throw std::invalid_argument("price");
     } else if (m->unit == MetricUnit::tokens_per_s) {
       size_t used = 0;
       c.value = std::stod(value, &used);
@@ -259,6 +304,8 @@ Constraint parse_constraint(const std::string& text) {
                        : m->unit == MetricUnit::fraction     ? "a percentage like 0.5% or a fraction like 0.005"
                        : m->unit == MetricUnit::tokens_per_s ? "tokens per second like 100"
                        : m->unit == MetricUnit::count        ? "a count like 4"
+                       : m->unit == MetricUnit::usd_per_hour ? "US dollars per hour like $12/h"
+                       : m->unit == MetricUnit::usd          ? "US dollars like $0.50"
                                                              : "a duration like 150ms";
     throw InputError(fmt::format("--constraint {}: expected {} after the operator, got \"{}\"", text, form, value));
   }
@@ -318,6 +365,7 @@ double metric_value(const Candidate& c, const std::string& metric) {
     const auto& s = c.verified_summary;
     if (!s.contains(m.summary_key)) return NAN;
     const auto& v = s[m.summary_key];
+    if (v.is_null()) return NAN;  // e.g. a price of an unpriced pool
     return v.is_object() ? v.value(pct, NAN) : v.get<double>();
   }
   return m.analytic(c);
@@ -452,6 +500,26 @@ std::string binding_constraint(const Screened& t, const Screen& s, const Optimiz
   return why;
 }
 
+// A price objective or constraint needs every server profile of the grid priced (usd_per_hour).
+void check_priced(const Screen& s, const OptimizeOptions& opt) {
+  std::vector<std::string> uses;
+  for (const auto& m : optimizer_metrics())
+    if (m.unit == MetricUnit::usd_per_hour || m.unit == MetricUnit::usd) {
+      if (opt.objective == m.name) uses.push_back("--objective " + opt.objective);
+      for (const auto& c : opt.constraints)
+        if (find_metric(c.metric) == &m) uses.push_back("--constraint " + c.text);
+    }
+  if (uses.empty()) return;
+  std::vector<const HwProfile*> profiles;
+  for (const auto& g : s.base.server_groups) profiles.push_back(&g.profile);
+  for (const auto& [name, h] : s.server_profiles) profiles.push_back(&h);
+  for (const HwProfile* h : profiles)
+    if (!h->usd_per_hour)
+      throw InputError(fmt::format("{}: server profile \"{}\" has no price (hwprofiles/{}.toml: expected usd_per_hour "
+                                   "= {{ value = ..., source = \"price: ...\" }})",
+                                   uses.front(), h->name, h->name));
+}
+
 }  // namespace
 
 OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const AccuracyModel& acc) {
@@ -460,6 +528,7 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
   OptimizeResult res;
   res.spec = spec;
   check_grid_size(spec);
+  check_priced(s, opt);
   const Screened t = screen_grid(s, spec, res);
   res.accuracy_label = t.any_measured && t.any_estimated ? "measured+estimated" : t.any_measured ? "measured" : "estimated";
 

@@ -44,6 +44,7 @@ struct Candidate {
   double edge_memory = 0, ttft = 0, tpot = 0, e2e = 0, server_load = 0, throughput = 0, utilization = 0;
   double bytes_up_per_token = 0;
   double servers = 1;                // in the pool
+  double server_usd_per_hour = 0;    // the pool's price (System::server_usd_per_hour; NaN: unpriced)
   AccuracyResult accuracy;
   bool oom = false;                  // edge or server memory does not fit
   std::string reason;

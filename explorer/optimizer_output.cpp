@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -19,7 +20,8 @@ std::vector<std::string> candidate_header(const std::vector<std::string>& keys, 
   std::vector<std::string> h = {"index"};
   h.insert(h.end(), keys.begin(), keys.end());
   for (const char* c : {"edge_memory_bytes", "ttft_s", "tpot_s", "e2e_s", "server_busy_per_token_s",
-                        "throughput_tokens_per_s", "server_utilization", "bytes_up_per_token", "accuracy_loss",
+                        "throughput_tokens_per_s", "server_utilization", "servers", "server_usd_per_hour",
+                        "usd_per_million_tokens", "bytes_up_per_token", "accuracy_loss",
                         "accuracy_source", "codec_mean_bits", "codec_outliers_per_token", "codec_relative_mse", "oom",
                         "reason"})
     h.push_back(c);
@@ -41,7 +43,12 @@ void add_candidate(CsvTable& t, const Candidate& c, const std::vector<std::strin
       if (kk == k) v = display_value(vv);
     t.add(std::string_view(v));
   }
+  // A price of an unpriced pool (NaN) is an empty cell, as summary.json's null is.
+  auto add_known = [&t](double v) { std::isfinite(v) ? t.add(v) : t.add(std::string_view("")); };
   t.add(c.edge_memory).add(c.ttft).add(c.tpot).add(c.e2e).add(c.server_load).add(c.throughput).add(c.utilization);
+  t.add(c.servers);
+  add_known(c.server_usd_per_hour);
+  add_known(find_metric("token_cost")->analytic(c));
   t.add(c.bytes_up_per_token).add(c.accuracy.loss).add(std::string_view(c.accuracy.label()));
   t.add(c.codec.mean_bits).add(c.codec.outliers_per_token).add(c.codec.relative_mse).add(c.oom);
   t.add(std::string_view(c.reason));
@@ -50,7 +57,7 @@ void add_candidate(CsvTable& t, const Candidate& c, const std::vector<std::strin
     for (const auto& m : optimizer_metrics()) {
       if (!*m.summary_key) continue;
       if (c.verified && c.verify_status == "ok")
-        t.add(metric_value(c, m.name));
+        add_known(metric_value(c, m.name));
       else
         t.add(std::string_view(""));
     }
@@ -125,7 +132,9 @@ void write_optimize_outputs(const OptimizeResult& res, const OptimizeOptions& op
     j["chosen"] = {{"settings", knobs},
                    {"edge_memory_bytes", c.edge_memory},
                    {"analytic", {{"ttft_s", c.ttft}, {"tpot_s", c.tpot}, {"e2e_s", c.e2e},
-                                 {"server_busy_per_token_s", c.server_load}, {"throughput_tokens_per_s", c.throughput}}},
+                                 {"server_busy_per_token_s", c.server_load}, {"throughput_tokens_per_s", c.throughput},
+                                 {"servers", c.servers},
+                                 {"server_usd_per_hour", std::isfinite(c.server_usd_per_hour) ? nlohmann::json(c.server_usd_per_hour) : nlohmann::json()}}},
                    {"verified_summary", c.verified_summary},
                    {"accuracy_loss", c.accuracy.loss},
                    {"accuracy", c.accuracy.label()},
@@ -161,6 +170,13 @@ void print_optimize(const OptimizeResult& r, const OptimizeOptions& opt) {
     fmt::print("  verified: TTFT {}  TPOT {}  e2e {}  server {}/token  ({})\n", format_time(metric_value(c, "ttft")),
                format_time(metric_value(c, "tpot")), format_time(metric_value(c, "e2e")),
                format_time(metric_value(c, "server_load")), c.verify_dir);
+  if (std::isfinite(c.server_usd_per_hour)) {
+    const OptimizerMetric& per_token = *find_metric("token_cost");
+    fmt::print("  server pool: {} at {}; {} per million tokens analytic", c.servers,
+               metric_text(*find_metric("server_cost"), c.server_usd_per_hour), metric_text(per_token, per_token.analytic(c)));
+    if (c.verified && c.verify_status == "ok") fmt::print(", {} verified", metric_text(per_token, metric_value(c, "token_cost")));
+    fmt::print("\n");
+  }
   const StageTimes& d = c.decode;
   fmt::print("  decode step alone: edge {} | encode {} | uplink {} | server decode {} | server {} | downlink {}\n",
              format_time(d.edge_compute), format_time(d.encode), format_time(d.uplink), format_time(d.server_decode),

@@ -63,6 +63,7 @@ nlohmann::json HwProfile::to_json() const {
                    {"efficiency_compute", sourced_json(efficiency_compute)},
                    {"efficiency_memory", sourced_json(efficiency_memory)}};
   if (codec_throughput) j["codec_throughput"] = sourced_json(*codec_throughput);
+  if (usd_per_hour) j["usd_per_hour"] = sourced_json(*usd_per_hour);
   if (gpu)
     j["measured"] = gpu->to_json();
   else if (!measured_ref.empty())
@@ -126,6 +127,11 @@ HwProfile load_hw_profile_file(const std::string& path) {
   h.codec_throughput = r.sourced_opt("codec_throughput", Dim::data_rate);
   if (h.codec_throughput && h.codec_throughput->value <= 0)
     r.fail("codec_throughput.value", "a positive rate like \"2GB/s\"", "0");
+  h.usd_per_hour = r.sourced_opt("usd_per_hour", Dim::dimensionless);
+  if (h.usd_per_hour && !(h.usd_per_hour->value > 0 && h.usd_per_hour->value < 1e6))
+    r.fail("usd_per_hour.value", "a price in US dollars per hour in (0, 1e6) like 0.86",
+           fmt::format("{}", h.usd_per_hour->value));
+  if (h.usd_per_hour && h.kind != "cloud") r.fail("usd_per_hour", "no price on an edge profile (servers are priced)", "a price");
   h.measured_ref = r.str_or("measured", "");
   if (!h.measured_ref.empty()) {
     if (!name_problem(h.measured_ref).empty() || h.measured_ref.find("..") != std::string::npos)

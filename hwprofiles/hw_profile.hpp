@@ -31,6 +31,9 @@ struct HwProfile {
   Sourced efficiency_compute;  // achieved fraction of peak for GEMM-like work
   Sourced efficiency_memory;   // achieved fraction of memory bandwidth for streaming work (GEMV, codec)
   std::optional<Sourced> codec_throughput;  // B/s of fp32 input for encode/decode, when measured
+  // US dollars per hour of one such server rented on demand (cloud profiles; "price: <provider page>, <date>").
+  // Without it the cost metrics of a pool that uses this profile are unknown (null in summary.json).
+  std::optional<Sourced> usd_per_hour;
   // Executor-level tables measured on a host, when the profile names them: measured = "auto" (this host's
   // hwprofiles/measured/<host>.toml) or a file name under hwprofiles/measured/. The cost model costs from them
   // when they cover the model and bit-width; without the file, `measured` stays empty, `measured_note` says why

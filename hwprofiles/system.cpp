@@ -88,6 +88,15 @@ int64_t System::server_count() const {
   return std::max<int64_t>(n, 1);
 }
 
+std::optional<double> System::server_usd_per_hour() const {
+  double sum = 0;
+  for (const auto& g : server_groups) {
+    if (!g.profile.usd_per_hour) return std::nullopt;
+    sum += static_cast<double>(g.config.count) * g.profile.usd_per_hour->value;
+  }
+  return sum;
+}
+
 System System::for_server_group(size_t g) const {
   System s = *this;
   if (g == 0) return s;  // the first group is the system's own server and server keys, as set (also after loading)

@@ -1,6 +1,7 @@
 // A System: a Scenario with every name it references loaded (model, device and link profiles) and its
 // strategy turned into a Plan. This is the resolved configuration that results are keyed by.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct System {
   CodecStatistics codec_stats;  // what the wire sizes assume (core/codec.hpp); the scenario's by default
   std::vector<ServerGroup> server_groups;  // the pool; [0] is `server`
   int64_t server_count() const;
+  // US dollars per hour of the whole pool (count x usd_per_hour of each group's profile); nothing when a
+  // group's profile has no price.
+  std::optional<double> server_usd_per_hour() const;
   // This system as its server group g sees it: `server` and the scenario's server keys are the group's.
   System for_server_group(size_t g) const;
 

@@ -23,10 +23,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <limits>
 #include <memory>
 
 #include "core/error.hpp"
@@ -694,6 +696,7 @@ SimResult Fleet::result(double cpu0) {
   res.totals.span = any ? last - first : 0.0;
   res.totals.server_busy = st.busy;
   res.totals.servers = static_cast<int64_t>(servers_.size());
+  res.totals.server_usd_per_hour = sys_.server_usd_per_hour().value_or(std::numeric_limits<double>::quiet_NaN());
   res.totals.uplink_utilization =
       res.totals.span > 0 && topo_.uplink_capacity > 0 ? up_bytes / (topo_.uplink_capacity * res.totals.span) : 0.0;
   res.totals.events = events_ + st.iterations;
@@ -740,7 +743,8 @@ nlohmann::json SimResult::to_json() const {
   for (const auto& r : requests) rows.push_back(record_to_json(r));
   return {{"requests", rows},
           {"totals",
-           {totals.span, totals.server_busy, totals.uplink_utilization, totals.wall, totals.events, totals.servers}},
+           {totals.span, totals.server_busy, totals.uplink_utilization, totals.wall, totals.events, totals.servers,
+           std::isfinite(totals.server_usd_per_hour) ? nlohmann::json(totals.server_usd_per_hour) : nlohmann::json()}},
           {"info", info}};
 }
 
@@ -749,6 +753,7 @@ SimResult SimResult::from_json(const nlohmann::json& j) {
   for (const auto& row : j.at("requests")) r.requests.push_back(record_from_json(row));
   const auto& t = j.at("totals");
   r.totals = {t[0], t[1], t[2], t[3], t[4], t[5]};
+  if (!t[6].is_null()) r.totals.server_usd_per_hour = t[6].get<double>();
   r.info = j.at("info");
   return r;
 }

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "core/metrics.hpp"
 
 using namespace splitsim;
@@ -46,6 +48,15 @@ TEST_CASE("metrics: summary counts completed requests, tokens and server load", 
   CHECK(s["server_busy_per_token_s"] == 0.1);
   CHECK(s["bytes_up_per_token"] == 10.0);
   CHECK(s["ttft_s"]["max"] == 3.0);
+  // Unpriced: the cost keys are null, not zero.
+  CHECK(s["server_usd_per_hour"].is_null());
+  CHECK(s["usd_per_million_tokens"].is_null());
+  // $3.60/h for 10 s is 1 cent; 40 tokens: 0.01 / 40 * 1e6 = $250 per million.
+  t.server_usd_per_hour = 3.6;
+  s = summarize(rows, t);
+  CHECK(s["server_usd_per_hour"] == 3.6);
+  CHECK(s["usd_per_million_tokens"].get<double>() == Approx(250.0));
+  CHECK(std::isnan(usd_per_million_tokens(3.6, 10, 0)));
 }
 
 TEST_CASE("metrics: the field tables are what the writers write", "[metrics][schema]") {

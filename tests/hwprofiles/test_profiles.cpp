@@ -11,7 +11,7 @@ using namespace splitsim;
 
 namespace {
 bool has_provenance(const Sourced& s) {
-  for (const char* kind : {"datasheet", "paper", "measured", "fitted", "assumption"})
+  for (const char* kind : {"datasheet", "paper", "measured", "fitted", "assumption", "price"})
     if (s.source.rfind(kind, 0) == 0) return true;
   return false;
 }
@@ -36,6 +36,17 @@ TEST_CASE("profiles: every shipped device profile loads and says where each numb
       CHECK(s.value > 0);
     }
   }
+  // Every rented GPU profile has a sourced price; this host's CPU and the edge devices have none.
+  for (const char* priced : {"a6000", "a100-80g", "a100-80g-pcie", "h100-sxm", "h100-pcie", "h200", "rtx-4090", "l4", "l40s"}) {
+    INFO(priced);
+    const HwProfile h = load_hw_profile(priced);
+    REQUIRE(h.usd_per_hour);
+    CHECK(h.usd_per_hour->source.rfind("price: ", 0) == 0);
+    CHECK(h.usd_per_hour->value > 0.1);
+    CHECK(h.usd_per_hour->value < 20);
+  }
+  CHECK_FALSE(load_hw_profile("host-cpu-server").usd_per_hour);
+  CHECK_FALSE(load_hw_profile("jetson-xavier-nx").usd_per_hour);
   HwProfile nx = load_hw_profile("jetson-xavier-nx");
   CHECK(nx.kind == "edge");
   CHECK(nx.memory_capacity.value == 8.0 * 1024 * 1024 * 1024);
@@ -82,6 +93,12 @@ TEST_CASE("profiles: bad profiles are one-line errors", "[profiles][bad-input]")
                      << eff;
     CHECK_THROWS_WITH(load_hw_profile_file(p.string()), Catch::Matchers::Contains("measured: expected \"auto\" or a file name"));
   }
+  // A price must be positive, and only servers are priced.
+  const std::string cloud = base.substr(0, base.find("kind")) + "kind = \"cloud\"" + base.substr(base.find('\n', base.find("kind")));
+  std::ofstream(p) << cloud << "usd_per_hour = { value = 0, source = \"price: t\" }\n[peak]\nfp16 = { value = \"10Tflops\", source = \"assumption: t\" }\n" << eff;
+  CHECK_THROWS_WITH(load_hw_profile_file(p.string()), Catch::Matchers::Contains("usd_per_hour.value: expected a price in US dollars per hour"));
+  std::ofstream(p) << base << "usd_per_hour = { value = 1, source = \"price: t\" }\n[peak]\nfp16 = { value = \"10Tflops\", source = \"assumption: t\" }\n" << eff;
+  CHECK_THROWS_WITH(load_hw_profile_file(p.string()), Catch::Matchers::Contains("usd_per_hour: expected no price on an edge profile"));
   fs::remove(p);
   CHECK_THROWS_WITH(load_hw_profile("nope"), Catch::Matchers::StartsWith("unknown hardware profile \"nope\""));
   CHECK_THROWS_WITH(load_link("nope"), Catch::Matchers::StartsWith("unknown link profile \"nope\""));

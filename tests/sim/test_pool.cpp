@@ -125,6 +125,12 @@ max_batch = 16
   int64_t routed = 0;
   for (const auto& s : r.info["servers"]) routed += s["requests"].get<int64_t>();
   CHECK(routed == static_cast<int64_t>(r.requests.size()));
+  // The pool's price: two L4s and one A6000 at their profiles' usd_per_hour, over the span per million tokens.
+  const nlohmann::json sum = r.summary();
+  const double price = 2 * 0.468 + 0.864;
+  CHECK(sum["server_usd_per_hour"].get<double>() == Approx(price));
+  CHECK(sum["usd_per_million_tokens"].get<double>() ==
+        Approx(price * sum["span_s"].get<double>() / 3600 / sum["generated_tokens"].get<double>() * 1e6));
   const SimResult full = run_sim(sys, true);
   REQUIRE(full.requests.size() == r.requests.size());
   for (size_t i = 0; i < r.requests.size(); ++i) {
