@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "core/output.hpp"
 
@@ -35,6 +36,10 @@ const RequestField kRequestFields[] = {
      &R::server_compute},
     {"server_decode_s", "s", "server codec decode", "codec decode on the server", true, &R::server_decode},
     {"downlink_s", "s", "downlink", "transfers server to edge", true, &R::downlink},
+    {"edge_energy_j", "J", "edge energy", "device energy: idle power over e2e, compute above idle, radio", false,
+     &R::edge_energy},
+    {"radio_energy_j", "J", "radio energy", "the device radio's: transfers, their tails, promotions", false,
+     &R::radio_energy},
 };
 
 const SummaryField kSummaryFields[] = {
@@ -56,6 +61,10 @@ const SummaryField kSummaryFields[] = {
     {"bytes_up_per_token", "B", "lower", false, "bytes edge to server per generated token"},
     {"server_usd_per_hour", "USD/h", "lower", false, "the server pool's on-demand price (null: a profile has no price)"},
     {"usd_per_million_tokens", "USD", "lower", false, "the pool's price over the span per million generated tokens"},
+    {"edge_energy_per_token_j", "J", "lower", false, "device energy of the requests per generated token (null: no power figures)"},
+    {"edge_power_w", "W", "lower", false, "mean device power over the span, think time included"},
+    {"battery_hours", "h", "higher", false, "hours a device's battery lasts at that power (the first group to run flat)"},
+    {"server_energy_per_token_j", "J", "lower", false, "server pool energy over the span per generated token"},
     {"span_s", "s", "", false, "first arrival to last completion"},
     {"wall_s", "s", "", false, "wall-clock time the run took"},
     {"events", "", "", false, "simulation events or executor steps"},
@@ -107,7 +116,15 @@ RequestRecord record_from_json(const nlohmann::json& j) {
   RequestRecord r;
   size_t i = 0;
   for (const auto& f : kRequestFields) {
-    std::visit([&](auto m) { j.at(i).get_to(r.*m); }, f.member);
+    std::visit(
+        [&](auto m) {
+          using T = std::remove_reference_t<decltype(r.*m)>;
+          if constexpr (std::is_same_v<T, double>)  // JSON has no NaN: an unknown figure travels as null
+            r.*m = j.at(i).is_null() ? std::numeric_limits<double>::quiet_NaN() : j.at(i).get<double>();
+          else
+            j.at(i).get_to(r.*m);
+        },
+        f.member);
     ++i;
   }
   return r;
@@ -154,13 +171,11 @@ double usd_per_million_tokens(double server_usd_per_hour, double span_s, double 
   return server_usd_per_hour * (span_s / 3600.0) / tokens * 1e6;
 }
 
-namespace {
 nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-}  // namespace
 
 nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals& totals) {
   std::vector<double> ttft, tpot, e2e;
-  double tokens = 0, up = 0, down = 0, up_decode_tokens = 0;
+  double tokens = 0, up = 0, down = 0, up_decode_tokens = 0, edge_energy = 0;
   int64_t oom = 0, completed = 0;
   std::vector<int64_t> devices;
   for (const auto& r : rows) {
@@ -174,6 +189,7 @@ nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals
     if (r.output_tokens > 1) tpot.push_back(r.tpot);
     e2e.push_back(r.e2e);
     tokens += static_cast<double>(r.output_tokens);
+    edge_energy += r.edge_energy;  // NaN when any request has none: the figure is unknown
     up += r.bytes_up;
     down += r.bytes_down;
     up_decode_tokens += static_cast<double>(r.output_tokens);
@@ -200,6 +216,10 @@ nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals
       {"bytes_up_per_token", up_decode_tokens > 0 ? up / up_decode_tokens : 0.0},
       {"server_usd_per_hour", finite_or_null(totals.server_usd_per_hour)},
       {"usd_per_million_tokens", finite_or_null(usd_per_million_tokens(totals.server_usd_per_hour, totals.span, tokens))},
+      {"edge_energy_per_token_j", finite_or_null(tokens > 0 ? edge_energy / tokens : NAN)},
+      {"edge_power_w", finite_or_null(totals.span > 0 && !devices.empty() ? totals.edge_energy / (totals.span * static_cast<double>(devices.size())) : NAN)},
+      {"battery_hours", finite_or_null(totals.battery_hours)},
+      {"server_energy_per_token_j", finite_or_null(tokens > 0 ? totals.server_energy / tokens : NAN)},
       {"span_s", totals.span},
       {"wall_s", totals.wall},
       {"events", totals.events},

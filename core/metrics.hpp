@@ -34,6 +34,10 @@ struct RequestRecord {
   // Time spent per stage over the whole request (s).
   double edge_compute = 0, encode = 0, uplink = 0, server_queue = 0, server_compute = 0, server_decode = 0,
          downlink = 0;
+  // Device energy of the request (J): its idle power over e2e, the compute above idle, and its radio's
+  // (transfers, the tails they leave, promotions). NaN when the device or link profile has no power figures.
+  double edge_energy = std::numeric_limits<double>::quiet_NaN();
+  double radio_energy = std::numeric_limits<double>::quiet_NaN();
 };
 
 // One column of requests.csv.
@@ -71,11 +75,19 @@ struct RunTotals {
   int64_t events = 0;          // simulation events / executor steps
   int64_t servers = 1;         // in the pool (server_busy is their sum; utilization is per server)
   double server_usd_per_hour = std::numeric_limits<double>::quiet_NaN();  // the pool's price; NaN: unpriced
+  // Energy over the span (J), NaN where a profile has no power figures: every device's (idle, compute, radio,
+  // think time included) and the pool's (idle plus the busy share of its active power).
+  double edge_energy = std::numeric_limits<double>::quiet_NaN();
+  double server_energy = std::numeric_limits<double>::quiet_NaN();
+  double battery_hours = std::numeric_limits<double>::quiet_NaN();  // the first device group to run flat
 };
 
 // US dollars per million generated tokens: the pool's price over the span, per token (NaN when unpriced or
 // nothing was generated). The simulator, the analytic run and the optimizer's screen all price through it.
 double usd_per_million_tokens(double server_usd_per_hour, double span_s, double tokens);
+
+// A figure for JSON: the number, or null when it is unknown (NaN) or infinite.
+nlohmann::json finite_or_null(double v);
 
 // One key of summary.json as summarize() writes it.
 struct SummaryField {

@@ -149,6 +149,8 @@ DeviceGroup read_group(const TomlReader& r, const std::string& name) {
   g.cell_size = r.integer_or("cell_size", 0, 10'000'000, 0);
   if (g.cell_size > g.count)
     r.fail("cell_size", fmt::format("at most the group's device count ({})", g.count), std::to_string(g.cell_size));
+  g.power_mode = r.str_or("power_mode", "");
+  g.battery = r.quantity_or("battery", Dim::energy, 0);
   return g;
 }
 
@@ -368,9 +370,12 @@ Scenario load_scenario(const std::string& path, const std::vector<Override>& ove
 
 nlohmann::json Scenario::to_json() const {
   nlohmann::json fleet_j = nlohmann::json::array();
-  for (const auto& g : fleet)
+  for (const auto& g : fleet) {
     fleet_j.push_back({{"name", g.name}, {"profile", g.profile}, {"link", g.link}, {"count", g.count},
                        {"cell_size", g.cell_size}});
+    if (!g.power_mode.empty()) fleet_j.back()["power_mode"] = g.power_mode;  // absent: as before
+    if (g.battery > 0) fleet_j.back()["battery_j"] = g.battery;
+  }
   nlohmann::json j = {
       {"name", name},
       {"description", description},

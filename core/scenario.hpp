@@ -42,6 +42,8 @@ struct DeviceGroup {
   std::string link;       // hwprofiles/links/<link>.toml: the device's access link
   int64_t count = 1;
   int64_t cell_size = 0;  // 0: every device has its own access link; K: K devices share one access-point link
+  std::string power_mode;  // a [[power.modes]] name of the profile; empty: the profile's own (fastest) clocks
+  double battery = 0;      // J of battery capacity, for battery hours; 0: mains-powered (no battery figure)
 };
 
 // One group of identical servers of a pool ([[server.groups]]).

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/names.hpp"
+#include "core/units.hpp"
 #include "core/scenario.hpp"
 #include "core/formats/gpu_calibration.hpp"
 #include "hwprofiles/gpu_costs.hpp"
@@ -64,6 +65,7 @@ nlohmann::json HwProfile::to_json() const {
                    {"efficiency_memory", sourced_json(efficiency_memory)}};
   if (codec_throughput) j["codec_throughput"] = sourced_json(*codec_throughput);
   if (usd_per_hour) j["usd_per_hour"] = sourced_json(*usd_per_hour);
+  if (power) j["power"] = power->to_json();
   if (gpu)
     j["measured"] = gpu->to_json();
   else if (!measured_ref.empty())
@@ -96,8 +98,76 @@ nlohmann::json LinkProfile::to_json() const {
                    {"uplink", sourced_json(uplink)},
                    {"downlink", sourced_json(downlink)},
                    {"latency", sourced_json(latency)}};
+  if (radio) j["radio"] = radio->to_json();
   return j;
 }
+
+const PowerMode* PowerProfile::mode(const std::string& name) const {
+  for (const auto& m : modes)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+nlohmann::json PowerProfile::to_json() const {
+  nlohmann::json j{{"idle", sourced_json(idle)}, {"active", sourced_json(active)}};
+  for (const auto& m : modes)
+    j["modes"].push_back({{"name", m.name},
+                          {"active", sourced_json(m.active)},
+                          {"compute_scale", sourced_json(m.compute_scale)},
+                          {"memory_scale", sourced_json(m.memory_scale)}});
+  return j;
+}
+
+nlohmann::json RadioProfile::to_json() const {
+  return {{"transfer", sourced_json(transfer)},           {"up_per_mbps", sourced_json(up_per_mbps)},
+          {"down_per_mbps", sourced_json(down_per_mbps)}, {"tail_time", sourced_json(tail_time)},
+          {"tail_power", sourced_json(tail_power)},       {"promotion_time", sourced_json(promotion_time)},
+          {"promotion_power", sourced_json(promotion_power)}};
+}
+
+namespace {
+
+PowerProfile read_power(const TomlReader& p) {
+  PowerProfile pw;
+  pw.idle = p.sourced("idle", Dim::power);
+  pw.active = p.sourced("active", Dim::power);
+  if (!(pw.active.value >= pw.idle.value))
+    p.fail("active.value", "a power at least the idle power", format_power(pw.active.value));
+  if (p.has("modes")) {
+    for (const auto& t : p.tables("modes")) {
+      PowerMode m;
+      m.name = t.str("name");
+      if (!name_problem(m.name).empty()) t.fail("name", name_rule(), quoted_input(m.name));
+      m.active = t.sourced("active", Dim::power);
+      m.compute_scale = t.sourced("compute_scale", Dim::dimensionless);
+      m.memory_scale = t.sourced("memory_scale", Dim::dimensionless);
+      for (const auto& [key, v] : {std::pair{"compute_scale", &m.compute_scale}, std::pair{"memory_scale", &m.memory_scale}})
+        if (!(v->value > 0 && v->value <= 4))
+          t.fail(std::string(key) + ".value", "a ratio in (0, 4] to the profile's own clocks", fmt::format("{}", v->value));
+      if (!(m.active.value >= pw.idle.value)) t.fail("active.value", "a power at least the idle power", format_power(m.active.value));
+      if (pw.mode(m.name)) t.fail("name", "a mode name used once", quoted_input(m.name));
+      t.expect_all_used();
+      pw.modes.push_back(std::move(m));
+    }
+  }
+  p.expect_all_used();
+  return pw;
+}
+
+RadioProfile read_radio(const TomlReader& r) {
+  RadioProfile x;
+  x.transfer = r.sourced("transfer", Dim::power);
+  x.up_per_mbps = r.sourced("up_per_mbps", Dim::power);
+  x.down_per_mbps = r.sourced("down_per_mbps", Dim::power);
+  x.tail_time = r.sourced("tail_time", Dim::time);
+  x.tail_power = r.sourced("tail_power", Dim::power);
+  x.promotion_time = r.sourced("promotion_time", Dim::time);
+  x.promotion_power = r.sourced("promotion_power", Dim::power);
+  r.expect_all_used();
+  return x;
+}
+
+}  // namespace
 
 HwProfile load_hw_profile_file(const std::string& path) {
   auto src = parse_toml_file(path);
@@ -127,6 +197,7 @@ HwProfile load_hw_profile_file(const std::string& path) {
   h.codec_throughput = r.sourced_opt("codec_throughput", Dim::data_rate);
   if (h.codec_throughput && h.codec_throughput->value <= 0)
     r.fail("codec_throughput.value", "a positive rate like \"2GB/s\"", "0");
+  if (auto p = r.table_opt("power")) h.power = read_power(*p);
   h.usd_per_hour = r.sourced_opt("usd_per_hour", Dim::dimensionless);
   if (h.usd_per_hour && !(h.usd_per_hour->value > 0 && h.usd_per_hour->value < 1e6))
     r.fail("usd_per_hour.value", "a price in US dollars per hour in (0, 1e6) like 0.86",
@@ -170,10 +241,33 @@ LinkProfile load_link_file(const std::string& path) {
   l.uplink = r.sourced("uplink", Dim::data_rate);
   l.downlink = r.sourced("downlink", Dim::data_rate);
   l.latency = r.sourced("latency", Dim::time);
+  if (auto x = r.table_opt("radio")) l.radio = read_radio(*x);
   r.expect_all_used();
   if (l.uplink.value <= 0) r.fail("uplink", "a positive rate", "0");
   if (l.downlink.value <= 0) r.fail("downlink", "a positive rate", "0");
   return l;
+}
+
+HwProfile in_power_mode(const HwProfile& h, const std::string& mode) {
+  std::string names;
+  if (h.power)
+    for (const auto& m : h.power->modes) names += (names.empty() ? "" : ", ") + m.name;
+  const PowerMode* m = h.power ? h.power->mode(mode) : nullptr;
+  if (!m)
+    throw std::invalid_argument(names.empty() ? fmt::format("a device profile with power modes ({} has none)", h.name)
+                                              : fmt::format("one of {} ({})", names, h.name));
+  if (h.measured || h.gpu)
+    throw std::invalid_argument(fmt::format("a roofline-costed profile ({} is costed from measured tables)", h.name));
+  HwProfile x = h;
+  auto scaled = [&](Sourced& v, const Sourced& scale) {
+    v.value *= scale.value;
+    v.source += fmt::format(" x {} in power mode {} ({})", scale.value, m->name, scale.source);
+  };
+  for (auto& [prec, v] : x.peak) scaled(v, m->compute_scale);
+  scaled(x.memory_bandwidth, m->memory_scale);
+  x.power->active = m->active;
+  x.name = h.name;  // the mode is the scenario's (edge.power_mode), shown beside the profile
+  return x;
 }
 
 std::vector<std::string> hw_profile_names() { return toml_stems(data_dir() + "/hwprofiles"); }

@@ -19,6 +19,25 @@ namespace splitsim {
 struct MeasuredTables;  // hwprofiles/measured_tables.hpp
 class GpuCosts;         // hwprofiles/gpu_costs.hpp
 
+// A power mode of a device (nvpmodel on Jetsons): its clocks as ratios to the clocks the profile's peaks and
+// bandwidth describe, and the board's power under inference load at them.
+struct PowerMode {
+  std::string name;       // "10W"
+  Sourced active;         // W: module power under memory-bound decode in this mode
+  Sourced compute_scale;  // ratio to the profile's peaks (GPU or CPU clock ratio)
+  Sourced memory_scale;   // ratio to the profile's memory bandwidth (memory clock ratio)
+};
+
+// What the device draws (W, the whole module or board): awake and idle, and under inference load at the
+// profile's own clocks. Energy = idle x time + (active - idle) x compute time (+ the radio's, see LinkProfile).
+struct PowerProfile {
+  Sourced idle;
+  Sourced active;
+  std::vector<PowerMode> modes;
+  const PowerMode* mode(const std::string& name) const;  // nullptr when unknown
+  nlohmann::json to_json() const;
+};
+
 struct HwProfile {
   std::string name;
   std::string kind;  // edge | cloud
@@ -34,6 +53,7 @@ struct HwProfile {
   // US dollars per hour of one such server rented on demand (cloud profiles; "price: <provider page>, <date>").
   // Without it the cost metrics of a pool that uses this profile are unknown (null in summary.json).
   std::optional<Sourced> usd_per_hour;
+  std::optional<PowerProfile> power;  // [power]: needed for energy figures (null in summary.json without it)
   // Executor-level tables measured on a host, when the profile names them: measured = "auto" (this host's
   // hwprofiles/measured/<host>.toml) or a file name under hwprofiles/measured/. The cost model costs from them
   // when they cover the model and bit-width; without the file, `measured` stays empty, `measured_note` says why
@@ -53,16 +73,36 @@ struct HwProfile {
   nlohmann::json to_json() const;
 };
 
+// The device's radio on a link, as a per-state power model (the form of the LTE/5G models of the measurement
+// literature; Wi-Fi fits it with a short tail): while a transfer is in flight the radio draws `transfer` W plus
+// `up_per_mbps` / `down_per_mbps` W per Mbit/s of throughput; after the last transfer it stays in a tail state
+// (`tail_power` W) for `tail_time` before going idle; leaving idle costs `promotion_time` at `promotion_power`.
+// All powers are above the device's own idle power.
+struct RadioProfile {
+  Sourced transfer;        // W (beta)
+  Sourced up_per_mbps;     // W per Mbit/s uplink (alpha_u)
+  Sourced down_per_mbps;   // W per Mbit/s downlink (alpha_d)
+  Sourced tail_time;       // s
+  Sourced tail_power;      // W
+  Sourced promotion_time;  // s
+  Sourced promotion_power; // W
+  nlohmann::json to_json() const;
+};
+
 struct LinkProfile {
   std::string name;
   std::string description;
   Sourced uplink;    // B/s
   Sourced downlink;  // B/s
   Sourced latency;   // s, one way
+  std::optional<RadioProfile> radio;  // [radio]: the device side's radio energy on this link
   nlohmann::json to_json() const;
 };
 
 HwProfile load_hw_profile(const std::string& name);  // hwprofiles/<name>.toml
+// The profile at one of its power modes: peaks and memory bandwidth scaled by the mode's clock ratios (their
+// sources say so), active power the mode's. std::invalid_argument naming the modes when it has no such mode.
+HwProfile in_power_mode(const HwProfile& h, const std::string& mode);
 HwProfile load_hw_profile_file(const std::string& path);
 LinkProfile load_link(const std::string& name);      // hwprofiles/links/<name>.toml
 LinkProfile load_link_file(const std::string& path);

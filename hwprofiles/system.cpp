@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/error.hpp"
 #include "core/output.hpp"
@@ -39,6 +40,13 @@ System resolve_system(const Scenario& sc) {
     if (fg.device.kind != "edge")
       throw_input(sc.where(prefix + ".profile"), prefix + ".profile", "an edge device profile",
                   fmt::format("\"{}\" (a {} profile)", g.profile, fg.device.kind));
+    if (!g.power_mode.empty()) {
+      try {
+        fg.device = in_power_mode(fg.device, g.power_mode);
+      } catch (const std::invalid_argument& e) {
+        throw_input(sc.where(prefix + ".power_mode"), prefix + ".power_mode", e.what(), quoted_input(g.power_mode));
+      }
+    }
     s.fleet.push_back(std::move(fg));
   }
   s.server = named(sc, "server.profile", [&] { return load_hw_profile(sc.server.profile); });

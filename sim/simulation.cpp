@@ -34,6 +34,7 @@
 #include "core/error.hpp"
 #include "core/output.hpp"
 #include "hwprofiles/cost_model.hpp"
+#include "hwprofiles/energy.hpp"
 #include "sim/device.hpp"
 #include "sim/isolated.hpp"
 #include "sim/platform.hpp"
@@ -78,6 +79,8 @@ struct DeviceState {
   size_t server = 0;     // the pool's server the request was routed to
   double kv_need = 0;
   double done_at = 0;
+  RadioState radio;         // the device's radio between transfers
+  int64_t radio_rec = -1;   // the record of its last transfer (the tail after it is that request's)
   // StarNetwork path: tokens received, the size of the uplink in flight.
   int64_t received = 0;
   double up_bytes = 0;
@@ -116,6 +119,9 @@ class Fleet {
   void run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& s, double now);
   void edge_only(DeviceState& ds, RequestRecord& rec, double now);
   void compute(double seconds);
+  // Every transfer a mode times passes here: the radio's energy for it and for the gap before it.
+  void radio(DeviceState& ds, double start, double end, double bytes, bool up);
+  void finish_energy(SimResult& res);
   void shared_step(double seconds, double stream_bytes);
   double transfer(DeviceState& ds, bool up, double bytes);
   double iteration_time(size_t server, std::span<const ServerItem> batch);
@@ -218,12 +224,62 @@ void Fleet::compute(double seconds) {
   }
 }
 
+void Fleet::radio(DeviceState& ds, double start, double end, double bytes, bool up) {
+  const auto& r = sys_.fleet[ds.group].link.radio;
+  if (!r) return;
+  const RadioCharge c = charge_transfer(*r, ds.radio, start, end, bytes, up);
+  records_[static_cast<size_t>(ds.rec)].radio_energy += c.now;
+  if (ds.radio_rec >= 0) records_[static_cast<size_t>(ds.radio_rec)].radio_energy += c.before;
+  ds.radio_rec = ds.rec;
+}
+
+// After the run: each device's last tail, every request's energy, and the fleet's and the pool's over the span.
+void Fleet::finish_energy(SimResult& res) {
+  auto& recs = res.requests;
+  for (const DeviceState& ds : dev_)
+    if (ds.radio_rec >= 0) recs[static_cast<size_t>(ds.radio_rec)].radio_energy += final_tail(*sys_.fleet[ds.group].link.radio);
+  const size_t groups = sys_.fleet.size();
+  std::vector<double> surplus(groups, 0.0);  // per group: compute above idle plus radio, over all requests
+  for (auto& r : recs) {
+    const size_t g = topo_.group_of(r.device);
+    const auto& power = sys_.fleet[g].device.power;
+    if (r.oom || !power) {
+      r.edge_energy = r.radio_energy = std::numeric_limits<double>::quiet_NaN();
+      continue;
+    }
+    r.edge_energy = device_energy(*power, r.e2e, r.edge_compute + r.encode, r.radio_energy);
+    surplus[g] += device_energy(*power, 0, r.edge_compute + r.encode, r.radio_energy);
+  }
+  const double span = res.totals.span;
+  double total = 0, hours = std::numeric_limits<double>::quiet_NaN();
+  for (size_t g = 0; g < groups; ++g) {
+    const auto& power = sys_.fleet[g].device.power;
+    const auto n = static_cast<double>(sys_.fleet[g].group.count);
+    const double e = power ? device_energy(*power, span * n, 0, surplus[g]) : std::numeric_limits<double>::quiet_NaN();
+    total += e;
+    const double battery = sys_.fleet[g].group.battery;
+    if (battery > 0 && span > 0 && e > 0) {
+      const double h = battery / (e / (n * span)) / 3600.0;
+      hours = std::isnan(hours) ? h : std::min(hours, h);
+    }
+  }
+  res.totals.edge_energy = total;
+  res.totals.battery_hours = hours;
+  double server = 0;
+  for (size_t s = 0; s < servers_.size(); ++s) {
+    const auto& power = group_sys_[server_group_[s]].server.power;
+    server += power ? server_energy(*power, span, servers_[s]->stats().busy) : std::numeric_limits<double>::quiet_NaN();
+  }
+  res.totals.server_energy = sys_.plan.server_has_head ? server : 0.0;
+}
+
 double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
   if (bytes <= 0) return 0;
   const double t0 = s4u::Engine::get_clock();
   s4u::Host* dev = hosts_[static_cast<size_t>(ds.host)];
   s4u::Host* srv = hosts_[0];
   s4u::Comm::sendto_init(up ? dev : srv, up ? srv : dev)->set_payload_size(sim_payload(bytes))->start()->wait();
+  radio(ds, t0, s4u::Engine::get_clock(), bytes, up);
   ++events_;
   // The host's measured message overhead, which the closed-form transfers of fast mode include too.
   if (const double o = cost_.transport_overhead(ds.group, bytes); o > 0) s4u::this_actor::sleep_for(o);
@@ -280,6 +336,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
     if (closed) {
       const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
       const double at = end + down;
+      radio(ds, end, at, cost_.downlink_bytes(), false);
       token_at_device(cost_, ds.req, k, at, down, rec);
       if (last) finish(ds, at);
     } else if (!topo_.full) {
@@ -304,6 +361,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
   }
   const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
   const double at = end + down;
+  radio(ds, end, at, cost_.downlink_bytes(), false);
   const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
   if (!next) {
     finish(ds, at);
@@ -311,7 +369,9 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
   }
   const double up = cost_.transfer_up(ds.group, next->up_bytes);
   rec.uplink += up;
-  server_of(ds).push({at + next->edge_compute + next->encode + up, it.device, ds.req.prompt + k, 0, false});
+  const double sent = at + next->edge_compute + next->encode;
+  radio(ds, sent, sent + up, next->up_bytes, true);
+  server_of(ds).push({sent + up, it.device, ds.req.prompt + k, 0, false});
 }
 
 // A transfer of a device behind a shared cell or a simulated backbone, starting at `start` (its bandwidth phase
@@ -340,7 +400,9 @@ void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
   DeviceState& ds = dev_[static_cast<size_t>(d)];
   RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
   const bool up = flow.tag % 2 == 1;
-  const double at = done + cost_.transport_overhead(ds.group, up ? ds.up_bytes : cost_.downlink_bytes());
+  const double bytes = up ? ds.up_bytes : cost_.downlink_bytes();
+  radio(ds, flow.issued, done, bytes, up);
+  const double at = done + cost_.transport_overhead(ds.group, bytes);
   if (up) {  // the prompt block or one decode step reaches the server
     rec.uplink += at - flow.issued;
     if (ds.received == 0)
@@ -401,6 +463,7 @@ RequestRecord& Fleet::open_request(int64_t d, size_t r, double arrival) {
   rec.prompt_tokens = s.prompt;
   rec.output_tokens = s.output;
   rec.edge_memory_peak = cost_.edge_memory(ds.group).total();
+  rec.radio_energy = sys_.fleet[ds.group].link.radio ? 0.0 : std::numeric_limits<double>::quiet_NaN();
   rec.oom = all_oom_ || group_oom_[ds.group];
   if (sys_.plan.server_has_head) {
     rec.bytes_up = cost_.uplink_bytes(s.prompt) +
@@ -505,6 +568,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
     }
     const double up = cost_.transfer_up(g, first.up_bytes);
     rec.uplink += up;
+    radio(ds, t0, t0 + up, first.up_bytes, true);
     server_of(ds).push({t0 + up, d, s.prompt, ds.kv_need, true});
     return;
   }
@@ -522,6 +586,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
       c->wait();
       at = c->get_finish_time() + cost_.transport_overhead(ds.group, cost_.downlink_bytes());
       down = at - c->get_start_time();
+      radio(ds, c->get_start_time(), c->get_finish_time(), cost_.downlink_bytes(), false);
       if (k == s.output) s4u::this_actor::sleep_until(at);
     } else {
       down = transfer(ds, false, cost_.downlink_bytes());
@@ -697,6 +762,7 @@ SimResult Fleet::result(double cpu0) {
   res.totals.server_busy = st.busy;
   res.totals.servers = static_cast<int64_t>(servers_.size());
   res.totals.server_usd_per_hour = sys_.server_usd_per_hour().value_or(std::numeric_limits<double>::quiet_NaN());
+  finish_energy(res);
   res.totals.uplink_utilization =
       res.totals.span > 0 && topo_.uplink_capacity > 0 ? up_bytes / (topo_.uplink_capacity * res.totals.span) : 0.0;
   res.totals.events = events_ + st.iterations;
@@ -744,7 +810,8 @@ nlohmann::json SimResult::to_json() const {
   return {{"requests", rows},
           {"totals",
            {totals.span, totals.server_busy, totals.uplink_utilization, totals.wall, totals.events, totals.servers,
-           std::isfinite(totals.server_usd_per_hour) ? nlohmann::json(totals.server_usd_per_hour) : nlohmann::json()}},
+           finite_or_null(totals.server_usd_per_hour), finite_or_null(totals.edge_energy),
+           finite_or_null(totals.server_energy), finite_or_null(totals.battery_hours)}},
           {"info", info}};
 }
 
@@ -753,7 +820,9 @@ SimResult SimResult::from_json(const nlohmann::json& j) {
   for (const auto& row : j.at("requests")) r.requests.push_back(record_from_json(row));
   const auto& t = j.at("totals");
   r.totals = {t[0], t[1], t[2], t[3], t[4], t[5]};
-  if (!t[6].is_null()) r.totals.server_usd_per_hour = t[6].get<double>();
+  for (auto [i, v] : {std::pair{6, &r.totals.server_usd_per_hour}, std::pair{7, &r.totals.edge_energy},
+                      std::pair{8, &r.totals.server_energy}, std::pair{9, &r.totals.battery_hours}})
+    if (!t[static_cast<size_t>(i)].is_null()) *v = t[static_cast<size_t>(i)].get<double>();
   r.info = j.at("info");
   return r;
 }

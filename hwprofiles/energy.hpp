@@ -1,0 +1,34 @@
+// Energy: what a device draws while it computes, idles and uses its radio, and what a server draws, from the
+// power figures of its profiles (hw_profile.hpp: PowerProfile, RadioProfile). Every simulator mode and the
+// analytic screen account energy through these functions.
+#pragma once
+#include <limits>
+
+#include "hwprofiles/hw_profile.hpp"
+
+namespace splitsim {
+
+// The radio's state between transfers: until when it is busy (-inf: it starts idle).
+struct RadioState {
+  double busy_until = -std::numeric_limits<double>::infinity();
+};
+
+// The energy a transfer costs the radio, split between the request the transfer belongs to (`now`: the
+// transfer itself, a promotion out of idle before it) and the request whose last transfer left the tail the
+// radio sat in until this one (`before`: tail power over the gap, at most the tail time).
+struct RadioCharge {
+  double now = 0, before = 0;
+};
+
+// A transfer of `bytes` from `start` to `end` (s). Transfers arrive in order of start; overlapping ones are
+// charged once for the time the radio is on. Powers are above the device's idle power.
+RadioCharge charge_transfer(const RadioProfile& r, RadioState& s, double start, double end, double bytes, bool up);
+// The tail the last transfer leaves (the radio's energy after it until idle), charged to its request.
+double final_tail(const RadioProfile& r);
+
+// A device's energy over `span` s awake, of which `compute` s computing, plus what its radio used.
+double device_energy(const PowerProfile& p, double span, double compute, double radio);
+// A server's energy over `span` s, busy `busy` s (board power: idle, plus the active surplus while busy).
+double server_energy(const PowerProfile& p, double span, double busy);
+
+}  // namespace splitsim
