@@ -62,6 +62,7 @@ const SummaryField kSummaryFields[] = {
     {"server_usd_per_hour", "USD/h", "lower", false, "the server pool's on-demand price (null: a profile has no price)"},
     {"usd_per_million_tokens", "USD", "lower", false, "the pool's price over the span per million generated tokens"},
     {"edge_energy_per_token_j", "J", "lower", false, "device energy of the requests per generated token (null: no power figures)"},
+    {"radio_energy_per_token_j", "J", "lower", false, "the device radios' part of edge_energy_per_token_j"},
     {"edge_power_w", "W", "lower", false, "mean device power over the span, think time included"},
     {"battery_hours", "h", "higher", false, "hours a device's battery lasts at that power (the first group to run flat)"},
     {"server_energy_per_token_j", "J", "lower", false, "server pool energy over the span per generated token"},
@@ -175,7 +176,7 @@ nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::js
 
 nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals& totals) {
   std::vector<double> ttft, tpot, e2e;
-  double tokens = 0, up = 0, down = 0, up_decode_tokens = 0, edge_energy = 0;
+  double tokens = 0, up = 0, down = 0, up_decode_tokens = 0, edge_energy = 0, radio_energy = 0;
   int64_t oom = 0, completed = 0;
   std::vector<int64_t> devices;
   for (const auto& r : rows) {
@@ -190,6 +191,7 @@ nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals
     e2e.push_back(r.e2e);
     tokens += static_cast<double>(r.output_tokens);
     edge_energy += r.edge_energy;  // NaN when any request has none: the figure is unknown
+    radio_energy += r.radio_energy;
     up += r.bytes_up;
     down += r.bytes_down;
     up_decode_tokens += static_cast<double>(r.output_tokens);
@@ -217,6 +219,7 @@ nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals
       {"server_usd_per_hour", finite_or_null(totals.server_usd_per_hour)},
       {"usd_per_million_tokens", finite_or_null(usd_per_million_tokens(totals.server_usd_per_hour, totals.span, tokens))},
       {"edge_energy_per_token_j", finite_or_null(tokens > 0 ? edge_energy / tokens : NAN)},
+      {"radio_energy_per_token_j", finite_or_null(tokens > 0 ? radio_energy / tokens : NAN)},
       {"edge_power_w", finite_or_null(totals.span > 0 && !devices.empty() ? totals.edge_energy / (totals.span * static_cast<double>(devices.size())) : NAN)},
       {"battery_hours", finite_or_null(totals.battery_hours)},
       {"server_energy_per_token_j", finite_or_null(tokens > 0 ? totals.server_energy / tokens : NAN)},

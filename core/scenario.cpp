@@ -60,6 +60,11 @@ nlohmann::json length_json(const LengthDist& d) {
 }
 
 int64_t read_count(const TomlReader& r) { return r.integer("count", 1, 10'000'000); }
+std::string read_power_mode(const TomlReader& r) {
+  const std::string m = r.str_or("power_mode", "");
+  if (!m.empty() && !name_problem(m).empty()) r.fail("power_mode", name_rule(), quoted_input(m));
+  return m;
+}
 
 int64_t read_bits(const TomlReader& sp, const char* key, int64_t fallback, std::vector<int64_t> allowed) {
   if (!sp.has(key)) return fallback;
@@ -125,6 +130,16 @@ const ScenarioKnob kKnobs[] = {
        if (s.server.groups.size() != 1) throw InputError("--set server.profile: the scenario has several server groups");
        s.server.profile = s.server.groups[0].profile = f.server.profile;
      }},
+    {"edge.power_mode",
+     [](const TomlReader& t, Scenario& s) {
+       if (!t.has("power_mode")) return;
+       s.fleet.resize(std::max<size_t>(s.fleet.size(), 1));
+       s.fleet[0].power_mode = read_power_mode(t);
+     },
+     [](const Scenario& f, Scenario& s) {
+       if (s.fleet.size() != 1) throw InputError("--set edge.power_mode: the scenario has several device groups");
+       s.fleet[0].power_mode = f.fleet.at(0).power_mode;
+     }},
     {"server.max_batch", [](const TomlReader& t, Scenario& s) { s.server.max_batch = t.integer_or("max_batch", 1, 65536, s.server.max_batch); },
      [](const Scenario& f, Scenario& s) { s.server.max_batch = f.server.max_batch; }},
     {"server.count", [](const TomlReader& t, Scenario& s) { s.server.count = t.integer_or("count", 1, 100'000, s.server.count); },
@@ -149,7 +164,7 @@ DeviceGroup read_group(const TomlReader& r, const std::string& name) {
   g.cell_size = r.integer_or("cell_size", 0, 10'000'000, 0);
   if (g.cell_size > g.count)
     r.fail("cell_size", fmt::format("at most the group's device count ({})", g.count), std::to_string(g.cell_size));
-  g.power_mode = r.str_or("power_mode", "");
+  g.power_mode = read_power_mode(r);
   g.battery = r.quantity_or("battery", Dim::energy, 0);
   return g;
 }

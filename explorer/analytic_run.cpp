@@ -3,6 +3,8 @@
 // infeasible configuration, "oom" and "reason".
 #include "explorer/analytic_run.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/output.hpp"
@@ -46,6 +48,14 @@ std::vector<RequestRecord> analytic_requests(const System& sys, const FleetEstim
           rec.server_compute = ge.per_request.server_compute;
           rec.server_decode = ge.per_request.server_decode;
           rec.downlink = ge.per_request.downlink;
+          if (const auto& power = sys.fleet[g].device.power) {
+            // Energy through the same estimate the optimizer's screen uses (the simulator charges the real gaps).
+            const auto& radio = sys.fleet[g].link.radio;
+            const RadioProfile* rp = radio ? &*radio : nullptr;
+            const RequestShape q = request_shape(sys, ge);
+            rec.edge_energy = estimate_request_energy(*power, rp, q);
+            rec.radio_energy = rec.edge_energy - device_energy(*power, q.e2e, q.compute, 0);
+          }
         }
         rows.push_back(rec);
       }
@@ -61,7 +71,26 @@ nlohmann::json analytic_summary(const System& sys, const FleetEstimate& f) {
   t.server_busy = f.infeasible ? 0 : f.utilization * f.span * static_cast<double>(t.servers);
   t.uplink_utilization = f.infeasible ? 0 : f.uplink_utilization;
   t.server_usd_per_hour = sys.server_usd_per_hour().value_or(t.server_usd_per_hour);
-  nlohmann::json s = summarize(analytic_requests(sys, f), t);
+  const std::vector<RequestRecord> rows = analytic_requests(sys, f);
+  // Energy over the span: every device idles through it, its requests add their compute and radio on top; the
+  // pool idles and adds its active surplus while busy.
+  double edge = 0;
+  for (size_t g = 0; g < sys.fleet.size(); ++g)
+    edge += sys.fleet[g].device.power ? static_cast<double>(sys.fleet[g].group.count) * sys.fleet[g].device.power->idle.value * t.span : NAN;
+  for (const auto& r : rows) {
+    if (r.oom) continue;
+    const size_t g = static_cast<size_t>(std::find_if(sys.fleet.begin(), sys.fleet.end(), [&](const FleetGroup& fg) {
+                                           return fg.group.name == r.group;
+                                         }) - sys.fleet.begin());
+    if (g < sys.fleet.size() && sys.fleet[g].device.power) edge += r.edge_energy - sys.fleet[g].device.power->idle.value * r.e2e;
+  }
+  t.edge_energy = edge;
+  double server = sys.plan.server_has_head ? 0.0 : NAN;
+  if (sys.plan.server_has_head)
+    for (const auto& sg : sys.server_groups)
+      server += sg.profile.power ? static_cast<double>(sg.config.count) * server_energy(*sg.profile.power, t.span, f.utilization * t.span) : NAN;
+  t.server_energy = sys.plan.server_has_head ? server : 0.0;
+  nlohmann::json s = summarize(rows, t);
   s["engine"] = "analytic";
   if (f.infeasible) {
     s["oom"] = true;

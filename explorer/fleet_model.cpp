@@ -521,9 +521,45 @@ FleetEstimate estimate_pool(const System& sys) {
 
 }  // namespace
 
+RequestShape request_shape(const System& sys, const FleetGroupEstimate& ge) {
+  const Workload& w = sys.scenario.workload;
+  const Estimate& a = ge.alone;
+  RequestShape q;
+  q.e2e = ge.e2e - ge.device_queue;  // waiting for its own device's previous request is idle time
+  q.compute = ge.per_request.edge_compute + ge.per_request.encode;
+  q.first_compute = a.prefill.edge_compute + a.prefill.encode;
+  const auto out = static_cast<double>(a.output_tokens);
+  if (sys.plan.server_has_head)  // split: prompt block, then a token down and a step up each; streamed: tokens down
+    q.transfers = sys.plan.wire == WireFormat::token_ids ? 1 + out : 2 * out;
+  q.transfer_time = ge.per_request.uplink + ge.per_request.downlink;
+  q.up_bytes = a.bytes_up_total;
+  q.down_bytes = a.bytes_down_total;
+  if (w.requests_per_device > 1 && w.arrival == "closed") q.gap_after = w.think_time;
+  if (w.requests_per_device > 1 && w.arrival == "poisson" && w.rate > 0) q.gap_after = std::max(0.0, 1 / w.rate - ge.e2e);
+  return q;
+}
+
+namespace {
+// Device energy per generated token, device-weighted over the groups; NaN when a group has no power figures.
+double edge_energy_per_token(const CostModel& cm, const FleetEstimate& f) {
+  const System& sys = cm.system();
+  double energy = 0, tokens = 0;
+  for (size_t g = 0; g < f.groups.size(); ++g) {
+    const auto& power = sys.fleet[g].device.power;
+    if (!power) return std::numeric_limits<double>::quiet_NaN();
+    const FleetGroupEstimate& ge = f.groups[g];
+    const auto& radio = sys.fleet[g].link.radio;
+    energy += ge.devices * estimate_request_energy(*power, radio ? &*radio : nullptr, request_shape(sys, ge));
+    tokens += ge.devices * static_cast<double>(ge.alone.output_tokens);
+  }
+  return tokens > 0 ? energy / tokens : std::numeric_limits<double>::quiet_NaN();
+}
+}  // namespace
+
 FleetEstimate estimate_fleet(const CostModel& cm) {
-  if (cm.system().server_count() > 1) return estimate_pool(cm.system());
-  return FleetSolver(cm).run();
+  FleetEstimate f = cm.system().server_count() > 1 ? estimate_pool(cm.system()) : FleetSolver(cm).run();
+  f.edge_energy_per_token = edge_energy_per_token(cm, f);
+  return f;
 }
 
 }  // namespace splitsim

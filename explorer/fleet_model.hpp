@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "hwprofiles/cost_model.hpp"
+#include "hwprofiles/energy.hpp"
 
 namespace splitsim {
 
@@ -53,6 +54,7 @@ struct FleetEstimate {
   double server_busy_per_token = 0;  // s of server compute per generated token
   double span = 0;         // s from the first arrival to the last completion (closed loop: whole run)
   double uplink_utilization = 0;
+  double edge_energy_per_token = 0;  // J of device energy per generated token (NaN: no power figures)
   bool infeasible = false;
   std::string reason;      // why infeasible ("edge out of memory: ...")
   std::vector<FleetGroupEstimate> groups;
@@ -65,5 +67,8 @@ struct FleetEstimate {
 };
 
 FleetEstimate estimate_fleet(const CostModel& cm);
+
+// A group's mean request as energy sees it (hwprofiles/energy.hpp), from its estimate.
+RequestShape request_shape(const System& sys, const FleetGroupEstimate& ge);
 
 }  // namespace splitsim

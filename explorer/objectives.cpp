@@ -27,6 +27,9 @@ const OptimizerMetric kMetrics[] = {
      [](const Candidate& c) { return c.server_usd_per_hour; }},
     {"token_cost", "usd_per_million_tokens", MetricUnit::usd, true, true, false,
      [](const Candidate& c) { return usd_per_million_tokens(c.server_usd_per_hour, 1.0, c.throughput); }},
+    // The device's energy per generated token (J): battery life.
+    {"edge_energy", "edge_energy_per_token_j", MetricUnit::energy, true, true, false,
+     [](const Candidate& c) { return c.edge_energy_per_token; }},
 };
 
 static_assert(std::size(kMetrics) == kOptimizerMetricCount);
@@ -63,6 +66,7 @@ std::string metric_text(const OptimizerMetric& m, double v) {
     case MetricUnit::count: return fmt::format("{:.0f}", v);
     case MetricUnit::usd_per_hour: return fmt::format("${:.2f}/h", v);
     case MetricUnit::usd: return fmt::format("${:.4g}", v);
+    case MetricUnit::energy: return format_energy(v);
     case MetricUnit::time: break;
   }
   return format_time(v);

@@ -11,7 +11,7 @@
 
 namespace splitsim {
 
-enum class MetricUnit { bytes, time, time_per_token, tokens_per_s, fraction, count, usd_per_hour, usd };
+enum class MetricUnit { bytes, time, time_per_token, tokens_per_s, fraction, count, usd_per_hour, usd, energy };
 
 struct OptimizerMetric {
   const char* name;
@@ -23,7 +23,7 @@ struct OptimizerMetric {
   double (*analytic)(const Candidate&);  // the screen's value
 };
 
-constexpr size_t kOptimizerMetricCount = 10;
+constexpr size_t kOptimizerMetricCount = 11;
 std::span<const OptimizerMetric> optimizer_metrics();  // kOptimizerMetricCount entries
 // The entry for a metric name, with or without a percentile suffix; nullptr when unknown.
 const OptimizerMetric* find_metric(std::string_view metric);

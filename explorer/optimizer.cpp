@@ -64,11 +64,14 @@ struct Screen {
   std::vector<int64_t> valid_layers;
   std::vector<std::vector<Setter>> setters;  // per axis, per value
   std::vector<std::vector<std::string>> values;
-  using PerfKey = std::array<double, 14>;
+  using PerfKey = std::array<double, 15>;
   mutable std::map<PerfKey, Candidate> perf_cache;
   // The server profiles a server.profile axis names, loaded once: a point's profile replaces the system's.
   std::vector<std::string> server_profile_names;
   std::map<std::string, HwProfile> server_profiles;
+  // The device profile at each mode an edge.power_mode axis names (from the profile file, not a mode of a mode).
+  std::vector<std::string> power_mode_names;
+  std::map<std::string, HwProfile> mode_profiles;
 
   Screen(const SweepSpec& s, const AccuracyModel& a) : spec(s), acc(a) {
     std::vector<Override> fixed;
@@ -82,6 +85,8 @@ struct Screen {
       for (const auto& v : ax.values) setters.back().push_back(make_setter(spec.scenario, ax.key, v));
       if (ax.key == "server.profile")
         for (const Setter& set : setters.back()) load_server_profile(set);
+      if (ax.key == "edge.power_mode")
+        for (const Setter& set : setters.back()) load_power_mode(set);
     }
   }
 
@@ -100,6 +105,20 @@ struct Screen {
       throw InputError(fmt::format("--set server.profile: expected a cloud profile, got \"{}\" (a {} profile)", name, h.kind));
     server_profile_names.push_back(name);
     server_profiles.emplace(name, std::move(h));
+  }
+
+  void load_power_mode(const Setter& set) {
+    Scenario sc = base_sc;
+    set(sc);
+    const std::string& mode = sc.fleet.at(0).power_mode;
+    if (mode_profiles.count(mode)) return;
+    const HwProfile raw = load_hw_profile(sc.fleet[0].profile);
+    try {
+      mode_profiles.emplace(mode, mode.empty() ? raw : in_power_mode(raw, mode));
+    } catch (const std::invalid_argument& e) {
+      throw InputError(fmt::format("--set edge.power_mode: expected {}, got \"{}\"", e.what(), mode));
+    }
+    power_mode_names.push_back(mode);
   }
 
   double server_profile_id(const Scenario& sc) const {
@@ -136,6 +155,7 @@ struct Screen {
     for (size_t g = 0; g < sys.fleet.size(); ++g) sys.fleet[g].group = sc.fleet[g];
     for (size_t g = 0; g < sys.server_groups.size() && g < sc.server.groups.size(); ++g)
       sys.server_groups[g].config.count = sc.server.groups[g].count;
+    if (!mode_profiles.empty()) sys.fleet[0].device = mode_profiles.at(sc.fleet[0].power_mode);
     if (!server_profiles.empty() && sys.server_groups[0].config.profile != sc.server.profile) {
       const HwProfile& h = server_profiles.at(sc.server.profile);
       sys.server = h;
@@ -165,7 +185,9 @@ struct Screen {
                    static_cast<double>(sc.codec.uniform_bits), static_cast<double>(sc.workload.max_seq_len),
                    static_cast<double>(sc.device_count()), static_cast<double>(sc.server.max_batch),
                    static_cast<double>(static_cast<int>(sys.plan.wire)), static_cast<double>(sys.server_count()),
-                   server_profile_id(sc)};
+                   server_profile_id(sc),
+                   static_cast<double>(std::find(power_mode_names.begin(), power_mode_names.end(), sc.fleet[0].power_mode) -
+                                       power_mode_names.begin())};
     auto it = perf_cache.find(key);
     if (it == perf_cache.end() || full) {
       CostModel cm(sys);
@@ -182,6 +204,7 @@ struct Screen {
       p.server_load = f.server_busy_per_token;
       p.throughput = f.throughput;
       p.utilization = f.utilization;
+      p.edge_energy_per_token = f.edge_energy_per_token;
       if (!f.groups.empty()) {
         p.bytes_up_per_token = f.groups[0].alone.bytes_up_per_token;
         p.decode = f.groups[0].alone.decode_mean;
@@ -199,6 +222,7 @@ struct Screen {
     c.server_load = p.server_load;
     c.throughput = p.throughput;
     c.utilization = p.utilization;
+    c.edge_energy_per_token = p.edge_energy_per_token;
     c.servers = static_cast<double>(sys.server_count());
     c.server_usd_per_hour = sys.server_usd_per_hour().value_or(std::numeric_limits<double>::quiet_NaN());
     c.bytes_up_per_token = p.bytes_up_per_token;
@@ -291,6 +315,8 @@ Constraint parse_constraint(const std::string& text) {
       if (rest.rfind("USD", 0) == 0) rest = rest.substr(3);
       const bool ok = rest.empty() || (m->unit == MetricUnit::usd_per_hour && rest == "/h");
       if (!ok || !(c.value >= 0) || !std::isfinite(c.value)) throw std::invalid_argument("price");
+    } else if (m->unit == MetricUnit::energy) {
+      c.value = parse_quantity(value, Dim::energy);
     } else if (m->unit == MetricUnit::tokens_per_s) {
       size_t used = 0;
       c.value = std::stod(value, &used);
@@ -306,6 +332,7 @@ Constraint parse_constraint(const std::string& text) {
                        : m->unit == MetricUnit::count        ? "a count like 4"
                        : m->unit == MetricUnit::usd_per_hour ? "US dollars per hour like $12/h"
                        : m->unit == MetricUnit::usd          ? "US dollars like $0.50"
+                       : m->unit == MetricUnit::energy       ? "an energy like 50mJ"
                                                              : "a duration like 150ms";
     throw InputError(fmt::format("--constraint {}: expected {} after the operator, got \"{}\"", text, form, value));
   }
@@ -500,6 +527,23 @@ std::string binding_constraint(const Screened& t, const Screen& s, const Optimiz
   return why;
 }
 
+// An energy objective or constraint needs power figures for every device group and its link.
+void check_powered(const Screen& s, const OptimizeOptions& opt) {
+  std::string use;
+  if (opt.objective == "edge_energy") use = "--objective edge_energy";
+  for (const auto& c : opt.constraints)
+    if (use.empty() && find_metric(c.metric) == find_metric("edge_energy")) use = "--constraint " + c.text;
+  if (use.empty()) return;
+  for (const auto& g : s.base.fleet) {
+    if (!g.device.power)
+      throw InputError(fmt::format("{}: device profile \"{}\" has no power figures (hwprofiles/{}.toml: expected a "
+                                   "[power] table with idle and active)", use, g.device.name, g.device.name));
+    if (!g.link.radio)
+      throw InputError(fmt::format("{}: link \"{}\" has no radio figures (hwprofiles/links/{}.toml: expected a [radio] "
+                                   "table)", use, g.link.name, g.link.name));
+  }
+}
+
 // A price objective or constraint needs every server profile of the grid priced (usd_per_hour).
 void check_priced(const Screen& s, const OptimizeOptions& opt) {
   std::vector<std::string> uses;
@@ -529,6 +573,7 @@ OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const A
   res.spec = spec;
   check_grid_size(spec);
   check_priced(s, opt);
+  check_powered(s, opt);
   const Screened t = screen_grid(s, spec, res);
   res.accuracy_label = t.any_measured && t.any_estimated ? "measured+estimated" : t.any_measured ? "measured" : "estimated";
 

@@ -45,6 +45,7 @@ struct Candidate {
   double bytes_up_per_token = 0;
   double servers = 1;                // in the pool
   double server_usd_per_hour = 0;    // the pool's price (System::server_usd_per_hour; NaN: unpriced)
+  double edge_energy_per_token = 0;  // J (NaN: a device or link profile has no power figures)
   AccuracyResult accuracy;
   bool oom = false;                  // edge or server memory does not fit
   std::string reason;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/metrics.hpp"
 #include "core/output.hpp"
 #include "core/units.hpp"
 #include "explorer/objectives.hpp"
@@ -21,7 +22,7 @@ std::vector<std::string> candidate_header(const std::vector<std::string>& keys, 
   h.insert(h.end(), keys.begin(), keys.end());
   for (const char* c : {"edge_memory_bytes", "ttft_s", "tpot_s", "e2e_s", "server_busy_per_token_s",
                         "throughput_tokens_per_s", "server_utilization", "servers", "server_usd_per_hour",
-                        "usd_per_million_tokens", "bytes_up_per_token", "accuracy_loss",
+                        "usd_per_million_tokens", "edge_energy_per_token_j", "bytes_up_per_token", "accuracy_loss",
                         "accuracy_source", "codec_mean_bits", "codec_outliers_per_token", "codec_relative_mse", "oom",
                         "reason"})
     h.push_back(c);
@@ -49,6 +50,7 @@ void add_candidate(CsvTable& t, const Candidate& c, const std::vector<std::strin
   t.add(c.servers);
   add_known(c.server_usd_per_hour);
   add_known(find_metric("token_cost")->analytic(c));
+  add_known(c.edge_energy_per_token);
   t.add(c.bytes_up_per_token).add(c.accuracy.loss).add(std::string_view(c.accuracy.label()));
   t.add(c.codec.mean_bits).add(c.codec.outliers_per_token).add(c.codec.relative_mse).add(c.oom);
   t.add(std::string_view(c.reason));
@@ -134,7 +136,8 @@ void write_optimize_outputs(const OptimizeResult& res, const OptimizeOptions& op
                    {"analytic", {{"ttft_s", c.ttft}, {"tpot_s", c.tpot}, {"e2e_s", c.e2e},
                                  {"server_busy_per_token_s", c.server_load}, {"throughput_tokens_per_s", c.throughput},
                                  {"servers", c.servers},
-                                 {"server_usd_per_hour", std::isfinite(c.server_usd_per_hour) ? nlohmann::json(c.server_usd_per_hour) : nlohmann::json()}}},
+                                 {"server_usd_per_hour", finite_or_null(c.server_usd_per_hour)},
+                                 {"edge_energy_per_token_j", finite_or_null(c.edge_energy_per_token)}}},
                    {"verified_summary", c.verified_summary},
                    {"accuracy_loss", c.accuracy.loss},
                    {"accuracy", c.accuracy.label()},
@@ -170,6 +173,11 @@ void print_optimize(const OptimizeResult& r, const OptimizeOptions& opt) {
     fmt::print("  verified: TTFT {}  TPOT {}  e2e {}  server {}/token  ({})\n", format_time(metric_value(c, "ttft")),
                format_time(metric_value(c, "tpot")), format_time(metric_value(c, "e2e")),
                format_time(metric_value(c, "server_load")), c.verify_dir);
+  if (std::isfinite(c.edge_energy_per_token)) {
+    fmt::print("  edge energy: {} per token analytic", format_energy(c.edge_energy_per_token));
+    if (c.verified && c.verify_status == "ok") fmt::print(", {} verified", format_energy(metric_value(c, "edge_energy")));
+    fmt::print("\n");
+  }
   if (std::isfinite(c.server_usd_per_hour)) {
     const OptimizerMetric& per_token = *find_metric("token_cost");
     fmt::print("  server pool: {} at {}; {} per million tokens analytic", c.servers,

@@ -233,6 +233,49 @@ std::string bytes_table(const SweepFigures& get, const StudyOptions& opt) {
   return md;
 }
 
+// Device energy per token for each strategy's chosen configuration, at the smallest and the largest fleet, and
+// which strategy wins on it and where its energy goes (compute above idle, radio, idle waiting).
+std::string energy_table(const SweepFigures& get, const StudyOptions& opt) {
+  const int64_t n0 = opt.devices.front(), n1 = opt.devices.back();
+  std::string md = fmt::format(
+      "\n## Energy\n\nDevice energy per generated token (request-attributed: idle power over the request, compute "
+      "above idle, radio transfers, tails and promotions), the device's mean power over the run and the server "
+      "pool's energy per token, at {} and {} devices. Power figures and their sources are in the device, link and "
+      "server profiles (several are upper bounds or assumptions, see README).\n\n",
+      n0, n1);
+  md += fmt::format("| strategy | edge mJ/token ({0}) | edge mJ/token ({1}) | of which radio ({1}) | edge W ({1}) | "
+                    "server J/token ({1}) | TPOT ms ({1}) |\n|---|---|---|---|---|---|---|\n",
+                    n0, n1);
+  std::string best;
+  double best_e = INFINITY;
+  for (const auto& s : opt.strategies) {
+    const double e0 = get(s, n0, "edge_energy_per_token_j"), e1 = get(s, n1, "edge_energy_per_token_j");
+    if (std::isnan(e0) && std::isnan(e1)) {
+      md += fmt::format("| {} | – | – | – | – | – | – |\n", s);
+      continue;
+    }
+    const double radio = get(s, n1, "radio_energy_per_token_j");
+    md += fmt::format("| {} | {:.1f} | {:.1f} | {} | {:.2f} | {:.2f} | {:.1f} |\n", s, 1e3 * e0, 1e3 * e1,
+                      std::isnan(radio) ? std::string("–") : fmt::format("{:.0f}%", 100 * radio / e1),
+                      get(s, n1, "edge_power_w"), get(s, n1, "server_energy_per_token_j"), 1e3 * get(s, n1, "tpot_s.mean"));
+    if (e1 < best_e) best_e = e1, best = s;
+  }
+  if (!best.empty()) {
+    const double radio = get(best, n1, "radio_energy_per_token_j");
+    md += fmt::format("\nLowest device energy per token at {} devices: **{}** ({:.1f} mJ, {:.0f}% of it the radio's).",
+                      n1, best, 1e3 * best_e, 100 * radio / best_e);
+    if (best == "cloud-only")
+      md += " It moves every layer off the device; what the device still pays is its idle power while it waits for "
+            "tokens and its radio, which a streamed request keeps on (or in its tail) for the whole request.";
+    else if (best == "edge-only")
+      md += " It never turns the radio on; the device pays for all the layers instead.";
+    else
+      md += " Its share of the layers costs less than the idle time and radio tails the other strategies' waits cost.";
+    md += "\n";
+  }
+  return md;
+}
+
 // 4. Real traffic: each strategy's chosen configuration on a trace scenario (its own fleet and trace).
 Scenario check_replay(const std::string& replay) {
   Scenario rs = load_scenario(replay);
@@ -354,13 +397,15 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
   md += chosen_table(scenario, fixed, chosen, opt_devices);
   md += scalability_table(get, opt);
   md += bytes_table(get, opt);
+  md += energy_table(get, opt);
   if (replay) md += replay_section(*replay, *replay_scenario);
   md += failures_section(sr);
   if (opt.plots) {
     say("plotting");
     run_plots(out);
     md += "\n## Figures\n\n![scalability](figures/scalability.png)\n\n![uplink bytes](figures/bytes.png)\n\n"
-          "![latency breakdown](figures/breakdown.png)\n\n![Pareto front](figures/pareto.png)\n";
+          "![latency breakdown](figures/breakdown.png)\n\n![Pareto front](figures/pareto.png)\n\n"
+          "![latency vs edge energy](figures/energy.png)\n";
   }
   md += fmt::format("\nFiles: optimize/ (screen, candidates, Pareto front, chosen.toml), baselines/, sweep/sweep.csv "
                     "(every run's summary metrics; runs/<hash>/ holds each run), breakdown.csv, {}figures/.\n",

@@ -26,6 +26,18 @@ RadioCharge charge_transfer(const RadioProfile& r, RadioState& s, double start, 
 // The tail the last transfer leaves (the radio's energy after it until idle), charged to its request.
 double final_tail(const RadioProfile& r);
 
+// A request as the analytic screen sees it, for its energy without a timeline: its latency, the device's
+// compute (all of it, and the part before the first transfer), its transfers (count, total time, bytes), and
+// the idle gap after it before the device's next request (infinite: none follows).
+struct RequestShape {
+  double e2e = 0, compute = 0, first_compute = 0;
+  double transfers = 0, transfer_time = 0, up_bytes = 0, down_bytes = 0;
+  double gap_after = std::numeric_limits<double>::infinity();
+};
+// The request's device energy with its transfers' gaps spread evenly between them: what charge_transfer and
+// device_energy give a timeline whose gaps are all equal (the simulator charges the real gaps).
+double estimate_request_energy(const PowerProfile& p, const RadioProfile* r, const RequestShape& q);
+
 // A device's energy over `span` s awake, of which `compute` s computing, plus what its radio used.
 double device_energy(const PowerProfile& p, double span, double compute, double radio);
 // A server's energy over `span` s, busy `busy` s (board power: idle, plus the active surplus while busy).

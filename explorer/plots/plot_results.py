@@ -3,8 +3,8 @@
 
 Usage: plot_results.py DIR   (a study folder, a sweep folder or an optimize folder)
 
-Writes DIR/figures/{scalability,bytes,breakdown,pareto,published}.{png,svg} for whichever inputs exist:
-  sweep.csv (DIR or DIR/sweep) with an edge.count column  -> scalability, bytes
+Writes DIR/figures/{scalability,bytes,energy,breakdown,pareto,published}.{png,svg} for whichever inputs exist:
+  sweep.csv (DIR or DIR/sweep) with an edge.count column  -> scalability, bytes, energy (with energy figures)
   breakdown.csv + fields.json (stage names and labels)    -> breakdown
   pareto.csv + screen_sample.csv (DIR or DIR/optimize)    -> pareto
   published_predicted.csv (validate --published)          -> published
@@ -140,6 +140,36 @@ def bytes_per_token(rows, out):
     save(fig, out, "bytes")
 
 
+def energy(rows, out):
+    """Latency against the device's energy per token, one line per strategy through its fleet sizes."""
+    groups = {}
+    for r in rows:
+        if r.get("status") != "ok" or num(r, "edge_energy_per_token_j") is None or num(r, "edge.count") is None:
+            continue
+        groups.setdefault(series_key(r), []).append(r)
+    if not groups:
+        return False
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for name, rs in groups.items():
+        rs = sorted(rs, key=lambda r: num(r, "edge.count"))
+        color, marker = style(name)
+        x = [1e3 * (num(r, "tpot_s.mean") or 0) for r in rs]
+        y = [1e3 * num(r, "edge_energy_per_token_j") for r in rs]
+        ax.plot(x, y, marker=marker, color=color, label=name)
+        for xi, yi, r in zip(x, y, rs):
+            ax.annotate(f"{int(num(r, 'edge.count'))}", (xi, yi), textcoords="offset points", xytext=(4, 3), fontsize=7,
+                        color=color)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("mean time per output token (ms)")
+    ax.set_ylabel("device energy per generated token (mJ)")
+    ax.set_title("Latency vs edge energy per strategy (labels: devices)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(title="strategy")
+    save(fig, out, "energy")
+    return True
+
+
 def breakdown(rows, out, stage_list):
     rows = [r for r in rows if r.get("status") == "ok" and (num(r, "tokens") or 0) > 0]
     if not rows:
@@ -254,7 +284,7 @@ def main():
             engine = "SimGrid simulator" if engines == {"sim"} else "analytic fleet model" if engines == {"analytic"} else "/".join(sorted(engines))
             scalability(rows, out, engine)
             bytes_per_token(rows, out)
-            made += 2
+            made += 2 + int(energy(rows, out))
     bd = find(d, "breakdown.csv", [])
     if bd:
         breakdown(read_csv(bd), out, stages(os.path.dirname(bd)))

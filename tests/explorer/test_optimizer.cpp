@@ -56,6 +56,8 @@ TEST_CASE("constraints parse with units and name what is wrong", "[explorer][opt
   CHECK(parse_constraint("token_cost<=0.2").value == Approx(0.2));
   CHECK_THROWS_WITH(parse_constraint("server_cost<=4GB"), Catch::Matchers::Contains("expected US dollars per hour like $12/h"));
   CHECK_THROWS_AS(parse_constraint("token_cost<=$0.2/h"), InputError);
+  CHECK(parse_constraint("edge_energy<=50mJ").value == Approx(0.05));
+  CHECK_THROWS_WITH(parse_constraint("edge_energy<=50"), Catch::Matchers::Contains("expected an energy like 50mJ"));
 }
 
 TEST_CASE("the optimizer picks the same best point as an exhaustive sweep", "[explorer][optimize]") {
@@ -216,4 +218,44 @@ TEST_CASE("a price objective over an unpriced server profile is refused naming t
                     Catch::Matchers::Contains("--objective server_cost: server profile \"host-cpu-server\" has no price"));
   CHECK_THROWS_WITH(optimize(paper(), {"split.strategy=cloud-only", "server.profile=a6000,jetson-xavier-nx"}, o),
                     Catch::Matchers::Contains("--set server.profile: expected a cloud profile"));
+}
+
+TEST_CASE("the optimizer chooses a power mode for the least device energy per token, verified",
+          "[explorer][optimize][energy]") {
+  const std::string out = "/tmp/splitsim-test-optimize-energy";
+  std::filesystem::remove_all(out);
+  // OPSC on 4 Xavier NX devices at a fixed split: the three nvpmodel modes. 10 W runs the compute-bound prefill
+  // slower but charges less above idle; the screen's energy must hold in the simulator.
+  const std::vector<std::string> sets = {"split.strategy=opsc", "edge.count=4", "split.layer=8", "split.edge_bits=4",
+                                         "split.cloud_bits=8", "split.kv_bits=8", "workload.max_seq_len=2048",
+                                         "edge.power_mode=10W,15W,20W"};
+  OptimizeOptions o;
+  o.objective = "edge_energy";
+  o.verify = 3;
+  o.sweep.engine = engine_for_tests();
+  o.sweep.exe = SPLITSIM_BINARY;
+  o.sweep.out_dir = out;
+  o.sweep.progress = false;
+  o.sweep.jobs = 2;
+  o.quiet = true;
+  o.default_grid = false;
+  const OptimizeResult r = optimize(paper(), sets, o);
+  REQUIRE(r.found);
+  REQUIRE(r.chosen.verified);
+  std::string mode;
+  for (const auto& [k, v] : r.chosen.knobs)
+    if (k == "edge.power_mode") mode = display_value(v);
+  CHECK(mode == "10W");
+  for (const auto& c : r.top) {
+    INFO(c.index);
+    CHECK(c.edge_energy_per_token >= r.chosen.edge_energy_per_token);
+    if (c.verified && c.verify_status == "ok")  // the screen's energy against the simulator's
+      CHECK(metric_value(c, "edge_energy") == Approx(c.edge_energy_per_token).epsilon(0.1));
+  }
+  // Energy over a link without radio figures is refused naming the link.
+  OptimizeOptions bad = o;
+  bad.verify = 0;
+  std::string fiveg = data_dir() + "/scenarios/orin-nano-llama3-8b-5g.toml";
+  CHECK_THROWS_WITH(optimize(fiveg, {"split.strategy=cloud-only"}, bad),
+                    Catch::Matchers::Contains("--objective edge_energy: link \"5g\" has no radio figures"));
 }
