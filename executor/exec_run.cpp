@@ -100,6 +100,9 @@ LinkShape link_shape(const ExecOptions& o) {
   LinkShape l;
   if (!o.link.empty()) {
     LinkProfile p = by_flag("--link", [&] { return load_link(o.link); });
+    if (p.trace)
+      throw InputError(fmt::format("--link {}: expected a constant link (the executor's shaping does not follow a "
+                                   "trace yet), got one whose rate follows a trace", o.link));
     l.uplink_rate = p.uplink.value;
     l.downlink_rate = p.downlink.value;
     l.delay = p.latency.value;

@@ -71,7 +71,9 @@ CellDelay cell_delay(const System& sys, size_t g, const Estimate& a, double size
   CellDelay d;
   if (sys.fleet[g].group.cell_size <= 0) return d;
   const auto& link = sys.fleet[g].link;
-  const double ru = link.uplink.value, rd = link.downlink.value;
+  // A traced link at its time-average rate (the screen has no clock).
+  const double ru = link.uplink.value / (link.trace ? link.trace->mean_inverse(true) : 1.0),
+               rd = link.downlink.value / (link.trace ? link.trace->mean_inverse(false) : 1.0);
   const double alone_u = std::min(ru, sys.backbone.uplink.value), alone_d = std::min(rd, sys.backbone.downlink.value);
   // s beyond the alone time when a flow of `bytes` gets `rate` instead of the uncontended route's `alone`.
   auto extra = [](double bytes, double alone, double rate) { return bytes * (1 / std::min(rate, alone) - 1 / alone); };

@@ -237,6 +237,11 @@ ExecutorSetup executor_setup(const System& sys, const ValidateOptions& o) {
   x.edge.split = sys.plan.split_layer;
   const LinkProfile& a = sys.fleet[0].link;
   const LinkProfile& b = sys.backbone;
+  for (const LinkProfile* l : {&a, &b})
+    if (l->trace)
+      throw InputError(fmt::format("{}: link {}: expected a constant link (the executor's link shaping does not follow "
+                                   "a trace yet), got one whose rate follows {}",
+                                   sc.origin, l->name, std::filesystem::path(l->trace->path).filename().string()));
   x.edge.link.uplink_rate = std::min(a.uplink.value, b.uplink.value);
   x.edge.link.downlink_rate = std::min(a.downlink.value, b.downlink.value);
   x.edge.link.delay = a.latency.value + b.latency.value;

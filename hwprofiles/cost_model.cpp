@@ -350,21 +350,21 @@ double CostModel::transport_overhead(size_t g, double bytes) const {
   return mt->transport.fixed(clients) + mt->transport.per_byte * bytes;
 }
 
-double CostModel::transfer_up(size_t g, double bytes) const {
+double CostModel::transfer(size_t g, bool up, double bytes, double start) const {
   if (bytes <= 0) return 0;
   const auto& a = sys_.fleet[g].link;
   const auto& b = sys_.backbone;
-  return a.latency.value + b.latency.value + bytes / std::min(a.uplink.value, b.uplink.value) +
-         transport_overhead(g, bytes);
+  const double lat = a.latency.value + b.latency.value;
+  const double peak = up ? a.uplink.value : a.downlink.value, cap = up ? b.uplink.value : b.downlink.value;
+  // A traced link: at its time-average rate for the screen (start < 0), along the trace in the simulator.
+  const double carry = !a.trace        ? bytes / std::min(peak, cap)
+                       : start < 0     ? bytes / std::min(peak / a.trace->mean_inverse(up), cap)
+                                       : a.trace->transfer_time(up, start + lat, bytes, peak, cap);
+  return lat + carry + transport_overhead(g, bytes);
 }
 
-double CostModel::transfer_down(size_t g, double bytes) const {
-  if (bytes <= 0) return 0;
-  const auto& a = sys_.fleet[g].link;
-  const auto& b = sys_.backbone;
-  return a.latency.value + b.latency.value + bytes / std::min(a.downlink.value, b.downlink.value) +
-         transport_overhead(g, bytes);
-}
+double CostModel::transfer_up(size_t g, double bytes) const { return transfer(g, true, bytes, -1); }
+double CostModel::transfer_down(size_t g, double bytes) const { return transfer(g, false, bytes, -1); }
 
 MemoryBreakdown CostModel::edge_memory(size_t g) const {
   const ModelSpec& m = sys_.model;

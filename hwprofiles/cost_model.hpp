@@ -102,6 +102,9 @@ class CostModel {
   double downlink_bytes() const;         // one generated token
   double transfer_up(size_t g, double bytes) const;
   double transfer_down(size_t g, double bytes) const;
+  // The same transfer started at `start` (s of simulated time): on a traced link it follows the trace (the
+  // closed form of the simulator's fast mode); start < 0 gives the time-free estimate above.
+  double transfer(size_t g, bool up, double bytes, double start) const;
   // Weight bytes one edge step (every group runs the same plan) or one server iteration streams from memory
   // (every matrix is read once per step, whatever its tokens or batch): what a step puts on a shared memory bus.
   double edge_stream_bytes() const;

@@ -99,6 +99,11 @@ nlohmann::json LinkProfile::to_json() const {
                    {"downlink", sourced_json(downlink)},
                    {"latency", sourced_json(latency)}};
   if (radio) j["radio"] = radio->to_json();
+  if (trace)
+    j["trace"] = {{"file", std::filesystem::path(trace->path).filename().string()},
+                  {"content_hash", trace->content_hash},
+                  {"period_s", trace->period},
+                  {"source", trace_source}};
   return j;
 }
 
@@ -242,6 +247,18 @@ LinkProfile load_link_file(const std::string& path) {
   l.downlink = r.sourced("downlink", Dim::data_rate);
   l.latency = r.sourced("latency", Dim::time);
   if (auto x = r.table_opt("radio")) l.radio = read_radio(*x);
+  if (r.has("trace")) {
+    const std::string name = r.str("trace");
+    if (!name_problem(name).empty() || name.find("..") != std::string::npos)
+      r.fail("trace", "a file name in hwprofiles/links/traces/ (" + name_rule() + ")", quoted_input(name));
+    const std::string file = data_dir() + "/hwprofiles/links/traces/" + name;
+    if (!std::filesystem::exists(file)) r.fail("trace", "a file in hwprofiles/links/traces/", quoted_input(name) + " (no such file)");
+    l.trace = std::make_shared<const LinkTrace>(read_link_trace(file));
+    l.trace_source = r.str("trace_source");
+    if (l.trace_source.empty()) r.fail("trace_source", "where the trace came from (measured/paper/generated: ...)", "\"\"");
+  } else if (r.has("trace_source")) {
+    r.fail("trace_source", "a trace beside it", "a source without a trace");
+  }
   r.expect_all_used();
   if (l.uplink.value <= 0) r.fail("uplink", "a positive rate", "0");
   if (l.downlink.value <= 0) r.fail("downlink", "a positive rate", "0");

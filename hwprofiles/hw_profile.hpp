@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/formats/link_trace.hpp"
 #include "core/toml_reader.hpp"
 
 namespace splitsim {
@@ -96,6 +97,10 @@ struct LinkProfile {
   Sourced downlink;  // B/s
   Sourced latency;   // s, one way
   std::optional<RadioProfile> radio;  // [radio]: the device side's radio energy on this link
+  // trace = "<file>.csv" (hwprofiles/links/traces/): the rates above are peaks and the trace gives their fraction
+  // over time (core/formats/link_trace.hpp); trace_source says where it came from. Null: constant rates.
+  std::shared_ptr<const LinkTrace> trace;
+  std::string trace_source;
   nlohmann::json to_json() const;
 };
 

@@ -39,7 +39,9 @@ std::vector<simgrid::s4u::Host*> build_platform(const Topology& topo) {
   std::vector<s4u::Link*> links;
   links.reserve(topo.links.size());
   for (const auto& l : topo.links) {
-    auto* link = zone->create_link(l.name, l.bandwidth * kSimByteScale);
+    // A traced link starts at its trace's first fraction; the simulation changes it at the trace's times.
+    const double bandwidth = l.trace ? l.bandwidth * l.trace->factor(l.uplink, 0) : l.bandwidth;
+    auto* link = zone->create_link(l.name, bandwidth * kSimByteScale);
     link->set_latency(l.latency);
     link->set_sharing_policy(l.fatpipe ? s4u::Link::SharingPolicy::FATPIPE : s4u::Link::SharingPolicy::SHARED);
     links.push_back(link->seal());

@@ -159,6 +159,25 @@ class Fleet {
   void ring(double at);
   void add_flow(bool up, DeviceState& ds, double start, double bytes);
   void on_flow(const StarNetwork::Done& flow, double at);
+  // Access links whose bandwidth follows a trace: per trace, its next change and the links to change then
+  // (fast mode: StarNetwork links; full mode: SimGrid links).
+  struct TracedLink {
+    StarNetwork* net = nullptr;
+    int32_t link = -1;
+    s4u::Link* sg = nullptr;
+    double peak = 0;  // B/s
+    bool up = true;
+  };
+  struct TraceSchedule {
+    const LinkTrace* trace = nullptr;
+    double next = 0;
+    std::vector<TracedLink> links;
+  };
+  std::vector<TraceSchedule> traces_;
+  void add_traced(const LinkTrace* trace, const TracedLink& l);
+  double next_trace_change() const;
+  void apply_trace_changes(double t);  // every change due at t
+  void trace_actor();                  // full mode
   std::vector<int32_t> net_link_;  // per topology host: its link in up_net_ / down_net_
   std::vector<double> net_latency_up_, net_latency_down_;  // per net link: the route latency
   StarNetwork up_net_, down_net_;
@@ -334,7 +353,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
   if (stream()) {
     if (!last) server_of(ds).push({end, it.device, ds.req.prompt + k, 0, false});
     if (closed) {
-      const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
+      const double down = cost_.transfer(ds.group, false, cost_.downlink_bytes(), end);
       const double at = end + down;
       radio(ds, end, at, cost_.downlink_bytes(), false);
       token_at_device(cost_, ds.req, k, at, down, rec);
@@ -359,7 +378,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
     actor(ds).wake->release();  // the device actor does its own downlink, edge step and uplink
     return;
   }
-  const double down = cost_.transfer_down(ds.group, cost_.downlink_bytes());
+  const double down = cost_.transfer(ds.group, false, cost_.downlink_bytes(), end);
   const double at = end + down;
   radio(ds, end, at, cost_.downlink_bytes(), false);
   const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
@@ -367,9 +386,9 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
     finish(ds, at);
     return;
   }
-  const double up = cost_.transfer_up(ds.group, next->up_bytes);
-  rec.uplink += up;
   const double sent = at + next->edge_compute + next->encode;
+  const double up = cost_.transfer(ds.group, true, next->up_bytes, sent);
+  rec.uplink += up;
   radio(ds, sent, sent + up, next->up_bytes, true);
   server_of(ds).push({sent + up, it.device, ds.req.prompt + k, 0, false});
 }
@@ -421,12 +440,50 @@ void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
   if (next) add_flow(true, ds, at + next->edge_compute + next->encode, next->up_bytes);
 }
 
+void Fleet::add_traced(const LinkTrace* trace, const TracedLink& l) {
+  for (auto& s : traces_)
+    if (s.trace == trace) {
+      s.links.push_back(l);
+      return;
+    }
+  traces_.push_back({trace, trace->next_change(0), {l}});
+}
+
+double Fleet::next_trace_change() const {
+  double t = StarNetwork::kNever;
+  for (const auto& s : traces_) t = std::min(t, s.next);
+  return t;
+}
+
+void Fleet::apply_trace_changes(double t) {
+  for (auto& s : traces_) {
+    if (s.next > t) continue;
+    for (const TracedLink& l : s.links) {
+      const double rate = l.peak * s.trace->factor(l.up, t);
+      if (l.net) l.net->set_bandwidth(t, l.link, rate);
+      if (l.sg) l.sg->set_bandwidth(rate * kSimByteScale);
+    }
+    s.next = s.trace->next_change(t);
+  }
+}
+
+// Full mode: the traced links' rates change at the trace's times (SimGrid re-shares the flows in progress).
+void Fleet::trace_actor() {
+  while (true) {
+    const double t = next_trace_change();
+    if (!std::isfinite(t)) return;
+    s4u::this_actor::sleep_until(t);
+    apply_trace_changes(t);
+  }
+}
+
 // Fast mode's one actor besides the server: it starts requests at their times and advances the StarNetwork.
 // It is not a daemon: the run ends when every device's last request is done (at the latest completion).
 void Fleet::driver_actor() {
   std::vector<StarNetwork::Done> done;
   while (busy_devices_ > 0) {
-    double t = std::min(up_net_.next_event(), down_net_.next_event());
+    const double change = next_trace_change();
+    double t = std::min({up_net_.next_event(), down_net_.next_event(), change});
     if (!request_starts_.empty()) t = std::min(t, request_starts_.top().first);
     const double now = s4u::Engine::get_clock();
     if (t > now) {
@@ -435,6 +492,10 @@ void Fleet::driver_actor() {
       const bool woken = std::isfinite(t) ? !net_bell_->acquire_timeout(t - now) : (net_bell_->acquire(), true);
       net_wait_ = StarNetwork::kNever;
       if (woken) continue;  // something may happen before t
+    }
+    if (change <= t) {  // a traced link changes rate first: the flows run at the old rate up to it
+      apply_trace_changes(change);
+      continue;
     }
     for (StarNetwork* net : {&up_net_, &down_net_}) {
       if (!(net->next_event() <= t)) continue;
@@ -515,8 +576,11 @@ void Fleet::build_networks() {
   for (size_t h = 1; h < topo_.hosts.size(); ++h) {
     const NetLink& lu = topo_.links[static_cast<size_t>(topo_.hosts[h].to_center.at(0))];
     const NetLink& ld = topo_.links[static_cast<size_t>(topo_.hosts[h].from_center.at(0))];
-    net_link_[h] = up_net_.add_link(lu.bandwidth, lu.latency + bb_lat, lu.fatpipe);
-    down_net_.add_link(ld.bandwidth, ld.latency + bb_lat, ld.fatpipe);
+    auto initial = [](const NetLink& l) { return l.trace ? l.bandwidth * l.trace->factor(l.uplink, 0) : l.bandwidth; };
+    net_link_[h] = up_net_.add_link(initial(lu), lu.latency + bb_lat, lu.fatpipe);
+    const int32_t down_link = down_net_.add_link(initial(ld), ld.latency + bb_lat, ld.fatpipe);
+    if (lu.trace) add_traced(lu.trace, {&up_net_, net_link_[h], nullptr, lu.bandwidth, true});
+    if (ld.trace) add_traced(ld.trace, {&down_net_, down_link, nullptr, ld.bandwidth, false});
     net_latency_up_.push_back(lu.latency + bb_lat);
     net_latency_down_.push_back(ld.latency + bb_lat);
   }
@@ -566,7 +630,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
       add_flow(true, ds, t0, first.up_bytes);
       return;
     }
-    const double up = cost_.transfer_up(g, first.up_bytes);
+    const double up = cost_.transfer(g, true, first.up_bytes, t0);
     rec.uplink += up;
     radio(ds, t0, t0 + up, first.up_bytes, true);
     server_of(ds).push({t0 + up, d, s.prompt, ds.kv_need, true});
@@ -657,6 +721,9 @@ void Fleet::launch(int64_t n) {
     for (size_t s = 1; s < server_group_.size(); ++s) with_pool.hosts.push_back({fmt::format("server{}", s), {}, {}});
     hosts_ = build_platform(with_pool);
     server_host_base_ = topo_.hosts.size();
+    for (const NetLink& l : topo_.links)
+      if (l.trace) add_traced(l.trace, {nullptr, -1, s4u::Link::by_name(l.name), l.bandwidth, l.uplink});
+    if (!traces_.empty()) s4u::Actor::create("link-traces", hosts_[0], [this] { trace_actor(); })->daemonize();
   } else {  // fast mode: SimGrid runs the actors and the server's execs; the network is a StarNetwork
     Topology server_only;
     server_only.hosts.push_back({"server", {}, {}});

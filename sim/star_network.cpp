@@ -117,6 +117,23 @@ void StarNetwork::resolve(const std::vector<int32_t>& changed) {
   }
 }
 
+void StarNetwork::set_bandwidth(double t, int32_t i, double bandwidth) {
+  advance_level(t);
+  Link& l = links_[static_cast<size_t>(i)];
+  settle(i);
+  const bool tracked = std::isfinite(capacity_) && l.n > 0;
+  if (tracked) order_.erase({l.threshold(), i});
+  if (l.n > 0) demand_sum_ -= l.demand();
+  l.bandwidth = bandwidth;
+  if (l.n > 0) demand_sum_ += l.demand();
+  if (tracked) order_.insert({l.threshold(), i});
+  changed_.assign(1, i);
+  const std::vector<int32_t> one = changed_;
+  resolve(one);
+  settle(i);
+  rekey(i);
+}
+
 double StarNetwork::next_event() {
   auto clean = [&](auto& heap) {
     while (!heap.empty()) {

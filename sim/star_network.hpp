@@ -42,6 +42,10 @@ class StarNetwork {
   void add_flow(double start, int32_t link, double bytes, uint64_t tag, double issued);
   void add_flow(double start, int32_t link, double bytes, uint64_t tag) { add_flow(start, link, bytes, tag, start); }
 
+  // The link's bandwidth becomes `bandwidth` at time t (a link whose rate follows a trace), t between the last
+  // processed event and next_event(): its flows run at the old rate up to t and share the new one after.
+  void set_bandwidth(double t, int32_t link, double bandwidth);
+
   double next_event();  // time of the next start or completion, kNever when none
   // Processes every event at time next_event(); appends the flows completed then.
   double step(std::vector<Done>& completed);

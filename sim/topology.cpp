@@ -118,12 +118,19 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
     const auto& g = fg.group;
     const double up_bw = fg.link.uplink.value, down_bw = fg.link.downlink.value, lat = fg.link.latency.value;
     const int64_t first = t.group_begin[gi];
+    auto traced = [&](int32_t up_link, int32_t down_link) {  // the group's access links follow its link's trace
+      for (auto [id, up] : {std::pair{up_link, true}, std::pair{down_link, false}}) {
+        t.links[static_cast<size_t>(id)].trace = fg.link.trace.get();
+        t.links[static_cast<size_t>(id)].uplink = up;
+      }
+    };
     // Star routes: a device's links to the centre, then the server's (the backbone, when simulated).
     auto route = [](std::vector<int32_t> up, std::vector<int32_t> down) { return std::make_pair(up, down); };
     if (g.cell_size > 0) {
       for (int64_t c = 0; c < cells_of(g); ++c) {
         std::string base = fmt::format("{}-cell{}", g.name, c);
         int32_t lu = add_link(t, base + "-up", up_bw, lat + fold), ld = add_link(t, base + "-down", down_bw, lat + fold);
+        traced(lu, ld);
         auto [up, down] = route({lu}, {ld});
         int64_t lo = first + c * g.cell_size, hi = std::min(first + g.count, lo + g.cell_size);
         if (full) {
@@ -138,12 +145,14 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
       for (int64_t d = first; d < first + g.count; ++d) {
         int32_t lu = add_link(t, fmt::format("dev{}-up", d), up_bw, lat);
         int32_t ld = add_link(t, fmt::format("dev{}-down", d), down_bw, lat);
+        traced(lu, ld);
         auto [up, down] = route({lu}, {ld});
         t.device_host[static_cast<size_t>(d)] = add_host(t, fmt::format("dev{}", d), up, down);
       }
     } else if (t.backbone_simulated) {
       int32_t lu = add_link(t, g.name + "-access-up", up_bw, lat, true);
       int32_t ld = add_link(t, g.name + "-access-down", down_bw, lat, true);
+      traced(lu, ld);
       auto [up, down] = route({lu}, {ld});
       int32_t h = add_host(t, g.name + "-gateway", up, down);
       for (int64_t d = first; d < first + g.count; ++d) t.device_host[static_cast<size_t>(d)] = h;

@@ -28,6 +28,8 @@ struct NetLink {
   double bandwidth = 0;  // B/s
   double latency = 0;    // s
   bool fatpipe = false;  // FATPIPE: every flow gets the whole bandwidth; else SHARED (max-min fair)
+  const LinkTrace* trace = nullptr;  // an access link whose bandwidth follows a trace (bandwidth is its peak)
+  bool uplink = true;                // which of the trace's fractions it follows
 };
 
 // A host of a star-shaped platform: links from the host to the centre and from the centre to the host.
