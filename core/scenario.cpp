@@ -166,6 +166,7 @@ DeviceGroup read_group(const TomlReader& r, const std::string& name) {
     r.fail("cell_size", fmt::format("at most the group's device count ({})", g.count), std::to_string(g.cell_size));
   g.power_mode = read_power_mode(r);
   g.battery = r.quantity_or("battery", Dim::energy, 0);
+  g.trace_phase = r.choice_or("trace_phase", {"random", "aligned"}, g.trace_phase);
   return g;
 }
 
@@ -390,6 +391,7 @@ nlohmann::json Scenario::to_json() const {
                        {"cell_size", g.cell_size}});
     if (!g.power_mode.empty()) fleet_j.back()["power_mode"] = g.power_mode;  // absent: as before
     if (g.battery > 0) fleet_j.back()["battery_j"] = g.battery;
+    if (g.trace_phase != "random") fleet_j.back()["trace_phase"] = g.trace_phase;
   }
   nlohmann::json j = {
       {"name", name},

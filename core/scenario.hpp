@@ -44,6 +44,9 @@ struct DeviceGroup {
   int64_t cell_size = 0;  // 0: every device has its own access link; K: K devices share one access-point link
   std::string power_mode;  // a [[power.modes]] name of the profile; empty: the profile's own (fastest) clocks
   double battery = 0;      // J of battery capacity, for battery hours; 0: mains-powered (no battery figure)
+  // Where each access link (a device's own, or a cell's) starts in its link's trace: "random" (a seeded phase per
+  // link: links fade independently) or "aligned" (all at the trace's start: one area fading together).
+  std::string trace_phase = "random";
 };
 
 // One group of identical servers of a pool ([[server.groups]]).

@@ -350,7 +350,7 @@ double CostModel::transport_overhead(size_t g, double bytes) const {
   return mt->transport.fixed(clients) + mt->transport.per_byte * bytes;
 }
 
-double CostModel::transfer(size_t g, bool up, double bytes, double start) const {
+double CostModel::transfer(size_t g, bool up, double bytes, double start, double phase) const {
   if (bytes <= 0) return 0;
   const auto& a = sys_.fleet[g].link;
   const auto& b = sys_.backbone;
@@ -359,7 +359,7 @@ double CostModel::transfer(size_t g, bool up, double bytes, double start) const 
   // A traced link: at its time-average rate for the screen (start < 0), along the trace in the simulator.
   const double carry = !a.trace        ? bytes / std::min(peak, cap)
                        : start < 0     ? bytes / std::min(peak / a.trace->mean_inverse(up), cap)
-                                       : a.trace->transfer_time(up, start + lat, bytes, peak, cap);
+                                       : a.trace->transfer_time(up, start + lat + phase, bytes, peak, cap);
   return lat + carry + transport_overhead(g, bytes);
 }
 

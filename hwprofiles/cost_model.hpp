@@ -104,7 +104,8 @@ class CostModel {
   double transfer_down(size_t g, double bytes) const;
   // The same transfer started at `start` (s of simulated time): on a traced link it follows the trace (the
   // closed form of the simulator's fast mode); start < 0 gives the time-free estimate above.
-  double transfer(size_t g, bool up, double bytes, double start) const;
+  // `phase`: where the device's link is in its trace at simulated time 0 (sim/topology.hpp, trace_phase).
+  double transfer(size_t g, bool up, double bytes, double start, double phase = 0) const;
   // Weight bytes one edge step (every group runs the same plan) or one server iteration streams from memory
   // (every matrix is read once per step, whatever its tokens or batch): what a step puts on a shared memory bus.
   double edge_stream_bytes() const;

@@ -40,7 +40,7 @@ std::vector<simgrid::s4u::Host*> build_platform(const Topology& topo) {
   links.reserve(topo.links.size());
   for (const auto& l : topo.links) {
     // A traced link starts at its trace's first fraction; the simulation changes it at the trace's times.
-    const double bandwidth = l.trace ? l.bandwidth * l.trace->factor(l.uplink, 0) : l.bandwidth;
+    const double bandwidth = l.trace ? l.bandwidth * l.trace->factor(l.uplink, l.phase) : l.bandwidth;
     auto* link = zone->create_link(l.name, bandwidth * kSimByteScale);
     link->set_latency(l.latency);
     link->set_sharing_policy(l.fatpipe ? s4u::Link::SharingPolicy::FATPIPE : s4u::Link::SharingPolicy::SHARED);

@@ -79,6 +79,7 @@ struct DeviceState {
   size_t server = 0;     // the pool's server the request was routed to
   double kv_need = 0;
   double done_at = 0;
+  double phase = 0;         // closed-form device on a traced link: its phase in the trace (trace_phase)
   RadioState radio;         // the device's radio between transfers
   int64_t radio_rec = -1;   // the record of its last transfer (the tail after it is that request's)
   // StarNetwork path: tokens received, the size of the uplink in flight.
@@ -162,19 +163,17 @@ class Fleet {
   // Access links whose bandwidth follows a trace: per trace, its next change and the links to change then
   // (fast mode: StarNetwork links; full mode: SimGrid links).
   struct TracedLink {
+    const LinkTrace* trace = nullptr;
     StarNetwork* net = nullptr;
     int32_t link = -1;
     s4u::Link* sg = nullptr;
-    double peak = 0;  // B/s
+    double peak = 0;   // B/s
     bool up = true;
+    double phase = 0;  // s (trace_phase)
   };
-  struct TraceSchedule {
-    const LinkTrace* trace = nullptr;
-    double next = 0;
-    std::vector<TracedLink> links;
-  };
-  std::vector<TraceSchedule> traces_;
-  void add_traced(const LinkTrace* trace, const TracedLink& l);
+  std::vector<TracedLink> traced_;
+  std::priority_queue<std::pair<double, size_t>, std::vector<std::pair<double, size_t>>, std::greater<>> trace_changes_;
+  void add_traced(const TracedLink& l);
   double next_trace_change() const;
   void apply_trace_changes(double t);  // every change due at t
   void trace_actor();                  // full mode
@@ -353,7 +352,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
   if (stream()) {
     if (!last) server_of(ds).push({end, it.device, ds.req.prompt + k, 0, false});
     if (closed) {
-      const double down = cost_.transfer(ds.group, false, cost_.downlink_bytes(), end);
+      const double down = cost_.transfer(ds.group, false, cost_.downlink_bytes(), end, ds.phase);
       const double at = end + down;
       radio(ds, end, at, cost_.downlink_bytes(), false);
       token_at_device(cost_, ds.req, k, at, down, rec);
@@ -378,7 +377,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
     actor(ds).wake->release();  // the device actor does its own downlink, edge step and uplink
     return;
   }
-  const double down = cost_.transfer(ds.group, false, cost_.downlink_bytes(), end);
+  const double down = cost_.transfer(ds.group, false, cost_.downlink_bytes(), end, ds.phase);
   const double at = end + down;
   radio(ds, end, at, cost_.downlink_bytes(), false);
   const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
@@ -387,7 +386,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
     return;
   }
   const double sent = at + next->edge_compute + next->encode;
-  const double up = cost_.transfer(ds.group, true, next->up_bytes, sent);
+  const double up = cost_.transfer(ds.group, true, next->up_bytes, sent, ds.phase);
   rec.uplink += up;
   radio(ds, sent, sent + up, next->up_bytes, true);
   server_of(ds).push({sent + up, it.device, ds.req.prompt + k, 0, false});
@@ -440,30 +439,27 @@ void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
   if (next) add_flow(true, ds, at + next->edge_compute + next->encode, next->up_bytes);
 }
 
-void Fleet::add_traced(const LinkTrace* trace, const TracedLink& l) {
-  for (auto& s : traces_)
-    if (s.trace == trace) {
-      s.links.push_back(l);
-      return;
-    }
-  traces_.push_back({trace, trace->next_change(0), {l}});
+void Fleet::add_traced(const TracedLink& l) {
+  traced_.push_back(l);
+  trace_changes_.push({l.trace->next_change(l.phase) - l.phase, traced_.size() - 1});
 }
 
 double Fleet::next_trace_change() const {
-  double t = StarNetwork::kNever;
-  for (const auto& s : traces_) t = std::min(t, s.next);
-  return t;
+  return trace_changes_.empty() ? StarNetwork::kNever : trace_changes_.top().first;
 }
 
 void Fleet::apply_trace_changes(double t) {
-  for (auto& s : traces_) {
-    if (s.next > t) continue;
-    for (const TracedLink& l : s.links) {
-      const double rate = l.peak * s.trace->factor(l.up, t);
-      if (l.net) l.net->set_bandwidth(t, l.link, rate);
-      if (l.sg) l.sg->set_bandwidth(rate * kSimByteScale);
-    }
-    s.next = s.trace->next_change(t);
+  while (!trace_changes_.empty() && trace_changes_.top().first <= t) {
+    const size_t i = trace_changes_.top().second;
+    trace_changes_.pop();
+    const TracedLink& l = traced_[i];
+    const double rate = l.peak * l.trace->factor(l.up, t + l.phase);
+    if (l.net) l.net->set_bandwidth(t, l.link, rate);
+    if (l.sg) l.sg->set_bandwidth(rate * kSimByteScale);
+    // The next change in simulated time; the phase's rounding must not bring back the one just applied.
+    double next = l.trace->next_change(t + l.phase) - l.phase;
+    if (!(next > t)) next = l.trace->next_change(l.trace->next_change(t + l.phase)) - l.phase;
+    trace_changes_.push({next, i});
   }
 }
 
@@ -576,11 +572,11 @@ void Fleet::build_networks() {
   for (size_t h = 1; h < topo_.hosts.size(); ++h) {
     const NetLink& lu = topo_.links[static_cast<size_t>(topo_.hosts[h].to_center.at(0))];
     const NetLink& ld = topo_.links[static_cast<size_t>(topo_.hosts[h].from_center.at(0))];
-    auto initial = [](const NetLink& l) { return l.trace ? l.bandwidth * l.trace->factor(l.uplink, 0) : l.bandwidth; };
+    auto initial = [](const NetLink& l) { return l.trace ? l.bandwidth * l.trace->factor(l.uplink, l.phase) : l.bandwidth; };
     net_link_[h] = up_net_.add_link(initial(lu), lu.latency + bb_lat, lu.fatpipe);
     const int32_t down_link = down_net_.add_link(initial(ld), ld.latency + bb_lat, ld.fatpipe);
-    if (lu.trace) add_traced(lu.trace, {&up_net_, net_link_[h], nullptr, lu.bandwidth, true});
-    if (ld.trace) add_traced(ld.trace, {&down_net_, down_link, nullptr, ld.bandwidth, false});
+    if (lu.trace) add_traced({lu.trace, &up_net_, net_link_[h], nullptr, lu.bandwidth, true, lu.phase});
+    if (ld.trace) add_traced({ld.trace, &down_net_, down_link, nullptr, ld.bandwidth, false, ld.phase});
     net_latency_up_.push_back(lu.latency + bb_lat);
     net_latency_down_.push_back(ld.latency + bb_lat);
   }
@@ -630,7 +626,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
       add_flow(true, ds, t0, first.up_bytes);
       return;
     }
-    const double up = cost_.transfer(g, true, first.up_bytes, t0);
+    const double up = cost_.transfer(g, true, first.up_bytes, t0, ds.phase);
     rec.uplink += up;
     radio(ds, t0, t0 + up, first.up_bytes, true);
     server_of(ds).push({t0 + up, d, s.prompt, ds.kv_need, true});
@@ -722,8 +718,8 @@ void Fleet::launch(int64_t n) {
     hosts_ = build_platform(with_pool);
     server_host_base_ = topo_.hosts.size();
     for (const NetLink& l : topo_.links)
-      if (l.trace) add_traced(l.trace, {nullptr, -1, s4u::Link::by_name(l.name), l.bandwidth, l.uplink});
-    if (!traces_.empty()) s4u::Actor::create("link-traces", hosts_[0], [this] { trace_actor(); })->daemonize();
+      if (l.trace) add_traced({l.trace, nullptr, -1, s4u::Link::by_name(l.name), l.bandwidth, l.uplink, l.phase});
+    if (!traced_.empty()) s4u::Actor::create("link-traces", hosts_[0], [this] { trace_actor(); })->daemonize();
   } else {  // fast mode: SimGrid runs the actors and the server's execs; the network is a StarNetwork
     Topology server_only;
     server_only.hosts.push_back({"server", {}, {}});
@@ -753,6 +749,7 @@ void Fleet::launch(int64_t n) {
     DeviceState& ds = dev_[static_cast<size_t>(d)];
     ds.group = topo_.group_of(d);
     ds.host = topo_.device_host[static_cast<size_t>(d)];
+    if (ds.host < 0) ds.phase = trace_phase(sys_, ds.group, d);  // closed form: a private link of its own
     if (!topo_.full) continue;
     if (actors_.empty()) actors_.resize(static_cast<size_t>(n));
     actors_[static_cast<size_t>(d)].wake = s4u::Semaphore::create(0);

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "hwprofiles/measured_tables.hpp"
+#include "sim/workload.hpp"
 
 namespace splitsim {
 namespace {
@@ -33,6 +34,13 @@ size_t Topology::group_of(int64_t device) const {
 
 // Long on purpose: one decision (which links are closed form, which are shared, whether the backbone binds)
 // read top to bottom with the hosts and links it produces; each step uses the previous one's hosts.
+double trace_phase(const System& sys, size_t g, int64_t key) {
+  const auto& trace = sys.fleet[g].link.trace;
+  if (!trace || sys.fleet[g].group.trace_phase == "aligned") return 0;
+  Rng rng(device_seed(sys.scenario.seed ^ 0x6c696e6b5f747263ull, key));  // "link_trc": apart from the workload's
+  return rng.uniform() * trace->period;
+}
+
 Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
   Topology t;
   t.group_begin.push_back(0);
@@ -75,6 +83,16 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
   }
   // Devices computing on the server's shared cores (server.shared_cores) contend for them: every edge step is
   // a SimGrid exec on the server's multi-core host, which needs an actor per device (full mode).
+  // Private links that fade independently cannot share the one FATPIPE link per group that fast mode puts in
+  // front of a simulated backbone: each needs its own rate.
+  for (const auto& fg : sys.fleet)
+    if (!full && network && backbone_may_bind && fg.group.cell_size == 0 && fg.link.trace &&
+        fg.group.trace_phase != "aligned") {
+      full = true;
+      t.mode_reason = fmt::format("full: group {}'s private links follow their trace at their own phases in front of a "
+                                  "backbone that may bind (fast mode shares one access link per group there)",
+                                  fg.group.name);
+    }
   t.server_cores = std::max<int64_t>(1, sys.scenario.server.shared_cores);
   if (sys.scenario.server.shared_cores > 0 && !full) {
     full = true;
@@ -113,15 +131,19 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
   // The backbone's latency rides on the access hop when the backbone itself is not a link.
   const double fold = t.backbone_simulated ? 0.0 : sys.backbone.latency.value;
 
-  for (size_t gi = 0; gi < sys.fleet.size(); ++gi) {
+  int64_t cells_before = 0;  // fleet-wide index of the group's first cell
+  for (size_t gi = 0; gi < sys.fleet.size(); cells_before += cells_of(sys.fleet[gi].group), ++gi) {
     const auto& fg = sys.fleet[gi];
     const auto& g = fg.group;
     const double up_bw = fg.link.uplink.value, down_bw = fg.link.downlink.value, lat = fg.link.latency.value;
     const int64_t first = t.group_begin[gi];
-    auto traced = [&](int32_t up_link, int32_t down_link) {  // the group's access links follow its link's trace
+    // The group's access links follow its link's trace, each at its own phase (key: as trace_phase).
+    auto traced = [&](int32_t up_link, int32_t down_link, int64_t key) {
+      const double phase = trace_phase(sys, gi, key);
       for (auto [id, up] : {std::pair{up_link, true}, std::pair{down_link, false}}) {
         t.links[static_cast<size_t>(id)].trace = fg.link.trace.get();
         t.links[static_cast<size_t>(id)].uplink = up;
+        t.links[static_cast<size_t>(id)].phase = phase;
       }
     };
     // Star routes: a device's links to the centre, then the server's (the backbone, when simulated).
@@ -130,7 +152,7 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
       for (int64_t c = 0; c < cells_of(g); ++c) {
         std::string base = fmt::format("{}-cell{}", g.name, c);
         int32_t lu = add_link(t, base + "-up", up_bw, lat + fold), ld = add_link(t, base + "-down", down_bw, lat + fold);
-        traced(lu, ld);
+        traced(lu, ld, -1 - (cells_before + c));
         auto [up, down] = route({lu}, {ld});
         int64_t lo = first + c * g.cell_size, hi = std::min(first + g.count, lo + g.cell_size);
         if (full) {
@@ -145,14 +167,14 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
       for (int64_t d = first; d < first + g.count; ++d) {
         int32_t lu = add_link(t, fmt::format("dev{}-up", d), up_bw, lat);
         int32_t ld = add_link(t, fmt::format("dev{}-down", d), down_bw, lat);
-        traced(lu, ld);
+        traced(lu, ld, d);
         auto [up, down] = route({lu}, {ld});
         t.device_host[static_cast<size_t>(d)] = add_host(t, fmt::format("dev{}", d), up, down);
       }
     } else if (t.backbone_simulated) {
       int32_t lu = add_link(t, g.name + "-access-up", up_bw, lat, true);
       int32_t ld = add_link(t, g.name + "-access-down", down_bw, lat, true);
-      traced(lu, ld);
+      traced(lu, ld, 0);  // aligned (random phases take full mode above)
       auto [up, down] = route({lu}, {ld});
       int32_t h = add_host(t, g.name + "-gateway", up, down);
       for (int64_t d = first; d < first + g.count; ++d) t.device_host[static_cast<size_t>(d)] = h;

@@ -30,7 +30,12 @@ struct NetLink {
   bool fatpipe = false;  // FATPIPE: every flow gets the whole bandwidth; else SHARED (max-min fair)
   const LinkTrace* trace = nullptr;  // an access link whose bandwidth follows a trace (bandwidth is its peak)
   bool uplink = true;                // which of the trace's fractions it follows
+  double phase = 0;                  // s: the link is at trace time t + phase at simulated time t
 };
+
+// The phase (s) at which access link `key` (a private device's index, or -1 - the fleet-wide index of a cell)
+// of fleet group g enters its link's trace: seeded per link, or 0 with trace_phase = "aligned".
+double trace_phase(const System& sys, size_t g, int64_t key);
 
 // A host of a star-shaped platform: links from the host to the centre and from the centre to the host.
 struct NetHost {
