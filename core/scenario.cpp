@@ -281,6 +281,7 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
     s.fleet.push_back(read_group(edge, "edge"));
   }
 
+  std::string server_link;  // [server] link = ...: the single group's (see ServerGroupConfig::link)
   if (auto sv = r.table_opt("server")) {
     s.server.backbone = sv->str_or("backbone", s.server.backbone);
     s.server.router = sv->choice_or("router", router_names(), s.server.router);
@@ -295,9 +296,10 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
         c.count = g.integer_or("count", 1, 100'000, 1);
         c.max_batch = g.integer_or("max_batch", 1, 65536, c.max_batch);
         c.kv_memory = g.quantity_or("kv_memory", Dim::bytes, 0);
+        c.link = g.str_or("link", "");
         s.server.groups.push_back(c);
       }
-      for (const char* k : {"profile", "max_batch", "kv_memory", "count"})
+      for (const char* k : {"profile", "max_batch", "kv_memory", "count", "link"})
         if (sv->has(k)) sv->fail(k, "nothing beside [[server.groups]] (give it per group)", "a value");
       s.server.profile = s.server.groups[0].profile;
       s.server.max_batch = s.server.groups[0].max_batch;
@@ -305,6 +307,7 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
     } else {
       read_knobs(*sv, "server", s);
       s.server.kv_memory = sv->quantity_or("kv_memory", Dim::bytes, 0);
+      server_link = sv->str_or("link", "");
     }
     if (sv->has("shared_cores")) {
       if (sv->is_string("shared_cores")) {
@@ -318,7 +321,7 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
   }
 
   if (s.server.groups.empty())
-    s.server.groups.push_back({"server", s.server.profile, s.server.count, s.server.max_batch, s.server.kv_memory});
+    s.server.groups.push_back({"server", s.server.profile, s.server.count, s.server.max_batch, s.server.kv_memory, server_link});
   if (s.server.server_count() > 1 && s.server.shared_cores > 0)
     throw_input(s.where("server.shared_cores"), "server.shared_cores", "0 with a pool of servers (one machine is one server)",
                 std::to_string(s.server.shared_cores));
@@ -415,11 +418,14 @@ nlohmann::json Scenario::to_json() const {
         {"output_tokens", length_json(workload.output_tokens)}, {"max_seq_len", workload.max_seq_len}}},
   };
   if (server.batch_window > 0) j["server"]["batch_window"] = server.batch_window;  // absent: as before
-  if (server.groups.size() > 1 || server.server_count() > 1) {  // a pool; a single server is written as before
+  const bool hop = std::any_of(server.groups.begin(), server.groups.end(), [](const auto& g) { return !g.link.empty(); });
+  if (server.groups.size() > 1 || server.server_count() > 1 || hop) {  // a pool; a single server is written as before
     nlohmann::json groups = nlohmann::json::array();
-    for (const auto& g : server.groups)
+    for (const auto& g : server.groups) {
       groups.push_back({{"name", g.name}, {"profile", g.profile}, {"count", g.count}, {"max_batch", g.max_batch},
                         {"kv_memory", g.kv_memory}});
+      if (!g.link.empty()) groups.back()["link"] = g.link;
+    }
     j["server"]["groups"] = groups;
     j["server"]["router"] = server.router;
   }

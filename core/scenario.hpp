@@ -56,6 +56,9 @@ struct ServerGroupConfig {
   int64_t count = 1;
   int64_t max_batch = 32;
   double kv_memory = 0;  // as ServerConfig::kv_memory
+  // hwprofiles/links/<link>: the network between the router (where the access network ends) and each server of
+  // the group; empty: none (the servers sit at the router). The router receives a message whole and forwards it.
+  std::string link;
 };
 
 struct ServerConfig {

@@ -350,6 +350,12 @@ double CostModel::transport_overhead(size_t g, double bytes) const {
   return mt->transport.fixed(clients) + mt->transport.per_byte * bytes;
 }
 
+double CostModel::router_hop(bool up, double bytes) const {
+  if (sys_.server_groups.empty() || !sys_.server_groups[0].link || bytes <= 0) return 0;
+  const LinkProfile& l = *sys_.server_groups[0].link;
+  return l.latency.value + bytes / (up ? l.uplink.value : l.downlink.value);
+}
+
 double CostModel::transfer(size_t g, bool up, double bytes, double start, double phase) const {
   if (bytes <= 0) return 0;
   const auto& a = sys_.fleet[g].link;
@@ -447,10 +453,10 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
   const DeviceWork first = device_prefill(g, prompt);
   f.edge_compute = first.edge_compute;
   f.encode = first.encode;
-  f.uplink = transfer_up(g, first.up_bytes);
+  f.uplink = transfer_up(g, first.up_bytes) + router_hop(true, first.up_bytes);
   f.server_decode = server_decode_codec(prompt);
   f.server_compute = server_prefill(prompt);
-  f.downlink = transfer_down(g, e.bytes_down_per_token);
+  f.downlink = transfer_down(g, e.bytes_down_per_token) + router_hop(false, e.bytes_down_per_token);
   e.ttft = f.total();
 
   // Decode steps k = 1 .. output-1 process the previous token at context t = prompt + k.
@@ -467,15 +473,17 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
       // per downlink transfer if the link is the slower of the two.
       const auto& a = sys_.fleet[g].link;
       double link_time = e.bytes_down_per_token / std::min(a.downlink.value, sys_.backbone.downlink.value);
+      link_time = std::max(link_time, router_hop(false, e.bytes_down_per_token) -
+                                          (sys_.server_groups[0].link ? sys_.server_groups[0].link->latency.value : 0.0));
       decode_total += std::max(s.server_compute, link_time);
     } else {
       const DeviceWork w = device_step(g, t);
       s.edge_compute = w.edge_compute;
       s.encode = w.encode;
-      s.uplink = transfer_up(g, w.up_bytes);
+      s.uplink = transfer_up(g, w.up_bytes) + router_hop(true, w.up_bytes);
       s.server_decode = server_decode_codec(1);
       server_busy += s.server_decode;
-      s.downlink = transfer_down(g, e.bytes_down_per_token);
+      s.downlink = transfer_down(g, e.bytes_down_per_token) + router_hop(false, e.bytes_down_per_token);
       decode_total += s.total();
     }
     sum += s;

@@ -113,6 +113,9 @@ class CostModel {
   // The host's measured per-message overhead (framing, socket calls, thread hand-offs) of a transfer of
   // `bytes`; 0 without measured tables. Included in transfer_up/down.
   double transport_overhead(size_t g, double bytes) const;
+  // The router's hop to this system's server (its server group's link, System::for_server_group): latency +
+  // bytes / rate, 0 without a link; up: router to server. The simulator charges it per routed server.
+  double router_hop(bool up, double bytes) const;
   // Memory.
   MemoryBreakdown edge_memory(size_t g) const;
   double server_weight_bytes() const;

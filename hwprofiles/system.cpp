@@ -59,6 +59,11 @@ System resolve_system(const Scenario& sc) {
       const std::string key = fmt::format("server.groups[{}].profile", i);
       g.profile = named(sc, key, [&] { return load_hw_profile(g.config.profile); });
     }
+    if (!g.config.link.empty()) {
+      const std::string key = fmt::format("server.groups[{}].link", i);
+      g.link = named(sc, key, [&] { return load_link(g.config.link); });
+      if (g.link->trace) throw_input(sc.where(key), key, "a constant link", quoted_input(g.config.link) + " (it follows a trace)");
+    }
     s.server_groups.push_back(std::move(g));
   }
 
@@ -110,6 +115,7 @@ System System::for_server_group(size_t g) const {
   if (g == 0) return s;  // the first group is the system's own server and server keys, as set (also after loading)
   const ServerGroup& sg = server_groups.at(g);
   s.server = sg.profile;
+  s.server_groups[0].link = sg.link;  // the router's hop to this group's servers (CostModel::router_hop)
   s.scenario.server.profile = sg.config.profile;
   s.scenario.server.max_batch = sg.config.max_batch;
   s.scenario.server.kv_memory = sg.config.kv_memory;

@@ -24,6 +24,7 @@ struct FleetGroup {
 struct ServerGroup {
   ServerGroupConfig config;  // group 0: the scenario's server.profile, max_batch and kv_memory
   HwProfile profile;
+  std::optional<LinkProfile> link;  // router to each server of the group (config.link); none: no hop
 };
 
 struct System {

@@ -93,6 +93,7 @@ struct DeviceState {
 struct DeviceActor {
   s4u::SemaphorePtr wake;           // released by the server: a token is ready / the request is done
   std::deque<s4u::CommPtr> stream;  // cloud-only tokens on their way
+  std::deque<double> issued;        // when each left its server (before the router's hop)
 };
 
 class Fleet {
@@ -122,6 +123,10 @@ class Fleet {
   void compute(double seconds);
   // Every transfer a mode times passes here: the radio's energy for it and for the gap before it.
   void radio(DeviceState& ds, double start, double end, double bytes, bool up);
+  // The router's hop to a server of the pool (its group's link): the whole message received, then forwarded in
+  // latency + bytes / rate (0 without a link). Up: router to server.
+  double hop(size_t server, bool up, double bytes) const;
+  double router_hop(DeviceState& ds, bool up, double bytes);  // full mode: the device's actor waits it out
   void finish_energy(SimResult& res);
   void shared_step(double seconds, double stream_bytes);
   double transfer(DeviceState& ds, bool up, double bytes);
@@ -158,7 +163,8 @@ class Fleet {
   void start_request(int64_t d, double at);
   void request_done(DeviceState& ds, double at);
   void ring(double at);
-  void add_flow(bool up, DeviceState& ds, double start, double bytes);
+  // `issued`: when the message left (before the router's hop, for a token); default: at start.
+  void add_flow(bool up, DeviceState& ds, double start, double bytes, double issued = -1);
   void on_flow(const StarNetwork::Done& flow, double at);
   // Access links whose bandwidth follows a trace: per trace, its next change and the links to change then
   // (fast mode: StarNetwork links; full mode: SimGrid links).
@@ -291,6 +297,18 @@ void Fleet::finish_energy(SimResult& res) {
   res.totals.server_energy = sys_.plan.server_has_head ? server : 0.0;
 }
 
+double Fleet::hop(size_t server, bool up, double bytes) const {
+  const auto& link = sys_.server_groups[server_group_[server]].link;
+  if (!link || bytes <= 0) return 0;
+  return link->latency.value + bytes / (up ? link->uplink.value : link->downlink.value);
+}
+
+double Fleet::router_hop(DeviceState& ds, bool up, double bytes) {
+  const double h = hop(ds.server, up, bytes);
+  if (h > 0) s4u::this_actor::sleep_for(h);
+  return h;
+}
+
 double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
   if (bytes <= 0) return 0;
   const double t0 = s4u::Engine::get_clock();
@@ -351,55 +369,66 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
 
   if (stream()) {
     if (!last) server_of(ds).push({end, it.device, ds.req.prompt + k, 0, false});
+    const double hd = hop(server, false, cost_.downlink_bytes());
     if (closed) {
-      const double down = cost_.transfer(ds.group, false, cost_.downlink_bytes(), end, ds.phase);
+      const double down = hd + cost_.transfer(ds.group, false, cost_.downlink_bytes(), end + hd, ds.phase);
       const double at = end + down;
-      radio(ds, end, at, cost_.downlink_bytes(), false);
+      radio(ds, end + hd, at, cost_.downlink_bytes(), false);
       token_at_device(cost_, ds.req, k, at, down, rec);
       if (last) finish(ds, at);
     } else if (!topo_.full) {
-      add_flow(false, ds, end, cost_.downlink_bytes());
+      add_flow(false, ds, end + hd, cost_.downlink_bytes(), end);
     } else {
-      DeviceActor& a = actor(ds);
-      a.stream.push_back(s4u::Comm::sendto_init(hosts_[0], hosts_[static_cast<size_t>(ds.host)])
-                             ->set_payload_size(sim_payload(cost_.downlink_bytes())));
-      a.stream.back()->start();
-      ++events_;
-      a.wake->release();
+      // Each token through the router's hop on its own (tokens may overlap there), then its access comm.
+      auto send = [this, &ds, end] {
+        DeviceActor& a = actor(ds);
+        a.stream.push_back(s4u::Comm::sendto_init(hosts_[0], hosts_[static_cast<size_t>(ds.host)])
+                               ->set_payload_size(sim_payload(cost_.downlink_bytes())));
+        a.stream.back()->start();
+        a.issued.push_back(end);
+        ++events_;
+        a.wake->release();
+      };
+      if (hd > 0)
+        s4u::Actor::create("hop", hosts_[0], [send, hd] { s4u::this_actor::sleep_for(hd); send(); });
+      else
+        send();
     }
     return;
   }
+  const double hd = hop(server, false, cost_.downlink_bytes());
   if (!closed && !topo_.full) {
-    add_flow(false, ds, end, cost_.downlink_bytes());  // on_flow carries the device on from its completion
+    add_flow(false, ds, end + hd, cost_.downlink_bytes(), end);  // on_flow carries the device on from its completion
     return;
   }
   if (!closed) {
     actor(ds).wake->release();  // the device actor does its own downlink, edge step and uplink
     return;
   }
-  const double down = cost_.transfer(ds.group, false, cost_.downlink_bytes(), end, ds.phase);
+  const double down = hd + cost_.transfer(ds.group, false, cost_.downlink_bytes(), end + hd, ds.phase);
   const double at = end + down;
-  radio(ds, end, at, cost_.downlink_bytes(), false);
+  radio(ds, end + hd, at, cost_.downlink_bytes(), false);
   const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
   if (!next) {
     finish(ds, at);
     return;
   }
   const double sent = at + next->edge_compute + next->encode;
-  const double up = cost_.transfer(ds.group, true, next->up_bytes, sent, ds.phase);
+  const double access = cost_.transfer(ds.group, true, next->up_bytes, sent, ds.phase);
+  const double up = access + hop(server, true, next->up_bytes);
   rec.uplink += up;
-  radio(ds, sent, sent + up, next->up_bytes, true);
+  radio(ds, sent, sent + access, next->up_bytes, true);
   server_of(ds).push({sent + up, it.device, ds.req.prompt + k, 0, false});
 }
 
 // A transfer of a device behind a shared cell or a simulated backbone, starting at `start` (its bandwidth phase
 // after the route latency, as in SimGrid).
-void Fleet::add_flow(bool up, DeviceState& ds, double start, double bytes) {
+void Fleet::add_flow(bool up, DeviceState& ds, double start, double bytes, double issued) {
   const int32_t link = net_link_[static_cast<size_t>(ds.host)];
   const auto d = static_cast<uint64_t>(&ds - dev_.data());
   const double lat = (up ? net_latency_up_ : net_latency_down_)[static_cast<size_t>(link)];
   if (up) ds.up_bytes = bytes;
-  (up ? up_net_ : down_net_).add_flow(start + lat, link, bytes, d * 2 + (up ? 1 : 0), start);
+  (up ? up_net_ : down_net_).add_flow(start + lat, link, bytes, d * 2 + (up ? 1 : 0), issued < 0 ? start : issued);
   ++events_;
   ring(start + lat);
 }
@@ -419,9 +448,11 @@ void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
   RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
   const bool up = flow.tag % 2 == 1;
   const double bytes = up ? ds.up_bytes : cost_.downlink_bytes();
-  radio(ds, flow.issued, done, bytes, up);
-  const double at = done + cost_.transport_overhead(ds.group, bytes);
-  if (up) {  // the prompt block or one decode step reaches the server
+  const double hd = up ? 0.0 : hop(ds.server, false, bytes);  // a token's hop came before its access flow
+  radio(ds, flow.issued + hd, done, bytes, up);
+  double at = done + cost_.transport_overhead(ds.group, bytes);
+  if (up) {  // the prompt block or one decode step reaches the router, then the server
+    at += hop(ds.server, true, bytes);
     rec.uplink += at - flow.issued;
     if (ds.received == 0)
       server_of(ds).push({at, d, ds.req.prompt, ds.kv_need, true});
@@ -626,15 +657,16 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
       add_flow(true, ds, t0, first.up_bytes);
       return;
     }
-    const double up = cost_.transfer(g, true, first.up_bytes, t0, ds.phase);
+    const double access = cost_.transfer(g, true, first.up_bytes, t0, ds.phase);
+    const double up = access + hop(ds.server, true, first.up_bytes);
     rec.uplink += up;
-    radio(ds, t0, t0 + up, first.up_bytes, true);
+    radio(ds, t0, t0 + access, first.up_bytes, true);
     server_of(ds).push({t0 + up, d, s.prompt, ds.kv_need, true});
     return;
   }
 
   compute(first.edge_compute + first.encode);
-  rec.uplink += transfer(ds, true, first.up_bytes);
+  rec.uplink += transfer(ds, true, first.up_bytes) + router_hop(ds, true, first.up_bytes);
   server_of(ds).push({s4u::Engine::get_clock(), d, s.prompt, ds.kv_need, true});
   for (int64_t k = 1; k <= s.output; ++k) {
     DeviceActor& a = actor(ds);
@@ -645,11 +677,12 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
       a.stream.pop_front();
       c->wait();
       at = c->get_finish_time() + cost_.transport_overhead(ds.group, cost_.downlink_bytes());
-      down = at - c->get_start_time();
+      down = at - a.issued.front();
+      a.issued.pop_front();
       radio(ds, c->get_start_time(), c->get_finish_time(), cost_.downlink_bytes(), false);
       if (k == s.output) s4u::this_actor::sleep_until(at);
     } else {
-      down = transfer(ds, false, cost_.downlink_bytes());
+      down = router_hop(ds, false, cost_.downlink_bytes()) + transfer(ds, false, cost_.downlink_bytes());
       at = s4u::Engine::get_clock();
     }
     const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
@@ -659,7 +692,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
     }
     if (!next) continue;  // streamed: the next token is already on its way
     compute(next->edge_compute + next->encode);
-    rec.uplink += transfer(ds, true, next->up_bytes);
+    rec.uplink += transfer(ds, true, next->up_bytes) + router_hop(ds, true, next->up_bytes);
     server_of(ds).push({s4u::Engine::get_clock(), d, s.prompt + k, 0, false});
   }
 }

@@ -2,6 +2,7 @@
 // against each other.
 #include <catch2/catch.hpp>
 
+#include "hwprofiles/cost_model.hpp"
 #include "sim/router.hpp"
 #include "sim_test_util.hpp"
 
@@ -173,4 +174,64 @@ count = 1
   CHECK(wide.info["server_iterations"].get<int64_t>() < none.info["server_iterations"].get<int64_t>());
   CHECK(queue_wide > queue_none);
   CHECK(wide.info["server_mean_batch"].get<double>() > 1.2);
+}
+
+TEST_CASE("pool: the router's hop to a server group is charged per message, alike in every mode", "[sim][pool][hop]") {
+  // One device, one server behind a Gigabit link from the router: every message pays the hop's latency and its
+  // bytes at the hop's rate on top of the access network, in the uplink and downlink stages.
+  for (const std::string strategy : {"opsc", "cloud-only"}) {
+    INFO(strategy);
+    const std::string base = one_device(strategy);
+    std::string with = base;
+    with.replace(with.find("max_batch = 32"), 14, "max_batch = 32\nlink = \"ethernet-1g\"");
+    const System s0 = system_from(base), s1 = system_from(with);
+    REQUIRE(s1.server_groups[0].link);
+    const SimResult r0 = run_sim(s0), r1 = run_sim(s1), full = run_sim(s1, true);
+    const RequestRecord &a = r0.requests.at(0), &b = r1.requests.at(0), &c = full.requests.at(0);
+    const LinkProfile& l = *s1.server_groups[0].link;
+    const CostModel cost(s1);
+    const double up_block = cost.uplink_bytes(b.prompt_tokens), up_step = cost.uplink_bytes(1), down = cost.downlink_bytes();
+    const bool streamed = strategy == "cloud-only";
+    const double hops_up = l.latency.value + up_block / l.uplink.value +
+                           (streamed ? 0.0 : static_cast<double>(b.output_tokens - 1) * (l.latency.value + up_step / l.uplink.value));
+    const double hops_down = static_cast<double>(b.output_tokens) * (l.latency.value + down / l.downlink.value);
+    CHECK(b.uplink - a.uplink == Approx(hops_up).epsilon(1e-9));
+    CHECK(b.downlink - a.downlink == Approx(hops_down).epsilon(1e-9));
+    if (!streamed) CHECK(b.e2e - a.e2e == Approx(hops_up + hops_down).epsilon(1e-9));
+    // Full mode (the hop waited out in each device's actor, each streamed token through it on its own) agrees,
+    // and so does the cost model's closed form of one device alone.
+    CHECK(rel(c.e2e, b.e2e) < 1e-9);
+    CHECK(rel(c.ttft, b.ttft) < 1e-9);
+    CHECK(rel(cost.estimate(0, b.prompt_tokens, b.output_tokens).e2e, b.e2e) < 1e-9);
+  }
+}
+
+TEST_CASE("pool: server groups behind different router links, fast and full mode alike", "[sim][pool][hop]") {
+  std::string text = pool(12, 2, "least-outstanding", "0.05/s", 5);
+  text.replace(text.find("max_batch = 4"), 13, "max_batch = 4\nlink = \"ethernet-1g\"");
+  text += R"(
+[[server.groups]]
+name = "far"
+profile = "a6000"
+count = 1
+max_batch = 16
+link = "lte"
+)";
+  const auto at = text.find("[split]");
+  const std::string far = text.substr(text.find("\n[[server.groups]]\nname = \"far\""));
+  text = text.substr(0, at) + far.substr(1) + "\n" + text.substr(at, text.size() - at - far.size());
+  const System sys = system_from(text);
+  REQUIRE(sys.server_groups.size() == 2);
+  REQUIRE(sys.server_groups[1].link->name == "lte");
+  const SimResult fast = run_sim(sys), full = run_sim(sys, true);
+  REQUIRE(fast.requests.size() == full.requests.size());
+  for (size_t i = 0; i < fast.requests.size(); ++i) {
+    INFO("request " << i);
+    CHECK(rel(fast.requests[i].e2e, full.requests[i].e2e) < 1e-9);
+    CHECK(rel(fast.requests[i].ttft, full.requests[i].ttft) < 1e-9);
+  }
+  // A link that follows a trace is refused for a hop (it has no clock there), naming the key.
+  std::string traced = one_device("opsc");
+  traced.replace(traced.find("max_batch = 32"), 14, "max_batch = 32\nlink = \"lte-varying\"");
+  CHECK_THROWS_WITH(system_from(traced), Catch::Matchers::Contains("server.groups[0].link: expected a constant link"));
 }
