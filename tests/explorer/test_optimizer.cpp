@@ -38,6 +38,21 @@ std::string engine_for_tests() {
   }
   return e;
 }
+
+// Options of an optimization whose best `verify` candidates run in the simulator, into a fresh `out`.
+OptimizeOptions verified(const std::string& out, const std::string& objective, int verify = 3) {
+  std::filesystem::remove_all(out);
+  OptimizeOptions o;
+  o.objective = objective;
+  o.verify = verify;
+  o.sweep.engine = engine_for_tests();
+  o.sweep.exe = SPLITSIM_BINARY;
+  o.sweep.out_dir = out;
+  o.sweep.progress = false;
+  o.sweep.jobs = 2;
+  o.quiet = true;
+  return o;
+}
 }  // namespace
 
 TEST_CASE("constraints parse with units and name what is wrong", "[explorer][optimize]") {
@@ -154,20 +169,11 @@ TEST_CASE("the default grid screens over ten thousand points", "[explorer][optim
 
 TEST_CASE("the optimizer finds the fewest servers that meet a TPOT target, verified", "[explorer][optimize][pool]") {
   const std::string out = "/tmp/splitsim-test-optimize-servers";
-  std::filesystem::remove_all(out);
   // Cloud-only Llama-2-7B for 256 devices: one A6000 saturates; the pool grows until TPOT <= 60 ms.
   const std::vector<std::string> sets = {"split.strategy=cloud-only", "edge.count=256",       "server.count=1,2,4,8",
                                          "split.cloud_bits=8",        "split.kv_bits=8",      "workload.max_seq_len=2048"};
-  OptimizeOptions o;
-  o.objective = "servers";
+  OptimizeOptions o = verified(out, "servers");
   o.constraints = {parse_constraint("tpot<=60ms")};
-  o.verify = 3;
-  o.sweep.engine = engine_for_tests();
-  o.sweep.exe = SPLITSIM_BINARY;
-  o.sweep.out_dir = out;
-  o.sweep.progress = false;
-  o.sweep.jobs = 2;
-  o.quiet = true;
   const OptimizeResult r = optimize(paper(), sets, o);
   REQUIRE(r.found);
   // Measured: 1 and 2 servers miss (analytic TPOT 122 and 61 ms); 4 meet it (analytic 30.6 ms, simulated 32.3 ms).
@@ -179,21 +185,12 @@ TEST_CASE("the optimizer finds the fewest servers that meet a TPOT target, verif
 TEST_CASE("the optimizer finds the cheapest pool of any profile that meets a TPOT target, verified",
           "[explorer][optimize][pool]") {
   const std::string out = "/tmp/splitsim-test-optimize-cost";
-  std::filesystem::remove_all(out);
   // The question of the previous test at the least price: how many servers of which profile.
   const std::vector<std::string> sets = {"split.strategy=cloud-only", "edge.count=256", "server.count=1,2,4,8",
                                          "server.profile=a6000,l4,l40s,a100-80g,h100-sxm,h200",
                                          "split.cloud_bits=8", "split.kv_bits=8", "workload.max_seq_len=2048"};
-  OptimizeOptions o;
-  o.objective = "server_cost";
+  OptimizeOptions o = verified(out, "server_cost");
   o.constraints = {parse_constraint("tpot<=60ms")};
-  o.verify = 3;
-  o.sweep.engine = engine_for_tests();
-  o.sweep.exe = SPLITSIM_BINARY;
-  o.sweep.out_dir = out;
-  o.sweep.progress = false;
-  o.sweep.jobs = 2;
-  o.quiet = true;
   const OptimizeResult r = optimize(paper(), sets, o);
   REQUIRE(r.found);
   // Measured: the screen's cheapest, two L40S ($2.66/h, analytic TPOT 55.9 ms), verifies at 63.9 ms and is
@@ -223,21 +220,12 @@ TEST_CASE("a price objective over an unpriced server profile is refused naming t
 TEST_CASE("the optimizer chooses a power mode for the least device energy per token, verified",
           "[explorer][optimize][energy]") {
   const std::string out = "/tmp/splitsim-test-optimize-energy";
-  std::filesystem::remove_all(out);
   // OPSC on 4 Xavier NX devices at a fixed split: the three nvpmodel modes. 10 W runs the compute-bound prefill
   // slower but charges less above idle; the screen's energy must hold in the simulator.
   const std::vector<std::string> sets = {"split.strategy=opsc", "edge.count=4", "split.layer=8", "split.edge_bits=4",
                                          "split.cloud_bits=8", "split.kv_bits=8", "workload.max_seq_len=2048",
                                          "edge.power_mode=10W,15W,20W"};
-  OptimizeOptions o;
-  o.objective = "edge_energy";
-  o.verify = 3;
-  o.sweep.engine = engine_for_tests();
-  o.sweep.exe = SPLITSIM_BINARY;
-  o.sweep.out_dir = out;
-  o.sweep.progress = false;
-  o.sweep.jobs = 2;
-  o.quiet = true;
+  OptimizeOptions o = verified(out, "edge_energy");
   o.default_grid = false;
   const OptimizeResult r = optimize(paper(), sets, o);
   REQUIRE(r.found);

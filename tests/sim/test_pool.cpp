@@ -45,6 +45,13 @@ max_seq_len = 2048
                      seed, devices, router, servers, rate);
 }
 
+// `text` with one more [[server.groups]] table: a TOML array of tables continues where it was opened, so the new
+// group goes up beside the first, before [split].
+std::string with_group(const std::string& text, const std::string& group) {
+  const auto at = text.find("[split]");
+  return text.substr(0, at) + "[[server.groups]]\n" + group + "\n" + text.substr(at);
+}
+
 nlohmann::json summary(const std::string& text) { return run_sim(system_from(text)).summary(); }
 
 }  // namespace
@@ -106,18 +113,8 @@ TEST_CASE("pool: kv-aware routing gives a server whose KV memory is committed no
 }
 
 TEST_CASE("pool: a heterogeneous pool reports every server, and runs alike in fast and full mode", "[sim][pool]") {
-  std::string text = pool(16, 2, "least-outstanding", "0.02/s", 3);
-  text += R"(
-[[server.groups]]
-name = "big"
-profile = "a6000"
-count = 1
-max_batch = 16
-)";
-  // A TOML array of tables continues where it was opened: move the second group up beside the first.
-  const auto at = text.find("[split]");
-  const std::string big = text.substr(text.find("\n[[server.groups]]\nname = \"big\""));
-  text = text.substr(0, at) + big.substr(1) + "\n" + text.substr(at, text.size() - at - big.size());
+  const std::string text = with_group(pool(16, 2, "least-outstanding", "0.02/s", 3),
+                                      "name = \"big\"\nprofile = \"a6000\"\ncount = 1\nmax_batch = 16");
   const System sys = system_from(text);
   REQUIRE(sys.server_count() == 3);
   const SimResult r = run_sim(sys);
@@ -207,19 +204,10 @@ TEST_CASE("pool: the router's hop to a server group is charged per message, alik
 }
 
 TEST_CASE("pool: server groups behind different router links, fast and full mode alike", "[sim][pool][hop]") {
-  std::string text = pool(12, 2, "least-outstanding", "0.05/s", 5);
-  text.replace(text.find("max_batch = 4"), 13, "max_batch = 4\nlink = \"ethernet-1g\"");
-  text += R"(
-[[server.groups]]
-name = "far"
-profile = "a6000"
-count = 1
-max_batch = 16
-link = "lte"
-)";
-  const auto at = text.find("[split]");
-  const std::string far = text.substr(text.find("\n[[server.groups]]\nname = \"far\""));
-  text = text.substr(0, at) + far.substr(1) + "\n" + text.substr(at, text.size() - at - far.size());
+  std::string near = pool(12, 2, "least-outstanding", "0.05/s", 5);
+  near.replace(near.find("max_batch = 4"), 13, "max_batch = 4\nlink = \"ethernet-1g\"");
+  const std::string text =
+      with_group(near, "name = \"far\"\nprofile = \"a6000\"\ncount = 1\nmax_batch = 16\nlink = \"lte\"");
   const System sys = system_from(text);
   REQUIRE(sys.server_groups.size() == 2);
   REQUIRE(sys.server_groups[1].link->name == "lte");
