@@ -48,19 +48,27 @@ void print_model(const std::string& name, int bits, int group_size, int kv_bits)
 }
 
 void print_profiles() {
-  fmt::print("{:<24} {:<6} {:>10} {:>12} {:>12}  {}\n", "profile", "kind", "memory", "bandwidth", "fp16 peak",
-             "description");
+  fmt::print("{:<24} {:<6} {:>10} {:>12} {:>12} {:>17} {:>9}  {}\n", "profile", "kind", "memory", "bandwidth",
+             "fp16 peak", "power idle/active", "$/hour", "description");
   for (const auto& n : hw_profile_names()) {
     HwProfile h = load_hw_profile(n);
-    fmt::print("{:<24} {:<6} {:>10} {:>12} {:>12}  {}\n", h.name, h.kind, format_bytes(h.memory_capacity.value),
-               fmt::format("{:.1f} GB/s", h.memory_bandwidth.value / 1e9), format_ops(h.peak_for("fp16")),
-               h.description);
+    std::string power = "-";
+    if (h.power) {
+      power = fmt::format("{:.1f}/{:.1f} W", h.power->idle.value, h.power->active.value);
+      for (const auto& m : h.power->modes) power += (&m == &h.power->modes.front() ? " [" : ",") + m.name;
+      if (!h.power->modes.empty()) power += "]";
+    }
+    fmt::print("{:<24} {:<6} {:>10} {:>12} {:>12} {:>17} {:>9}  {}\n", h.name, h.kind, format_bytes(h.memory_capacity.value),
+               fmt::format("{:.1f} GB/s", h.memory_bandwidth.value / 1e9), format_ops(h.peak_for("fp16")), power,
+               h.usd_per_hour ? fmt::format("{:.2f}", h.usd_per_hour->value) : std::string("-"), h.description);
   }
-  fmt::print("\n{:<14} {:>12} {:>12} {:>9}  {}\n", "link", "uplink", "downlink", "latency", "description");
+  fmt::print("\n{:<14} {:>12} {:>12} {:>9} {:>6} {:>6}  {}\n", "link", "uplink", "downlink", "latency", "radio", "trace",
+             "description");
   for (const auto& n : link_names()) {
     LinkProfile l = load_link(n);
-    fmt::print("{:<14} {:>12} {:>12} {:>9}  {}\n", l.name, format_rate(l.uplink.value), format_rate(l.downlink.value),
-               format_time(l.latency.value), l.description);
+    fmt::print("{:<14} {:>12} {:>12} {:>9} {:>6} {:>6}  {}\n", l.name, format_rate(l.uplink.value),
+               format_rate(l.downlink.value), format_time(l.latency.value), l.radio ? "yes" : "-",
+               l.trace ? fmt::format("{:.0f} s", l.trace->period) : std::string("-"), l.description);
   }
 }
 
