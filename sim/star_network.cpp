@@ -64,6 +64,31 @@ void StarNetwork::advance_level(double t) {
   now_ = std::max(now_, t);
 }
 
+void StarNetwork::file(int32_t i) {
+  Link& l = links_[static_cast<size_t>(i)];
+  l.filed = l.threshold();
+  auto [it, fresh] = order_.try_emplace(l.filed, -1);
+  l.prev = -1;
+  l.next = it->second;
+  if (l.next >= 0) links_[static_cast<size_t>(l.next)].prev = i;
+  it->second = i;
+}
+
+void StarNetwork::unfile(int32_t i) {
+  Link& l = links_[static_cast<size_t>(i)];
+  if (l.prev >= 0) {
+    links_[static_cast<size_t>(l.prev)].next = l.next;
+  } else {
+    auto it = order_.find(l.filed);
+    if (l.next >= 0)
+      it->second = l.next;
+    else
+      order_.erase(it);
+  }
+  if (l.next >= 0) links_[static_cast<size_t>(l.next)].prev = l.prev;
+  l.prev = l.next = -1;
+}
+
 void StarNetwork::resolve(const std::vector<int32_t>& changed) {
   if (!std::isfinite(capacity_)) return;
   const bool binds = demand_sum_ > capacity_ * (1 + 1e-12);
@@ -76,7 +101,7 @@ void StarNetwork::resolve(const std::vector<int32_t>& changed) {
   };
   if (!binds) {
     if (std::isfinite(level_)) {  // the backbone stops binding: every link is self-limited again
-      for (const auto& [thr, i] : order_) make(i, false);
+      for_each_filed([&](int32_t i) { make(i, false); });
       level_ = kNever;
       level_sum_ = 0;
     }
@@ -86,30 +111,48 @@ void StarNetwork::resolve(const std::vector<int32_t>& changed) {
   double fixed = 0, weight = 0;
   for (const auto& [penalty, n] : flows_by_penalty_) weight += static_cast<double>(n) / penalty;
   double level = 0;
-  auto it = order_.begin();
-  for (; it != order_.end(); ++it) {
-    level = (capacity_ - fixed) / weight;
-    if (it->first > level) break;
-    const Link& l = links_[static_cast<size_t>(it->second)];
-    fixed += l.demand();
-    weight -= static_cast<double>(l.n) / l.penalty;
+  // Walk the links by threshold to the first one above the running level: (b, cur) is where it stops.
+  auto b = order_.begin();
+  int32_t cur = -1;
+  bool stopped = false;
+  while (b != order_.end()) {
+    for (cur = b->second; cur >= 0; cur = links_[static_cast<size_t>(cur)].next) {
+      level = (capacity_ - fixed) / weight;
+      if (b->first > level) {
+        stopped = true;
+        break;
+      }
+      const Link& l = links_[static_cast<size_t>(cur)];
+      fixed += l.demand();
+      weight -= static_cast<double>(l.n) / l.penalty;
+    }
+    if (stopped) break;
+    ++b;
   }
-  if (it == order_.end()) {  // every link caps itself below the backbone (float edge case of the test above)
-    for (const auto& [thr, i] : order_) make(i, false);
+  if (!stopped) {  // every link caps itself below the backbone (float edge case of the test above)
+    for_each_filed([&](int32_t i) { make(i, false); });
     level_ = kNever;
     level_sum_ = 0;
     return;
   }
-  for (auto j = order_.begin(); j != it; ++j) make(j->second, false);
+  for (auto j = order_.begin(); j != b; ++j)
+    for (int32_t i = j->second; i >= 0; i = links_[static_cast<size_t>(i)].next) make(i, false);
+  for (int32_t i = b->second; i != cur; i = links_[static_cast<size_t>(i)].next) make(i, false);
   // A new level changes the rates of all backbone-limited links at once without touching them: their keys
   // are in level-sum units. Only links that cross the boundary move: the others' thresholds did not change,
   // so the links that were self-limited and are no longer follow the boundary contiguously (a changed link
   // may sit among them and is set apart below).
   level_ = level;
   auto is_changed = [&](int32_t i) { return std::binary_search(changed.begin(), changed.end(), i); };
-  for (; it != order_.end(); ++it) {
-    if (links_[static_cast<size_t>(it->second)].bb && !is_changed(it->second)) break;
-    make(it->second, true);
+  for (bool done = false; b != order_.end() && !done;) {
+    for (; cur >= 0; cur = links_[static_cast<size_t>(cur)].next) {
+      if (links_[static_cast<size_t>(cur)].bb && !is_changed(cur)) {
+        done = true;
+        break;
+      }
+      make(cur, true);
+    }
+    if (!done && ++b != order_.end()) cur = b->second;
   }
   for (int32_t i : changed) {
     const Link& l = links_[static_cast<size_t>(i)];
@@ -122,11 +165,11 @@ void StarNetwork::set_bandwidth(double t, int32_t i, double bandwidth) {
   Link& l = links_[static_cast<size_t>(i)];
   settle(i);
   const bool tracked = std::isfinite(capacity_) && l.n > 0;
-  if (tracked) order_.erase({l.threshold(), i});
+  if (tracked) unfile(i);
   if (l.n > 0) demand_sum_ -= l.demand();
   l.bandwidth = bandwidth;
   if (l.n > 0) demand_sum_ += l.demand();
-  if (tracked) order_.insert({l.threshold(), i});
+  if (tracked) file(i);
   changed_.assign(1, i);
   const std::vector<int32_t> one = changed_;
   resolve(one);
@@ -163,7 +206,7 @@ double StarNetwork::step(std::vector<Done>& completed) {
   changed.clear();
   auto touch = [&](int32_t i, int64_t dn, double bytes, uint64_t tag, double issued) {
     Link& l = links_[static_cast<size_t>(i)];
-    if (std::isfinite(capacity_) && l.n > 0) order_.erase({l.threshold(), i});
+    if (std::isfinite(capacity_) && l.n > 0) unfile(i);
     if (l.n > 0) demand_sum_ -= l.demand();
     if (std::isfinite(capacity_) && (flows_by_penalty_[l.penalty] += dn) == 0) flows_by_penalty_.erase(l.penalty);
     if (dn > 0) {
@@ -174,7 +217,7 @@ double StarNetwork::step(std::vector<Done>& completed) {
     active_ += dn;
     if (l.n > 0) {
       demand_sum_ += l.demand();
-      if (std::isfinite(capacity_)) order_.insert({l.threshold(), i});
+      if (std::isfinite(capacity_)) file(i);
     } else {
       l.bb = false;
     }

@@ -12,6 +12,7 @@
 // Cost per event: O(log n) plus the self-limited links walked while the backbone binds.
 // Tests compare it with SimGrid's solver (full mode) on small fleets.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -62,6 +63,8 @@ class StarNetwork {
     double s = 0;                // cumulative per-flow service (B) at time t0 (self) or level sum l0 (bb)
     double t0 = 0, l0 = 0;
     uint64_t version = 0;        // invalidates stale completion keys
+    int32_t prev = -1, next = -1;  // in its threshold's list of order_
+    double filed = 0;              // the threshold it is filed under
     struct Target {
       double at;  // cumulative per-flow service at which the flow completes
       uint64_t tag;
@@ -104,7 +107,16 @@ class StarNetwork {
   std::vector<Link> links_;
   std::vector<int32_t> changed_;  // step()'s scratch: the links whose flow count changed
   std::map<double, int64_t> flows_by_penalty_;   // active flows per penalty, while the backbone is finite
-  std::set<std::pair<double, int32_t>> order_;  // active links by threshold, while the backbone is finite
+  // Active links by threshold, while the backbone is finite: one list per distinct threshold (identical cells
+  // share a handful of thresholds, B x penalty / n), so filing a link is a short map lookup and a list splice.
+  std::map<double, int32_t> order_;  // threshold -> first link of its list
+  void file(int32_t i);
+  void unfile(int32_t i);
+  template <class F>
+  void for_each_filed(F&& f) const {
+    for (const auto& [thr, head] : order_)
+      for (int32_t i = head; i >= 0; i = links_[static_cast<size_t>(i)].next) f(i);
+  }
   std::priority_queue<Start, std::vector<Start>, std::greater<>> starts_;
   std::priority_queue<Key, std::vector<Key>, std::greater<>> self_keys_, bb_keys_;
 };
