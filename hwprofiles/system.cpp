@@ -52,7 +52,7 @@ System resolve_system(const Scenario& sc) {
   s.server = named(sc, "server.profile", [&] { return load_hw_profile(sc.server.profile); });
   s.backbone = named(sc, "server.backbone", [&] { return load_link(sc.server.backbone); });
   for (size_t i = 0; i < sc.server.groups.size(); ++i) {
-    ServerGroup g{sc.server.groups[i], s.server};
+    ServerGroup g{sc.server.groups[i], s.server, std::nullopt};
     if (i == 0) {
       g.config.profile = sc.server.profile, g.config.max_batch = sc.server.max_batch, g.config.kv_memory = sc.server.kv_memory;
     } else {
