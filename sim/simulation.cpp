@@ -297,11 +297,7 @@ void Fleet::finish_energy(SimResult& res) {
   res.totals.server_energy = sys_.plan.server_has_head ? server : 0.0;
 }
 
-double Fleet::hop(size_t server, bool up, double bytes) const {
-  const auto& link = sys_.server_groups[server_group_[server]].link;
-  if (!link || bytes <= 0) return 0;
-  return link->latency.value + bytes / (up ? link->uplink.value : link->downlink.value);
-}
+double Fleet::hop(size_t server, bool up, double bytes) const { return server_cost(server).router_hop(up, bytes); }
 
 double Fleet::router_hop(DeviceState& ds, bool up, double bytes) {
   const double h = hop(ds.server, up, bytes);
