@@ -387,6 +387,14 @@ class FleetSolver {
     }
   }
 
+  // A dephased closed loop's prefill waits for the iteration in progress and, when the server is the bottleneck
+  // (the cycle is k S, beyond the device's own local + S), behind the decode steps queued before it in arrival
+  // order: the same wait as a step's.
+  double dephased_prefill_wait() const {
+    const double local = fleet_local(regime_).local;
+    return prefill_rho_ * S_ / 2 + std::max(0.0, tok_ - local - S_);
+  }
+
   // Poisson: fixed point on the number of sequences in flight.
   void poisson() {
     const double lambda = rate_ * N_;  // requests per second, all devices
@@ -423,7 +431,7 @@ class FleetSolver {
     const bool together = closed_ && sc_.workload.think_time <= 0;
     const PrefillWaits waits =
         together ? batched_prefills(cm_, f_.groups, f_.capacity, prompt_regime_, admitted_ / N_)
-                 : PrefillWaits::uniform(f_.groups.size(), regime_.poisson ? prefill_wait_ : prefill_rho_ * S_ / 2);
+                 : PrefillWaits::uniform(f_.groups.size(), regime_.poisson ? prefill_wait_ : dephased_prefill_wait());
     for (size_t g = 0; g < f_.groups.size(); ++g) {
       auto& ge = f_.groups[g];
       const Estimate& a = ge.alone;
