@@ -41,8 +41,10 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     throw InputError(fmt::format("prompt: expected fewer than {} tokens, got {}", m.max_seq_len, prompt.size()));
   EdgeResult r;
   Socket sock = connect_tcp(o.host, o.port);
-  ShapedSender up(sock, o.link.uplink_rate, o.link.delay);
-  ShapedReceiver down(sock, o.link.downlink_rate, o.link.delay);
+  LinkShape link = o.link;
+  if (link.trace && link.origin <= 0) link.origin = now_s();  // the trace's time 0: this client's start
+  ShapedSender up(sock, link);
+  ShapedReceiver down(sock, link);
 
   Frame f = json_frame(FrameType::hello, {{"fingerprint", w.fingerprint},
                                           {"split", o.split},

@@ -100,9 +100,7 @@ LinkShape link_shape(const ExecOptions& o) {
   LinkShape l;
   if (!o.link.empty()) {
     LinkProfile p = by_flag("--link", [&] { return load_link(o.link); });
-    if (p.trace)
-      throw InputError(fmt::format("--link {}: expected a constant link (the executor's shaping does not follow a "
-                                   "trace yet), got one whose rate follows a trace", o.link));
+    l.trace = p.trace;  // a traced link's rates are its peaks; the edge follows the trace from its start
     l.uplink_rate = p.uplink.value;
     l.downlink_rate = p.downlink.value;
     l.delay = p.latency.value;

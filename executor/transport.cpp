@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "core/error.hpp"
@@ -234,8 +235,21 @@ void write_frame(Socket& s, const Frame& f) {
 
 // ---------------------------------------------------------------------------------------------- shaping
 
+double LinkShape::serialization(bool up, double start, double bytes) const {
+  const double rate = up ? uplink_rate : downlink_rate;
+  if (rate <= 0) return 0;
+  if (!trace) return bytes / rate;
+  return trace->transfer_time(up, std::max(0.0, start + delay - origin + phase), bytes, rate,
+                              std::numeric_limits<double>::infinity());
+}
+
 ShapedSender::ShapedSender(Socket& s, double rate, double delay)
-    : socket_(s), rate_(rate), delay_(delay), thread_([this] { run(); }) {}
+    : socket_(s), rate_(rate), delay_(delay), thread_([this] { run(); }) {
+  link_.uplink_rate = rate, link_.delay = delay;
+}
+
+ShapedSender::ShapedSender(Socket& s, const LinkShape& link)
+    : socket_(s), rate_(link.uplink_rate), delay_(link.delay), link_(link), thread_([this] { run(); }) {}
 
 ShapedSender::~ShapedSender() {
   {
@@ -252,7 +266,7 @@ double ShapedSender::send(const Frame& f) {
   std::lock_guard lk(mu_);
   if (!error_.empty()) throw std::runtime_error(error_);
   const double start = std::max(now, free_at_);
-  free_at_ = start + (rate_ > 0 ? static_cast<double>(bytes.size()) / rate_ : 0.0);
+  free_at_ = start + link_.serialization(true, start, static_cast<double>(bytes.size()));
   const double due = free_at_ + delay_;
   queue_.push_back({due, std::move(bytes)});
   ++queued_;
@@ -292,7 +306,12 @@ void ShapedSender::run() {
 }
 
 ShapedReceiver::ShapedReceiver(Socket& s, double rate, double delay)
-    : socket_(s), rate_(rate), delay_(delay), thread_([this] { run(); }) {}
+    : socket_(s), rate_(rate), delay_(delay), thread_([this] { run(); }) {
+  link_.downlink_rate = rate, link_.delay = delay;
+}
+
+ShapedReceiver::ShapedReceiver(Socket& s, const LinkShape& link)
+    : socket_(s), rate_(link.downlink_rate), delay_(link.delay), link_(link), thread_([this] { run(); }) {}
 
 ShapedReceiver::~ShapedReceiver() {
   socket_.shutdown();
@@ -306,7 +325,7 @@ void ShapedReceiver::run() {
       if (!read_frame(socket_, f)) break;
       const double a = now_s();
       const double start = std::max(a, free_at_);
-      free_at_ = start + (rate_ > 0 ? static_cast<double>(f.wire_bytes()) / rate_ : 0.0);
+      free_at_ = start + link_.serialization(false, start, static_cast<double>(f.wire_bytes()));
       std::lock_guard lk(mu_);
       queue_.push_back({std::move(f), a, free_at_ + delay_});
       cv_.notify_all();

@@ -9,12 +9,14 @@
 #include <functional>
 #include <mutex>
 #include <span>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/formats/frame.hpp"
+#include "core/formats/link_trace.hpp"
 
 namespace splitsim {
 
@@ -85,11 +87,19 @@ constexpr size_t kPayloadChunk = 64 << 10;
 void read_payload(Socket& s, size_t length, std::vector<uint8_t>& out, const std::function<void(size_t)>& grow = {});
 void write_frame(Socket& s, const Frame& f);
 
-// A link: rate (B/s, 0 = unlimited) and one-way propagation delay (s) per direction.
+// A link: rate (B/s, 0 = unlimited) and one-way propagation delay (s) per direction. With a trace
+// (core/formats/link_trace.hpp) the rates are peaks and a frame is carried along the trace's fractions, as the
+// simulator carries a transfer (CostModel::transfer): its bytes start after the delay, at trace time
+// (start + delay - origin + phase); origin is the monotonic time of the run's start (now_s()).
 struct LinkShape {
   double uplink_rate = 0, downlink_rate = 0;
   double delay = 0;  // one way
+  std::shared_ptr<const LinkTrace> trace;
+  double phase = 0, origin = 0;
   bool shaped() const { return uplink_rate > 0 || downlink_rate > 0 || delay > 0; }
+  // Seconds a frame of `bytes` leaving at `start` spends on the wire before its delay ends: bytes / rate, or
+  // along the trace.
+  double serialization(bool up, double start, double bytes) const;
 };
 
 // The sending side of a shaped link. A frame is serialized at `rate` behind the frames before it (a FIFO
@@ -99,6 +109,8 @@ struct LinkShape {
 class ShapedSender {
  public:
   ShapedSender(Socket& s, double rate, double delay);
+  // The uplink of `link` (its rate, delay and trace).
+  ShapedSender(Socket& s, const LinkShape& link);
   ~ShapedSender();
   // Queues the frame; returns the time it is due at the receiver.
   double send(const Frame& f);
@@ -113,6 +125,7 @@ class ShapedSender {
   };
   Socket& socket_;
   double rate_, delay_;
+  LinkShape link_;      // for its trace (rate_ and delay_ are the direction's)
   double free_at_ = 0;  // the transmit queue is busy until then
   std::mutex mu_;
   std::condition_variable cv_;
@@ -130,6 +143,8 @@ class ShapedSender {
 class ShapedReceiver {
  public:
   ShapedReceiver(Socket& s, double rate, double delay);
+  // The downlink of `link` (its rate, delay and trace).
+  ShapedReceiver(Socket& s, const LinkShape& link);
   ~ShapedReceiver();  // shuts the socket down to stop the reader
   // false on end of stream. arrived / delivered: monotonic times of the loopback arrival and the hand-over.
   // Rethrows what the reader met (InputError for a malformed frame, runtime_error for I/O).
@@ -143,6 +158,7 @@ class ShapedReceiver {
   };
   Socket& socket_;
   double rate_, delay_;
+  LinkShape link_;
   double free_at_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -239,8 +239,9 @@ ExecutorSetup executor_setup(const System& sys, const ValidateOptions& o) {
   const LinkProfile& b = sys.backbone;
   for (const LinkProfile* l : {&a, &b})
     if (l->trace)
-      throw InputError(fmt::format("{}: link {}: expected a constant link (the executor's link shaping does not follow "
-                                   "a trace yet), got one whose rate follows {}",
+      throw InputError(fmt::format("{}: link {}: expected a constant link (validation runs on shared cores, the "
+                                   "simulator's full mode, where SimGrid does not apply a rate increase to a transfer "
+                                   "in flight), got one whose rate follows {}",
                                    sc.origin, l->name, std::filesystem::path(l->trace->path).filename().string()));
   x.edge.link.uplink_rate = std::min(a.uplink.value, b.uplink.value);
   x.edge.link.downlink_rate = std::min(a.downlink.value, b.downlink.value);
