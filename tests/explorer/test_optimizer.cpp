@@ -1,6 +1,8 @@
 // The optimizer: constraints, the screen, agreement with an exhaustive sweep, infeasibility reporting.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -23,7 +25,8 @@ std::string engine_for_tests() {
     SweepOptions o;
     o.engine = "sim";
     o.exe = SPLITSIM_BINARY;
-    o.out_dir = "/tmp/splitsim-test-sim-probe";
+    // Per process: ctest runs the verification tests in parallel, each in its own process.
+    o.out_dir = "/tmp/splitsim-test-sim-probe-" + std::to_string(getpid());
     o.progress = false;
     o.retry_failed = true;
     std::filesystem::remove_all(o.out_dir);
