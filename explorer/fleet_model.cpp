@@ -390,9 +390,13 @@ class FleetSolver {
   // A dephased closed loop's prefill waits for the iteration in progress and, when the server is the bottleneck
   // (the cycle is k S, beyond the device's own local + S), behind the decode steps queued before it in arrival
   // order: the same wait as a step's.
+  // The first requests start spread over [0, think_time): when their prefills take the server longer than that
+  // window (N x prefill > think time), they queue as a burst, the i-th waiting i (prefill - think / N): on average
+  // (N prefill - think) / 2 over the first round, a share 1 / requests_per_device of all requests.
   double dephased_prefill_wait() const {
     const double local = fleet_local(regime_).local;
-    return prefill_rho_ * S_ / 2 + std::max(0.0, tok_ - local - S_);
+    const double burst = std::max(0.0, admitted_ * prefill_work_ - sc_.workload.think_time);
+    return prefill_rho_ * S_ / 2 + std::max(0.0, tok_ - local - S_) + burst / 2 / std::max(1.0, rpd_);
   }
 
   // Poisson: fixed point on the number of sequences in flight.
