@@ -297,6 +297,10 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
         c.max_batch = g.integer_or("max_batch", 1, 65536, c.max_batch);
         c.kv_memory = g.quantity_or("kv_memory", Dim::bytes, 0);
         c.link = g.str_or("link", "");
+        c.cloud_bits = read_bits(g, "cloud_bits", 0, kWeightBits);
+        if (s.server.groups.empty() && c.cloud_bits > 0)
+          g.fail("cloud_bits", "no override on the first group (split.cloud_bits is its precision; give cloud_bits to "
+                 "the others)", std::to_string(c.cloud_bits));
         s.server.groups.push_back(c);
       }
       for (const char* k : {"profile", "max_batch", "kv_memory", "count", "link"})
@@ -425,6 +429,7 @@ nlohmann::json Scenario::to_json() const {
       groups.push_back({{"name", g.name}, {"profile", g.profile}, {"count", g.count}, {"max_batch", g.max_batch},
                         {"kv_memory", g.kv_memory}});
       if (!g.link.empty()) groups.back()["link"] = g.link;
+      if (g.cloud_bits > 0) groups.back()["cloud_bits"] = g.cloud_bits;
     }
     j["server"]["groups"] = groups;
     j["server"]["router"] = server.router;

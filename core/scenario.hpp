@@ -59,6 +59,10 @@ struct ServerGroupConfig {
   // hwprofiles/links/<link>: the network between the router (where the access network ends) and each server of
   // the group; empty: none (the servers sit at the router). The router receives a message whole and forwards it.
   std::string link;
+  // The group's own weight precision for its layers (split.cloud_bits for this group's servers; 0: the
+  // scenario's): a heterogeneous pool, e.g. memory-tight cards at 4 bits beside 8-bit ones. The devices' side
+  // and the KV cache are the scenario's.
+  int64_t cloud_bits = 0;
 };
 
 struct ServerConfig {

@@ -112,8 +112,12 @@ std::optional<double> System::server_usd_per_hour() const {
 
 System System::for_server_group(size_t g) const {
   System s = *this;
-  if (g == 0) return s;  // the first group is the system's own server and server keys, as set (also after loading)
   const ServerGroup& sg = server_groups.at(g);
+  if (sg.config.cloud_bits > 0 && sg.config.cloud_bits != s.scenario.split.cloud_bits) {
+    s.scenario.split.cloud_bits = sg.config.cloud_bits;  // the group's own weight precision
+    s.plan = make_plan(s.scenario, s.model.n_layers);
+  }
+  if (g == 0) return s;  // the first group is the system's own server and server keys, as set (also after loading)
   s.server = sg.profile;
   s.server_groups[0].link = sg.link;  // the router's hop to this group's servers (CostModel::router_hop)
   s.scenario.server.profile = sg.config.profile;

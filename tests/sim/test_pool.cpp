@@ -223,3 +223,27 @@ TEST_CASE("pool: server groups behind different router links, fast and full mode
   traced.replace(traced.find("max_batch = 32"), 14, "max_batch = 32\nlink = \"lte-varying\"");
   CHECK_THROWS_WITH(system_from(traced), Catch::Matchers::Contains("server.groups[0].link: expected a constant link"));
 }
+
+TEST_CASE("pool: a server group with its own weight precision", "[sim][pool][group-bits]") {
+  // Two L4 groups of one server each under round-robin: the second serves its layers at 4 bits where the first
+  // (split.cloud_bits) uses 8. Its iterations stream half the weight bytes: less busy time for the same work.
+  std::string base = pool(8, 1, "round-robin", "0.05/s", 4);
+  base.replace(base.find("cloud_bits = 4"), 14, "cloud_bits = 8");
+  const std::string text = with_group(base, "name = \"l4-4bit\"\nprofile = \"l4\"\ncount = 1\nmax_batch = 4\ncloud_bits = 4");
+  const System sys = system_from(text);
+  REQUIRE(sys.server_groups.size() == 2);
+  CHECK(sys.for_server_group(0).plan.cloud_bits == 8);
+  CHECK(sys.for_server_group(1).plan.cloud_bits == 4);
+  CHECK(CostModel(sys.for_server_group(1)).server_weight_bytes() < 0.6 * CostModel(sys.for_server_group(0)).server_weight_bytes());
+  const SimResult fast = run_sim(sys), full = run_sim(sys, true);
+  const auto& servers = fast.info["servers"];
+  REQUIRE(servers.size() == 2);
+  const double per_request_8 = servers[0]["busy_s"].get<double>() / servers[0]["requests"].get<double>();
+  const double per_request_4 = servers[1]["busy_s"].get<double>() / servers[1]["requests"].get<double>();
+  CHECK(per_request_4 < 0.8 * per_request_8);
+  for (size_t i = 0; i < fast.requests.size(); ++i) CHECK(rel(fast.requests[i].e2e, full.requests[i].e2e) < 1e-9);
+  // The first group's precision is split.cloud_bits: an override there is refused, naming the key.
+  std::string first = base;
+  first.replace(first.find("max_batch = 4"), 13, "max_batch = 4\ncloud_bits = 4");
+  CHECK_THROWS_WITH(system_from(first), Catch::Matchers::Contains("server.groups[0].cloud_bits: expected no override on the first group"));
+}
