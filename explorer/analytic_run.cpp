@@ -72,24 +72,11 @@ nlohmann::json analytic_summary(const System& sys, const FleetEstimate& f) {
   t.uplink_utilization = f.infeasible ? 0 : f.uplink_utilization;
   t.server_usd_per_hour = sys.server_usd_per_hour().value_or(t.server_usd_per_hour);
   const std::vector<RequestRecord> rows = analytic_requests(sys, f);
-  // Energy over the span: every device idles through it, its requests add their compute and radio on top; the
-  // pool idles and adds its active surplus while busy.
-  double edge = 0;
-  for (size_t g = 0; g < sys.fleet.size(); ++g)
-    edge += sys.fleet[g].device.power ? static_cast<double>(sys.fleet[g].group.count) * sys.fleet[g].device.power->idle.value * t.span : NAN;
-  for (const auto& r : rows) {
-    if (r.oom) continue;
-    const size_t g = static_cast<size_t>(std::find_if(sys.fleet.begin(), sys.fleet.end(), [&](const FleetGroup& fg) {
-                                           return fg.group.name == r.group;
-                                         }) - sys.fleet.begin());
-    if (g < sys.fleet.size() && sys.fleet[g].device.power) edge += r.edge_energy - sys.fleet[g].device.power->idle.value * r.e2e;
-  }
-  t.edge_energy = edge;
-  double server = sys.plan.server_has_head ? 0.0 : NAN;
-  if (sys.plan.server_has_head)
-    for (const auto& sg : sys.server_groups)
-      server += sg.profile.power ? static_cast<double>(sg.config.count) * server_energy(*sg.profile.power, t.span, f.utilization * t.span) : NAN;
-  t.server_energy = sys.plan.server_has_head ? server : 0.0;
+  // Every server busy for the pool's utilization (f.utilization is per server).
+  const RunEnergy e = run_energy(sys, t.span, rows, std::vector<double>(static_cast<size_t>(t.servers), f.utilization * t.span));
+  t.edge_energy = e.edge;
+  t.battery_hours = e.battery_hours;
+  t.server_energy = e.server;
   nlohmann::json s = summarize(rows, t);
   s["engine"] = "analytic";
   if (f.infeasible) {

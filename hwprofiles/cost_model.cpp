@@ -350,10 +350,14 @@ double CostModel::transport_overhead(size_t g, double bytes) const {
   return mt->transport.fixed(clients) + mt->transport.per_byte * bytes;
 }
 
+const LinkProfile* CostModel::router_link() const {
+  return sys_.server_groups.empty() || !sys_.server_groups[0].link ? nullptr : &*sys_.server_groups[0].link;
+}
+
 double CostModel::router_hop(bool up, double bytes) const {
-  if (sys_.server_groups.empty() || !sys_.server_groups[0].link || bytes <= 0) return 0;
-  const LinkProfile& l = *sys_.server_groups[0].link;
-  return l.latency.value + bytes / (up ? l.uplink.value : l.downlink.value);
+  const LinkProfile* l = router_link();
+  if (!l || bytes <= 0) return 0;
+  return l->latency.value + bytes / (up ? l->uplink.value : l->downlink.value);
 }
 
 double CostModel::transfer(size_t g, bool up, double bytes, double start, double phase) const {
@@ -473,8 +477,8 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
       // per downlink transfer if the link is the slower of the two.
       const auto& a = sys_.fleet[g].link;
       double link_time = e.bytes_down_per_token / std::min(a.downlink.value, sys_.backbone.downlink.value);
-      link_time = std::max(link_time, router_hop(false, e.bytes_down_per_token) -
-                                          (sys_.server_groups[0].link ? sys_.server_groups[0].link->latency.value : 0.0));
+      if (const LinkProfile* hop = router_link())  // the router's hop pipelines its latency, not its rate
+        link_time = std::max(link_time, e.bytes_down_per_token / hop->downlink.value);
       decode_total += std::max(s.server_compute, link_time);
     } else {
       const DeviceWork w = device_step(g, t);

@@ -116,6 +116,7 @@ class CostModel {
   // The router's hop to this system's server (its server group's link, System::for_server_group): latency +
   // bytes / rate, 0 without a link; up: router to server. The simulator charges it per routed server.
   double router_hop(bool up, double bytes) const;
+  const LinkProfile* router_link() const;  // that group's link, nullptr without one
   // Memory.
   MemoryBreakdown edge_memory(size_t g) const;
   double server_weight_bytes() const;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace splitsim {
 
@@ -49,6 +50,39 @@ double device_energy(const PowerProfile& p, double span, double compute, double 
 
 double server_energy(const PowerProfile& p, double span, double busy) {
   return p.idle.value * span + (p.active.value - p.idle.value) * std::min(busy, span);
+}
+
+RunEnergy run_energy(const System& sys, double span, const std::vector<RequestRecord>& requests,
+                     const std::vector<double>& busy) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  const size_t groups = sys.fleet.size();
+  std::vector<int64_t> end(groups);  // one past each group's last device index
+  for (size_t g = 0; g < groups; ++g) end[g] = (g ? end[g - 1] : 0) + sys.fleet[g].group.count;
+  std::vector<double> group(groups, 0.0);
+  for (size_t g = 0; g < groups; ++g) {
+    const auto& power = sys.fleet[g].device.power;
+    group[g] = power ? power->idle.value * span * static_cast<double>(sys.fleet[g].group.count) : kNaN;
+  }
+  for (const auto& r : requests) {
+    if (r.oom) continue;
+    const auto g = static_cast<size_t>(std::upper_bound(end.begin(), end.end(), r.device) - end.begin());
+    if (g < groups && sys.fleet[g].device.power) group[g] += r.edge_energy - sys.fleet[g].device.power->idle.value * r.e2e;
+  }
+  RunEnergy e{0, kNaN, 0};
+  for (size_t g = 0; g < groups; ++g) {
+    e.edge += group[g];
+    const double n = static_cast<double>(sys.fleet[g].group.count), battery = sys.fleet[g].group.battery;
+    if (battery > 0 && span > 0 && group[g] > 0) {
+      const double hours = battery / (group[g] / (n * span)) / 3600.0;
+      e.battery_hours = std::isnan(e.battery_hours) ? hours : std::min(e.battery_hours, hours);
+    }
+  }
+  if (!sys.plan.server_has_head) return e;  // the server is not part of the run
+  size_t s = 0;
+  for (const auto& sg : sys.server_groups)
+    for (int64_t k = 0; k < sg.config.count; ++k, ++s)
+      e.server += sg.profile.power ? server_energy(*sg.profile.power, span, s < busy.size() ? busy[s] : 0.0) : kNaN;
+  return e;
 }
 
 }  // namespace splitsim

@@ -4,7 +4,11 @@
 #pragma once
 #include <limits>
 
+#include <vector>
+
+#include "core/metrics.hpp"
 #include "hwprofiles/hw_profile.hpp"
+#include "hwprofiles/system.hpp"
 
 namespace splitsim {
 
@@ -42,5 +46,15 @@ double estimate_request_energy(const PowerProfile& p, const RadioProfile* r, con
 double device_energy(const PowerProfile& p, double span, double compute, double radio);
 // A server's energy over `span` s, busy `busy` s (board power: idle, plus the active surplus while busy).
 double server_energy(const PowerProfile& p, double span, double busy);
+
+// A run's energy over its span (J; NaN where a profile has no power figures), the same in every engine: every
+// device idles through the span and its requests add their energy above idle (edge_energy - idle x e2e); the
+// battery hours of the first device group to run flat at its mean power; the pool idles and adds its active surplus
+// while busy (`busy`: s per server, in the pool's order, group by group).
+struct RunEnergy {
+  double edge = 0, battery_hours = 0, server = 0;
+};
+RunEnergy run_energy(const System& sys, double span, const std::vector<RequestRecord>& requests,
+                     const std::vector<double>& busy);
 
 }  // namespace splitsim

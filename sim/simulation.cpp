@@ -262,8 +262,6 @@ void Fleet::finish_energy(SimResult& res) {
   auto& recs = res.requests;
   for (const DeviceState& ds : dev_)
     if (ds.radio_rec >= 0) recs[static_cast<size_t>(ds.radio_rec)].radio_energy += final_tail(*sys_.fleet[ds.group].link.radio);
-  const size_t groups = sys_.fleet.size();
-  std::vector<double> surplus(groups, 0.0);  // per group: compute above idle plus radio, over all requests
   for (auto& r : recs) {
     const size_t g = topo_.group_of(r.device);
     const auto& power = sys_.fleet[g].device.power;
@@ -272,29 +270,13 @@ void Fleet::finish_energy(SimResult& res) {
       continue;
     }
     r.edge_energy = device_energy(*power, r.e2e, r.edge_compute + r.encode, r.radio_energy);
-    surplus[g] += device_energy(*power, 0, r.edge_compute + r.encode, r.radio_energy);
   }
-  const double span = res.totals.span;
-  double total = 0, hours = std::numeric_limits<double>::quiet_NaN();
-  for (size_t g = 0; g < groups; ++g) {
-    const auto& power = sys_.fleet[g].device.power;
-    const auto n = static_cast<double>(sys_.fleet[g].group.count);
-    const double e = power ? device_energy(*power, span * n, 0, surplus[g]) : std::numeric_limits<double>::quiet_NaN();
-    total += e;
-    const double battery = sys_.fleet[g].group.battery;
-    if (battery > 0 && span > 0 && e > 0) {
-      const double h = battery / (e / (n * span)) / 3600.0;
-      hours = std::isnan(hours) ? h : std::min(hours, h);
-    }
-  }
-  res.totals.edge_energy = total;
-  res.totals.battery_hours = hours;
-  double server = 0;
-  for (size_t s = 0; s < servers_.size(); ++s) {
-    const auto& power = group_sys_[server_group_[s]].server.power;
-    server += power ? server_energy(*power, span, servers_[s]->stats().busy) : std::numeric_limits<double>::quiet_NaN();
-  }
-  res.totals.server_energy = sys_.plan.server_has_head ? server : 0.0;
+  std::vector<double> busy;
+  for (const auto& s : servers_) busy.push_back(s->stats().busy);
+  const RunEnergy e = run_energy(sys_, res.totals.span, recs, busy);
+  res.totals.edge_energy = e.edge;
+  res.totals.battery_hours = e.battery_hours;
+  res.totals.server_energy = e.server;
 }
 
 double Fleet::hop(size_t server, bool up, double bytes) const { return server_cost(server).router_hop(up, bytes); }
