@@ -23,6 +23,8 @@ const RequestField kRequestFields[] = {
     {"e2e_s", "s", "end to end", "arrival to the last token at the device", false, &R::e2e},
     {"bytes_up", "B", "bytes up", "application bytes edge to server, framing included", false, &R::bytes_up},
     {"bytes_down", "B", "bytes down", "application bytes server to edge", false, &R::bytes_down},
+    {"bytes_moved", "B", "KV moved", "of bytes_up: KV handed to the server when a split schedule moved layers", false,
+     &R::bytes_moved},
     {"edge_memory_peak_bytes", "B", "edge memory", "the device's peak memory for this configuration", false,
      &R::edge_memory_peak},
     {"oom", "", "out of memory", "1 when the configuration does not fit the device and the request did not run", false,

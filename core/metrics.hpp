@@ -29,6 +29,7 @@ struct RequestRecord {
   double e2e = 0;           // s from arrival to the last token at the device
   double bytes_up = 0;      // application bytes edge -> server, framing included
   double bytes_down = 0;    // application bytes server -> edge
+  double bytes_moved = 0;   // of bytes_up: the KV the edge handed to the server when its split schedule moved
   double edge_memory_peak = 0;  // B
   bool oom = false;         // the configuration does not fit the device: the request did not run
   // Time spent per stage over the whole request (s).

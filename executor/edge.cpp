@@ -1,6 +1,7 @@
 // One request from the edge: connect, hello (model fingerprint, split, context, sampling), then per step:
 // run the edge layers on the new tokens (the prompt block first, then one token at a time), encode, send,
-// wait for the token. At the end the server's per-step timings come back in a stats frame and are merged
+// wait for the token. A step whose split schedule gives fewer layers than the last step's first sends the KV of the
+// layers it hands over (a kv_move frame), then the block from its new split. At the end the server's per-step timings come back in a stats frame and are merged
 // into the step records. The request's clock starts after the handshake (the simulator has no handshake).
 #include "executor/edge.hpp"
 
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/formats/kv_move.hpp"
 #include "executor/forward.hpp"
 #include "executor/generate.hpp"
 #include "executor/tokenizer.hpp"
@@ -20,6 +22,23 @@ namespace {
 Frame json_frame(FrameType t, const nlohmann::json& j) {
   std::string s = j.dump();
   return {t, 0, std::vector<uint8_t>(s.begin(), s.end())};
+}
+
+// The kv_move payload handing layers [to, from) to the server: their cached keys and values for the cache's
+// positions, through the session's wire codec (core/formats/kv_move.hpp).
+void kv_move_payload(const KvCache& cache, int64_t kv_dim, int64_t to, int64_t from, const CodecSpec& codec,
+                     Eigen::MatrixXf& rows, std::vector<uint8_t>& wire, std::vector<uint8_t>& out) {
+  const KvMoveHeader h{to, from, cache.pos};
+  rows.resize(kv_dim, h.rows());  // one column per row of the block
+  for (int64_t l = to; l < from; ++l)
+    for (int64_t p = 0; p < h.positions; ++p) {
+      std::copy_n(cache.key(l, p), kv_dim, rows.col(kv_move_row(h, l, false, p)).data());
+      std::copy_n(cache.value(l, p), kv_dim, rows.col(kv_move_row(h, l, true, p)).data());
+    }
+  wire_encode(rows, codec, wire);
+  out.resize(static_cast<size_t>(kKvMoveHeaderBytes) + wire.size());
+  write_kv_move_header(h, out.data());
+  std::copy(wire.begin(), wire.end(), out.begin() + kKvMoveHeaderBytes);
 }
 
 [[noreturn]] void refused(const Frame& f, const char* when) {
@@ -46,12 +65,17 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
   ShapedSender up(sock, link);
   ShapedReceiver down(sock, link);
 
-  Frame f = json_frame(FrameType::hello, {{"fingerprint", w.fingerprint},
-                                          {"split", o.split},
-                                          {"context", context},
-                                          {"temperature", o.sampling.temperature},
-                                          {"top_p", o.sampling.top_p},
-                                          {"seed", o.sampling.seed}});
+  const SplitSchedule schedule = o.effective_schedule();
+  if (schedule.first() > w.part.layer_end)
+    throw InputError(fmt::format("split {}: the edge holds layers [0, {}) only", schedule.first(), w.part.layer_end));
+  nlohmann::json hello{{"fingerprint", w.fingerprint},
+                       {"split", schedule.first()},
+                       {"context", context},
+                       {"temperature", o.sampling.temperature},
+                       {"top_p", o.sampling.top_p},
+                       {"seed", o.sampling.seed}};
+  if (schedule.moves()) hello["schedule"] = schedule.to_string();
+  Frame f = json_frame(FrameType::hello, hello);
   up.send(f);
   r.control_bytes_up += static_cast<double>(f.wire_bytes());
   if (!down.receive(f)) throw InputError("server closed the connection during the handshake");
@@ -65,11 +89,13 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     }
   }
 
-  KvCache cache(m, w.part, context);
+  KvCache cache(m, ModelPart::edge(schedule.first()), context);
   if (o.start_gate) o.start_gate();
   Workspace ws;
   Eigen::MatrixXf x;  // (d, T)
-  std::vector<uint8_t> wire;
+  Eigen::MatrixXf kv_rows;  // (kv_dim, rows) of a kv_move block
+  std::vector<uint8_t> wire, kv_wire;
+  int64_t split = schedule.first();
   std::vector<int32_t> block(prompt.begin(), prompt.end());
   RequestRecord& rec = r.record;
   rec.request = request;
@@ -84,10 +110,22 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     TokenRecord tr;
     tr.request = request;
     tr.step = step;
+    const int64_t next_split = schedule.at(cache.pos);
+    // Hand layers [next_split, split) and their KV to the server, one kv_move frame per layer, top layer first.
+    double move_encode = 0;
+    for (; split > next_split; --split) {
+      const double m0 = now_s();
+      Frame move{FrameType::kv_move, 0, {}};
+      kv_move_payload(cache, m.kv_dim(), split - 1, split, o.wire, kv_rows, kv_wire, move.payload);
+      move_encode += now_s() - m0;
+      up.send(move);
+      tr.bytes_moved += move.wire_bytes();
+    }
+    tr.split = split;
     const double t0 = now_s();
     embed(w, block, x);  // (d, T)
     Segment seg{&cache, static_cast<int64_t>(block.size())};
-    forward_layers(w, {&seg, 1}, x, ws);
+    forward_layers(w, {&seg, 1}, x, ws, split);
     const double t1 = now_s();
     wire_encode(x, o.wire, wire);
     const double t2 = now_s();
@@ -98,8 +136,8 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     if (!down.receive(f, &arrived, &delivered)) throw InputError("server closed the connection mid-request");
     if (f.type != FrameType::token || f.payload.size() != 4) refused(f, "a hidden block");
     tr.edge_compute = t1 - t0;
-    tr.encode = t2 - t1;
-    tr.uplink = up.wait_delivered() - t2;
+    tr.encode = t2 - t1 + move_encode;
+    tr.uplink = up.wait_delivered() - t2;  // both frames: the link carries them back to back
     tr.downlink = delivered - arrived;
     tr.bytes_down = f.wire_bytes();
     r.steps.push_back(tr);
@@ -142,7 +180,8 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     rec.server_decode += tr.decode;
     rec.server_compute += tr.server_compute;
     rec.downlink += tr.downlink;
-    rec.bytes_up += static_cast<double>(tr.bytes_up);
+    rec.bytes_up += static_cast<double>(tr.bytes_up + tr.bytes_moved);
+    rec.bytes_moved += static_cast<double>(tr.bytes_moved);
     rec.bytes_down += static_cast<double>(tr.bytes_down);
   }
   rec.output_tokens = static_cast<int64_t>(r.tokens.size());

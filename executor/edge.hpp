@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/metrics.hpp"
+#include "core/split_schedule.hpp"
 #include "executor/records.hpp"
 #include "executor/sampler.hpp"
 #include "executor/transport.hpp"
@@ -22,6 +24,10 @@ struct EdgeOptions {
   std::string host = "127.0.0.1";
   int port = 0;
   int64_t split = 0;
+  // A split that moves with the context (core/split_schedule.hpp); its first band's split replaces `split`.
+  // The edge part must hold layers [0, schedule->first()).
+  std::optional<SplitSchedule> schedule;
+  SplitSchedule effective_schedule() const { return schedule ? *schedule : SplitSchedule::fixed(split); }
   LinkShape link;
   CodecSpec wire{WireCodec::fp32};
   SamplingConfig sampling;  // the server samples with it

@@ -36,6 +36,8 @@ void common_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--seed", o.sampling.seed, "sampling seed");
   c->add_option("--split", o.split, "split point S: edge runs layers [0,S), server [S,L) + head")
       ->check(cli::at_least(0));
+  c->add_option("--split-schedule", o.split_schedule,
+                 "split moving with the context, CONTEXT:SPLIT,... e.g. 0:4,40:2,80:1 (local, edge; replaces --split)");
   c->add_option("--edge-bits", o.edge_bits, "edge weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
   c->add_option("--cloud-bits", o.cloud_bits, "server weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
   c->add_option("--group-size", o.group_size, "OPSC quantization group size along the input dimension")

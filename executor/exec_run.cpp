@@ -13,11 +13,13 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "core/error.hpp"
 #include "core/names.hpp"
 #include "core/output.hpp"
+#include "core/split_schedule.hpp"
 #include "core/units.hpp"
 #include "core/utf8.hpp"
 #include "executor/edge.hpp"
@@ -47,6 +49,7 @@ nlohmann::json ExecOptions::to_json() const {
           {"requests", requests},
           {"clients", clients},
           {"split", split},
+          {"split_schedule", split_schedule},
           {"edge_bits", edge_bits},
           {"cloud_bits", cloud_bits},
           {"group_size", group_size},
@@ -70,9 +73,10 @@ namespace {
 // ---------------------------------------------------------------------------------------------- model
 
 struct ResolvedRun {
-  ExecOptions o;             // with defaults filled in (checkpoint found, tokenizer found)
+  ExecOptions o;             // with defaults filled in (checkpoint found, tokenizer found, split = schedule's first)
   ModelSpec spec;
   std::unique_ptr<Tokenizer> tokenizer;
+  std::optional<SplitSchedule> schedule;  // --split-schedule
 };
 
 // A loader's "unknown model ..." error with the flag that named it in front, like a scenario key's.
@@ -144,7 +148,7 @@ ServerOptions server_options(const ExecOptions& o) {
 }
 
 ResolvedRun resolve(const ExecOptions& in) {
-  ResolvedRun r{in, {}, nullptr};
+  ResolvedRun r{in, {}, nullptr, std::nullopt};
   ExecOptions& o = r.o;
   namespace fs = std::filesystem;
   // Flags first, before any file is read: each is checked like a scenario key.
@@ -174,6 +178,11 @@ ResolvedRun resolve(const ExecOptions& in) {
     r.spec = by_flag("--model", [&] { return load_model(o.model); });
   }
   if (!o.tokenizer.empty()) r.tokenizer = std::make_unique<Tokenizer>(o.tokenizer, r.spec.vocab_size);
+  if (!o.split_schedule.empty()) {
+    if (o.split >= 0) throw InputError("--split-schedule: expected without --split (its first band is the split)");
+    r.schedule = SplitSchedule::parse(o.split_schedule, r.spec.n_layers, "--split-schedule");
+    o.split = r.schedule->first();
+  }
   check_weight_bits("--edge-bits", o.edge_bits);
   check_weight_bits("--cloud-bits", o.cloud_bits);
   o.wire.validate(codec_flag);
@@ -221,7 +230,11 @@ std::string run_name(const ResolvedRun& r, const char* mode) {
   const std::string model =
       name_from(r.o.checkpoint.empty() ? r.o.model : std::filesystem::path(r.o.checkpoint).stem().string());
   if (r.o.split < 0) return fmt::format("{}-{}-unsplit", model, mode);
-  return fmt::format("{}-{}-s{}-e{}-c{}-{}", model, mode, r.o.split, r.o.edge_bits, r.o.cloud_bits, wire_codec_name(r.o.wire.codec));
+  std::string split = fmt::format("s{}", r.o.split);
+  if (r.schedule && r.schedule->moves())
+    for (size_t i = 1; i < r.schedule->bands().size(); ++i)
+      split += fmt::format("-{}at{}", r.schedule->bands()[i].split, r.schedule->bands()[i].context);
+  return fmt::format("{}-{}-{}-e{}-c{}-{}", model, mode, split, r.o.edge_bits, r.o.cloud_bits, wire_codec_name(r.o.wire.codec));
 }
 
 std::string out_dir(const ResolvedRun& r, const char* mode) {
@@ -292,7 +305,7 @@ void local_unsplit(const ResolvedRun& r) {
       forward_head(w, x, {&last, 1}, logits, ws);
       const int32_t next = sampler.sample({logits.data(), static_cast<size_t>(m.vocab_size)});
       const double t1 = now_s();
-      steps.push_back(TokenRecord{k, step, t1 - t0, 0, 0, 0, 0, 0, 0, 0, 0});
+      steps.push_back(TokenRecord{k, step, t1 - t0, 0, 0, 0, 0, 0, 0, 0, 0, m.n_layers, 0});
       rec.edge_compute += t1 - t0;
       if (next == kBosToken) break;
       out.push_back(next);
@@ -382,11 +395,13 @@ void exec_local(const ExecOptions& in) {
     return local_unsplit(r);
   }
   if (o.clients < 1 || o.requests < 1) throw InputError("--clients/--requests: expected at least 1");
+  const int64_t server_from = r.schedule ? r.schedule->lowest() : o.split;
   ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
-  ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
+  ModelWeights server = load_part(r, ModelPart::server(r.spec, server_from), o.cloud_bits);
   auto prompt = prompt_tokens(r);
   EdgeOptions eo;
   eo.split = o.split;
+  eo.schedule = r.schedule;
   eo.link = link_shape(o);
   eo.wire = o.wire;
   eo.sampling = o.sampling;
@@ -419,6 +434,9 @@ void exec_server(const ExecOptions& in) {
   ResolvedRun r = resolve(in);
   const ExecOptions& o = r.o;
   if (o.split < 0) throw InputError("--split: the server needs the split point S (it runs layers [S, L))");
+  if (r.schedule)
+    throw InputError("--split-schedule: the server takes --split, the lowest split it serves (edges' schedules may "
+                     "reach down to it)");
   ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);
   SplitServer srv(server, o.split, server_options(o));
   srv.start();
@@ -461,6 +479,7 @@ void exec_edge(const ExecOptions& in) {
   eo.port = std::stoi(port);
   ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
   eo.split = o.split;
+  eo.schedule = r.schedule;
   eo.link = link_shape(o);
   eo.wire = o.wire;
   eo.steps = o.steps;
@@ -531,6 +550,7 @@ void exec_eval(const ExecOptions& in) {
   ResolvedRun r = resolve(in);
   const ExecOptions& o = r.o;
   if (o.split < 0) throw InputError("--split: eval compares a split configuration with the unsplit model; give S");
+  if (r.schedule) throw InputError("--split-schedule: eval measures one static split (give --split)");
   ModelWeights ref = load_part(r, ModelPart::whole(r.spec), 32);
   ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
   ModelWeights server = load_part(r, ModelPart::server(r.spec, o.split), o.cloud_bits);

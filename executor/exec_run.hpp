@@ -28,6 +28,7 @@ struct ExecOptions {
   int clients = 1;  // local
   // split
   int64_t split = -1;  // -1 = unsplit (local, eval reference)
+  std::string split_schedule;  // "CONTEXT:SPLIT,..." (core/split_schedule.hpp): replaces split for local and edge
   int edge_bits = 32, cloud_bits = 32, group_size = 128;
   CodecSpec wire{WireCodec::fp32};
   // link (edge side) and server

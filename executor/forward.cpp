@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <stdexcept>
 
 #include "core/error.hpp"
 
@@ -106,10 +107,12 @@ void embed(const ModelWeights& w, std::span<const int32_t> tokens, Eigen::Matrix
     std::copy_n(w.embedding.data() + tokens[c] * d, d, x.col(static_cast<Eigen::Index>(c)).data());
 }
 
-void forward_layers(const ModelWeights& w, std::span<const Segment> segments, Eigen::MatrixXf& x, Workspace& ws) {
+void forward_layers(const ModelWeights& w, std::span<const Segment> segments, Eigen::MatrixXf& x, Workspace& ws,
+                    int64_t layer_end) {
   const ModelSpec& m = w.spec;
   const int64_t d = m.dim, f = m.hidden_dim, hd = m.head_dim(), qd = m.n_heads * hd, kvd = m.kv_dim(), n = x.cols();
   const auto eps = static_cast<float>(m.norm_eps), theta = static_cast<float>(m.rope_theta);
+  const int64_t end = layer_end < 0 ? w.part.layer_end : std::min(layer_end, w.part.layer_end);
   ensure(ws.xb, d, n);
   ensure(ws.q, qd, n);
   ensure(ws.k, kvd, n);
@@ -117,45 +120,56 @@ void forward_layers(const ModelWeights& w, std::span<const Segment> segments, Ei
   ensure(ws.att, qd, n);
   ensure(ws.hb, f, n);
   ensure(ws.hb2, f, n);
-  // The position of every column: its segment's cache position plus its offset in the segment.
+  // The position of every column: its segment's cache position plus its offset in the segment; and the layer
+  // from which the first `columns` columns run.
   std::vector<std::pair<KvCache*, int64_t>> where;  // (n)
   where.reserve(static_cast<size_t>(n));
-  for (const Segment& s : segments)
+  std::vector<std::pair<int64_t, int64_t>> entry;  // (layer, columns from that layer on), layers increasing
+  for (const Segment& s : segments) {
+    const int64_t first = std::max(s.first_layer, w.part.layer_begin);
+    if (!entry.empty() && first < entry.back().first)
+      throw std::logic_error("forward_layers: segments out of first_layer order");
+    if (entry.empty() || first > entry.back().first) entry.emplace_back(first, entry.empty() ? 0 : entry.back().second);
+    entry.back().second += s.tokens;
     for (int64_t t = 0; t < s.tokens; ++t) where.emplace_back(s.cache, s.cache->pos + t);
+  }
 
-  for (int64_t l = w.part.layer_begin; l < w.part.layer_end; ++l) {
+  size_t next_entry = 0;
+  int64_t na = 0;  // columns that run layer l: a leading block of x
+  for (int64_t l = entry.empty() ? end : entry.front().first; l < end; ++l) {
+    while (next_entry < entry.size() && entry[next_entry].first <= l) na = entry[next_entry++].second;
     const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
-    // attention: xb (d, n) -> q (qd, n), k, v (kvd, n)
-    for (int64_t c = 0; c < n; ++c) rmsnorm(ws.xb.col(c).data(), x.col(c).data(), lw.rms_att.data(), d, eps);
-    lw.wq.apply(ws.xb.data(), n, ws.q.data());
-    lw.wk.apply(ws.xb.data(), n, ws.k.data());
-    lw.wv.apply(ws.xb.data(), n, ws.v.data());
-    for (int64_t c = 0; c < n; ++c) {
+    // attention: xb (d, na) -> q (qd, na), k, v (kvd, na)
+    for (int64_t c = 0; c < na; ++c) rmsnorm(ws.xb.col(c).data(), x.col(c).data(), lw.rms_att.data(), d, eps);
+    lw.wq.apply(ws.xb.data(), na, ws.q.data());
+    lw.wk.apply(ws.xb.data(), na, ws.k.data());
+    lw.wv.apply(ws.xb.data(), na, ws.v.data());
+    for (int64_t c = 0; c < na; ++c) {
       auto [cache, pos] = where[static_cast<size_t>(c)];
       rope(ws.q.col(c).data(), ws.k.col(c).data(), qd, kvd, hd, pos, theta);
       std::copy_n(ws.k.col(c).data(), kvd, cache->key(l, pos));
       std::copy_n(ws.v.col(c).data(), kvd, cache->value(l, pos));
     }
     // Every key of the batch is cached before any token attends: a block's token t sees its predecessors.
-    for (int64_t c = 0; c < n; ++c) {
+    for (int64_t c = 0; c < na; ++c) {
       auto [cache, pos] = where[static_cast<size_t>(c)];
       attend(ws.att.col(c).data(), ws.q.col(c).data(), *cache, l, pos, m, ws.scores);
     }
-    lw.wo.apply(ws.att.data(), n, ws.xb.data());  // xb (d, n) = Wo att
-    x += ws.xb;
+    lw.wo.apply(ws.att.data(), na, ws.xb.data());  // xb (d, na) = Wo att
+    x.leftCols(na) += ws.xb.leftCols(na);
 
     // MLP (SwiGLU): x += W2 (silu(W1 xb) ⊙ W3 xb)
-    for (int64_t c = 0; c < n; ++c) rmsnorm(ws.xb.col(c).data(), x.col(c).data(), lw.rms_ffn.data(), d, eps);
-    lw.w1.apply(ws.xb.data(), n, ws.hb.data());   // (f, n)
-    lw.w3.apply(ws.xb.data(), n, ws.hb2.data());  // (f, n)
+    for (int64_t c = 0; c < na; ++c) rmsnorm(ws.xb.col(c).data(), x.col(c).data(), lw.rms_ffn.data(), d, eps);
+    lw.w1.apply(ws.xb.data(), na, ws.hb.data());   // (f, na)
+    lw.w3.apply(ws.xb.data(), na, ws.hb2.data());  // (f, na)
     // Scalar exp on purpose: Eigen's packet exp differs from std::exp in the last bit, and which elements
     // fall in the scalar tail would depend on the batch size.
-    for (int64_t i = 0; i < f * n; ++i) {
+    for (int64_t i = 0; i < f * na; ++i) {
       float& g = ws.hb.data()[i];
       g = g / (1.0f + std::exp(-g)) * ws.hb2.data()[i];
     }
-    lw.w2.apply(ws.hb.data(), n, ws.xb.data());   // (d, n)
-    x += ws.xb;
+    lw.w2.apply(ws.hb.data(), na, ws.xb.data());   // (d, na)
+    x.leftCols(na) += ws.xb.leftCols(na);
   }
   for (const Segment& s : segments) s.cache->pos += s.tokens;
 }

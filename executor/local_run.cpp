@@ -13,7 +13,7 @@ LocalRunResult run_local_split(const ModelWeights& edge_part, const ModelWeights
                                std::span<const int32_t> prompt,
                                const std::function<void(int client, int32_t token)>& on_token) {
   LocalRunResult out;
-  SplitServer server(server_part, options.split, server_options);
+  SplitServer server(server_part, server_part.part.layer_begin, server_options);
   server.start();
   options.host = "127.0.0.1";
   options.port = server.port();

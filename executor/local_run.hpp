@@ -18,7 +18,8 @@ struct LocalRunResult {
   double run_start = 0, wall = 0;  // now_s() at the start; s the run took
 };
 
-// `edge_part` and `server_part` are the two halves (weights split at options.split).
+// `edge_part` and `server_part` are the two halves: the edge holds layers [0, S) for the split S (or the first of its
+// schedule), the server [S', L) for the lowest split S' the clients' schedule reaches.
 LocalRunResult run_local_split(const ModelWeights& edge_part, const ModelWeights& server_part, EdgeOptions options,
                                const ServerOptions& server_options, int clients, int requests_per_client,
                                std::span<const int32_t> prompt,

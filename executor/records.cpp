@@ -9,7 +9,8 @@ namespace splitsim {
 const std::vector<std::string>& token_columns() {
   static const std::vector<std::string> cols = {"request",          "step",       "edge_compute_s", "encode_s",
                                                 "uplink_s",         "server_queue_s", "server_compute_s",
-                                                "downlink_s",       "decode_s",   "bytes_up",       "bytes_down"};
+                                                "downlink_s",       "decode_s",   "bytes_up",       "bytes_down",
+                                                "split",            "bytes_moved"};
   return cols;
 }
 
@@ -31,7 +32,9 @@ std::string tokens_csv(const std::vector<TokenRecord>& rows) {
         .add(r.downlink)
         .add(r.decode)
         .add(r.bytes_up)
-        .add(r.bytes_down);
+        .add(r.bytes_down)
+        .add(r.split)
+        .add(r.bytes_moved);
   return t.str();
 }
 

@@ -18,6 +18,8 @@ struct TokenRecord {
   double edge_compute = 0, encode = 0, uplink = 0, server_queue = 0, server_compute = 0, downlink = 0,
          decode = 0;  // s; decode = the server's decoding of the wire block
   int64_t bytes_up = 0, bytes_down = 0;  // frames, header included
+  int64_t split = 0;        // the edge ran layers [0, split) for this step
+  int64_t bytes_moved = 0;  // the kv_move frame sent before this step's block (0: the split did not move)
 };
 
 const std::vector<std::string>& token_columns();

@@ -1,6 +1,8 @@
 // The split server. Threads: an acceptor, one reader per session (frames in, protocol checks), and one
 // scheduler that forms batches and runs them. A session's life: hello -> hello_ack; then (hidden -> token)*;
-// then end -> stats. The reader judges every frame at its header, before a payload byte is read: a frame of
+// then end -> stats. A session whose split schedule moves sends, between a token and its next hidden block, one
+// kv_move frame per layer it hands over (top layer first); the reader applies each to the session's cache while
+// no block of the session is queued, so the scheduler never sees a half-moved session. The reader judges every frame at its header, before a payload byte is read: a frame of
 // the wrong type for the session's state, a second hidden block before the token of the first, or a payload
 // above the session's limit is refused there. The scheduler refuses a wire block that does not decode or
 // does not fit the session's context, and logits no token can be sampled from. Each refusal sends an error
@@ -15,6 +17,8 @@
 #include <system_error>
 
 #include "core/error.hpp"
+#include "core/formats/kv_move.hpp"
+#include "core/split_schedule.hpp"
 #include "core/units.hpp"
 #include "executor/wire.hpp"
 
@@ -47,6 +51,7 @@ nlohmann::json ServerTotals::to_json() const {
           {"batches_at_deadline", batches_at_deadline},
           {"inflight_bytes_peak", inflight_bytes_peak},
           {"errors_dropped", errors_dropped},
+          {"kv_moves", kv_moves},
           {"weights_bytes", weights_bytes},
           {"kv_bytes_peak", kv_bytes_peak}};
 }
@@ -113,8 +118,12 @@ struct SplitServer::Session {
   std::atomic<bool> awaiting{false};  // a hidden block is queued or running; the next may come after its token
   std::atomic<bool> ready{false};     // hello accepted
   std::atomic<double> last_active{0};  // now_s() of the hello_ack or the last token sent
-  KvCache cache;
+  KvCache cache;          // layers [lowest, L)
+  int64_t split = 0;      // the edge's current split: this session's blocks enter at this layer
+  int64_t lowest = 0;     // the lowest split its schedule reaches
+  double move_decode = 0;  // s the reader spent applying kv_move frames since the session's last step
   int64_t max_block = 0;  // B: the largest hidden payload this session may send
+  int64_t max_move = 0;   // B: the largest kv_move payload (one layer of the whole context)
   std::unique_ptr<Sampler> sampler;
   std::mutex steps_mu;
   std::vector<ServerStep> steps;
@@ -128,6 +137,8 @@ SplitServer::SplitServer(const ModelWeights& w, int64_t split, ServerOptions o)
       listener_(opt_.host, opt_.port),
       budget_(std::make_unique<Budget>(opt_.max_inflight_bytes)) {
   totals_.weights_bytes = w_.bytes();
+  if (split_ != w_.part.layer_begin)
+    throw std::logic_error("SplitServer: the split must be the first layer of the server's part");
 }
 
 SplitServer::~SplitServer() { stop(); }
@@ -288,6 +299,11 @@ uint32_t SplitServer::frame_limit(const Session& s, const FrameHeader& h) const 
     return static_cast<uint32_t>(std::min<int64_t>(s.max_block, kMaxFramePayload));
   }
   if (h.type == FrameType::end && s.ready && !s.awaiting) return 0;
+  if (h.type == FrameType::kv_move && s.ready && !s.awaiting) {
+    if (s.split <= s.lowest)
+      throw InputError(fmt::format("kv_move: the session is at split {}, the lowest its schedule declared", s.split));
+    return static_cast<uint32_t>(std::min<int64_t>(s.max_move, kMaxFramePayload));
+  }
   throw InputError(fmt::format("frame: unexpected {} frame in this state of the session", what));
 }
 
@@ -333,8 +349,23 @@ void SplitServer::read_hello(Session& ss, const std::vector<uint8_t>& payload) {
         fmt::format("hello: the edge's weights ({}) are not the server's ({}): start both with the "
                     "same --model/--seed or --checkpoint",
                     quoted_input(fp, 64), w_.fingerprint));
+  const ModelSpec& m = w_.spec;
   const int64_t split = hello_int(j, "split", -1);
-  if (split != split_) throw InputError(fmt::format("hello: the edge splits at {}, this server at {}", split, split_));
+  if (split < split_ || split > m.n_layers)
+    throw InputError(fmt::format("hello: split: expected {}..{} (this server holds layers [{}, {})), got {}", split_,
+                                 m.n_layers, split_, m.n_layers, split));
+  int64_t lowest = split;
+  if (const auto* sv = hello_field(j, "schedule")) {
+    if (!sv->is_string()) throw InputError(fmt::format("hello: schedule: expected a string, got {}", json_echo(*sv)));
+    const SplitSchedule sched = SplitSchedule::parse(sv->get<std::string>(), m.n_layers, "hello: schedule");
+    if (sched.first() != split)
+      throw InputError(fmt::format("hello: schedule: expected its first band at the split {}, got {}", split,
+                                   sched.first()));
+    if (sched.lowest() < split_)
+      throw InputError(fmt::format("hello: schedule: it reaches split {}; this server holds layers [{}, {}) only",
+                                   sched.lowest(), split_, m.n_layers));
+    lowest = sched.lowest();
+  }
   const int64_t context = hello_int(j, "context", 0);
   if (context < 1 || context > w_.spec.max_seq_len)
     throw InputError(fmt::format("hello: expected a context in 1..{}, got {}", w_.spec.max_seq_len, context));
@@ -350,7 +381,9 @@ void SplitServer::read_hello(Session& ss, const std::vector<uint8_t>& payload) {
   ss.sampler = std::make_unique<Sampler>(sc);
   // The KV cache is reserved in the budget before it is allocated (and zeroed): a hello asking for a long
   // context may not take memory that the sessions already served need.
-  const double need = KvCache::bytes_for(w_.spec, w_.part, context);
+  // A schedule's session reserves the KV of every layer it will ever hold: a move never waits for memory.
+  const ModelPart part{lowest, m.n_layers, false, true};
+  const double need = KvCache::bytes_for(m, part, context);
   {
     std::lock_guard lk(mu_);
     if (kv_bytes_live_ + need > opt_.max_kv_bytes)
@@ -362,14 +395,51 @@ void SplitServer::read_hello(Session& ss, const std::vector<uint8_t>& payload) {
     kv_bytes_live_ += need;
     totals_.kv_bytes_peak = std::max(totals_.kv_bytes_peak, kv_bytes_live_);
   }
-  ss.cache = KvCache(w_.spec, w_.part, context);
-  ss.max_block = max_block_bytes(context, w_.spec.dim);
+  ss.cache = KvCache(m, part, context);
+  ss.split = split;
+  ss.lowest = lowest;
+  ss.max_block = max_block_bytes(context, m.dim);
+  ss.max_move = kKvMoveHeaderBytes + max_block_bytes(2 * context, m.kv_dim());
   std::string ack =
       nlohmann::json{{"session", ss.id}, {"server_weights_bytes", w_.bytes()}, {"server_kv_bytes", ss.kv_bytes}}.dump();
   ss.socket.set_timeouts(opt_.idle_timeout, opt_.send_timeout);
   ss.last_active = now_s();
   ss.ready = true;
   send(ss, {FrameType::hello_ack, ss.id, std::vector<uint8_t>(ack.begin(), ack.end())});
+}
+
+// One layer handed over by the session's edge: [split - 1, split) with the keys and values of every position
+// the session has cached. The session's blocks enter one layer lower from then on.
+void SplitServer::apply_kv_move(Session& ss, const std::vector<uint8_t>& payload) {
+  const double t0 = now_s();
+  const KvMoveHeader h = read_kv_move_header(payload);
+  if (h.layer_end != ss.split || h.layer_begin != ss.split - 1)
+    throw InputError(fmt::format("kv_move: expected layers [{}, {}) (one layer, just below the session's split), "
+                                 "got [{}, {})",
+                                 ss.split - 1, ss.split, h.layer_begin, h.layer_end));
+  if (h.positions != ss.cache.pos)
+    throw InputError(fmt::format("kv_move: expected the {} positions the session has cached, got {}", ss.cache.pos,
+                                 h.positions));
+  const int64_t kvd = w_.spec.kv_dim();
+  Eigen::MatrixXf rows;  // (kv_dim, rows)
+  const std::span<const uint8_t> block(payload.data() + kKvMoveHeaderBytes, payload.size() - kKvMoveHeaderBytes);
+  if (h.positions > 0) {
+    wire_decode(block, kvd, rows);
+    if (rows.cols() != h.rows())
+      throw InputError(fmt::format("kv_move: expected a block of {} rows, got {}", h.rows(), rows.cols()));
+  } else if (!block.empty()) {
+    throw InputError("kv_move: expected no block for an empty cache");
+  }
+  for (int64_t p = 0; p < h.positions; ++p) {
+    std::copy_n(rows.col(kv_move_row(h, h.layer_begin, false, p)).data(), kvd, ss.cache.key(h.layer_begin, p));
+    std::copy_n(rows.col(kv_move_row(h, h.layer_begin, true, p)).data(), kvd, ss.cache.value(h.layer_begin, p));
+  }
+  ss.split = h.layer_begin;
+  const double spent = now_s() - t0;
+  ss.move_decode += spent;
+  std::lock_guard lk(mu_);
+  totals_.busy += spent;
+  ++totals_.kv_moves;
 }
 
 void SplitServer::reader_loop(std::shared_ptr<Session> s) {
@@ -412,6 +482,9 @@ void SplitServer::reader_loop(std::shared_ptr<Session> s) {
       });
       if (f.type == FrameType::hello) {
         read_hello(ss, f.payload);
+      } else if (f.type == FrameType::kv_move) {
+        apply_kv_move(ss, f.payload);
+        f.payload = {};
       } else if (f.type == FrameType::hidden) {
         ss.awaiting = true;
         std::lock_guard lk(mu_);
@@ -520,7 +593,10 @@ void SplitServer::run_batch(std::vector<Work>& batch, double started) {
     totals_.busy += busy;
     return;
   }
-  // One forward pass for all sequences: x (d, sum of block lengths).
+  // One forward pass for all sequences: x (d, sum of block lengths), the sessions that enter at the lowest layer
+  // first (forward_layers runs each layer over a leading block of columns).
+  std::stable_sort(ok.begin(), ok.end(),
+                   [&](size_t a, size_t b) { return batch[a].session->split < batch[b].session->split; });
   const double t0 = now_s();
   int64_t n = 0;
   for (size_t i : ok) n += blocks[i].cols();
@@ -530,7 +606,7 @@ void SplitServer::run_batch(std::vector<Work>& batch, double started) {
   int64_t col = 0;
   for (size_t i : ok) {
     x.middleCols(col, blocks[i].cols()) = blocks[i];
-    segs.push_back({&batch[i].session->cache, blocks[i].cols()});
+    segs.push_back({&batch[i].session->cache, blocks[i].cols(), batch[i].session->split});
     col += blocks[i].cols();
     last.push_back(col - 1);
   }
@@ -557,7 +633,10 @@ void SplitServer::run_batch(std::vector<Work>& batch, double started) {
     }
     {
       std::lock_guard lk(s.steps_mu);
-      s.steps.push_back({started - batch[ok[k]].received, decode_s[ok[k]], compute, static_cast<int64_t>(ok.size())});
+      // A kv_move applied before this step is decoding the session's upload too: it counts with the block's.
+      s.steps.push_back({started - batch[ok[k]].received, decode_s[ok[k]] + s.move_decode, compute,
+                         static_cast<int64_t>(ok.size())});
+      s.move_decode = 0;
     }
     uint8_t tok[4];
     std::memcpy(tok, &tokens[k], 4);

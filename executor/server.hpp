@@ -9,7 +9,9 @@
 //  - the payload of the frame it is sending, grown as its bytes arrive and never above the session's limit
 //    (kMaxHelloBytes before the hello, max_block_bytes(context, d) after it), and at most one queued block;
 //    all sessions' payloads together stay within max_inflight_bytes (a frame that would go over is refused);
-//  - a KV cache for the context it asked for (at most the model's max_seq_len), allocated only when all
+//    a kv_move frame (one layer's KV for its context) is applied as it arrives, never queued;
+//  - a KV cache for the context it asked for (at most the model's max_seq_len) and for every layer its split
+//    schedule will hand over, allocated only when all
 //    sessions' KV caches together stay within max_kv_bytes (a hello that would go over is refused);
 //  - a slot for at most handshake_timeout before its hello and idle_timeout between frames; a write to it
 //    blocks the server for at most send_timeout;
@@ -73,12 +75,14 @@ struct ServerTotals {
   int64_t inflight_bytes_peak = 0;  // most frame payload bytes held at once
   int64_t readers_live = 0;         // reader threads not yet joined
   int64_t errors_dropped = 0;       // session errors beyond kMaxKeptErrors (counted, not kept)
+  int64_t kv_moves = 0;             // layers handed over by sessions' split schedules
   nlohmann::json to_json() const;
 };
 
 class SplitServer {
  public:
-  // `w` holds the server part (layers [split, L), final norm, head); it must outlive the server.
+  // `w` holds the server part (layers [split, L), final norm, head); it must outlive the server. It serves edges
+  // that split at `split` or above, and split schedules that never go below it.
   SplitServer(const ModelWeights& w, int64_t split, ServerOptions o);
   ~SplitServer();
   SplitServer(const SplitServer&) = delete;
@@ -120,6 +124,7 @@ class SplitServer {
   void reclaim_readers();
   void reader_loop(std::shared_ptr<Session> s);
   void read_hello(Session& s, const std::vector<uint8_t>& payload);
+  void apply_kv_move(Session& s, const std::vector<uint8_t>& payload);
   uint32_t frame_limit(const Session& s, const FrameHeader& h) const;  // throws InputError for a refused frame
   void schedule_loop();
   void run_batch(std::vector<Work>& batch, double started);

@@ -17,6 +17,7 @@ const char* frame_type_name(FrameType t) {
     case FrameType::end: return "end";
     case FrameType::stats: return "stats";
     case FrameType::error: return "error";
+    case FrameType::kv_move: return "kv_move";
   }
   return "?";
 }
@@ -37,7 +38,8 @@ FrameHeader parse_frame_header(const uint8_t in[kFrameHeaderBytes]) {
   if (in[frame_offsets::kVersion] != kFrameVersion)
     throw InputError(fmt::format("frame: expected version {}, got {}", kFrameVersion, in[frame_offsets::kVersion]));
   const uint8_t type = in[frame_offsets::kType];
-  if (type < 1 || type > 7) throw InputError(fmt::format("frame: expected a type in 1..7, got {}", type));
+  if (type < 1 || type > kLastFrameType)
+    throw InputError(fmt::format("frame: expected a type in 1..{}, got {}", kLastFrameType, type));
   FrameHeader h;
   h.type = static_cast<FrameType>(type);
   h.session = le::get_u32(in + frame_offsets::kSession);

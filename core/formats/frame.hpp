@@ -21,7 +21,9 @@ enum class FrameType : uint8_t {
   end = 5,        // edge -> server, no payload: the request is complete
   stats = 6,      // server -> edge, JSON: the server's per-step timings of this session
   error = 7,      // either way, UTF-8 message; the sender closes the session
+  kv_move = 8,    // edge -> server, core/formats/kv_move.hpp: the KV of layers handed over by a split schedule
 };
+constexpr uint8_t kLastFrameType = 8;
 const char* frame_type_name(FrameType t);
 
 struct FrameHeader {

@@ -58,7 +58,7 @@ TEST_CASE("formats: the frame header byte for byte, and a bad one refused with o
   CHECK(h.length == 0x00ABCDEFu);
   CHECK(std::string(frame_type_name(h.type)) == "hidden");
   b[5] = 9;
-  CHECK_THROWS_WITH(parse_frame_header(b), Catch::Contains("frame: expected a type in 1..7, got 9"));
+  CHECK_THROWS_WITH(parse_frame_header(b), Catch::Contains("frame: expected a type in 1..8, got 9"));
   b[5] = 3;
   b[0] = 'X';
   CHECK_THROWS_AS(parse_frame_header(b), InputError);
