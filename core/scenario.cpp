@@ -84,6 +84,8 @@ const ScenarioKnob kKnobs[] = {
      [](const Scenario& f, Scenario& s) { s.split.strategy = f.split.strategy; }},
     {"split.layer", [](const TomlReader& t, Scenario& s) { s.split.layer = t.integer_or("layer", 0, 100000, s.split.layer); },
      [](const Scenario& f, Scenario& s) { s.split.layer = f.split.layer; }},
+    {"split.schedule", [](const TomlReader& t, Scenario& s) { s.split.schedule = t.str_or("schedule", s.split.schedule); },
+     [](const Scenario& f, Scenario& s) { s.split.schedule = f.split.schedule; }},
     {"split.edge_bits", [](const TomlReader& t, Scenario& s) { s.split.edge_bits = read_bits(t, "edge_bits", s.split.edge_bits, kWeightBits); },
      [](const Scenario& f, Scenario& s) { s.split.edge_bits = f.split.edge_bits; }},
     {"split.cloud_bits", [](const TomlReader& t, Scenario& s) { s.split.cloud_bits = read_bits(t, "cloud_bits", s.split.cloud_bits, kWeightBits); },
@@ -422,6 +424,7 @@ nlohmann::json Scenario::to_json() const {
         {"output_tokens", length_json(workload.output_tokens)}, {"max_seq_len", workload.max_seq_len}}},
   };
   if (server.batch_window > 0) j["server"]["batch_window"] = server.batch_window;  // absent: as before
+  if (!split.schedule.empty()) j["split"]["schedule"] = split.schedule;            // absent: as before
   const bool hop = std::any_of(server.groups.begin(), server.groups.end(), [](const auto& g) { return !g.link.empty(); });
   if (server.groups.size() > 1 || server.server_count() > 1 || hop) {  // a pool; a single server is written as before
     nlohmann::json groups = nlohmann::json::array();

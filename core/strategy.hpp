@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/codec.hpp"
+#include "core/split_schedule.hpp"
 
 namespace splitsim {
 
@@ -32,6 +33,12 @@ std::optional<WireCodec> hidden_codec(WireFormat f);
 struct Plan {
   std::string strategy;
   int64_t split_layer = 0;       // layers [0, split_layer) on the edge, [split_layer, L) on the server
+  // split.schedule: the split moves with the context (split_layer is its first band's); none: split_layer always.
+  std::optional<SplitSchedule> schedule;
+  // The edge's layers for a step that starts with `cached` tokens in its cache.
+  int64_t split_at(int64_t cached) const { return schedule ? schedule->at(cached) : split_layer; }
+  // The lowest split the plan reaches: the server holds layers [lowest_split(), L).
+  int64_t lowest_split() const { return schedule ? schedule->lowest() : split_layer; }
   bool edge_embeds = true;       // the edge holds the embedding table (false only for cloud-only)
   bool server_has_head = true;   // the server runs final norm + LM head (false only for edge-only)
   int64_t edge_bits = 16;

@@ -24,11 +24,12 @@ Frame json_frame(FrameType t, const nlohmann::json& j) {
   return {t, 0, std::vector<uint8_t>(s.begin(), s.end())};
 }
 
-// The kv_move payload handing layers [to, from) to the server: their cached keys and values for the cache's
-// positions, through the session's wire codec (core/formats/kv_move.hpp).
-void kv_move_payload(const KvCache& cache, int64_t kv_dim, int64_t to, int64_t from, const CodecSpec& codec,
-                     Eigen::MatrixXf& rows, std::vector<uint8_t>& wire, std::vector<uint8_t>& out) {
-  const KvMoveHeader h{to, from, cache.pos};
+// The kv_move payload handing layers [to, from) to the server: their cached keys and values of the first
+// `positions` tokens, through the session's wire codec (core/formats/kv_move.hpp).
+void kv_move_payload(const KvCache& cache, int64_t positions, int64_t kv_dim, int64_t to, int64_t from,
+                     const CodecSpec& codec, Eigen::MatrixXf& rows, std::vector<uint8_t>& wire,
+                     std::vector<uint8_t>& out) {
+  const KvMoveHeader h{to, from, positions};
   rows.resize(kv_dim, h.rows());  // one column per row of the block
   for (int64_t l = to; l < from; ++l)
     for (int64_t p = 0; p < h.positions; ++p) {
@@ -110,25 +111,26 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     TokenRecord tr;
     tr.request = request;
     tr.step = step;
-    const int64_t next_split = schedule.at(cache.pos);
-    // Hand layers [next_split, split) and their KV to the server, one kv_move frame per layer, top layer first.
-    double move_encode = 0;
-    for (; split > next_split; --split) {
-      const double m0 = now_s();
-      Frame move{FrameType::kv_move, 0, {}};
-      kv_move_payload(cache, m.kv_dim(), split - 1, split, o.wire, kv_rows, kv_wire, move.payload);
-      move_encode += now_s() - m0;
-      up.send(move);
-      tr.bytes_moved += move.wire_bytes();
-    }
-    tr.split = split;
+    // The step runs at the split of its cache position; layers [next_split, split) go to the server first: after
+    // this step's own layers, one kv_move frame per layer (top layer first), then the block, back to back.
+    const int64_t cached = cache.pos, next_split = schedule.at(cached);
+    tr.split = next_split;
     const double t0 = now_s();
     embed(w, block, x);  // (d, T)
     Segment seg{&cache, static_cast<int64_t>(block.size())};
-    forward_layers(w, {&seg, 1}, x, ws, split);
+    forward_layers(w, {&seg, 1}, x, ws, next_split);
     const double t1 = now_s();
+    std::vector<Frame> moves;
+    for (; split > next_split; --split) {
+      moves.push_back({FrameType::kv_move, 0, {}});
+      kv_move_payload(cache, cached, m.kv_dim(), split - 1, split, o.wire, kv_rows, kv_wire, moves.back().payload);
+    }
     wire_encode(x, o.wire, wire);
     const double t2 = now_s();
+    for (const Frame& move : moves) {
+      up.send(move);
+      tr.bytes_moved += move.wire_bytes();
+    }
     Frame hidden{FrameType::hidden, 0, wire};
     up.send(hidden);
     tr.bytes_up = hidden.wire_bytes();
@@ -136,8 +138,8 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     if (!down.receive(f, &arrived, &delivered)) throw InputError("server closed the connection mid-request");
     if (f.type != FrameType::token || f.payload.size() != 4) refused(f, "a hidden block");
     tr.edge_compute = t1 - t0;
-    tr.encode = t2 - t1 + move_encode;
-    tr.uplink = up.wait_delivered() - t2;  // both frames: the link carries them back to back
+    tr.encode = t2 - t1;
+    tr.uplink = up.wait_delivered() - t2;  // the moves and the block: the link carries them back to back
     tr.downlink = delivered - arrived;
     tr.bytes_down = f.wire_bytes();
     r.steps.push_back(tr);

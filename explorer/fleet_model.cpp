@@ -302,6 +302,15 @@ class FleetSolver {
     }
     cap_ = static_cast<double>(f_.capacity);
     ctx_ = static_cast<double>(P_) + 0.5 * static_cast<double>(K_);  // mean context of a decode step
+    // The splits the decode steps enter the server at, weighted by their share of the steps (one, unless a split
+    // schedule moves during the request).
+    decode_splits_.clear();
+    for (int64_t k = 1; k < std::max<int64_t>(K_, 2); ++k) {
+      const int64_t s = plan_.split_at(P_ + k - 1);
+      if (decode_splits_.empty() || decode_splits_.back().first != s) decode_splits_.emplace_back(s, 0.0);
+      decode_splits_.back().second += 1;
+    }
+    for (auto& [s, w] : decode_splits_) w /= static_cast<double>(std::max<int64_t>(K_ - 1, 1));
     splits_ = plan_.wire != WireFormat::token_ids;
     codec_decode_step_ = splits_ ? cm_.server_decode_codec(1) : 0.0;
     prefill_work_ = cm_.server_prefill(P_) + (splits_ ? cm_.server_decode_codec(P_) : 0.0);
@@ -313,7 +322,10 @@ class FleetSolver {
 
   double iteration(double b) const {
     int64_t bi = std::max<int64_t>(1, std::llround(std::ceil(b - 1e-9)));
-    return cm_.server_step(bi, static_cast<double>(bi) * ctx_) + static_cast<double>(bi) * codec_decode_step_;
+    double t = 0;
+    for (const auto& [split, share] : decode_splits_)
+      t += share * cm_.server_step_at(split, bi, static_cast<double>(bi) * ctx_);
+    return t + static_cast<double>(bi) * codec_decode_step_;
   }
   // Steps that reach the server spread over the token cycle (a dephased closed loop, Poisson arrivals) are not
   // batched in cohorts: an iteration takes the steps that arrived during the one before it, b = n x S(b) / cycle
@@ -513,6 +525,7 @@ class FleetSolver {
   double steps_ = 0, N_ = 0, rpd_ = 0, rate_ = 0;  // rate_: requests per second per device (open loop)
   // capacity()
   double cap_ = 1, ctx_ = 0, codec_decode_step_ = 0, prefill_work_ = 0, admitted_ = 0;
+  std::vector<std::pair<int64_t, double>> decode_splits_;  // (split, share of the decode steps)
   bool splits_ = true, closed_ = true;
   // closed_loop() / poisson()
   double n_ = 0, rho_ = 0, prefill_rho_ = 0, prefill_wait_ = 0, tok_ = 0, k_ = 1, b_ = 1, S_ = 0;

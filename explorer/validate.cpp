@@ -150,7 +150,8 @@ Weights load_weights(const System& sys, const std::string& mode) {
     w.quantize(static_cast<int>(bits), gs);
     return w;
   };
-  Weights w{part(ModelPart::edge(s), sys.plan.edge_bits), part(ModelPart::server(m, s), sys.plan.cloud_bits), ""};
+  Weights w{part(ModelPart::edge(s), sys.plan.edge_bits),
+            part(ModelPart::server(m, sys.plan.lowest_split()), sys.plan.cloud_bits), ""};
   w.source = dir ? "stories260K checkpoint" : fmt::format("random weights, seed {}", sys.scenario.seed);
   return w;
 }
@@ -192,8 +193,9 @@ double median_of(std::vector<double> v) {
 // Mean TAB-Q bits and outliers per token of the hidden states request `e` sent: the edge part replayed on its
 // prompt and generated tokens (the forward pass is deterministic, so these are the blocks that were encoded).
 // Returns the number of blocks whose predicted size differs from the bytes the executor counted (0 expected).
-int64_t codec_statistics(const ModelWeights& edge, const CodecSpec& wc, std::span<const int32_t> prompt,
-                         const EdgeResult& e, double& mean_bits, double& mean_outliers) {
+int64_t codec_statistics(const ModelWeights& edge, const Plan& plan, const CodecSpec& wc,
+                         std::span<const int32_t> prompt, const EdgeResult& e, double& mean_bits,
+                         double& mean_outliers) {
   const ModelSpec& m = edge.spec;
   const CodecParams cp = codec_params(wc);
   KvCache cache(m, edge.part, context_for(m, static_cast<int64_t>(prompt.size()), static_cast<int64_t>(e.steps.size())));
@@ -206,12 +208,12 @@ int64_t codec_statistics(const ModelWeights& edge, const CodecSpec& wc, std::spa
     if (k > 0) block.assign(1, e.tokens[k - 1]);
     embed(edge, block, x);
     Segment seg{&cache, static_cast<int64_t>(block.size())};
-    forward_layers(edge, {&seg, 1}, x, ws);
-    const EncodePlan plan = analyze(x.data(), x.cols(), x.rows(), cp);
-    for (auto b : plan.bits) bits += b;
-    for (auto o : plan.outliers) outliers += o;
-    tokens += static_cast<double>(plan.bits.size());
-    if (kFrameHeaderBytes + encoded_size(plan) != e.steps[k].bytes_up) ++mismatches;
+    forward_layers(edge, {&seg, 1}, x, ws, plan.split_at(cache.pos));
+    const EncodePlan ep = analyze(x.data(), x.cols(), x.rows(), cp);
+    for (auto b : ep.bits) bits += b;
+    for (auto o : ep.outliers) outliers += o;
+    tokens += static_cast<double>(ep.bits.size());
+    if (kFrameHeaderBytes + encoded_size(ep) != e.steps[k].bytes_up) ++mismatches;
   }
   mean_bits = tokens > 0 ? bits / tokens : 0;
   mean_outliers = tokens > 0 ? outliers / tokens : 0;
@@ -235,6 +237,7 @@ ExecutorSetup executor_setup(const System& sys, const ValidateOptions& o) {
   const Scenario& sc = sys.scenario;
   ExecutorSetup x;
   x.edge.split = sys.plan.split_layer;
+  x.edge.schedule = sys.plan.schedule;
   const LinkProfile& a = sys.fleet[0].link;
   const LinkProfile& b = sys.backbone;
   for (const LinkProfile* l : {&a, &b})
@@ -304,7 +307,7 @@ nlohmann::json match_executor(System& sys, const Weights& w, const ExecutorSetup
   const WireFormat wire = sys.plan.wire;
   if (wire != WireFormat::ts_tabq && wire != WireFormat::uniform) return nlohmann::json::object();
   double bits = 0, outl = 0;
-  const int64_t mism = codec_statistics(w.edge, x.edge.wire, x.prompt, first, bits, outl);
+  const int64_t mism = codec_statistics(w.edge, sys.plan, x.edge.wire, x.prompt, first, bits, outl);
   if (wire == WireFormat::ts_tabq) sys.codec_stats = {bits, outl};
   if (mism) warnings.push_back(fmt::format("{} replayed blocks differ in size from what the executor sent", mism));
   return {{"mean_bits", bits}, {"outliers_per_token", outl}, {"replayed_size_mismatches", mism},

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/formats/frame.hpp"
+#include "core/formats/kv_move.hpp"
 #include "hwprofiles/gpu_costs.hpp"
 #include "hwprofiles/measured_tables.hpp"
 #include "core/formats/wire_block.hpp"
@@ -230,7 +231,7 @@ double CostModel::edge_step(size_t g, int64_t ctx) const {
   const HwProfile& hw = sys_.fleet[g].device;
   const Plan& p = sys_.plan;
   if (!p.edge_embeds) return 0;
-  double t = layers_decode(hw, static_cast<int>(p.edge_bits), p.split_layer, 1, static_cast<double>(ctx));
+  double t = layers_decode(hw, static_cast<int>(p.edge_bits), p.split_at(ctx - 1), 1, static_cast<double>(ctx));
   if (!p.server_has_head) t += head_time(hw, static_cast<int>(p.edge_bits), 1);
   return t;
 }
@@ -258,10 +259,37 @@ double CostModel::server_prefill(int64_t T) const {
 }
 
 double CostModel::server_step(int64_t batch, double sum_context) const {
+  return server_step_at(sys_.plan.split_layer, batch, sum_context);
+}
+
+double CostModel::server_step_at(int64_t split, int64_t batch, double sum_context) const {
   const Plan& p = sys_.plan;
   if (!p.server_has_head || batch <= 0) return 0;
   const int bits = static_cast<int>(p.cloud_bits);
-  return layers_decode(sys_.server, bits, server_layers(), batch, sum_context) + head_time(sys_.server, bits, batch);
+  return layers_decode(sys_.server, bits, sys_.model.n_layers - split, batch, sum_context) +
+         head_time(sys_.server, bits, batch);
+}
+
+double CostModel::server_iteration(std::span<const int64_t> prefill_tokens, std::span<const DecodeBand> decode) const {
+  const Plan& p = sys_.plan;
+  int64_t steps = 0;
+  for (const DecodeBand& b : decode) steps += b.steps;
+  const int64_t columns = static_cast<int64_t>(prefill_tokens.size()) + steps;
+  if (!p.server_has_head || columns == 0) return 0;
+  const int bits = static_cast<int>(p.cloud_bits);
+  // Bands by split; layers [s_j, s_j+1) run over the steps of bands 0..j (their splits are at or below s_j).
+  std::vector<DecodeBand> bands(decode.begin(), decode.end());
+  std::sort(bands.begin(), bands.end(), [](const DecodeBand& a, const DecodeBand& b) { return a.split < b.split; });
+  double t = head_time(sys_.server, bits, columns);
+  int64_t active = 0;
+  double context = 0;
+  for (size_t j = 0; j < bands.size(); ++j) {
+    active += bands[j].steps;
+    context += bands[j].sum_context;
+    const int64_t until = j + 1 < bands.size() ? bands[j + 1].split : sys_.model.n_layers;
+    t += layers_decode(sys_.server, bits, until - bands[j].split, active, context);
+  }
+  return t + layers_prefill(sys_.server, bits, server_layers(), prefill_tokens);
 }
 
 double CostModel::server_iteration(std::span<const int64_t> prefill_tokens, int64_t decode_steps,
@@ -283,12 +311,40 @@ double CostModel::server_step(std::span<const int64_t> contexts) const {
 }
 
 double CostModel::uplink_bytes(int64_t T) const {
+  switch (sys_.plan.wire) {
+    case WireFormat::none: return 0;
+    case WireFormat::token_ids: return static_cast<double>(kFrameHeaderBytes + T * kTokenPayloadBytes);
+    default: return static_cast<double>(kFrameHeaderBytes) + wire_block_bytes(T, sys_.model.dim);
+  }
+}
+
+double CostModel::kv_move_bytes(int64_t positions) const {
+  return static_cast<double>(kFrameHeaderBytes + kKvMoveHeaderBytes) +
+         wire_block_bytes(2 * positions, sys_.model.kv_dim());
+}
+
+int64_t CostModel::layers_moved_at(int64_t prompt, int64_t k) const {
   const Plan& p = sys_.plan;
-  const int64_t d = sys_.model.dim;
+  if (!p.schedule || k < 1) return 0;
+  return p.split_at(k == 1 ? 0 : prompt + k - 2) - p.split_at(prompt + k - 1);
+}
+
+double CostModel::moved_bytes(int64_t prompt, int64_t output) const {
+  const Plan& p = sys_.plan;
+  if (!p.schedule || !p.schedule->moves()) return 0;
+  double b = 0;
+  // Only the steps at a band's start move: the first decode step, and the steps whose cache reaches a band.
+  for (int64_t k = 1; k < output; ++k)
+    if (const int64_t n = layers_moved_at(prompt, k); n > 0) b += static_cast<double>(n) * kv_move_bytes(prompt + k - 1);
+  return b;
+}
+
+double CostModel::wire_block_bytes(int64_t T, int64_t d) const {
+  const Plan& p = sys_.plan;
   double payload = 0;
   switch (p.wire) {
-    case WireFormat::none: return 0;
-    case WireFormat::token_ids: payload = static_cast<double>(T * kTokenPayloadBytes); break;
+    case WireFormat::none:
+    case WireFormat::token_ids: return 0;
     case WireFormat::fp16: payload = static_cast<double>(encoded_size_dense(WireCodec::fp16, T, d)); break;
     case WireFormat::uniform:
       payload = expected_encoded_size(WireCodec::uniform, T, d, static_cast<double>(p.wire_bits), 0);
@@ -299,14 +355,15 @@ double CostModel::uplink_bytes(int64_t T) const {
       // expected_encoded_size unchanged.
       const CodecStatistics& c = sys_.codec_stats;
       const double lo = std::floor(c.mean_bits), f = c.mean_bits - lo;
-      payload = expected_encoded_size(WireCodec::ts_tabq, T, d, lo, c.outliers_per_token);
-      if (f > 0)
-        payload += f * (expected_encoded_size(WireCodec::ts_tabq, T, d, lo + 1, c.outliers_per_token) - payload);
+      const double outliers =
+          c.outliers_per_token * static_cast<double>(d) / static_cast<double>(sys_.model.dim);  // per row of d
+      payload = expected_encoded_size(WireCodec::ts_tabq, T, d, lo, outliers);
+      if (f > 0) payload += f * (expected_encoded_size(WireCodec::ts_tabq, T, d, lo + 1, outliers) - payload);
       break;
     }
     case WireFormat::fp32: payload = static_cast<double>(encoded_size_dense(WireCodec::fp32, T, d)); break;
   }
-  return static_cast<double>(kFrameHeaderBytes) + payload;
+  return payload;
 }
 
 double CostModel::downlink_bytes() const {
@@ -329,7 +386,7 @@ double CostModel::server_stream_bytes() const {
   const ModelSpec& m = sys_.model;
   if (!p.server_has_head) return 0;
   const int bits = static_cast<int>(p.cloud_bits), gs = static_cast<int>(sys_.scenario.split.group_size);
-  return static_cast<double>(server_layers()) * m.layer_weight_bytes(bits, gs) +
+  return static_cast<double>(server_held_layers()) * m.layer_weight_bytes(bits, gs) +
          (m.tied_embeddings ? m.embedding_bytes(bits, gs) : m.head_bytes(bits, gs));
 }
 
@@ -337,8 +394,17 @@ DeviceWork CostModel::device_prefill(size_t g, int64_t prompt) const {
   return {edge_prefill(g, prompt), edge_encode(g, prompt), uplink_bytes(prompt)};
 }
 
-DeviceWork CostModel::device_step(size_t g, int64_t context) const {
-  return {edge_step(g, context), edge_encode(g, 1), uplink_bytes(1)};
+DeviceWork CostModel::device_step(size_t g, int64_t prompt, int64_t k) const {
+  DeviceWork w{edge_step(g, prompt + k), edge_encode(g, 1), uplink_bytes(1), 0};
+  if (const int64_t n = layers_moved_at(prompt, k); n > 0) {
+    const int64_t cached = prompt + k - 1;
+    // The codec's cost is linear in the elements: the moved KV as hidden-state-wide rows.
+    const int64_t rows = (2 * cached * sys_.model.kv_dim() + sys_.model.dim - 1) / sys_.model.dim;
+    w.encode += static_cast<double>(n) * edge_encode(g, rows);
+    w.moved_bytes = static_cast<double>(n) * kv_move_bytes(cached);
+    w.up_bytes += w.moved_bytes;
+  }
+  return w;
 }
 
 double CostModel::transport_overhead(size_t g, double bytes) const {
@@ -387,8 +453,25 @@ MemoryBreakdown CostModel::edge_memory(size_t g) const {
   mem.runtime = sys_.fleet[g].device.runtime_overhead.value;
   mem.weights = m.embedding_bytes(bits, gs) + static_cast<double>(p.split_layer) * m.layer_weight_bytes(bits, gs);
   if (!p.server_has_head) mem.weights += m.tied_embeddings ? 2.0 * m.dim : m.head_bytes(bits, gs);
-  const double max_seq = static_cast<double>(sys_.scenario.workload.max_seq_len);
-  mem.kv_cache = max_seq * static_cast<double>(p.split_layer) * m.kv_bytes_per_token_layer(static_cast<int>(p.kv_bits));
+  // Each layer's cache holds the tokens it sees on the edge: max_seq_len, or under a schedule the context at which
+  // the layer moves to the server (at least the longest prompt, which the first band prefills).
+  const int64_t max_seq = sys_.scenario.workload.max_seq_len;
+  const int64_t prompt_max = sys_.scenario.workload.prompt_tokens.upper_bound();
+  double layer_tokens = static_cast<double>(max_seq) * static_cast<double>(p.split_layer);
+  if (p.schedule) {
+    layer_tokens = 0;
+    const auto& bands = p.schedule->bands();
+    for (int64_t l = 0; l < p.split_layer; ++l) {
+      int64_t until = max_seq;
+      for (const SplitBand& b : bands)
+        if (b.split <= l) {
+          until = std::min(max_seq, std::max(b.context, prompt_max));
+          break;
+        }
+      layer_tokens += static_cast<double>(until);
+    }
+  }
+  mem.kv_cache = layer_tokens * m.kv_bytes_per_token_layer(static_cast<int>(p.kv_bits));
   // fp32 buffers of a prefill of the longest prompt: residual, normed, q, attention output (4*T*d), the MLP's
   // two hidden buffers (2*T*f), one head's T x T attention scores, and the logits when the edge runs the head.
   const double T = static_cast<double>(sys_.scenario.workload.prompt_tokens.upper_bound());
@@ -406,7 +489,7 @@ double CostModel::server_weight_bytes() const {
   if (!p.server_has_head) return 0;
   const int gs = static_cast<int>(sys_.scenario.split.group_size);
   const int bits = static_cast<int>(p.cloud_bits);
-  double w = static_cast<double>(server_layers()) * m.layer_weight_bytes(bits, gs) + 2.0 * m.dim;
+  double w = static_cast<double>(server_held_layers()) * m.layer_weight_bytes(bits, gs) + 2.0 * m.dim;
   // The head is a V x d matrix on the server even when tied: the edge holds the embedding copy.
   w += matrix_bytes(m.vocab_size, m.dim, bits, gs);
   if (!p.edge_embeds && !m.tied_embeddings) w += m.embedding_bytes(bits, gs);
@@ -414,7 +497,7 @@ double CostModel::server_weight_bytes() const {
 }
 
 double CostModel::server_kv_bytes_per_token() const {
-  return static_cast<double>(server_layers()) * sys_.model.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits));
+  return static_cast<double>(server_held_layers()) * sys_.model.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits));
 }
 
 double CostModel::server_kv_capacity() const {
@@ -470,7 +553,7 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
   for (int64_t k = 1; k < output; ++k) {
     const int64_t t = prompt + k;
     StageTimes s;
-    s.server_compute = server_step(1, static_cast<double>(t));
+    s.server_compute = server_step_at(p.split_at(t - 1), 1, static_cast<double>(t));
     server_busy += s.server_compute;
     if (p.wire == WireFormat::token_ids) {
       // The server generates on its own and streams tokens: the device sees one token per server step, or
@@ -481,7 +564,7 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
         link_time = std::max(link_time, e.bytes_down_per_token / hop->downlink.value);
       decode_total += std::max(s.server_compute, link_time);
     } else {
-      const DeviceWork w = device_step(g, t);
+      const DeviceWork w = device_step(g, prompt, k);
       s.edge_compute = w.edge_compute;
       s.encode = w.encode;
       s.uplink = transfer_up(g, w.up_bytes) + router_hop(true, w.up_bytes);
@@ -496,7 +579,7 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
   e.decode_mean = steps > 0 ? sum.scaled(1.0 / steps) : StageTimes{};
   e.tpot = steps > 0 ? decode_total / steps : 0;
   e.e2e = e.ttft + decode_total;
-  e.bytes_up_total = e.bytes_up_prefill + steps * e.bytes_up_per_token;
+  e.bytes_up_total = e.bytes_up_prefill + steps * e.bytes_up_per_token + moved_bytes(prompt, output);
   e.bytes_down_total = static_cast<double>(output) * e.bytes_down_per_token;
   e.server_busy_per_token = output > 0 ? server_busy / static_cast<double>(output) : 0;
   return e;

@@ -52,9 +52,17 @@ struct StageTimes {
 // simulator mode call them.
 struct DeviceWork {
   double edge_compute = 0;  // s
-  double encode = 0;        // s
+  double encode = 0;        // s (the block's, and the moved KV's when the split schedule moves at this step)
   double up_bytes = 0;      // B sent on the uplink afterwards (0: nothing is sent)
+  double moved_bytes = 0;   // B of up_bytes: kv_move frames handing layers to the server, sent before the block
   double local() const { return edge_compute + encode; }
+};
+
+// Decode steps of one server iteration whose blocks enter at the same layer (a split schedule's band).
+struct DecodeBand {
+  int64_t split = 0;  // the steps' blocks enter at this layer
+  int64_t steps = 0;
+  double sum_context = 0;
 };
 
 struct Estimate {
@@ -83,22 +91,36 @@ class CostModel {
 
   // Edge device of fleet group g.
   double edge_prefill(size_t g, int64_t T) const;   // embedding + edge layers (+ head for edge-only)
-  double edge_step(size_t g, int64_t t) const;      // one decode step at context t
+  double edge_step(size_t g, int64_t t) const;      // one decode step at context t (at the split of t - 1 cached)
   double edge_encode(size_t g, int64_t T) const;    // codec encode of a T-token block
   // Server.
   double server_decode_codec(int64_t T) const;
   double server_prefill(int64_t T) const;           // server part + head for the last position
   double server_step(std::span<const int64_t> contexts) const;  // one batched decode iteration
-  double server_step(int64_t batch, double sum_context) const;
+  double server_step(int64_t batch, double sum_context) const;  // every step at the first split
+  double server_step_at(int64_t split, int64_t batch, double sum_context) const;
   // One server iteration over a batch as the executor runs it: the prefill blocks (`prefill_tokens` each) as one
   // pass over all their tokens, the decode steps (contexts summing to sum_context), one LM head over the batch.
   double server_iteration(std::span<const int64_t> prefill_tokens, int64_t decode_steps, double sum_context) const;
+  // The same with decode steps entering at different layers (split schedules): each layer runs once over the
+  // steps whose split is at or below it, so a layer's weights are streamed once for all of them.
+  double server_iteration(std::span<const int64_t> prefill_tokens, std::span<const DecodeBand> decode) const;
   // The device's work before its prompt block leaves, and before one decode step's block leaves (split
   // strategies; cloud-only sends its token ids once, edge-only sends nothing).
+  // Decode step k >= 1 of a request with `prompt` tokens: context prompt + k, the split of prompt + k - 1 cached
+  // tokens, and the kv_move frames of the layers the schedule hands over at this step (the executor's order:
+  // compute at the new split, then the moves and the block back to back).
   DeviceWork device_prefill(size_t g, int64_t prompt) const;
-  DeviceWork device_step(size_t g, int64_t context) const;
+  DeviceWork device_step(size_t g, int64_t prompt, int64_t k) const;
+  // One layer's kv_move frame (core/formats/kv_move.hpp) for `positions` cached tokens, through the plan's codec.
+  double kv_move_bytes(int64_t positions) const;
+  // Bytes of kv_move frames over a whole request (0 without a moving schedule).
+  double moved_bytes(int64_t prompt, int64_t output) const;
   // Wire (application bytes, framing included).
   double uplink_bytes(int64_t T) const;  // prompt block (T tokens) or one decode step (T = 1)
+  // Payload of a wire block of T rows of `width` values in the plan's hidden-state codec (TS + TAB-Q: its
+  // expected bits, and outliers in proportion to the width).
+  double wire_block_bytes(int64_t T, int64_t width) const;
   double downlink_bytes() const;         // one generated token
   double transfer_up(size_t g, double bytes) const;
   double transfer_down(size_t g, double bytes) const;
@@ -136,7 +158,9 @@ class CostModel {
   double layers_prefill(const HwProfile& hw, int bits, int64_t layers, std::span<const int64_t> blocks) const;
   double head_time(const HwProfile& hw, int bits, int64_t tokens) const;
   double codec_time(const HwProfile& hw, int64_t T, bool encode) const;
-  int64_t server_layers() const { return sys_.model.n_layers - sys_.plan.split_layer; }
+  int64_t server_layers() const { return sys_.model.n_layers - sys_.plan.split_layer; }  // at the prefill
+  int64_t server_held_layers() const { return sys_.model.n_layers - sys_.plan.lowest_split(); }
+  int64_t layers_moved_at(int64_t prompt, int64_t k) const;  // by decode step k
   // ModelSpec::layer_weight_bytes, computed once per (bits, group size): every iteration of a simulation asks.
   double layer_bytes(int bits, int group_size) const;
 

@@ -68,27 +68,49 @@ System resolve_system(const Scenario& sc) {
   }
 
   auto valid = valid_split_layers(s.model);
-  if (std::find(valid.begin(), valid.end(), sc.split.layer) == valid.end())
+  std::optional<SplitSchedule> schedule;
+  if (!sc.split.schedule.empty()) {
+    const std::string where = sc.where("split.schedule") + ": split.schedule";
+    schedule = SplitSchedule::parse(sc.split.schedule, s.model.n_layers, where);
+    for (const SplitBand& b : schedule->bands())
+      if (std::find(valid.begin(), valid.end(), b.split) == valid.end())
+        throw_input(sc.where("split.schedule"), "split.schedule",
+                    fmt::format("split points of {} (0..{})", s.model.name, s.model.n_layers), sc.split.schedule);
+  } else if (std::find(valid.begin(), valid.end(), sc.split.layer) == valid.end()) {
     throw_input(sc.where("split.layer"), "split.layer",
                 fmt::format("a split point of {} (0..{})", s.model.name, s.model.n_layers),
                 std::to_string(sc.split.layer));
+  }
   if (sc.workload.max_seq_len > s.model.max_seq_len)
     throw_input(sc.where("workload.max_seq_len"), "workload.max_seq_len",
                 fmt::format("at most the model's context length ({})", s.model.max_seq_len),
                 std::to_string(sc.workload.max_seq_len));
   s.plan = make_plan(sc, s.model.n_layers);
+  if (schedule && schedule->moves()) {
+    // Only a split strategy has layers to hand over: cloud-only and edge-only place every layer once.
+    if (!hidden_codec(s.plan.wire) || !s.plan.edge_embeds || !s.plan.server_has_head)
+      throw_input(sc.where("split.schedule"), "split.schedule", "a split strategy (not cloud-only or edge-only)",
+                  fmt::format("{} with strategy {}", quoted_input(sc.split.schedule), s.plan.strategy));
+    s.plan.split_layer = schedule->first();
+    s.plan.schedule = schedule;
+  } else if (schedule) {
+    s.plan.split_layer = schedule->first();
+  }
   return s;
 }
 
 nlohmann::json System::to_json() const {
   nlohmann::json fleet_j = nlohmann::json::array();
   for (const auto& g : fleet) fleet_j.push_back({{"device", g.device.to_json()}, {"link", g.link.to_json()}});
+  nlohmann::json plan_j{{"strategy", plan.strategy}, {"split_layer", plan.split_layer}, {"edge_embeds", plan.edge_embeds},
+                        {"server_has_head", plan.server_has_head}, {"edge_bits", plan.edge_bits},
+                        {"cloud_bits", plan.cloud_bits}, {"kv_bits", plan.kv_bits},
+                        {"wire", wire_format_name(plan.wire)}, {"wire_bits", plan.wire_bits}};
+  if (plan.schedule) plan_j["schedule"] = plan.schedule->to_string();  // absent: as before
   return {{"scenario", scenario.to_json()},
           {"model", model.to_json()},
           {"plan",
-           {{"strategy", plan.strategy}, {"split_layer", plan.split_layer}, {"edge_embeds", plan.edge_embeds},
-            {"server_has_head", plan.server_has_head}, {"edge_bits", plan.edge_bits}, {"cloud_bits", plan.cloud_bits},
-            {"kv_bits", plan.kv_bits}, {"wire", wire_format_name(plan.wire)}, {"wire_bits", plan.wire_bits}}},
+           plan_j},
           {"fleet", fleet_j},
           {"server", server.to_json()},
           {"backbone", backbone.to_json()},

@@ -14,7 +14,7 @@ std::optional<DeviceWork> token_at_device(const CostModel& cost, const RequestIn
   rec.downlink += down;
   if (k == 1) rec.ttft = at - rec.arrival;
   if (k >= req.output || req.streamed) return std::nullopt;
-  const DeviceWork w = cost.device_step(req.group, req.prompt + k);
+  const DeviceWork w = cost.device_step(req.group, req.prompt, k);
   rec.edge_compute += w.edge_compute;
   rec.encode += w.encode;
   return w;

@@ -201,6 +201,7 @@ class Fleet {
   Topology topo_;
   std::vector<s4u::Host*> hosts_;
   std::vector<int64_t> prefill_tokens_;  // iteration_time's scratch
+  std::vector<DecodeBand> decode_bands_;  // iteration_time's scratch under a moving split schedule
   // The pool: one Server per server instance, its group, and each group's view of the system and its costs.
   std::vector<std::unique_ptr<Server>> servers_;
   std::vector<size_t> server_group_;
@@ -305,6 +306,9 @@ double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch) {
   double t = 0, sum_context = 0;
   int64_t steps = 0;
   prefill_tokens_.clear();
+  const Plan& plan = sys_.plan;
+  const bool moving = plan.schedule && plan.schedule->moves();
+  if (moving) decode_bands_.clear();
   for (const auto& it : batch) {
     if (it.prefill) {
       t += cost.server_decode_codec(it.tokens);
@@ -313,8 +317,16 @@ double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch) {
       t += cost.server_decode_codec(1);
       sum_context += static_cast<double>(it.tokens);
       ++steps;
+      if (moving) {  // a step of context c enters at the split of c - 1 cached tokens
+        const int64_t split = plan.split_at(it.tokens - 1);
+        auto b = std::find_if(decode_bands_.begin(), decode_bands_.end(), [&](const DecodeBand& x) { return x.split == split; });
+        if (b == decode_bands_.end()) b = decode_bands_.insert(decode_bands_.end(), DecodeBand{split, 0, 0});
+        b->steps += 1;
+        b->sum_context += static_cast<double>(it.tokens);
+      }
     }
   }
+  if (moving) return t + cost.server_iteration(prefill_tokens_, decode_bands_);
   return t + cost.server_iteration(prefill_tokens_, steps, sum_context);
 }
 
@@ -532,8 +544,9 @@ RequestRecord& Fleet::open_request(int64_t d, size_t r, double arrival) {
   rec.radio_energy = sys_.fleet[ds.group].link.radio ? 0.0 : std::numeric_limits<double>::quiet_NaN();
   rec.oom = all_oom_ || group_oom_[ds.group];
   if (sys_.plan.server_has_head) {
+    rec.bytes_moved = stream() ? 0.0 : cost_.moved_bytes(s.prompt, s.output);
     rec.bytes_up = cost_.uplink_bytes(s.prompt) +
-                   (stream() ? 0.0 : static_cast<double>(s.output - 1) * cost_.uplink_bytes(1));
+                   (stream() ? 0.0 : static_cast<double>(s.output - 1) * cost_.uplink_bytes(1)) + rec.bytes_moved;
     rec.bytes_down = static_cast<double>(s.output) * cost_.downlink_bytes();
   }
   return rec;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/error.hpp"
 #include "hwprofiles/cost_model.hpp"
 #include "sim_test_util.hpp"
 
@@ -183,4 +184,110 @@ count = 24)";
   herd.replace(herd.find("min = 16, max = 96"), 18, "min = 200, max = 200");
   SimResult r = check_modes_agree(herd);
   CHECK(r.info["backbone_simulated"] == true);
+}
+
+// ---------------------------------------------------------------------------------------------- split schedules
+
+namespace {
+
+// one_device() with split.schedule in place of split.layer.
+std::string with_schedule(std::string text, const std::string& schedule) {
+  text.replace(text.find("layer = 16"), 10, "schedule = \"" + schedule + "\"");
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("a moving split schedule: one device alone reproduces the closed form, moved bytes included",
+          "[sim][oracle][schedule]") {
+  // Prompt 100, 40 tokens: band 50 is reached at the first decode step (100 cached), 110 at step 11, 125 at 26.
+  // (fp16 weights of 20 layers would not fit the Xavier NX: split-fp16 moves fewer.)
+  struct Case {
+    const char* strategy;
+    const char* schedule;
+    int64_t first, per_move;
+  };
+  for (bool full : {false, true})
+    for (const Case& c : {Case{"opsc", "0:20,50:16,110:12,125:8", 20, 4}, Case{"split-fp16", "0:8,50:6,110:4,125:2", 8, 2}}) {
+      INFO(c.strategy << (full ? " full" : " fast"));
+      System sys = system_from(with_schedule(one_device(c.strategy), c.schedule));
+      REQUIRE(sys.plan.schedule);
+      CHECK(sys.plan.split_layer == c.first);
+      CostModel cost(sys);
+      const Estimate e = cost.estimate(0, 100, 40);
+      const double n = static_cast<double>(c.per_move);
+      const double moved = n * (cost.kv_move_bytes(100) + cost.kv_move_bytes(110) + cost.kv_move_bytes(125));
+      CHECK(cost.moved_bytes(100, 40) == Approx(moved).epsilon(1e-12));
+      SimResult r = run_sim(sys, full);
+      REQUIRE(r.requests.size() == 1);
+      const RequestRecord& q = r.requests[0];
+      REQUIRE_FALSE(q.oom);
+      CHECK(rel(q.ttft, e.ttft) < 1e-9);
+      CHECK(rel(q.tpot, e.tpot) < 1e-9);
+      CHECK(rel(q.e2e, e.e2e) < 1e-9);
+      CHECK(rel(q.bytes_up, e.bytes_up_total) < 1e-12);
+      CHECK(rel(q.bytes_moved, moved) < 1e-12);
+      CHECK(rel(r.totals.server_busy / 40.0, e.server_busy_per_token) < 1e-9);
+    }
+  // split-fp16 moves fp16 keys and values: 2 B per element, the frame, move and block headers per layer.
+  System fp16 = system_from(with_schedule(one_device("split-fp16"), "0:20,50:16"));
+  const int64_t kvd = fp16.model.kv_dim();
+  CHECK(CostModel(fp16).kv_move_bytes(100) == 16 + 16 + 16 + 2.0 * 100 * kvd * 2);
+}
+
+TEST_CASE("a moving split schedule: fast mode equals full SimGrid on a contended fleet", "[sim][oracle][schedule]") {
+  std::string text = fleet("opsc", kCellsAndWired, "ethernet-10g", 4);
+  text.replace(text.find("layer = 4"), 9, "schedule = \"0:10,40:6,80:2\"");
+  const SimResult r = check_modes_agree(text);
+  double moved = 0;
+  for (const auto& q : r.requests) moved += q.bytes_moved;
+  CHECK(moved > 0);
+}
+
+TEST_CASE("a moving split schedule: each step's cost follows its split, and a one-band schedule is the static split",
+          "[sim][schedule]") {
+  const System fixed = system_from(one_device("opsc"));
+  const System one = system_from(with_schedule(one_device("opsc"), "0:16"));
+  const System moving = system_from(with_schedule(one_device("opsc"), "0:20,50:16,110:12,125:8"));
+  const CostModel cf(fixed), c1(one), cm(moving);
+  CHECK(c1.estimate(0, 100, 40).to_json() == cf.estimate(0, 100, 40).to_json());
+  CHECK(c1.moved_bytes(100, 40) == 0);
+  // The edge at 110 cached tokens runs 12 layers, as a static split at 12 would.
+  const System at12 = system_from(one_device("opsc").replace(one_device("opsc").find("layer = 16"), 10, "layer = 12"));
+  CHECK(cm.edge_step(0, 111) == CostModel(at12).edge_step(0, 111));
+  CHECK(cm.device_step(0, 100, 11).moved_bytes == 4 * cm.kv_move_bytes(110));
+  CHECK(cm.device_step(0, 100, 12).moved_bytes == 0);
+  CHECK(cm.device_step(0, 100, 12).up_bytes == cm.uplink_bytes(1));
+  // A server iteration over steps at splits 12 and 16: layers [12,16) run for the first band only.
+  const std::vector<int64_t> none;
+  const DecodeBand b12{12, 2, 230}, b16{16, 3, 300};
+  const DecodeBand both[] = {b16, b12};
+  const double t = cm.server_iteration(none, both);
+  const DecodeBand all12[] = {{12, 5, 530}};
+  const DecodeBand all16[] = {{16, 5, 530}};
+  CHECK(t < cm.server_iteration(none, all12));
+  CHECK(t > cm.server_iteration(none, all16));
+  CHECK(cm.server_iteration(none, all16) == Approx(cf.server_iteration(none, 5, 530)).epsilon(1e-12));
+  // The server holds (and reserves KV for) every layer the schedule reaches; the edge's cache of a layer that
+  // moves holds only the tokens it saw.
+  CHECK(cm.server_weight_bytes() > cf.server_weight_bytes());
+  CHECK(cm.kv_reservation(100, 40) == Approx(cf.kv_reservation(100, 40) * 24.0 / 16.0).epsilon(1e-12));
+  const double per_layer_token = moving.model.kv_bytes_per_token_layer(16);
+  CHECK(cm.edge_memory(0).kv_cache == Approx(per_layer_token * (4 * 100 + 4 * 110 + 4 * 125 + 8 * 512)).epsilon(1e-12));
+}
+
+TEST_CASE("a split schedule in a scenario is checked like any key", "[sim][schedule]") {
+  auto err = [](const std::string& text) {
+    try {
+      system_from(text, "s.toml");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(err(with_schedule(one_device("opsc"), "0:16 40:8")).find("s.toml: split.schedule: expected CONTEXT:SPLIT") == 0);
+  CHECK(err(with_schedule(one_device("opsc"), "0:16,40:40")).find("s.toml: split.schedule: band 2: expected a split") ==
+        0);
+  CHECK(err(with_schedule(one_device("cloud-only"), "0:16,40:8")).find("split.schedule") != std::string::npos);
+  CHECK(err(with_schedule(one_device("cloud-only"), "0:16,40:8")).find("a split strategy") != std::string::npos);
 }
