@@ -65,10 +65,10 @@ SplitSchedule SplitSchedule::parse(const std::string& text, int64_t n_layers, co
   return from_bands(std::move(bands), n_layers, what);
 }
 
-int64_t SplitSchedule::at(int64_t context) const {
+int64_t SplitSchedule::at(int64_t position) const {
   int64_t s = bands_.front().split;
   for (const SplitBand& b : bands_) {
-    if (b.context > context) break;
+    if (b.context > position) break;
     s = b.split;
   }
   return s;

@@ -35,8 +35,9 @@ struct Plan {
   int64_t split_layer = 0;       // layers [0, split_layer) on the edge, [split_layer, L) on the server
   // split.schedule: the split moves with the context (split_layer is its first band's); none: split_layer always.
   std::optional<SplitSchedule> schedule;
-  // The edge's layers for a step that starts with `cached` tokens in its cache.
-  int64_t split_at(int64_t cached) const { return schedule ? schedule->at(cached) : split_layer; }
+  // The edge's layers for a step whose last position is `position` (core/split_schedule.hpp): a decode step with
+  // c tokens cached runs at split_at(c), a prompt of P tokens at split_at(P - 1).
+  int64_t split_at(int64_t position) const { return schedule ? schedule->at(position) : split_layer; }
   // The lowest split the plan reaches: the server holds layers [lowest_split(), L).
   int64_t lowest_split() const { return schedule ? schedule->lowest() : split_layer; }
   bool edge_embeds = true;       // the edge holds the embedding table (false only for cloud-only)

@@ -67,10 +67,11 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
   ShapedReceiver down(sock, link);
 
   const SplitSchedule schedule = o.effective_schedule();
+  const auto P = static_cast<int64_t>(prompt.size());
   if (schedule.first() > w.part.layer_end)
     throw InputError(fmt::format("split {}: the edge holds layers [0, {}) only", schedule.first(), w.part.layer_end));
   nlohmann::json hello{{"fingerprint", w.fingerprint},
-                       {"split", schedule.first()},
+                       {"split", schedule.at(P - 1)},
                        {"context", context},
                        {"temperature", o.sampling.temperature},
                        {"top_p", o.sampling.top_p},
@@ -96,7 +97,7 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
   Eigen::MatrixXf x;  // (d, T)
   Eigen::MatrixXf kv_rows;  // (kv_dim, rows) of a kv_move block
   std::vector<uint8_t> wire, kv_wire;
-  int64_t split = schedule.first();
+  int64_t split = schedule.at(P - 1);  // the prompt's: its last position's
   std::vector<int32_t> block(prompt.begin(), prompt.end());
   RequestRecord& rec = r.record;
   rec.request = request;
@@ -111,9 +112,9 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     TokenRecord tr;
     tr.request = request;
     tr.step = step;
-    // The step runs at the split of its cache position; layers [next_split, split) go to the server first: after
+    // The step runs at the split of its last position; layers [next_split, split) go to the server first: after
     // this step's own layers, one kv_move frame per layer (top layer first), then the block, back to back.
-    const int64_t cached = cache.pos, next_split = schedule.at(cached);
+    const int64_t cached = cache.pos, next_split = schedule.at(cached + static_cast<int64_t>(block.size()) - 1);
     tr.split = next_split;
     const double t0 = now_s();
     embed(w, block, x);  // (d, T)

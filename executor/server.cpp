@@ -358,9 +358,9 @@ void SplitServer::read_hello(Session& ss, const std::vector<uint8_t>& payload) {
   if (const auto* sv = hello_field(j, "schedule")) {
     if (!sv->is_string()) throw InputError(fmt::format("hello: schedule: expected a string, got {}", json_echo(*sv)));
     const SplitSchedule sched = SplitSchedule::parse(sv->get<std::string>(), m.n_layers, "hello: schedule");
-    if (sched.first() != split)
-      throw InputError(fmt::format("hello: schedule: expected its first band at the split {}, got {}", split,
-                                   sched.first()));
+    if (split > sched.first() || split < sched.lowest())
+      throw InputError(fmt::format("hello: schedule: expected splits around the split {}, got {}", split,
+                                   sched.to_string()));
     if (sched.lowest() < split_)
       throw InputError(fmt::format("hello: schedule: it reaches split {}; this server holds layers [{}, {}) only",
                                    sched.lowest(), split_, m.n_layers));

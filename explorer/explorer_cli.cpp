@@ -67,7 +67,7 @@ struct OptimizeArgs {
   std::string scenario, out, engine, objective = "tpot", accuracy;
   std::vector<std::string> sets, constraints;
   int verify = 5, jobs = 2;
-  bool quiet = false;
+  bool quiet = false, split_schedules = false;
 };
 
 OptimizeOptions optimize_options(const OptimizeArgs& a, const std::string& out) {
@@ -77,6 +77,7 @@ OptimizeOptions optimize_options(const OptimizeArgs& a, const std::string& out) 
   o.verify = a.verify;
   o.accuracy_csv = a.accuracy;
   o.quiet = a.quiet;
+  o.split_schedules = a.split_schedules;
   o.sweep.engine = engine_or_default(a.engine);
   o.sweep.jobs = a.jobs;
   o.sweep.out_dir = out;
@@ -100,6 +101,8 @@ void add_optimize_options(CLI::App* c, OptimizeArgs& a) {
   c->add_option("--jobs,-j", a.jobs, "Parallel verification runs")->check(CLI::Range(1, 4096));
   c->add_option("--accuracy", a.accuracy, "Measured accuracy table (default $SPLITSIM_ACCURACY_CSV or "
                                           "results/accuracy/accuracy.csv)");
+  c->add_flag("--split-schedules", a.split_schedules,
+              "Also try splits that move with the context: each split alone and two-band schedules (see README)");
   c->add_flag("--quiet,-q", a.quiet, "No progress or tables");
   add_engine_option(c, a.engine);
 }

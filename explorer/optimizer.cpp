@@ -64,7 +64,8 @@ struct Screen {
   std::vector<int64_t> valid_layers;
   std::vector<std::vector<Setter>> setters;  // per axis, per value
   std::vector<std::vector<std::string>> values;
-  using PerfKey = std::array<double, 15>;
+  using PerfKey = std::array<double, 16>;
+  mutable std::map<std::string, double> schedule_ids;  // split.schedule values met, for the perf key
   mutable std::map<PerfKey, Candidate> perf_cache;
   // The server profiles a server.profile axis names, loaded once: a point's profile replaces the system's.
   std::vector<std::string> server_profile_names;
@@ -150,7 +151,9 @@ struct Screen {
     sys.scenario = base_sc;
     for (size_t k = 0; k < idx.size(); ++k) setters[k][idx[k]](sys.scenario);
     const Scenario& sc = sys.scenario;
-    if (std::find(valid_layers.begin(), valid_layers.end(), sc.split.layer) == valid_layers.end()) return false;
+    if (sc.split.schedule.empty() &&
+        std::find(valid_layers.begin(), valid_layers.end(), sc.split.layer) == valid_layers.end())
+      return false;
     if (sc.workload.max_seq_len > sys.model.max_seq_len || cross_key_problem(sc)) return false;
     for (size_t g = 0; g < sys.fleet.size(); ++g) sys.fleet[g].group = sc.fleet[g];
     for (size_t g = 0; g < sys.server_groups.size() && g < sc.server.groups.size(); ++g)
@@ -163,6 +166,11 @@ struct Screen {
       sys.server_groups[0].config.profile = sc.server.profile;
     }
     sys.plan = make_plan(sc, sys.model.n_layers);
+    try {
+      apply_split_schedule(sc, sys.model, sys.plan);
+    } catch (const InputError&) {
+      return false;  // a schedule this strategy cannot follow (the sweep would refuse it the same way)
+    }
     return true;
   }
 
@@ -179,7 +187,8 @@ struct Screen {
     // The codec settings reach the cost model only through (mean_bits, outliers_per_token), so points that
     // differ only in codec settings with equal statistics share one fleet estimate.
     const Scenario& sc = sys.scenario;
-    PerfKey key = {static_cast<double>(sc.split.layer), static_cast<double>(sc.split.edge_bits),
+    const double schedule_id = schedule_ids.emplace(sc.split.schedule, static_cast<double>(schedule_ids.size())).first->second;
+    PerfKey key = {static_cast<double>(sys.plan.split_layer), static_cast<double>(sc.split.edge_bits),
                    static_cast<double>(sc.split.cloud_bits), static_cast<double>(sc.split.kv_bits),
                    static_cast<double>(sc.split.group_size), sys.codec_stats.mean_bits, sys.codec_stats.outliers_per_token,
                    static_cast<double>(sc.codec.uniform_bits), static_cast<double>(sc.workload.max_seq_len),
@@ -187,7 +196,8 @@ struct Screen {
                    static_cast<double>(static_cast<int>(sys.plan.wire)), static_cast<double>(sys.server_count()),
                    server_profile_id(sc),
                    static_cast<double>(std::find(power_mode_names.begin(), power_mode_names.end(), sc.fleet[0].power_mode) -
-                                       power_mode_names.begin())};
+                                       power_mode_names.begin()),
+                   schedule_id};
     auto it = perf_cache.find(key);
     if (it == perf_cache.end() || full) {
       CostModel cm(sys);
@@ -337,6 +347,25 @@ Constraint parse_constraint(const std::string& text) {
     throw InputError(fmt::format("--constraint {}: expected {} after the operator, got \"{}\"", text, form, value));
   }
   return c;
+}
+
+Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool thin) {
+  Axis ax{"split.schedule", {}};
+  for (int64_t s : layers) ax.values.push_back(fmt::format("\"0:{}\"", s));
+  // Two-band schedules over at most 9 of the splits (evenly spaced, ends kept), moving at one of a few contexts.
+  std::vector<int64_t> pick = layers;
+  std::sort(pick.begin(), pick.end());
+  if (thin && pick.size() > 9) {
+    std::vector<int64_t> t;
+    for (size_t i = 0; i < 9; ++i) t.push_back(pick[i * (pick.size() - 1) / 8]);
+    pick = t;
+  }
+  for (int64_t c : {256, 512, 1024, 2048}) {
+    if (c >= base.model.max_seq_len) continue;
+    for (size_t i = 0; i < pick.size(); ++i)
+      for (size_t j = 0; j < i; ++j) ax.values.push_back(fmt::format("\"0:{},{}:{}\"", pick[i], c, pick[j]));
+  }
+  return ax;
 }
 
 std::vector<Axis> default_axes(const System& base, const std::string& strategy) {
@@ -613,6 +642,19 @@ SweepSpec optimizer_grid(const SweepSpec& user, const System& base, const Optimi
     spec.exclude = default_exclusions();
   }
   for (const auto& ax : user.axes) spec.axes.push_back(ax);
+  if (opt.split_schedules) {
+    // The split.layer axis (or the fixed split) becomes a split.schedule axis: every split alone, and every pair.
+    auto ax = std::find_if(spec.axes.begin(), spec.axes.end(), [](const Axis& a) { return a.key == "split.layer"; });
+    std::vector<int64_t> layers;
+    if (ax != spec.axes.end()) {
+      for (const auto& v : ax->values) layers.push_back(std::stoll(v));
+      spec.axes.erase(ax);
+    } else {
+      layers.push_back(base.scenario.split.layer);
+    }
+    const bool user_grid = std::any_of(user.axes.begin(), user.axes.end(), [](auto& a) { return a.key == "split.layer"; });
+    spec.axes.push_back(schedule_axis(base, layers, !user_grid));
+  }
   return spec;
 }
 

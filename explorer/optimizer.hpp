@@ -64,6 +64,8 @@ struct OptimizeOptions {
   SweepOptions sweep;               // engine, jobs, out_dir (verification runs go to out_dir/verify)
   std::string accuracy_csv;         // empty: default location
   bool default_grid = true;         // add the standard axes for keys not given with several values
+  // Try splits that move with the context: the split.layer axis becomes a split.schedule axis (schedule_axis).
+  bool split_schedules = false;
   bool quiet = false;
 };
 
@@ -82,6 +84,10 @@ struct OptimizeResult {
 
 // The standard search space for a strategy (axes over the keys that strategy reads).
 std::vector<Axis> default_axes(const System& base, const std::string& strategy);
+// split.schedule values: every split of `layers` alone ("0:S"), and every two-band schedule "0:S0,C:S1" with
+// S0 > S1 from `layers` (at most 9 of them, evenly spaced, when `thin`) moving at C = 256, 512, 1024 or 2048
+// cached tokens (below the model's context).
+Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool thin);
 
 // Screens a spec in this process; no files written. Points that cannot resolve are counted as invalid.
 OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const AccuracyModel& acc);

@@ -222,7 +222,7 @@ double CostModel::edge_prefill(size_t g, int64_t T) const {
   const HwProfile& hw = sys_.fleet[g].device;
   const Plan& p = sys_.plan;
   if (!p.edge_embeds) return 0;
-  double t = layers_prefill(hw, static_cast<int>(p.edge_bits), p.split_layer, T);
+  double t = layers_prefill(hw, static_cast<int>(p.edge_bits), p.split_at(T - 1), T);
   if (!p.server_has_head) t += head_time(hw, static_cast<int>(p.edge_bits), 1);
   return t;
 }
@@ -255,7 +255,26 @@ double CostModel::server_prefill(int64_t T) const {
   const Plan& p = sys_.plan;
   if (!p.server_has_head) return 0;
   const int bits = static_cast<int>(p.cloud_bits);
-  return layers_prefill(sys_.server, bits, server_layers(), T) + head_time(sys_.server, bits, 1);
+  return layers_prefill(sys_.server, bits, sys_.model.n_layers - p.split_at(T - 1), T) + head_time(sys_.server, bits, 1);
+}
+
+double CostModel::server_prefills(std::span<const int64_t> blocks) const {
+  const Plan& p = sys_.plan;
+  const int bits = static_cast<int>(p.cloud_bits);
+  if (!p.schedule || !p.schedule->moves()) return layers_prefill(sys_.server, bits, server_layers(), blocks);
+  // Under a moving schedule a prompt enters at the split of its last position: one pass per split.
+  double t = 0;
+  std::vector<int64_t> done, same;
+  for (int64_t T : blocks) {
+    const int64_t s = p.split_at(T - 1);
+    if (std::find(done.begin(), done.end(), s) != done.end()) continue;
+    done.push_back(s);
+    same.clear();
+    for (int64_t U : blocks)
+      if (p.split_at(U - 1) == s) same.push_back(U);
+    t += layers_prefill(sys_.server, bits, sys_.model.n_layers - s, same);
+  }
+  return t;
 }
 
 double CostModel::server_step(int64_t batch, double sum_context) const {
@@ -289,7 +308,7 @@ double CostModel::server_iteration(std::span<const int64_t> prefill_tokens, std:
     const int64_t until = j + 1 < bands.size() ? bands[j + 1].split : sys_.model.n_layers;
     t += layers_decode(sys_.server, bits, until - bands[j].split, active, context);
   }
-  return t + layers_prefill(sys_.server, bits, server_layers(), prefill_tokens);
+  return t + server_prefills(prefill_tokens);
 }
 
 double CostModel::server_iteration(std::span<const int64_t> prefill_tokens, int64_t decode_steps,
@@ -300,7 +319,7 @@ double CostModel::server_iteration(std::span<const int64_t> prefill_tokens, int6
   const int bits = static_cast<int>(p.cloud_bits);
   double t = layers_decode(sys_.server, bits, server_layers(), decode_steps, sum_context) +
              head_time(sys_.server, bits, columns);
-  t += layers_prefill(sys_.server, bits, server_layers(), prefill_tokens);
+  t += server_prefills(prefill_tokens);
   return t;
 }
 
@@ -326,16 +345,22 @@ double CostModel::kv_move_bytes(int64_t positions) const {
 int64_t CostModel::layers_moved_at(int64_t prompt, int64_t k) const {
   const Plan& p = sys_.plan;
   if (!p.schedule || k < 1) return 0;
-  return p.split_at(k == 1 ? 0 : prompt + k - 2) - p.split_at(prompt + k - 1);
+  return p.split_at(prompt + k - 2) - p.split_at(prompt + k - 1);  // k = 1: the prompt's last position, prompt - 1
 }
 
 double CostModel::moved_bytes(int64_t prompt, int64_t output) const {
   const Plan& p = sys_.plan;
   if (!p.schedule || !p.schedule->moves()) return 0;
+  // A band the prompt already reaches is in effect from the prefill on; a later one moves at the decode step
+  // whose position is its context, k = context - prompt + 1, if the request gets there.
   double b = 0;
-  // Only the steps at a band's start move: the first decode step, and the steps whose cache reaches a band.
-  for (int64_t k = 1; k < output; ++k)
-    if (const int64_t n = layers_moved_at(prompt, k); n > 0) b += static_cast<double>(n) * kv_move_bytes(prompt + k - 1);
+  int64_t split = p.split_at(prompt - 1);
+  for (const SplitBand& band : p.schedule->bands()) {
+    if (band.context < prompt) continue;
+    if (band.context - prompt + 1 >= output) break;
+    b += static_cast<double>(split - band.split) * kv_move_bytes(band.context);
+    split = band.split;
+  }
   return b;
 }
 
@@ -453,10 +478,9 @@ MemoryBreakdown CostModel::edge_memory(size_t g) const {
   mem.runtime = sys_.fleet[g].device.runtime_overhead.value;
   mem.weights = m.embedding_bytes(bits, gs) + static_cast<double>(p.split_layer) * m.layer_weight_bytes(bits, gs);
   if (!p.server_has_head) mem.weights += m.tied_embeddings ? 2.0 * m.dim : m.head_bytes(bits, gs);
-  // Each layer's cache holds the tokens it sees on the edge: max_seq_len, or under a schedule the context at which
-  // the layer moves to the server (at least the longest prompt, which the first band prefills).
+  // Each layer's cache holds the positions it sees on the edge: max_seq_len, or under a schedule those below the
+  // context at which the layer moves to the server (a step runs at the split of its last position).
   const int64_t max_seq = sys_.scenario.workload.max_seq_len;
-  const int64_t prompt_max = sys_.scenario.workload.prompt_tokens.upper_bound();
   double layer_tokens = static_cast<double>(max_seq) * static_cast<double>(p.split_layer);
   if (p.schedule) {
     layer_tokens = 0;
@@ -465,7 +489,7 @@ MemoryBreakdown CostModel::edge_memory(size_t g) const {
       int64_t until = max_seq;
       for (const SplitBand& b : bands)
         if (b.split <= l) {
-          until = std::min(max_seq, std::max(b.context, prompt_max));
+          until = std::min(max_seq, b.context);
           break;
         }
       layer_tokens += static_cast<double>(until);

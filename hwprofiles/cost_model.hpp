@@ -96,6 +96,7 @@ class CostModel {
   // Server.
   double server_decode_codec(int64_t T) const;
   double server_prefill(int64_t T) const;           // server part + head for the last position
+  double server_prefills(std::span<const int64_t> blocks) const;  // the layers of prefill blocks batched together
   double server_step(std::span<const int64_t> contexts) const;  // one batched decode iteration
   double server_step(int64_t batch, double sum_context) const;  // every step at the first split
   double server_step_at(int64_t split, int64_t batch, double sum_context) const;

@@ -68,15 +68,7 @@ System resolve_system(const Scenario& sc) {
   }
 
   auto valid = valid_split_layers(s.model);
-  std::optional<SplitSchedule> schedule;
-  if (!sc.split.schedule.empty()) {
-    const std::string where = sc.where("split.schedule") + ": split.schedule";
-    schedule = SplitSchedule::parse(sc.split.schedule, s.model.n_layers, where);
-    for (const SplitBand& b : schedule->bands())
-      if (std::find(valid.begin(), valid.end(), b.split) == valid.end())
-        throw_input(sc.where("split.schedule"), "split.schedule",
-                    fmt::format("split points of {} (0..{})", s.model.name, s.model.n_layers), sc.split.schedule);
-  } else if (std::find(valid.begin(), valid.end(), sc.split.layer) == valid.end()) {
+  if (sc.split.schedule.empty() && std::find(valid.begin(), valid.end(), sc.split.layer) == valid.end()) {
     throw_input(sc.where("split.layer"), "split.layer",
                 fmt::format("a split point of {} (0..{})", s.model.name, s.model.n_layers),
                 std::to_string(sc.split.layer));
@@ -86,17 +78,29 @@ System resolve_system(const Scenario& sc) {
                 fmt::format("at most the model's context length ({})", s.model.max_seq_len),
                 std::to_string(sc.workload.max_seq_len));
   s.plan = make_plan(sc, s.model.n_layers);
-  if (schedule && schedule->moves()) {
-    // Only a split strategy has layers to hand over: cloud-only and edge-only place every layer once.
-    if (!hidden_codec(s.plan.wire) || !s.plan.edge_embeds || !s.plan.server_has_head)
-      throw_input(sc.where("split.schedule"), "split.schedule", "a split strategy (not cloud-only or edge-only)",
-                  fmt::format("{} with strategy {}", quoted_input(sc.split.schedule), s.plan.strategy));
-    s.plan.split_layer = schedule->first();
-    s.plan.schedule = schedule;
-  } else if (schedule) {
-    s.plan.split_layer = schedule->first();
-  }
+  apply_split_schedule(sc, s.model, s.plan);
   return s;
+}
+
+void apply_split_schedule(const Scenario& sc, const ModelSpec& m, Plan& plan) {
+  if (sc.split.schedule.empty()) return;
+  SplitSchedule schedule =
+      SplitSchedule::parse(sc.split.schedule, m.n_layers, sc.where("split.schedule") + ": split.schedule");
+  const auto valid = valid_split_layers(m);
+  for (const SplitBand& b : schedule.bands())
+    if (std::find(valid.begin(), valid.end(), b.split) == valid.end())
+      throw_input(sc.where("split.schedule"), "split.schedule",
+                  fmt::format("split points of {} (0..{})", m.name, m.n_layers), quoted_input(sc.split.schedule));
+  if (!schedule.moves()) {
+    plan.split_layer = schedule.first();
+    return;
+  }
+  // Only a split strategy has layers to hand over: cloud-only and edge-only place every layer once.
+  if (!hidden_codec(plan.wire) || !plan.edge_embeds || !plan.server_has_head)
+    throw_input(sc.where("split.schedule"), "split.schedule", "a split strategy (not cloud-only or edge-only)",
+                fmt::format("{} with strategy {}", quoted_input(sc.split.schedule), plan.strategy));
+  plan.split_layer = schedule.first();
+  plan.schedule = std::move(schedule);
 }
 
 nlohmann::json System::to_json() const {

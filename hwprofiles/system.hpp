@@ -48,6 +48,11 @@ struct System {
   std::string hash() const;  // 16 hex digits of the canonical to_json()
 };
 
+// The plan's split from split.schedule, when the scenario gives one: split_layer becomes its first band's, and a
+// schedule that moves is kept in the plan. InputError naming the key for a malformed schedule, a split that is not
+// a split point of the model, or a moving schedule under a strategy that does not split.
+void apply_split_schedule(const Scenario& sc, const ModelSpec& m, Plan& plan);
+
 // Loads everything the scenario names; InputError names the scenario file and key (model, edge.profile,
 // split.layer out of the model's valid split points, ...).
 System resolve_system(const Scenario& sc);

@@ -17,18 +17,20 @@ using namespace splitsim;
 
 namespace {
 
-// The bytes of the kv_move frames one request sends, and the split of every step, replayed from the schedule:
-// step 0 starts at position 0, step k >= 1 at prompt + k - 1.
+// The bytes of the kv_move frames one request sends, the layers moved, and the split of every step, replayed from
+// the schedule: step 0 (the prompt) runs at the split of position prompt - 1, step k >= 1 at that of prompt + k - 1,
+// which is also how many positions a move at step k carries.
 struct Expected {
   double bytes_moved = 0;
+  int64_t layers_moved = 0;
   std::vector<int64_t> splits;
 };
 Expected expected_moves(const SplitSchedule& s, int64_t prompt, int64_t steps, int64_t kv_dim) {
   Expected e;
-  int64_t split = s.first();
+  int64_t split = s.at(prompt - 1);
   for (int64_t k = 0; k < steps; ++k) {
-    const int64_t pos = k == 0 ? 0 : prompt + k - 1;
-    for (; split > s.at(pos); --split)
+    const int64_t pos = prompt + k - 1;
+    for (; split > s.at(pos); --split, ++e.layers_moved)
       e.bytes_moved += static_cast<double>(kFrameHeaderBytes + kKvMoveHeaderBytes +
                                            encoded_size_dense(WireCodec::fp32, 2 * pos, kv_dim));
     e.splits.push_back(split);
@@ -50,11 +52,14 @@ TEST_CASE("a split schedule moves layers mid-sequence and the tokens stay the un
   const SamplingConfig greedy{0.0, 0.9, 5};
   const auto want = generate_unsplit(whole, prompt, steps, greedy);
   REQUIRE(want.size() == static_cast<size_t>(steps));
-  // A move right after the prompt, moves at several later points, several layers at once, everything (down to
-  // the embedding alone) and a move of the top layer only.
-  for (const char* text : {"0:5,1:4", "0:4,8:2,16:1", "0:3,12:1", "0:5,10:0", "0:2,20:1", "0:4,6:3,7:2,9:0"}) {
+  // A prompt that starts below the first band, a move right after the prompt, moves at several later points,
+  // several layers at once, everything (down to the embedding alone) and a move of the top layer only.
+  REQUIRE(P == 5);
+  for (const char* text : {"0:5,2:3,10:1", "0:5,5:4", "0:4,8:2,16:1", "0:3,12:1", "0:5,10:0", "0:2,20:1",
+                           "0:4,6:3,7:2,9:0"}) {
     const SplitSchedule sched = SplitSchedule::parse(text, m.n_layers, "test");
     const Expected exp = expected_moves(sched, P, steps, m.kv_dim());
+    REQUIRE(exp.layers_moved > 0);
     for (int clients : {1, 3}) {
       INFO("schedule " << text << ", " << clients << " clients");
       test::Halves h = test::split_weights(whole, sched.first());
@@ -69,7 +74,7 @@ TEST_CASE("a split schedule moves layers mid-sequence and the tokens stay the un
       const LocalRunResult r = run_local_split(h.edge, h.server, o, so, clients, 1, prompt);
       REQUIRE(r.requests.size() == static_cast<size_t>(clients));
       CHECK(r.server.sessions_completed == clients);
-      CHECK(r.server.kv_moves == clients * (sched.first() - sched.lowest()));
+      CHECK(r.server.kv_moves == clients * exp.layers_moved);
       for (const auto& e : r.requests) {
         CHECK(e.tokens == want);
         CHECK(e.record.bytes_moved == exp.bytes_moved);

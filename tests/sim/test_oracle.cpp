@@ -200,8 +200,9 @@ std::string with_schedule(std::string text, const std::string& schedule) {
 
 TEST_CASE("a moving split schedule: one device alone reproduces the closed form, moved bytes included",
           "[sim][oracle][schedule]") {
-  // Prompt 100, 40 tokens: band 50 is reached at the first decode step (100 cached), 110 at step 11, 125 at 26.
-  // (fp16 weights of 20 layers would not fit the Xavier NX: split-fp16 moves fewer.)
+  // Prompt 100, 40 tokens: the prompt's last position (99) is past band 50, so it prefills at the second band's
+  // split; band 110 moves at decode step 11, band 125 at 26. (fp16 weights of 20 layers would not fit the Xavier
+  // NX: split-fp16 moves fewer.)
   struct Case {
     const char* strategy;
     const char* schedule;
@@ -216,7 +217,7 @@ TEST_CASE("a moving split schedule: one device alone reproduces the closed form,
       CostModel cost(sys);
       const Estimate e = cost.estimate(0, 100, 40);
       const double n = static_cast<double>(c.per_move);
-      const double moved = n * (cost.kv_move_bytes(100) + cost.kv_move_bytes(110) + cost.kv_move_bytes(125));
+      const double moved = n * (cost.kv_move_bytes(110) + cost.kv_move_bytes(125));
       CHECK(cost.moved_bytes(100, 40) == Approx(moved).epsilon(1e-12));
       SimResult r = run_sim(sys, full);
       REQUIRE(r.requests.size() == 1);
@@ -273,7 +274,11 @@ TEST_CASE("a moving split schedule: each step's cost follows its split, and a on
   CHECK(cm.server_weight_bytes() > cf.server_weight_bytes());
   CHECK(cm.kv_reservation(100, 40) == Approx(cf.kv_reservation(100, 40) * 24.0 / 16.0).epsilon(1e-12));
   const double per_layer_token = moving.model.kv_bytes_per_token_layer(16);
-  CHECK(cm.edge_memory(0).kv_cache == Approx(per_layer_token * (4 * 100 + 4 * 110 + 4 * 125 + 8 * 512)).epsilon(1e-12));
+  CHECK(cm.edge_memory(0).kv_cache == Approx(per_layer_token * (4 * 50 + 4 * 110 + 4 * 125 + 8 * 512)).epsilon(1e-12));
+  // The prompt's 100 positions run at the split of position 99 (16), on the edge and on the server.
+  CHECK(cm.edge_prefill(0, 100) == CostModel(fixed).edge_prefill(0, 100));
+  CHECK(cm.server_prefill(100) == CostModel(fixed).server_prefill(100));
+  CHECK(cm.edge_prefill(0, 40) > cf.edge_prefill(0, 40));  // 20 layers below position 50
 }
 
 TEST_CASE("a split schedule in a scenario is checked like any key", "[sim][schedule]") {
