@@ -60,6 +60,7 @@ const SummaryField kSummaryFields[] = {
     {"uplink_utilization", "fraction", "", false, "mean fraction of access uplink capacity used"},
     {"bytes_up_total", "B", "lower", false, "bytes edge to server, all requests"},
     {"bytes_down_total", "B", "lower", false, "bytes server to edge, all requests"},
+    {"bytes_moved_total", "B", "lower", false, "of bytes_up_total: KV handed to the server by split schedules"},
     {"bytes_up_per_token", "B", "lower", false, "bytes edge to server per generated token"},
     {"server_usd_per_hour", "USD/h", "lower", false, "the server pool's on-demand price (null: a profile has no price)"},
     {"usd_per_million_tokens", "USD", "lower", false, "the pool's price over the span per million generated tokens"},
@@ -178,7 +179,7 @@ nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::js
 
 nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals& totals) {
   std::vector<double> ttft, tpot, e2e;
-  double tokens = 0, up = 0, down = 0, up_decode_tokens = 0, edge_energy = 0, radio_energy = 0;
+  double tokens = 0, up = 0, down = 0, moved = 0, up_decode_tokens = 0, edge_energy = 0, radio_energy = 0;
   int64_t oom = 0, completed = 0;
   std::vector<int64_t> devices;
   for (const auto& r : rows) {
@@ -196,6 +197,7 @@ nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals
     radio_energy += r.radio_energy;
     up += r.bytes_up;
     down += r.bytes_down;
+    moved += r.bytes_moved;
     up_decode_tokens += static_cast<double>(r.output_tokens);
   }
   std::sort(devices.begin(), devices.end());
@@ -217,6 +219,7 @@ nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals
       {"uplink_utilization", totals.uplink_utilization},
       {"bytes_up_total", up},
       {"bytes_down_total", down},
+      {"bytes_moved_total", moved},
       {"bytes_up_per_token", up_decode_tokens > 0 ? up / up_decode_tokens : 0.0},
       {"server_usd_per_hour", finite_or_null(totals.server_usd_per_hour)},
       {"usd_per_million_tokens", finite_or_null(usd_per_million_tokens(totals.server_usd_per_hour, totals.span, tokens))},

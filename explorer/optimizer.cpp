@@ -368,6 +368,29 @@ Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool 
   return ax;
 }
 
+std::vector<std::string> memory_matched_schedules(const System& sys) {
+  std::vector<std::string> out;
+  const int64_t S = sys.plan.split_layer;
+  if (sys.plan.schedule || !sys.plan.edge_embeds || !sys.plan.server_has_head || !hidden_codec(sys.plan.wire)) return out;
+  const double budget = CostModel(sys).edge_memory(0).total();
+  std::vector<int64_t> layers = valid_split_layers(sys.model);
+  std::sort(layers.rbegin(), layers.rend());
+  System t = sys;
+  for (int64_t c : {256, 512, 1024, 2048}) {
+    if (c >= sys.scenario.workload.max_seq_len) continue;
+    for (int64_t s1 : layers) {
+      if (s1 <= S) break;
+      t.plan.schedule = SplitSchedule::from_bands({{0, s1}, {c, S}}, sys.model.n_layers, "schedule");
+      t.plan.split_layer = s1;
+      if (CostModel(t).edge_memory(0).total() <= budget * (1 + 1e-12)) {
+        out.push_back(t.plan.schedule->to_string());
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<Axis> default_axes(const System& base, const std::string& strategy) {
   const Scenario& sc = base.scenario;
   auto ints = [](std::vector<int64_t> v) {

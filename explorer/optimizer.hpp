@@ -88,6 +88,11 @@ std::vector<Axis> default_axes(const System& base, const std::string& strategy);
 // S0 > S1 from `layers` (at most 9 of them, evenly spaced, when `thin`) moving at C = 256, 512, 1024 or 2048
 // cached tokens (below the model's context).
 Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool thin);
+// Two-band schedules "0:S1,C:S" that keep the edge's memory peak (CostModel::edge_memory) within the static split
+// S's of `sys`: for each move context C = 256, 512, 1024, 2048 below max_seq_len, the largest split point S1 > S
+// that fits, if any. The layers they run on the edge below C are what the static split leaves unused for short
+// contexts.
+std::vector<std::string> memory_matched_schedules(const System& sys);
 
 // Screens a spec in this process; no files written. Points that cannot resolve are counted as invalid.
 OptimizeResult screen(const SweepSpec& spec, const OptimizeOptions& opt, const AccuracyModel& acc);

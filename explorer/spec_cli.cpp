@@ -8,6 +8,7 @@
 #include "core/output.hpp"
 #include "core/units.hpp"
 #include "core/cli.hpp"
+#include "explorer/optimizer.hpp"
 #include "hwprofiles/cost_model.hpp"
 #include "models/layer_graph.hpp"
 
@@ -109,6 +110,14 @@ void run_estimate(const std::string& path, const std::vector<std::string>& sets,
                "wire {}\n",
                p.strategy, p.split_layer, p.edge_bits, p.split_layer, sys.model.n_layers, p.cloud_bits, p.kv_bits,
                wire_format_name(p.wire));
+    if (p.schedule) {
+      fmt::print("  split schedule {}: the edge's layers by context; the server holds [{},{})\n",
+                 p.schedule->to_string(), p.lowest_split(), sys.model.n_layers);
+    } else if (g == 0) {
+      std::string ms;
+      for (const auto& s : memory_matched_schedules(sys)) ms += (ms.empty() ? "" : " ") + s;
+      if (!ms.empty()) fmt::print("  split schedules within this edge memory (split.schedule): {}\n", ms);
+    }
     fmt::print("  prompt {} tokens, output {} tokens, KV sized for {} tokens\n", prompt, output, sc.workload.max_seq_len);
     fmt::print("  costed from: {}\n  costed from: {}\n\n", sys.fleet[g].device.costing(), sys.server.costing());
     fmt::print("memory\n");

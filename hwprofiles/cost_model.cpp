@@ -476,26 +476,24 @@ MemoryBreakdown CostModel::edge_memory(size_t g) const {
   if (!p.edge_embeds) return mem;  // cloud-only: the device holds no model
   const int bits = static_cast<int>(p.edge_bits);
   mem.runtime = sys_.fleet[g].device.runtime_overhead.value;
-  mem.weights = m.embedding_bytes(bits, gs) + static_cast<double>(p.split_layer) * m.layer_weight_bytes(bits, gs);
-  if (!p.server_has_head) mem.weights += m.tied_embeddings ? 2.0 * m.dim : m.head_bytes(bits, gs);
-  // Each layer's cache holds the positions it sees on the edge: max_seq_len, or under a schedule those below the
-  // context at which the layer moves to the server (a step runs at the split of its last position).
+  // The edge holds the weights of its current layers and their caches, which grow with the context. Under a split
+  // schedule it frees a layer's weights and cache when it hands the layer over, so the peak is the largest of the
+  // bands' ends: band j's split s_j with its cache full to the next band's context e_j (max_seq_len for the
+  // last). A static split is one band, full at max_seq_len.
   const int64_t max_seq = sys_.scenario.workload.max_seq_len;
-  double layer_tokens = static_cast<double>(max_seq) * static_cast<double>(p.split_layer);
-  if (p.schedule) {
-    layer_tokens = 0;
-    const auto& bands = p.schedule->bands();
-    for (int64_t l = 0; l < p.split_layer; ++l) {
-      int64_t until = max_seq;
-      for (const SplitBand& b : bands)
-        if (b.split <= l) {
-          until = std::min(max_seq, b.context);
-          break;
-        }
-      layer_tokens += static_cast<double>(until);
-    }
+  const double layer_w = m.layer_weight_bytes(bits, gs), kvb = m.kv_bytes_per_token_layer(static_cast<int>(p.kv_bits));
+  const std::vector<SplitBand> bands = p.schedule ? p.schedule->bands() : std::vector<SplitBand>{{0, p.split_layer}};
+  double peak = -1;
+  for (size_t j = 0; j < bands.size() && bands[j].context < max_seq; ++j) {
+    const int64_t end = j + 1 < bands.size() ? std::min(bands[j + 1].context, max_seq) : max_seq;
+    const double s = static_cast<double>(bands[j].split);
+    if (s * layer_w + s * static_cast<double>(end) * kvb <= peak) continue;
+    peak = s * layer_w + s * static_cast<double>(end) * kvb;
+    mem.weights = s * layer_w;
+    mem.kv_cache = s * static_cast<double>(end) * kvb;
   }
-  mem.kv_cache = layer_tokens * m.kv_bytes_per_token_layer(static_cast<int>(p.kv_bits));
+  mem.weights += m.embedding_bytes(bits, gs);
+  if (!p.server_has_head) mem.weights += m.tied_embeddings ? 2.0 * m.dim : m.head_bytes(bits, gs);
   // fp32 buffers of a prefill of the longest prompt: residual, normed, q, attention output (4*T*d), the MLP's
   // two hidden buffers (2*T*f), one head's T x T attention scores, and the logits when the edge runs the head.
   const double T = static_cast<double>(sys_.scenario.workload.prompt_tokens.upper_bound());
