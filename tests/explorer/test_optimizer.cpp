@@ -7,6 +7,8 @@
 
 #include "core/error.hpp"
 #include "core/scenario.hpp"
+#include "hwprofiles/cost_model.hpp"
+#include "hwprofiles/system.hpp"
 #include "explorer/optimizer.hpp"
 #include "explorer/sweep.hpp"
 
@@ -249,4 +251,75 @@ TEST_CASE("the optimizer chooses a power mode for the least device energy per to
   std::string fiveg = data_dir() + "/scenarios/orin-nano-llama3-8b-5g.toml";
   CHECK_THROWS_WITH(optimize(fiveg, {"split.strategy=cloud-only"}, bad),
                     Catch::Matchers::Contains("--objective edge_energy: link \"5g\" has no radio figures"));
+}
+
+TEST_CASE("with split schedules the optimizer keeps more layers on the edge within the same memory, verified",
+          "[explorer][optimize][schedule]") {
+  const std::string out = "/tmp/splitsim-test-optimize-schedules";
+  // 400-token requests under a 4096-token KV budget: a static split's cache is sized for 4096 tokens, a schedule's
+  // upper layers only for the context at which they move. Edge memory at most the static split 12's.
+  const std::vector<std::string> fixed = {"split.edge_bits=4", "split.cloud_bits=8", "split.kv_bits=16",
+                                          "codec.ts_mode=sigma", "codec.ts_threshold=6.0", "codec.tabq_eps=0.001",
+                                          "codec.tabq_bits=[2, 3, 4, 6, 8]", "workload.prompt_tokens=200",
+                                          "workload.output_tokens=200", "workload.max_seq_len=4096"};
+  std::vector<Override> ov;
+  for (const auto& f : fixed) ov.push_back(parse_override(f));
+  ov.push_back(parse_override("split.layer=12"));
+  const System at12 = resolve_system(load_scenario(paper(), ov));
+  const double budget = CostModel(at12).edge_memory(0).total();
+  std::vector<std::string> sets = fixed;
+  sets.push_back("split.layer=8,12,16");
+  OptimizeOptions o = verified(out, "server_load", 2);
+  o.constraints = {Constraint{"edge_memory", true, budget, "edge_memory<=static 12"}};
+  o.split_schedules = true;
+  const OptimizeResult r = optimize(paper(), sets, o);
+  REQUIRE(r.found);
+  std::string schedule;
+  for (const auto& [k, v] : r.chosen.knobs)
+    if (k == "split.schedule") schedule = v;
+  INFO("chosen " << schedule);
+  // 16 layers on the edge for all of these requests' 400 positions (the schedule never moves for them), in split
+  // 12's memory, where the static split 16 does not fit; the band after 16 only sizes the memory.
+  REQUIRE(schedule.size() > 2);
+  const SplitSchedule chosen = SplitSchedule::parse(schedule.substr(1, schedule.size() - 2), 32, "chosen");
+  CHECK(chosen.first() == 16);
+  CHECK(chosen.at(399) == 16);
+  CHECK(r.chosen.edge_memory <= budget);
+  CHECK(r.chosen.verified);
+  // Without schedules the best that fits is the static split 12, with more server work per token.
+  OptimizeOptions plain = verified(out + "-static", "server_load", 0);
+  plain.constraints = o.constraints;
+  const OptimizeResult s = optimize(paper(), sets, plain);
+  REQUIRE(s.found);
+  CHECK(s.chosen.knobs == std::vector<Assignment>{{"split.layer", "12"}});
+  CHECK(r.chosen.server_load < 0.9 * s.chosen.server_load);
+}
+
+TEST_CASE("memory-matched split schedules fit the static split's edge memory, one split point more does not",
+          "[explorer][schedule]") {
+  std::vector<Override> ov;
+  for (const char* f : {"split.layer=12", "split.edge_bits=4", "split.kv_bits=16", "workload.max_seq_len=4096"})
+    ov.push_back(parse_override(f));
+  const System sys = resolve_system(load_scenario(paper(), ov));
+  const double budget = CostModel(sys).edge_memory(0).total();
+  const std::vector<std::string> ms = memory_matched_schedules(sys);
+  REQUIRE(ms.size() == 4);  // moves at 256, 512, 1024 and 2048
+  for (const std::string& text : ms) {
+    INFO(text);
+    const SplitSchedule s = SplitSchedule::parse(text, 32, "test");
+    REQUIRE(s.bands().size() == 2);
+    CHECK(s.first() > 12);
+    CHECK(s.lowest() == 12);
+    auto memory = [&](int64_t first) {
+      System t = sys;
+      t.plan.schedule = SplitSchedule::from_bands({{0, first}, s.bands()[1]}, 32, "test");
+      t.plan.split_layer = first;
+      return CostModel(t).edge_memory(0).total();
+    };
+    CHECK(memory(s.first()) <= budget);
+    if (s.first() < 32) CHECK(memory(s.first() + 1) > budget);
+  }
+  // Moving later leaves less room: the first split does not grow with the move's context.
+  for (size_t i = 1; i < ms.size(); ++i)
+    CHECK(SplitSchedule::parse(ms[i], 32, "t").first() <= SplitSchedule::parse(ms[i - 1], 32, "t").first());
 }
