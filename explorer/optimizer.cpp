@@ -167,7 +167,7 @@ struct Screen {
     }
     sys.plan = make_plan(sc, sys.model.n_layers);
     try {
-      apply_split_schedule(sc, sys.model, sys.plan);
+      apply_split_schedule(sc, sys.model, valid_layers, sys.plan);
     } catch (const InputError&) {
       return false;  // a schedule this strategy cannot follow (the sweep would refuse it the same way)
     }

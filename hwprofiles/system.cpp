@@ -78,15 +78,14 @@ System resolve_system(const Scenario& sc) {
                 fmt::format("at most the model's context length ({})", s.model.max_seq_len),
                 std::to_string(sc.workload.max_seq_len));
   s.plan = make_plan(sc, s.model.n_layers);
-  apply_split_schedule(sc, s.model, s.plan);
+  apply_split_schedule(sc, s.model, valid, s.plan);
   return s;
 }
 
-void apply_split_schedule(const Scenario& sc, const ModelSpec& m, Plan& plan) {
+void apply_split_schedule(const Scenario& sc, const ModelSpec& m, std::span<const int64_t> valid, Plan& plan) {
   if (sc.split.schedule.empty()) return;
   SplitSchedule schedule =
       SplitSchedule::parse(sc.split.schedule, m.n_layers, sc.where("split.schedule") + ": split.schedule");
-  const auto valid = valid_split_layers(m);
   for (const SplitBand& b : schedule.bands())
     if (std::find(valid.begin(), valid.end(), b.split) == valid.end())
       throw_input(sc.where("split.schedule"), "split.schedule",

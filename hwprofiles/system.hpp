@@ -2,6 +2,7 @@
 // strategy turned into a Plan. This is the resolved configuration that results are keyed by.
 #pragma once
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,9 @@ struct System {
 
 // The plan's split from split.schedule, when the scenario gives one: split_layer becomes its first band's, and a
 // schedule that moves is kept in the plan. InputError naming the key for a malformed schedule, a split that is not
-// a split point of the model, or a moving schedule under a strategy that does not split.
-void apply_split_schedule(const Scenario& sc, const ModelSpec& m, Plan& plan);
+// a split point of the model (`valid`: valid_split_layers(m), which callers in a loop compute once), or a moving
+// schedule under a strategy that does not split.
+void apply_split_schedule(const Scenario& sc, const ModelSpec& m, std::span<const int64_t> valid, Plan& plan);
 
 // Loads everything the scenario names; InputError names the scenario file and key (model, edge.profile,
 // split.layer out of the model's valid split points, ...).
