@@ -189,38 +189,21 @@ TEST_CASE("server: a client that moves its split wrongly is closed alone, with t
     CHECK(std::string(f.payload.begin(), f.payload.end()).find("hello: schedule") != std::string::npos);
   }
   // A move without a schedule; a move of the wrong layer; a move of the wrong number of positions; a move whose
-  // block is short; a hidden block then a move before its token is allowed only after the token.
+  // block is short. Each after a 3-token prompt block at split 4 and its token.
+  auto move_after_prompt = [&](const char* schedule, std::vector<uint8_t> payload) {
+    Socket s = hello_with(srv.port(), whole, 4, schedule, f);
+    REQUIRE(f.type == FrameType::hello_ack);
+    one_step(s, d, 3);
+    write_frame(s, {FrameType::kv_move, 0, std::move(payload)});
+    return expect_error(s);
+  };
   std::vector<std::string> why;
-  {
-    Socket s = hello_with(srv.port(), whole, 4, nullptr, f);
-    REQUIRE(f.type == FrameType::hello_ack);
-    one_step(s, d, 3);
-    write_frame(s, {FrameType::kv_move, 0, move_payload(3, 4, 3, kvd)});
-    why.push_back(expect_error(s));
-  }
-  {
-    Socket s = hello_with(srv.port(), whole, 4, "0:4,2:2", f);
-    REQUIRE(f.type == FrameType::hello_ack);
-    one_step(s, d, 3);
-    write_frame(s, {FrameType::kv_move, 0, move_payload(2, 3, 3, kvd)});
-    why.push_back(expect_error(s));
-  }
-  {
-    Socket s = hello_with(srv.port(), whole, 4, "0:4,2:2", f);
-    REQUIRE(f.type == FrameType::hello_ack);
-    one_step(s, d, 3);
-    write_frame(s, {FrameType::kv_move, 0, move_payload(3, 4, 2, kvd)});
-    why.push_back(expect_error(s));
-  }
-  {
-    Socket s = hello_with(srv.port(), whole, 4, "0:4,2:2", f);
-    REQUIRE(f.type == FrameType::hello_ack);
-    one_step(s, d, 3);
-    auto p = move_payload(3, 4, 3, kvd);
-    p.resize(p.size() - 8);
-    write_frame(s, {FrameType::kv_move, 0, p});
-    why.push_back(expect_error(s));
-  }
+  why.push_back(move_after_prompt(nullptr, move_payload(3, 4, 3, kvd)));
+  why.push_back(move_after_prompt("0:4,2:2", move_payload(2, 3, 3, kvd)));
+  why.push_back(move_after_prompt("0:4,2:2", move_payload(3, 4, 2, kvd)));
+  auto short_block = move_payload(3, 4, 3, kvd);
+  short_block.resize(short_block.size() - 8);
+  why.push_back(move_after_prompt("0:4,2:2", short_block));
   // A well-behaved client with a schedule, after all that.
   ModelWeights edge = whole;
   edge.keep_only(ModelPart::edge(4));
