@@ -459,7 +459,8 @@ double CostModel::transfer(size_t g, bool up, double bytes, double start, double
   const double peak = up ? a.uplink.value : a.downlink.value, cap = up ? b.uplink.value : b.downlink.value;
   // A traced link: at its time-average rate for the screen (start < 0), along the trace in the simulator.
   const double carry = !a.trace        ? bytes / std::min(peak, cap)
-                       : start < 0     ? bytes / std::min(peak / a.trace->mean_inverse(up), cap)
+                       : start < 0     ? bytes / std::min(peak / a.trace->mean_inverse(up), cap) +
+                                             a.trace->mean_outage_wait(up)
                                        : a.trace->transfer_time(up, start + lat + phase, bytes, peak, cap);
   return lat + carry + transport_overhead(g, bytes);
 }
@@ -482,7 +483,8 @@ MemoryBreakdown CostModel::edge_memory(size_t g) const {
   // last). A static split is one band, full at max_seq_len.
   const int64_t max_seq = sys_.scenario.workload.max_seq_len;
   const double layer_w = m.layer_weight_bytes(bits, gs), kvb = m.kv_bytes_per_token_layer(static_cast<int>(p.kv_bits));
-  const std::vector<SplitBand> bands = p.schedule ? p.schedule->bands() : std::vector<SplitBand>{{0, p.split_layer}};
+  const SplitBand one{0, p.split_layer};
+  const std::span<const SplitBand> bands = p.schedule ? std::span(p.schedule->bands()) : std::span(&one, 1);
   double peak = -1;
   for (size_t j = 0; j < bands.size() && bands[j].context < max_seq; ++j) {
     const int64_t end = j + 1 < bands.size() ? std::min(bands[j + 1].context, max_seq) : max_seq;

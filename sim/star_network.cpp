@@ -55,7 +55,8 @@ void StarNetwork::rekey(int32_t i) {
     bb_keys_.push({l.l0 + left * l.penalty, i, l.version});
   } else {
     const double rate = l.fatpipe ? l.bandwidth : l.bandwidth / static_cast<double>(l.n);
-    self_keys_.push({l.t0 + left / rate, i, l.version});
+    // A link that is down (a traced outage) completes nothing until set_bandwidth brings it back.
+    self_keys_.push({rate > 0 ? l.t0 + left / rate : kNever, i, l.version});
   }
 }
 

@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 
+#include "core/error.hpp"
 #include "hwprofiles/measured_tables.hpp"
 #include "sim/workload.hpp"
 
@@ -100,6 +102,15 @@ Topology plan_topology(const System& sys, const CostModel& cost, bool full) {
                                 t.server_cores);
   }
   t.full = full;
+  // SimGrid 3.32 bounds a transfer's rate when it starts: one begun during an outage would never finish.
+  if (full)
+    for (const auto& fg : sys.fleet)
+      if (fg.link.trace && fg.link.trace->goes_down())
+        throw InputError(fmt::format(
+            "{}: edge link {}: expected a link that stays up in full mode ({}), got one that goes down (its trace {} "
+            "has zero rates); fast mode carries transfers across outages",
+            sys.scenario.origin, fg.link.name, t.mode_reason.empty() ? "--full-simgrid" : t.mode_reason,
+            std::filesystem::path(fg.link.trace->path).filename().string()));
 
   int32_t bb_up = -1, bb_down = -1;
   t.backbone_simulated = network && (full || backbone_may_bind);

@@ -37,10 +37,42 @@ double LinkTrace::next_change(double t) const {
 }
 
 double LinkTrace::mean_inverse(bool uplink) const {
+  double s = 0, on = 0;
+  for (size_t i = 0; i < time.size(); ++i) {
+    const double f = uplink ? up[i] : down[i], len = (i + 1 < time.size() ? time[i + 1] : period) - time[i];
+    if (f <= 0) continue;
+    s += len / f;
+    on += len;
+  }
+  return goes_down() ? s / on : s / period;  // (the period itself when always up: bit for bit as before)
+}
+
+double LinkTrace::mean_outage_wait(bool uplink) const {
+  // Outages are runs of zero rows; the trace repeats, so a run at the end continues one at the start.
+  std::vector<double> runs;
+  double run = 0;
+  for (size_t i = 0; i < time.size(); ++i) {
+    const double f = uplink ? up[i] : down[i], len = (i + 1 < time.size() ? time[i + 1] : period) - time[i];
+    if (f <= 0) {
+      run += len;
+    } else if (run > 0) {
+      runs.push_back(run);
+      run = 0;
+    }
+  }
+  if (run > 0) {
+    if (!runs.empty() && (uplink ? up[0] : down[0]) <= 0) runs.front() += run;
+    else runs.push_back(run);
+  }
   double s = 0;
-  for (size_t i = 0; i < time.size(); ++i)
-    s += ((i + 1 < time.size() ? time[i + 1] : period) - time[i]) / (uplink ? up[i] : down[i]);
+  for (double r : runs) s += r * r / 2;
   return s / period;
+}
+
+bool LinkTrace::goes_down() const {
+  for (size_t i = 0; i < time.size(); ++i)
+    if (up[i] <= 0 || down[i] <= 0) return true;
+  return false;
 }
 
 double LinkTrace::transfer_time(bool uplink, double start, double bytes, double peak, double cap) const {
@@ -87,8 +119,8 @@ LinkTrace read_link_trace(const std::string& path) {
     if (rows > 0 && !(t > last))
       fail(n, fmt::format("expected times increasing, got {} after {}", quoted_input(f[0]), last));
     for (const auto& [field, v] : {std::pair{f[1], &u}, std::pair{f[2], &d}})
-      if (!parse_double(field, *v) || !(*v > 0 && *v <= 1))
-        fail(n, fmt::format("expected a fraction of the peak rate in (0, 1], got {}", quoted_input(field)));
+      if (!parse_double(field, *v) || !(*v >= 0 && *v <= 1))
+        fail(n, fmt::format("expected a fraction of the peak rate in [0, 1] (0: down), got {}", quoted_input(field)));
     tr.time.push_back(t), tr.up.push_back(u), tr.down.push_back(d);
     last = t;
     ++rows;
@@ -97,6 +129,10 @@ LinkTrace read_link_trace(const std::string& path) {
   if (rows < 2) fail(n, "expected at least two rows (a change at 0 and the period's end)");
   tr.period = tr.time.back();
   tr.time.pop_back(), tr.up.pop_back(), tr.down.pop_back();
+  for (const auto* dir : {&tr.up, &tr.down})
+    if (std::all_of(dir->begin(), dir->end(), [](double f) { return f <= 0; }))
+      fail(n, fmt::format("expected the {} to be up for part of the period, got 0 in every row",
+                          dir == &tr.up ? "uplink" : "downlink"));
   return tr;
 }
 

@@ -28,13 +28,16 @@ std::shared_ptr<const LinkTrace> slow_then_fast() {
 }  // namespace
 
 TEST_CASE("shaping: a frame's serialization along a trace is the simulator's transfer", "[executor][shaping]") {
-  // The seeded lte-varying link, one device: CostModel::transfer (the simulator's closed form) against the
-  // executor's LinkShape with the same peaks, delay (access + backbone latency) and phase.
-  const System sys = resolve_system(scenario_from_source(parse_toml_text(R"(name = "t"
+  // The seeded lte-varying link, and lte-outages, the same with outages (down from 129 to 130 s and from 134 s for
+  // 24 s), one device: CostModel::transfer (the simulator's closed form) against the executor's LinkShape with the
+  // same peaks, delay (access + backbone latency) and phase. A frame sent in an outage waits for the link.
+  for (const char* link : {"lte-varying", "lte-outages"}) {
+  INFO(link);
+  const System sys = resolve_system(scenario_from_source(parse_toml_text(std::string(R"(name = "t"
 model = "llama2-7b"
 [edge]
 profile = "jetson-xavier-nx"
-link = "lte-varying"
+link = ")") + link + R"("
 count = 1
 [server]
 profile = "a6000"
@@ -52,10 +55,12 @@ output_tokens = 8
   l.delay = a.latency.value + sys.backbone.latency.value;
   l.trace = a.trace;
   l.phase = 37.5;
-  for (double start : {0.0, 3.2, 41.0, 599.9}) {
+  for (double start : {0.0, 3.2, 41.0, 91.6, 96.4, 599.9}) {  // + 37.5: 129.1 and 133.9, an outage and its eve
     INFO("start " << start);
     for (bool up : {true, false})
       CHECK(l.delay + l.serialization(up, start, 3e5) == Approx(cost.transfer(0, up, 3e5, start, 37.5)).epsilon(1e-12));
+  }
+  if (a.trace->goes_down()) CHECK(l.serialization(true, 96.4, 3e5) > 24.0);  // waits out the 24 s outage
   }
 }
 

@@ -50,10 +50,86 @@ TEST_CASE("link trace: the format, lookups and a transfer along it by hand", "[s
   bad("time_s,uplink,downlink\n0,1,1\n", ":2: expected at least two rows");
   bad("time_s,uplink,downlink\n1,1,1\n2,1,1\n", ":2: expected the first change at time 0");
   bad("time_s,uplink,downlink\n0,1,1\n2,1,1\n2,1,1\n", ":4: expected times increasing");
-  bad("time_s,uplink,downlink\n0,0,1\n2,1,1\n", ":2: expected a fraction of the peak rate in (0, 1], got \"0\"");
-  bad("time_s,uplink,downlink\n0,1,1.5\n2,1,1\n", ":2: expected a fraction of the peak rate in (0, 1], got \"1.5\"");
+  bad("time_s,uplink,downlink\n0,-0.5,1\n2,1,1\n", ":2: expected a fraction of the peak rate in [0, 1] (0: down), got \"-0.5\"");
+  bad("time_s,uplink,downlink\n0,1,1.5\n2,1,1\n", ":2: expected a fraction of the peak rate in [0, 1] (0: down), got \"1.5\"");
+  bad("time_s,uplink,downlink\n0,0,1\n1,0,1\n2,1,1\n", ":4: expected the uplink to be up for part of the period, got 0 in every row");
   bad("time_s,uplink,downlink\n0,x,1\n2,1,1\n", ":2: expected a fraction");
   bad("time_s,uplink,downlink\n0,1\n2,1,1\n", ":2: expected 3 fields, got 2");
+}
+
+TEST_CASE("link trace: an outage stalls a transfer, which resumes when the link comes back", "[sim][link-trace]") {
+  // Up at full rate for 1 s, down from 1 to 3 s (the downlink from 2 s), half rate to the period's end at 4 s.
+  const LinkTrace t = read_link_trace(write_trace("time_s,uplink,downlink\n0,1,1\n1,0,1\n2,0,0\n3,0.5,0.5\n4,1,1\n"));
+  CHECK(t.goes_down());
+  CHECK(t.factor(true, 1.5) == 0);
+  // 100 B/s peak: 50 B by 1 s, nothing until 3 s, then 50 B/s: 150 B from 0.5 s end at 3 + 100 / 50 = 5 s, the
+  // second half-rate second and a full-rate period start: 3..4 carries 50, 4..4.5 carries 50.
+  CHECK(t.transfer_time(true, 0.5, 150, 100, 1e9) == Approx(4.0));
+  CHECK(t.transfer_time(true, 1.5, 10, 100, 1e9) == Approx(1.5 + 0.2));  // starts inside the outage
+  CHECK(t.transfer_time(false, 2.5, 10, 100, 1e9) == Approx(0.5 + 0.2));
+  // Up time only: uplink 1 s at 1 and 1 s at 0.5 -> (1 + 2) / 2; the outage waits: one 2 s outage per 4 s.
+  CHECK(t.mean_inverse(true) == Approx(1.5));
+  CHECK(t.mean_outage_wait(true) == Approx(2.0 * 2.0 / 2 / 4));
+  CHECK(t.mean_outage_wait(false) == Approx(1.0 * 1.0 / 2 / 4));
+  // An outage at the end of the period continues the one at its start.
+  const LinkTrace wrap = read_link_trace(write_trace("time_s,uplink,downlink\n0,0,1\n1,1,1\n3,0,1\n4,1,1\n"));
+  CHECK(wrap.mean_outage_wait(true) == Approx(2.0 * 2.0 / 2 / 4));
+  CHECK_FALSE(read_link_trace(write_trace("time_s,uplink,downlink\n0,1,0.5\n2,1,1\n")).goes_down());
+}
+
+TEST_CASE("link trace: a link that goes down runs in fast mode, on private links and in cells; full mode refuses it",
+          "[sim][link-trace]") {
+  auto scenario = [](int64_t cell) {
+    return fmt::format(R"(name = "t-outages"
+seed = 3
+model = "tinyllama-1.1b"
+[edge]
+profile = "raspberry-pi-5"
+link = "lte-outages"
+count = 12
+cell_size = {}
+[server]
+profile = "a6000"
+backbone = "ethernet-10g"
+[split]
+strategy = "opsc"
+layer = 4
+edge_bits = 4
+cloud_bits = 8
+group_size = 64
+[workload]
+arrival = "closed"
+think_time = "5s"
+requests_per_device = 8
+prompt_tokens = 64
+output_tokens = 32
+max_seq_len = 128
+)", cell);
+  };
+  for (int64_t cell : {0, 4}) {
+    INFO("cell size " << cell);
+    const System sys = test::system_from(scenario(cell));
+    const SimResult with = test::run_sim(sys);
+    System steady = sys;
+    steady.fleet[0].link = load_link("lte-varying");
+    const SimResult without = test::run_sim(steady);
+    REQUIRE(with.requests.size() == 96);
+    double up_with = 0, up_without = 0, worst = 0;
+    for (size_t i = 0; i < with.requests.size(); ++i) {
+      CHECK(with.requests[i].output_tokens == 32);
+      CHECK(std::isfinite(with.requests[i].e2e));
+      up_with += with.requests[i].uplink + with.requests[i].downlink;
+      up_without += without.requests[i].uplink + without.requests[i].downlink;
+      worst = std::max(worst, with.requests[i].e2e - without.requests[i].e2e);
+    }
+    // The same trace with its outages: transfers wait them out, and some request waits seconds longer.
+    CHECK(up_with > up_without + 5.0);
+    CHECK(worst > 1.0);
+  }
+  SimOptions full;
+  full.full = true;
+  CHECK_THROWS_WITH(simulate_isolated(test::system_from(scenario(0)), full),
+                    Catch::Matchers::Contains("edge link lte-outages: expected a link that stays up in full mode"));
 }
 
 TEST_CASE("link trace: fast and full mode follow a changing link alike", "[sim][link-trace]") {
