@@ -45,7 +45,7 @@ TEST_CASE("energy: the radio's per-state model by hand", "[energy]") {
   CHECK(final_tail(r) == Approx(8.0));
 }
 
-TEST_CASE("energy: an idle device draws its idle power; computing adds the active surplus", "[energy]") {
+TEST_CASE("energy: an idle device draws its idle power, and computing adds the active surplus", "[energy]") {
   PowerProfile p;
   p.idle = v(2.8), p.active = v(9.7);
   CHECK(device_energy(p, 3600, 0, 0) == Approx(2.8 * 3600));  // an hour idle: 2.8 Wh

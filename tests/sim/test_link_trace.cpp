@@ -3,6 +3,8 @@
 // times) against each other.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -16,8 +18,11 @@ using namespace splitsim::test;
 
 namespace {
 
+// A file of its own per call and process: ctest runs this binary's test cases in parallel processes.
 std::string write_trace(const std::string& text) {
-  const auto p = std::filesystem::temp_directory_path() / "splitsim-test-link-trace.csv";
+  static int n = 0;
+  const auto p = std::filesystem::temp_directory_path() /
+                 ("splitsim-test-link-trace-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".csv");
   std::ofstream(p) << text;
   return p.string();
 }
@@ -77,7 +82,7 @@ TEST_CASE("link trace: an outage stalls a transfer, which resumes when the link 
   CHECK_FALSE(read_link_trace(write_trace("time_s,uplink,downlink\n0,1,0.5\n2,1,1\n")).goes_down());
 }
 
-TEST_CASE("link trace: a link that goes down runs in fast mode, on private links and in cells; full mode refuses it",
+TEST_CASE("link trace: a link that goes down runs in fast mode, on private links and in cells, and full mode refuses it",
           "[sim][link-trace]") {
   auto scenario = [](int64_t cell) {
     return fmt::format(R"(name = "t-outages"

@@ -26,7 +26,7 @@ TEST_CASE("private links behind a roomy backbone are closed form", "[sim][topolo
   CHECK(xml.find("backbone-up") != std::string::npos);
 }
 
-TEST_CASE("cells share one link per cell; a binding backbone is simulated", "[sim][topology]") {
+TEST_CASE("cells share one link per cell, and a binding backbone is simulated", "[sim][topology]") {
   std::string text = one_device("opsc");
   text.replace(text.find("count = 1"), 9, "count = 10\ncell_size = 4");
   System sys = system_from(text);
