@@ -32,6 +32,9 @@ struct RequestRecord {
   double bytes_moved = 0;   // of bytes_up: the KV the edge handed to the server when its split schedule moved
   double edge_memory_peak = 0;  // B
   bool oom = false;         // the configuration does not fit the device: the request did not run
+  // The server closed the session (silent longer than server.session_timeout, e.g. through a link outage): the
+  // request ended without its remaining tokens; output_tokens is what the device received.
+  bool failed = false;
   // Time spent per stage over the whole request (s).
   double edge_compute = 0, encode = 0, uplink = 0, server_queue = 0, server_compute = 0, server_decode = 0,
          downlink = 0;

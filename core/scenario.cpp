@@ -289,6 +289,9 @@ Scenario scenario_from_source(const std::shared_ptr<TomlSource>& src) {
     s.server.router = sv->choice_or("router", router_names(), s.server.router);
     s.server.batch_window = sv->quantity_or("batch_window", Dim::time, 0);
     if (s.server.batch_window > 10) sv->fail("batch_window", "a duration of at most 10 s", fmt::format("{} s", s.server.batch_window));
+    s.server.session_timeout = sv->quantity_or("session_timeout", Dim::time, s.server.session_timeout);
+    if (!(s.server.session_timeout > 0 && s.server.session_timeout <= 1e6))
+      sv->fail("session_timeout", "a duration in (0, 1e6 s]", fmt::format("{} s", s.server.session_timeout));
     if (sv->has("groups")) {
       for (const auto& g : sv->tables("groups")) {
         ServerGroupConfig c;
@@ -424,6 +427,7 @@ nlohmann::json Scenario::to_json() const {
         {"output_tokens", length_json(workload.output_tokens)}, {"max_seq_len", workload.max_seq_len}}},
   };
   if (server.batch_window > 0) j["server"]["batch_window"] = server.batch_window;  // absent: as before
+  if (server.session_timeout != 120) j["server"]["session_timeout"] = server.session_timeout;  // absent: the default
   if (!split.schedule.empty()) j["split"]["schedule"] = split.schedule;            // absent: as before
   const bool hop = std::any_of(server.groups.begin(), server.groups.end(), [](const auto& g) { return !g.link.empty(); });
   if (server.groups.size() > 1 || server.server_count() > 1 || hop) {  // a pool; a single server is written as before

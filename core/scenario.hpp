@@ -75,6 +75,9 @@ struct ServerConfig {
   // s an iteration waits for the other admitted sequences' steps after its first ready one, as the executor's
   // server does (its --batch-window); 0: none (the default).
   double batch_window = 0;
+  // s: the server closes a session silent for longer, from the token it sent (or the request's start) to the
+  // session's next block; its KV cache is freed then and the request fails. The executor's server idle timeout.
+  double session_timeout = 120;
   int64_t count = 1;  // the single form: this many identical servers (a pool of one group)
   std::string profile = "a6000";
   std::string backbone = "ethernet-10g";  // link between the access network and the server

@@ -33,6 +33,14 @@ void Server::release_kv(double bytes) {
   active_ = std::max<int64_t>(0, active_ - 1);
 }
 
+void Server::abandon(double kv_bytes) {
+  release_kv(kv_bytes);
+  if (idle_ && !rung_) {
+    rung_ = true;
+    doorbell_->release();
+  }
+}
+
 double Server::gather_until(double now) const {
   if (window_ <= 0) return -1;
   const auto ready = static_cast<int64_t>(prefills_.size() + decodes_.size());

@@ -51,6 +51,9 @@ class Server {
 
   void push(const ServerItem& item);  // from any actor; wakes the server when idle
   void release_kv(double bytes);
+  // A session closed before its last token (server.session_timeout): its KV is freed and it is no longer waited
+  // for; from any actor, waking the server to admit or batch without it.
+  void abandon(double kv_bytes);
   void run();                         // the actor body; runs until the simulation ends (make it a daemon)
   const ServerStats& stats() const { return stats_; }
   double kv_used() const { return kv_used_; }

@@ -32,6 +32,7 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "core/formats/frame.hpp"
 #include "core/output.hpp"
 #include "hwprofiles/cost_model.hpp"
 #include "hwprofiles/energy.hpp"
@@ -87,6 +88,7 @@ struct DeviceState {
   double up_bytes = 0;
   size_t next_request = 0;  // fast mode: the request to start next
   double arrival = 0;       // of the current request
+  double silent_from = 0;   // when the server last sent the session a token (or the request started)
 };
 
 // Full mode's device actor: what the server wakes it with.
@@ -100,6 +102,7 @@ class Fleet {
  public:
   Fleet(const System& sys, const SimOptions& opt)
       : sys_(sys), opt_(opt), cost_(sys), topo_(plan_topology(sys, cost_, opt.full)) {
+    session_timeout_ = sys.scenario.server.session_timeout;
     group_sys_.reserve(sys.server_groups.size());
     for (size_t g = 0; g < sys.server_groups.size(); ++g) group_sys_.push_back(sys.for_server_group(g));
     group_cost_.reserve(group_sys_.size());
@@ -194,6 +197,16 @@ class Fleet {
       request_starts_;
   int64_t busy_devices_ = 0;  // devices with requests not yet finished
   double last_done_ = 0;
+  // server.session_timeout on private links (fast mode's closed form): a session found silent for longer is
+  // closed at its deadline, when the server frees its KV (a driver event: time, server, bytes).
+  double session_timeout_ = 120;
+  std::priority_queue<std::tuple<double, size_t, double>, std::vector<std::tuple<double, size_t, double>>,
+                      std::greater<>>
+      abandons_;
+  int64_t late_sessions_ = 0;  // StarNetwork path: blocks that arrived after the timeout (not modelled there)
+  // The request fails: the server closed its session at `closed`; the device, which sent its block at `sent`,
+  // has the error after its downlink. Ends the request with the tokens it received.
+  void fail_request(DeviceState& ds, RequestRecord& rec, double closed, double sent, int64_t received);
 
   const System& sys_;
   SimOptions opt_;
@@ -216,7 +229,7 @@ class Fleet {
   std::vector<bool> group_oom_;
   std::string oom_reason_;
   bool all_oom_ = false;
-  int64_t events_ = 0, tokens_ = 0, finished_ = 0;
+  int64_t events_ = 0, tokens_ = 0, finished_ = 0, failed_ = 0;
   std::chrono::steady_clock::time_point wall0_, last_progress_;
   bool progress_shown_ = false;
 };
@@ -387,6 +400,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
     return;
   }
   const double hd = hop(server, false, cost_.downlink_bytes());
+  ds.silent_from = end;
   if (!closed && !topo_.full) {
     add_flow(false, ds, end + hd, cost_.downlink_bytes(), end);  // on_flow carries the device on from its completion
     return;
@@ -406,6 +420,15 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
   const double sent = at + next->edge_compute + next->encode;
   const double access = cost_.transfer(ds.group, true, next->up_bytes, sent, ds.phase);
   const double up = access + hop(server, true, next->up_bytes);
+  if (sent + up - end > session_timeout_) {  // the next block is not there in time: the server closes the session
+    const double closed = end + session_timeout_;
+    abandons_.push({closed, server, ds.kv_need});
+    ring(closed);
+    rec.uplink += std::max(0.0, std::min(up, closed - sent));
+    radio(ds, sent, std::max(sent, std::min(sent + access, closed)), next->up_bytes, true);
+    fail_request(ds, rec, closed, sent, k);
+    return;
+  }
   rec.uplink += up;
   radio(ds, sent, sent + access, next->up_bytes, true);
   server_of(ds).push({sent + up, it.device, ds.req.prompt + k, 0, false});
@@ -430,6 +453,23 @@ void Fleet::ring(double at) {
   }
 }
 
+void Fleet::fail_request(DeviceState& ds, RequestRecord& rec, double closed, double sent, int64_t received) {
+  // The server's error frame: the router's hop, then the device's private link from the moment the session closed.
+  const auto bytes = static_cast<double>(kSessionClosedBytes);
+  const double hd = hop(ds.server, false, bytes);
+  const double at = closed + hd + cost_.transfer(ds.group, false, bytes, closed + hd, ds.phase);
+  radio(ds, closed + hd, at, bytes, false);
+  rec.downlink += at - closed;
+  rec.failed = true;
+  rec.output_tokens = received;
+  const RequestSpec& s = spec(rec.device, ds.next_request - 1);
+  rec.bytes_moved = received > 0 ? cost_.moved_bytes(s.prompt, received + 1) : 0.0;
+  rec.bytes_up = cost_.uplink_bytes(s.prompt) + static_cast<double>(received) * cost_.uplink_bytes(1) + rec.bytes_moved;
+  rec.bytes_down = static_cast<double>(received) * cost_.downlink_bytes() + bytes;
+  ++failed_;
+  finish(ds, std::max(at, sent));  // the device reads the error once it has sent its block
+}
+
 // A StarNetwork transfer's bytes arrived at `done` (in the network actor): the device's next stage, after the
 // host's measured message overhead (as in the closed form and in full mode).
 void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
@@ -444,6 +484,7 @@ void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
   if (up) {  // the prompt block or one decode step reaches the router, then the server
     at += hop(ds.server, true, bytes);
     rec.uplink += at - flow.issued;
+    if (at - ds.silent_from > session_timeout_) ++late_sessions_;  // not modelled on this path: reported
     if (ds.received == 0)
       server_of(ds).push({at, d, ds.req.prompt, ds.kv_need, true});
     else
@@ -502,6 +543,7 @@ void Fleet::driver_actor() {
     const double change = next_trace_change();
     double t = std::min({up_net_.next_event(), down_net_.next_event(), change});
     if (!request_starts_.empty()) t = std::min(t, request_starts_.top().first);
+    if (!abandons_.empty()) t = std::min(t, std::get<0>(abandons_.top()));
     const double now = s4u::Engine::get_clock();
     if (t > now) {
       net_wait_ = t;
@@ -519,6 +561,12 @@ void Fleet::driver_actor() {
       done.clear();
       const double at = net->step(done);
       for (const StarNetwork::Done& f : done) on_flow(f, at);
+    }
+    while (!abandons_.empty() && std::get<0>(abandons_.top()) <= t) {  // sessions the server closes now
+      const auto [at, server, kv] = abandons_.top();
+      abandons_.pop();
+      servers_[server]->abandon(kv);
+      router_->released(server, kv);
     }
     while (!request_starts_.empty() && request_starts_.top().first <= t) {
       const auto [at, d] = request_starts_.top();
@@ -645,11 +693,18 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
     const double t0 = now + first.edge_compute + first.encode;
     if (ds.host >= 0) {
       ds.received = 0;
+      ds.silent_from = now;
       add_flow(true, ds, t0, first.up_bytes);
       return;
     }
     const double access = cost_.transfer(g, true, first.up_bytes, t0, ds.phase);
     const double up = access + hop(ds.server, true, first.up_bytes);
+    if (t0 + up - now > session_timeout_) {  // the prompt is not there in time: no KV was reserved yet
+      rec.uplink += std::min(up, now + session_timeout_ - t0);
+      radio(ds, t0, std::min(t0 + access, now + session_timeout_), first.up_bytes, true);
+      fail_request(ds, rec, now + session_timeout_, t0, 0);
+      return;
+    }
     rec.uplink += up;
     radio(ds, t0, t0 + access, first.up_bytes, true);
     server_of(ds).push({t0 + up, d, s.prompt, ds.kv_need, true});
@@ -881,6 +936,14 @@ SimResult Fleet::result(double cpu0) {
       x["utilization"] = res.totals.span > 0 ? x["busy_s"].get<double>() / res.totals.span : 0.0;
   }
   if (!oom_reason_.empty()) res.info["reason"] = oom_reason_;
+  if (failed_ > 0) res.info["sessions_closed"] = failed_;  // requests failed by server.session_timeout
+  if (late_sessions_ > 0) {
+    res.info["sessions_over_timeout_not_modelled"] = late_sessions_;
+    fmt::print(stderr,
+               "splitsim run: warning: {} blocks of devices in shared cells reached the server after more than "
+               "server.session_timeout ({} s) of silence; only private links model the server closing the session\n",
+               late_sessions_, session_timeout_);
+  }
   return res;
 }
 

@@ -12,6 +12,9 @@ constexpr uint8_t kFrameVersion = 1;
 constexpr int64_t kFrameHeaderBytes = 16;
 constexpr int64_t kTokenPayloadBytes = 4;  // int32 token id
 constexpr uint32_t kMaxFramePayload = 256u << 20;  // a hidden block of a long prompt at large d fits easily
+// The error frame that closes a silent session (server.session_timeout), as the simulator counts it: the header and
+// a reason of about 100 B of text (the executor's runs 90-110 B).
+constexpr int64_t kSessionClosedBytes = kFrameHeaderBytes + 100;
 
 enum class FrameType : uint8_t {
   hello = 1,      // edge -> server, JSON: model fingerprint, split, context, sampling

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/formats/frame.hpp"
 #include "core/formats/link_trace.hpp"
 #include "hwprofiles/cost_model.hpp"
 #include "sim_test_util.hpp"
@@ -172,5 +173,75 @@ TEST_CASE("link trace: fast and full mode follow a changing link alike", "[sim][
     const CostModel cost(sys);
     CHECK(cost.transfer(0, true, 3e5, bad) > 2 * cost.transfer(0, true, 3e5, 0));
     CHECK(cost.transfer_up(0, 3e5) > cost.transfer(0, true, 3e5, 0));
+  }
+}
+
+TEST_CASE("link trace: a session silent beyond server.session_timeout is closed, its KV freed, the request failed",
+          "[sim][link-trace][session]") {
+  // lte-outages at phase 0 is down from 134 to 158 s (both directions). The closed loop's first arrival is the seed's
+  // fraction 0.826 of the think time: 170 s puts it at 140.5 s, inside the outage (the prompt waits); 158.55 s at
+  // 131.0 s, so the outage comes after 43 of 100 tokens. The server may hold one request's KV at a time.
+  auto scenario = [](const std::string& think, const std::string& timeout, int64_t requests) {
+    return fmt::format(R"(name = "t-session"
+seed = 3
+model = "tinyllama-1.1b"
+[edge]
+profile = "raspberry-pi-5"
+link = "lte-outages"
+count = 1
+trace_phase = "aligned"
+[server]
+profile = "a6000"
+session_timeout = "{}"
+kv_memory = "{}B"
+[split]
+strategy = "opsc"
+layer = 4
+edge_bits = 4
+cloud_bits = 8
+group_size = 64
+[workload]
+arrival = "closed"
+think_time = "{}"
+requests_per_device = {}
+prompt_tokens = 64
+output_tokens = 100
+max_seq_len = 256
+)", timeout, 164 * 18 * 1024, think, requests);
+  };
+  const double down = 158.0;  // the outage's end
+  {
+    const SimResult r = run_sim(system_from(scenario("170s", "5s", 1)));
+    REQUIRE(r.requests.size() == 1);
+    const RequestRecord& q = r.requests[0];
+    CHECK(q.arrival > 134.0);
+    CHECK(q.failed);
+    CHECK(q.output_tokens == 0);
+    CHECK(q.arrival + q.e2e == Approx(down).margin(0.1));  // the error frame waits for the link too
+    CHECK(q.bytes_down == static_cast<double>(kSessionClosedBytes));
+    CHECK(r.summary()["failed_requests"] == 1);
+    CHECK(r.summary()["completed"] == 0);
+    const SimResult patient = run_sim(system_from(scenario("170s", "60s", 1)));
+    CHECK_FALSE(patient.requests[0].failed);
+    CHECK(patient.requests[0].output_tokens == 100);
+    CHECK(patient.requests[0].ttft > down - q.arrival);  // the prompt waited out the outage
+  }
+  {
+    const SimResult r = run_sim(system_from(scenario("158.55s", "5s", 2)));
+    REQUIRE(r.requests.size() == 2);
+    const RequestRecord& q = r.requests[0];
+    CHECK(q.arrival < 134.0);
+    CHECK(q.failed);
+    CHECK(q.output_tokens > 0);
+    CHECK(q.output_tokens < 100);
+    CHECK(q.arrival + q.e2e == Approx(down).margin(0.1));
+    CHECK(q.bytes_down == static_cast<double>(q.output_tokens * (kFrameHeaderBytes + kTokenPayloadBytes) + kSessionClosedBytes));
+    // The server freed the closed session's KV: the device's next request, which needs all of it, runs.
+    CHECK_FALSE(r.requests[1].failed);
+    CHECK(r.requests[1].output_tokens == 100);
+    CHECK(r.info["sessions_closed"] == 1);
+    const SimResult patient = run_sim(system_from(scenario("158.55s", "60s", 2)));
+    CHECK_FALSE(patient.requests[0].failed);
+    CHECK(patient.requests[0].output_tokens == 100);
   }
 }
