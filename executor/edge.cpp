@@ -137,6 +137,18 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     tr.bytes_up = hidden.wire_bytes();
     double arrived = 0, delivered = 0;
     if (!down.receive(f, &arrived, &delivered)) throw InputError("server closed the connection mid-request");
+    if (f.type == FrameType::error &&
+        std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()).starts_with(kSessionTimedOut)) {
+      // The server closed the silent session (a link outage outlasted its session timeout): the request fails with
+      // the tokens it got; the client goes on with its next request. Any other error frame is a refusal.
+      r.failure = std::string(f.payload.begin(), f.payload.end());
+      rec.failed = true;
+      rec.bytes_up += static_cast<double>(tr.bytes_up + tr.bytes_moved);
+      rec.bytes_moved += static_cast<double>(tr.bytes_moved);
+      rec.bytes_down += static_cast<double>(f.wire_bytes());
+      last_token_at = delivered;
+      break;
+    }
     if (f.type != FrameType::token || f.payload.size() != 4) refused(f, "a hidden block");
     tr.edge_compute = t1 - t0;
     tr.encode = t2 - t1;
@@ -156,26 +168,32 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     block.assign(1, token);
   }
 
-  f = {FrameType::end, 0, {}};
-  up.send(f);
-  r.control_bytes_up += static_cast<double>(f.wire_bytes());
-  if (!down.receive(f)) throw InputError("server closed the connection before its stats");
-  if (f.type != FrameType::stats) refused(f, "end");
-  r.control_bytes_down += static_cast<double>(f.wire_bytes());
-  auto stats = nlohmann::json::parse(f.payload.begin(), f.payload.end(), nullptr, false);
-  if (stats.is_discarded() || !stats.contains("steps")) throw InputError("stats frame: expected a JSON object with steps");
-  auto server_steps = steps_from_json(stats["steps"]);
-  if (server_steps.size() != r.steps.size())
-    throw InputError(fmt::format("stats frame: expected {} steps, got {}", r.steps.size(), server_steps.size()));
+  // The server's per-step timings come back in its stats frame; a session it closed sends none.
+  std::vector<ServerStep> server_steps;
+  if (!rec.failed) {
+    f = {FrameType::end, 0, {}};
+    up.send(f);
+    r.control_bytes_up += static_cast<double>(f.wire_bytes());
+    if (!down.receive(f)) throw InputError("server closed the connection before its stats");
+    if (f.type != FrameType::stats) refused(f, "end");
+    r.control_bytes_down += static_cast<double>(f.wire_bytes());
+    auto stats = nlohmann::json::parse(f.payload.begin(), f.payload.end(), nullptr, false);
+    if (stats.is_discarded() || !stats.contains("steps")) throw InputError("stats frame: expected a JSON object with steps");
+    server_steps = steps_from_json(stats["steps"]);
+    if (server_steps.size() != r.steps.size())
+      throw InputError(fmt::format("stats frame: expected {} steps, got {}", r.steps.size(), server_steps.size()));
+  }
 
   for (size_t i = 0; i < r.steps.size(); ++i) {
     TokenRecord& tr = r.steps[i];
-    const ServerStep& ss = server_steps[i];
-    tr.server_queue = ss.queue;
-    tr.decode = ss.decode;
-    tr.server_compute = ss.compute;
-    r.server_busy_share += ss.decode + ss.compute / static_cast<double>(std::max<int64_t>(ss.batch, 1));
-    r.server_batch.push_back(ss.batch);
+    if (!server_steps.empty()) {
+      const ServerStep& ss = server_steps[i];
+      tr.server_queue = ss.queue;
+      tr.decode = ss.decode;
+      tr.server_compute = ss.compute;
+      r.server_busy_share += ss.decode + ss.compute / static_cast<double>(std::max<int64_t>(ss.batch, 1));
+      r.server_batch.push_back(ss.batch);
+    }
     rec.edge_compute += tr.edge_compute;
     rec.encode += tr.encode;
     rec.uplink += tr.uplink;

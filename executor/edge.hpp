@@ -45,10 +45,13 @@ struct EdgeResult {
   double server_weights_bytes = 0, server_kv_bytes = 0;
   double server_busy_share = 0;  // s: this session's decode time plus its share (1/batch) of each batch's compute
   std::vector<int64_t> server_batch;  // per step: sequences in the server batch that computed it
+  std::string failure;  // the server's reason when it closed the session mid-request (record.failed)
 };
 
 // Runs one request against a server. `run_start` (now_s() time) is the zero of arrival times; `request` and
-// `device` label the records. Throws InputError on a refusal by the server (error frame) or a bad answer.
+// `device` label the records. Throws InputError on a refusal by the server (error frame) or a bad answer, but for
+// a session the server closed for its silence (a link outage that outlasted the session timeout): that is a failed
+// request, record.failed, with the tokens received and `failure` the server's reason.
 EdgeResult run_edge_request(const ModelWeights& edge_part, const EdgeOptions& o, std::span<const int32_t> prompt,
                             int64_t request, int64_t device, double run_start,
                             const std::function<void(int32_t)>& on_token = {});

@@ -67,6 +67,8 @@ void server_flags(CLI::App* c, ExecOptions& o) {
       ->check(cli::int_in(1, 65536));
   c->add_option("--max-inflight", o.max_inflight, "frame payload bytes held at once by all sessions, e.g. 256MiB");
   c->add_option("--max-kv", o.max_kv, "KV cache bytes held at once by all sessions, e.g. 8GiB");
+  c->add_option("--session-timeout", o.session_timeout,
+                "close a session silent for longer (after a token, until its next block), e.g. 120s");
 }
 
 // The method flags of `exec eval --method` and `exec accuracy-sweep`.

@@ -65,7 +65,8 @@ nlohmann::json ExecOptions::to_json() const {
           {"max_batch", max_batch},
           {"max_sessions", max_sessions},
           {"max_inflight", max_inflight},
-          {"max_kv", max_kv}};
+          {"max_kv", max_kv},
+          {"session_timeout", session_timeout}};
 }
 
 namespace {
@@ -141,6 +142,9 @@ ServerOptions server_options(const ExecOptions& o) {
   if (inflight < 1 << 20 || inflight > 1e12)
     throw InputError(fmt::format("--max-inflight: expected a size in 1MiB..1TB, got {}", quoted_input(o.max_inflight)));
   so.max_inflight_bytes = static_cast<int64_t>(inflight);
+  so.idle_timeout = flag_quantity("--session-timeout", o.session_timeout, Dim::time);
+  if (!(so.idle_timeout > 0 && so.idle_timeout <= 1e6))
+    throw InputError(fmt::format("--session-timeout: expected a duration in (0, 1e6 s], got {}", quoted_input(o.session_timeout)));
   so.max_kv_bytes = flag_quantity("--max-kv", o.max_kv, Dim::bytes);
   if (so.max_kv_bytes < 1 << 20)
     throw InputError(fmt::format("--max-kv: expected a size of at least 1MiB, got {}", quoted_input(o.max_kv)));
@@ -362,6 +366,11 @@ void write_split_outputs(const ResolvedRun& r, const char* mode, const std::stri
     replaced_bytes += replaced;
   }
   if (server_busy < 0) server_busy = busy_share;  // an edge process only knows its sessions' share
+  int64_t failed = 0;
+  for (const auto& e : results)
+    if (e.record.failed && failed++ == 0 && !r.o.quiet)
+      fmt::print(stderr, "exec: request {} failed after {} tokens: {}\n", e.record.request, e.tokens.size(), e.failure);
+  if (failed > 1 && !r.o.quiet) fmt::print(stderr, "exec: {} requests failed in all (requests.csv, column failed)\n", failed);
   nlohmann::json extra{{"mode", mode},
                        {"memory",
                         {{"edge_weights_bytes", edge.bytes()},

@@ -42,6 +42,7 @@ struct ExecOptions {
   int64_t max_sessions = 256;           // server: connections served at once
   std::string max_inflight = "256MiB";  // server: frame payload bytes held at once, all sessions together
   std::string max_kv = "8GiB";          // server: KV cache bytes held at once, all sessions together
+  std::string session_timeout = "120s";  // server: a session silent for longer is closed (server.session_timeout)
   int64_t sessions = 0;  // server: exit after this many finished sessions (0 = until interrupted)
   // eval
   std::string text_file;  // evaluation text (through the tokenizer); default: sampled streams

@@ -449,12 +449,25 @@ void SplitServer::reader_loop(std::shared_ptr<Session> s) {
     while (ss.alive) {
       uint8_t h[kFrameHeaderBytes];
       bool more = false;
+      // A session's silence counts from the last frame the server sent it (hello_ack or a token): the read waits
+      // for what is left of the idle timeout, so the session closes exactly idle_timeout after that frame.
+      if (ss.ready)
+        ss.socket.set_timeouts(ss.awaiting ? opt_.idle_timeout
+                                           : std::max(1e-3, opt_.idle_timeout - (now_s() - ss.last_active)),
+                               opt_.send_timeout);
       try {
         more = ss.socket.read_exact(h, sizeof(h));
       } catch (const SocketTimeout& t) {
         // A client waiting for its token is silent by right, however long the batch takes; only a client
         // that owes the next frame is timed out.
         if (t.bytes_read == 0 && ss.awaiting) continue;
+        if (t.bytes_read == 0 && ss.ready) {
+          const double silent = now_s() - ss.last_active;
+          if (silent < opt_.idle_timeout) continue;  // its token went out while this read waited
+          throw InputError(fmt::format("{}: silent for {:.2f} s, beyond the server's session timeout of {:g} s; its "
+                                       "KV cache is freed",
+                                       kSessionTimedOut, silent, opt_.idle_timeout));
+        }
         throw;
       }
       if (!more) {  // the client went away

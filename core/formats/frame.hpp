@@ -4,6 +4,7 @@
 // A generated token travels downlink as a frame with a 4-byte token id payload.
 #pragma once
 #include <cstdint>
+#include <string_view>
 
 namespace splitsim {
 
@@ -12,8 +13,11 @@ constexpr uint8_t kFrameVersion = 1;
 constexpr int64_t kFrameHeaderBytes = 16;
 constexpr int64_t kTokenPayloadBytes = 4;  // int32 token id
 constexpr uint32_t kMaxFramePayload = 256u << 20;  // a hidden block of a long prompt at large d fits easily
-// The error frame that closes a silent session (server.session_timeout), as the simulator counts it: the header and
-// a reason of about 100 B of text (the executor's runs 90-110 B).
+// The error frame that closes a silent session (server.session_timeout; the executor server's idle timeout). Its
+// text begins with kSessionTimedOut: the edge takes it as the request's failure (an outcome of the link), any other
+// error frame as a refusal (bad input, a step that cannot run). The simulator counts it as the header and about
+// 100 B of text (the executor's runs 100-110 B).
+inline constexpr std::string_view kSessionTimedOut = "session timed out";
 constexpr int64_t kSessionClosedBytes = kFrameHeaderBytes + 100;
 
 enum class FrameType : uint8_t {

@@ -4,12 +4,17 @@
 #include <catch2/catch.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "core/scenario.hpp"
 #include "core/toml_reader.hpp"
+#include "exec_test_util.hpp"
+#include "executor/edge.hpp"
+#include "executor/server.hpp"
 #include "executor/transport.hpp"
 #include "hwprofiles/cost_model.hpp"
 #include "hwprofiles/system.hpp"
@@ -93,5 +98,59 @@ TEST_CASE("shaping: the shaped sender and receiver follow the trace", "[executor
     double arrived = 0, delivered = 0;
     REQUIRE(down.receive(g, &arrived, &delivered));
     CHECK(delivered - arrived == Approx(0.06).margin(0.005));
+  }
+}
+
+TEST_CASE("shaping: an outage longer than the session timeout fails that request alone, a shorter one resumes it",
+          "[executor][shaping][session]") {
+  const auto* rm = test::real_model();
+  if (!rm) return;
+  // Client A's link is down from 0.15 s to 1.15 s of its clock, mid-request; client B's never is.
+  const auto p = std::filesystem::temp_directory_path() /
+                 ("splitsim-test-outage-" + std::to_string(getpid()) + ".csv");
+  std::ofstream(p) << "time_s,uplink,downlink\n0,1,1\n0.15,0,0\n1.15,1,1\n600,1,1\n";
+  const auto outage = std::make_shared<const LinkTrace>(read_link_trace(p.string()));
+  const int64_t S = 2, steps = 80;
+  const std::vector<int32_t> prompt{kBosToken};
+  const auto want = generate_unsplit(rm->weights, prompt, steps, SamplingConfig{});
+  test::Halves h = test::split_weights(rm->weights, S);
+  for (double timeout : {0.3, 5.0}) {
+    INFO("session timeout " << timeout << " s");
+    ServerOptions so;
+    so.idle_timeout = timeout;
+    SplitServer srv(h.server, S, so);
+    srv.start();
+    std::vector<EdgeResult> got(2);
+    std::vector<std::thread> threads;
+    for (size_t c = 0; c < 2; ++c)
+      threads.emplace_back([&, c] {
+        EdgeOptions o;
+        o.split = S;
+        o.steps = steps;
+        o.port = srv.port();
+        o.link.uplink_rate = o.link.downlink_rate = 50e6 / 8;
+        o.link.delay = 2e-3;
+        if (c == 0) o.link.trace = outage;
+        got[c] = run_edge_request(h.edge, o, prompt, static_cast<int64_t>(c), static_cast<int64_t>(c), now_s());
+      });
+    for (auto& t : threads) t.join();
+    srv.stop();
+    const EdgeResult& a = got[0];
+    CHECK(got[1].tokens == want);  // the other client never noticed
+    CHECK_FALSE(got[1].record.failed);
+    CHECK(a.record.e2e > 0.9);     // A waited for its link either way
+    if (timeout < 1) {
+      CHECK(a.record.failed);
+      CHECK_THAT(a.failure, Catch::Matchers::Contains("session timed out"));
+      CHECK(a.tokens.size() > 0);
+      CHECK(static_cast<int64_t>(a.tokens.size()) < steps);
+      CHECK(std::equal(a.tokens.begin(), a.tokens.end(), want.begin()));
+      CHECK(a.record.output_tokens == static_cast<int64_t>(a.tokens.size()));
+      CHECK(srv.totals().sessions_failed == 1);
+    } else {
+      CHECK_FALSE(a.record.failed);
+      CHECK(a.tokens == want);
+      CHECK(srv.totals().sessions_failed == 0);
+    }
   }
 }
