@@ -89,6 +89,15 @@ struct DeviceState {
   size_t next_request = 0;  // fast mode: the request to start next
   double arrival = 0;       // of the current request
   double silent_from = 0;   // when the server last sent the session a token (or the request started)
+  // StarNetwork path with server.session_timeout on a link that goes down: blocks the server received for the
+  // request (a timeout check compares it), the flows' generation (bumped when a session closes: the closed
+  // request's flows still in the network are then ignored), and the closed session's error frame.
+  int64_t blocks_in = 0;
+  int32_t flow_gen = 0;
+  bool up_pending = false;   // the request's next block is in the uplink (or about to start)
+  double up_start = 0;       // when that block started
+  bool closed = false;       // the server closed the session at closed_at; the device learns of it after
+  double closed_at = 0;
 };
 
 // Full mode's device actor: what the server wakes it with.
@@ -203,7 +212,15 @@ class Fleet {
   std::priority_queue<std::tuple<double, size_t, double>, std::vector<std::tuple<double, size_t, double>>,
                       std::greater<>>
       abandons_;
-  int64_t late_sessions_ = 0;  // StarNetwork path: blocks that arrived after the timeout (not modelled there)
+  int64_t late_sessions_ = 0;  // blocks that arrived after the timeout where that is not modelled (reported)
+  // StarNetwork path: (deadline, device, record, blocks_in at the token) of sessions whose link can go down.
+  std::priority_queue<std::tuple<double, int64_t, int64_t, int64_t>, std::vector<std::tuple<double, int64_t, int64_t, int64_t>>,
+                      std::greater<>>
+      session_checks_;
+  std::vector<char> host_goes_down_;  // per topology host: its access link follows a trace with outages
+  void watch_session(DeviceState& ds, double from);
+  void check_session(int64_t d, int64_t rec, int64_t blocks_in, double deadline);
+  double error_arrival(const DeviceState& ds, double closed) const;  // StarNetwork path: the error frame's
   // The request fails: the server closed its session at `closed`; the device, which sent its block at `sent`,
   // has the error after its downlink. Ends the request with the tokens it received.
   void fail_request(DeviceState& ds, RequestRecord& rec, double closed, double sent, int64_t received);
@@ -402,6 +419,7 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
   const double hd = hop(server, false, cost_.downlink_bytes());
   ds.silent_from = end;
   if (!closed && !topo_.full) {
+    if (!last) watch_session(ds, end);
     add_flow(false, ds, end + hd, cost_.downlink_bytes(), end);  // on_flow carries the device on from its completion
     return;
   }
@@ -440,8 +458,9 @@ void Fleet::add_flow(bool up, DeviceState& ds, double start, double bytes, doubl
   const int32_t link = net_link_[static_cast<size_t>(ds.host)];
   const auto d = static_cast<uint64_t>(&ds - dev_.data());
   const double lat = (up ? net_latency_up_ : net_latency_down_)[static_cast<size_t>(link)];
-  if (up) ds.up_bytes = bytes;
-  (up ? up_net_ : down_net_).add_flow(start + lat, link, bytes, d * 2 + (up ? 1 : 0), issued < 0 ? start : issued);
+  if (up) ds.up_bytes = bytes, ds.up_pending = true, ds.up_start = start;
+  const uint64_t tag = d * 8 + static_cast<uint64_t>(ds.flow_gen % 4) * 2 + (up ? 1 : 0);
+  (up ? up_net_ : down_net_).add_flow(start + lat, link, bytes, tag, issued < 0 ? start : issued);
   ++events_;
   ring(start + lat);
 }
@@ -457,8 +476,10 @@ void Fleet::fail_request(DeviceState& ds, RequestRecord& rec, double closed, dou
   // The server's error frame: the router's hop, then the device's private link from the moment the session closed.
   const auto bytes = static_cast<double>(kSessionClosedBytes);
   const double hd = hop(ds.server, false, bytes);
-  const double at = closed + hd + cost_.transfer(ds.group, false, bytes, closed + hd, ds.phase);
+  const double at = ds.host >= 0 ? error_arrival(ds, closed)
+                                 : closed + hd + cost_.transfer(ds.group, false, bytes, closed + hd, ds.phase);
   radio(ds, closed + hd, at, bytes, false);
+  ++ds.flow_gen;  // what of the request is still in the network is the closed session's
   rec.downlink += at - closed;
   rec.failed = true;
   rec.output_tokens = received;
@@ -470,11 +491,46 @@ void Fleet::fail_request(DeviceState& ds, RequestRecord& rec, double closed, dou
   finish(ds, std::max(at, sent));  // the device reads the error once it has sent its block
 }
 
+// The error frame of a session closed at `closed` on a device's StarNetwork link: the router's hop, the route
+// latency, then the link along its trace (a hundred bytes: the link's other flows are left out).
+double Fleet::error_arrival(const DeviceState& ds, double closed) const {
+  const auto bytes = static_cast<double>(kSessionClosedBytes);
+  const NetLink& l = topo_.links[static_cast<size_t>(topo_.hosts[static_cast<size_t>(ds.host)].from_center.at(0))];
+  const double start = closed + hop(ds.server, false, bytes) +
+                       net_latency_down_[static_cast<size_t>(net_link_[static_cast<size_t>(ds.host)])];
+  const double carry = l.trace ? l.trace->transfer_time(false, start + l.phase, bytes, l.bandwidth, StarNetwork::kNever)
+                               : bytes / l.bandwidth;
+  return start + carry + cost_.transport_overhead(ds.group, bytes);
+}
+
+void Fleet::watch_session(DeviceState& ds, double from) {
+  if (topo_.full || ds.host < 0 || !host_goes_down_[static_cast<size_t>(ds.host)]) return;
+  const double deadline = from + session_timeout_;
+  session_checks_.push({deadline, &ds - dev_.data(), ds.rec, ds.blocks_in});
+  ring(deadline);
+}
+
+// The deadline of a session on a StarNetwork link: closed, unless its next block arrived (or the request is over).
+void Fleet::check_session(int64_t d, int64_t rec, int64_t blocks_in, double deadline) {
+  DeviceState& ds = dev_[static_cast<size_t>(d)];
+  if (ds.rec != rec || ds.blocks_in != blocks_in || ds.closed || ds.produced >= ds.req.output) return;
+  if (ds.produced > 0) {  // admitted: the server frees its KV now
+    servers_[ds.server]->abandon(ds.kv_need);
+    router_->released(ds.server, ds.kv_need);
+  }
+  ds.closed = true;
+  ds.closed_at = deadline;
+  // A device whose block is on its way reads the error as it comes; one still waiting for its token reads it after
+  // sending its next block (on_flow).
+  if (ds.up_pending) fail_request(ds, records_[static_cast<size_t>(rec)], deadline, ds.up_start, ds.received);
+}
+
 // A StarNetwork transfer's bytes arrived at `done` (in the network actor): the device's next stage, after the
 // host's measured message overhead (as in the closed form and in full mode).
 void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
-  const auto d = static_cast<int64_t>(flow.tag / 2);
+  const auto d = static_cast<int64_t>(flow.tag / 8);
   DeviceState& ds = dev_[static_cast<size_t>(d)];
+  if (static_cast<int32_t>((flow.tag / 2) % 4) != ds.flow_gen % 4) return;  // of a session the server closed
   RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
   const bool up = flow.tag % 2 == 1;
   const double bytes = up ? ds.up_bytes : cost_.downlink_bytes();
@@ -484,7 +540,9 @@ void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
   if (up) {  // the prompt block or one decode step reaches the router, then the server
     at += hop(ds.server, true, bytes);
     rec.uplink += at - flow.issued;
-    if (at - ds.silent_from > session_timeout_) ++late_sessions_;  // not modelled on this path: reported
+    ds.up_pending = false;
+    ++ds.blocks_in;
+    if (!host_goes_down_[static_cast<size_t>(ds.host)] && at - ds.silent_from > session_timeout_) ++late_sessions_;
     if (ds.received == 0)
       server_of(ds).push({at, d, ds.req.prompt, ds.kv_need, true});
     else
@@ -496,6 +554,10 @@ void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
   const auto next = token_at_device(cost_, ds.req, k, at, down, rec);
   if (k == ds.req.output) {
     finish(ds, at);
+    return;
+  }
+  if (next && ds.closed) {  // the server closed the session while this token was on its way
+    fail_request(ds, rec, ds.closed_at, at + next->edge_compute + next->encode, k);
     return;
   }
   if (next) add_flow(true, ds, at + next->edge_compute + next->encode, next->up_bytes);
@@ -544,6 +606,7 @@ void Fleet::driver_actor() {
     double t = std::min({up_net_.next_event(), down_net_.next_event(), change});
     if (!request_starts_.empty()) t = std::min(t, request_starts_.top().first);
     if (!abandons_.empty()) t = std::min(t, std::get<0>(abandons_.top()));
+    if (!session_checks_.empty()) t = std::min(t, std::get<0>(session_checks_.top()));
     const double now = s4u::Engine::get_clock();
     if (t > now) {
       net_wait_ = t;
@@ -561,6 +624,11 @@ void Fleet::driver_actor() {
       done.clear();
       const double at = net->step(done);
       for (const StarNetwork::Done& f : done) on_flow(f, at);
+    }
+    while (!session_checks_.empty() && std::get<0>(session_checks_.top()) <= t) {
+      const auto [at, d, rec, blocks] = session_checks_.top();
+      session_checks_.pop();
+      check_session(d, rec, blocks, at);
     }
     while (!abandons_.empty() && std::get<0>(abandons_.top()) <= t) {  // sessions the server closes now
       const auto [at, server, kv] = abandons_.top();
@@ -639,11 +707,13 @@ void Fleet::build_networks() {
   up_net_ = StarNetwork(bb_up);
   down_net_ = StarNetwork(bb_down);
   net_link_.assign(topo_.hosts.size(), -1);
+  host_goes_down_.assign(topo_.hosts.size(), 0);
   for (size_t h = 1; h < topo_.hosts.size(); ++h) {
     const NetLink& lu = topo_.links[static_cast<size_t>(topo_.hosts[h].to_center.at(0))];
     const NetLink& ld = topo_.links[static_cast<size_t>(topo_.hosts[h].from_center.at(0))];
     auto initial = [](const NetLink& l) { return l.trace ? l.bandwidth * l.trace->factor(l.uplink, l.phase) : l.bandwidth; };
     net_link_[h] = up_net_.add_link(initial(lu), lu.latency + bb_lat, lu.fatpipe);
+    host_goes_down_[h] = (lu.trace && lu.trace->goes_down()) || (ld.trace && ld.trace->goes_down());
     const int32_t down_link = down_net_.add_link(initial(ld), ld.latency + bb_lat, ld.fatpipe);
     if (lu.trace) add_traced({lu.trace, &up_net_, net_link_[h], nullptr, lu.bandwidth, true, lu.phase});
     if (ld.trace) add_traced({ld.trace, &down_net_, down_link, nullptr, ld.bandwidth, false, ld.phase});
@@ -694,7 +764,10 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
     if (ds.host >= 0) {
       ds.received = 0;
       ds.silent_from = now;
+      ds.blocks_in = 0;
+      ds.closed = false;
       add_flow(true, ds, t0, first.up_bytes);
+      watch_session(ds, now);
       return;
     }
     const double access = cost_.transfer(g, true, first.up_bytes, t0, ds.phase);
@@ -713,6 +786,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
 
   compute(first.edge_compute + first.encode);
   rec.uplink += transfer(ds, true, first.up_bytes) + router_hop(ds, true, first.up_bytes);
+  if (s4u::Engine::get_clock() - now > session_timeout_) ++late_sessions_;  // full mode does not close sessions
   server_of(ds).push({s4u::Engine::get_clock(), d, s.prompt, ds.kv_need, true});
   for (int64_t k = 1; k <= s.output; ++k) {
     DeviceActor& a = actor(ds);
@@ -739,6 +813,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
     if (!next) continue;  // streamed: the next token is already on its way
     compute(next->edge_compute + next->encode);
     rec.uplink += transfer(ds, true, next->up_bytes) + router_hop(ds, true, next->up_bytes);
+    if (s4u::Engine::get_clock() - ds.silent_from > session_timeout_) ++late_sessions_;
     server_of(ds).push({s4u::Engine::get_clock(), d, s.prompt + k, 0, false});
   }
 }
@@ -940,8 +1015,8 @@ SimResult Fleet::result(double cpu0) {
   if (late_sessions_ > 0) {
     res.info["sessions_over_timeout_not_modelled"] = late_sessions_;
     fmt::print(stderr,
-               "splitsim run: warning: {} blocks of devices in shared cells reached the server after more than "
-               "server.session_timeout ({} s) of silence; only private links model the server closing the session\n",
+               "splitsim run: warning: {} blocks reached the server after more than server.session_timeout ({} s) of "
+               "silence; full mode and links that never go down do not model the server closing the session\n",
                late_sessions_, session_timeout_);
   }
   return res;

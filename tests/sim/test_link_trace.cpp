@@ -244,4 +244,19 @@ max_seq_len = 256
     CHECK_FALSE(patient.requests[0].failed);
     CHECK(patient.requests[0].output_tokens == 100);
   }
+  // The same device in a cell of two (the StarNetwork path, its deadline a driver event): its first request fails or
+  // resumes as on the private link, at the same times.
+  for (const char* think : {"170s", "158.55s"})
+    for (const char* timeout : {"5s", "60s"}) {
+      INFO(think << " " << timeout);
+      std::string cell = scenario(think, timeout, 1);
+      cell.replace(cell.find("count = 1"), 9, "count = 2\ncell_size = 2");
+      const SimResult shared = run_sim(system_from(cell)), own = run_sim(system_from(scenario(think, timeout, 1)));
+      const RequestRecord &a = shared.requests[0], &b = own.requests[0];
+      CHECK(a.failed == b.failed);
+      CHECK(a.output_tokens == b.output_tokens);
+      CHECK(a.e2e == Approx(b.e2e).epsilon(1e-9));
+      CHECK(a.bytes_down == b.bytes_down);
+      CHECK_FALSE(shared.info.contains("sessions_over_timeout_not_modelled"));
+    }
 }
