@@ -119,4 +119,8 @@ TEST_CASE("validate: configurations the executor cannot run are input errors nam
   o.sets = {"edge.profile=raspberry-pi-5"};
   CHECK_THROWS_WITH(validate_scenario(scenario_path("v260k-s1-fp32-c1-fast"), o),
                     Catch::Matchers::Contains("edge.profile") && Catch::Matchers::Contains("measured executor tables"));
+  // A changing link: the executor's clients and the simulated devices must follow its trace from one start.
+  o.sets = {"edge.trace_phase=random"};
+  CHECK_THROWS_WITH(validate_scenario(scenario_path("v260k-s2-fp32-c2-lte-varying"), o),
+                    Catch::Matchers::Contains("edge.trace_phase: expected \"aligned\""));
 }
