@@ -1,8 +1,9 @@
 // One request from the edge: connect, hello (model fingerprint, split, context, sampling), then per step:
 // run the edge layers on the new tokens (the prompt block first, then one token at a time), encode, send,
-// wait for the token. A step whose split schedule gives fewer layers than the last step's first sends the KV of the
-// layers it hands over (a kv_move frame), then the block from its new split. At the end the server's per-step timings come back in a stats frame and are merged
-// into the step records. The request's clock starts after the handshake (the simulator has no handshake).
+// wait for the token. A step whose split schedule gives fewer layers than the last step's runs its own layers, then
+// sends the KV of the layers it hands over (one kv_move frame each) ahead of its block. At the end the server's
+// per-step timings come back in a stats frame and are merged into the step records. The request's clock starts
+// after the handshake (the simulator has no handshake).
 #include "executor/edge.hpp"
 
 #include <fmt/format.h>

@@ -2,7 +2,8 @@
 // scheduler that forms batches and runs them. A session's life: hello -> hello_ack; then (hidden -> token)*;
 // then end -> stats. A session whose split schedule moves sends, between a token and its next hidden block, one
 // kv_move frame per layer it hands over (top layer first); the reader applies each to the session's cache while
-// no block of the session is queued, so the scheduler never sees a half-moved session. The reader judges every frame at its header, before a payload byte is read: a frame of
+// no block of the session is queued, so the scheduler never sees a half-moved session. The reader judges every
+// frame at its header, before a payload byte is read: a frame of
 // the wrong type for the session's state, a second hidden block before the token of the first, or a payload
 // above the session's limit is refused there. The scheduler refuses a wire block that does not decode or
 // does not fit the session's context, and logits no token can be sampled from. Each refusal sends an error

@@ -349,6 +349,11 @@ Constraint parse_constraint(const std::string& text) {
   return c;
 }
 
+namespace {
+// The contexts at which the generated two-band schedules move (schedule_axis, memory_matched_schedules).
+constexpr int64_t kScheduleMoves[] = {256, 512, 1024, 2048};
+}  // namespace
+
 Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool thin) {
   Axis ax{"split.schedule", {}};
   for (int64_t s : layers) ax.values.push_back(fmt::format("\"0:{}\"", s));
@@ -360,7 +365,7 @@ Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool 
     for (size_t i = 0; i < 9; ++i) t.push_back(pick[i * (pick.size() - 1) / 8]);
     pick = t;
   }
-  for (int64_t c : {256, 512, 1024, 2048}) {
+  for (int64_t c : kScheduleMoves) {
     if (c >= base.model.max_seq_len) continue;
     for (size_t i = 0; i < pick.size(); ++i)
       for (size_t j = 0; j < i; ++j) ax.values.push_back(fmt::format("\"0:{},{}:{}\"", pick[i], c, pick[j]));
@@ -376,7 +381,7 @@ std::vector<std::string> memory_matched_schedules(const System& sys) {
   std::vector<int64_t> layers = valid_split_layers(sys.model);
   std::sort(layers.rbegin(), layers.rend());
   System t = sys;
-  for (int64_t c : {256, 512, 1024, 2048}) {
+  for (int64_t c : kScheduleMoves) {
     if (c >= sys.scenario.workload.max_seq_len) continue;
     for (int64_t s1 : layers) {
       if (s1 <= S) break;

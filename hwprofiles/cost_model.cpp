@@ -351,15 +351,14 @@ int64_t CostModel::layers_moved_at(int64_t prompt, int64_t k) const {
 double CostModel::moved_bytes(int64_t prompt, int64_t output) const {
   const Plan& p = sys_.plan;
   if (!p.schedule || !p.schedule->moves()) return 0;
-  // A band the prompt already reaches is in effect from the prefill on; a later one moves at the decode step
-  // whose position is its context, k = context - prompt + 1, if the request gets there.
+  // Only the decode step that reaches a band's context moves, k = context - prompt + 1 (a band the prompt already
+  // reaches is in effect from the prefill on).
   double b = 0;
-  int64_t split = p.split_at(prompt - 1);
   for (const SplitBand& band : p.schedule->bands()) {
-    if (band.context < prompt) continue;
-    if (band.context - prompt + 1 >= output) break;
-    b += static_cast<double>(split - band.split) * kv_move_bytes(band.context);
-    split = band.split;
+    const int64_t k = band.context - prompt + 1;
+    if (k < 1) continue;
+    if (k >= output) break;
+    b += static_cast<double>(layers_moved_at(prompt, k)) * kv_move_bytes(band.context);
   }
   return b;
 }

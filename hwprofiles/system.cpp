@@ -90,15 +90,12 @@ void apply_split_schedule(const Scenario& sc, const ModelSpec& m, std::span<cons
     if (std::find(valid.begin(), valid.end(), b.split) == valid.end())
       throw_input(sc.where("split.schedule"), "split.schedule",
                   fmt::format("split points of {} (0..{})", m.name, m.n_layers), quoted_input(sc.split.schedule));
-  if (!schedule.moves()) {
-    plan.split_layer = schedule.first();
-    return;
-  }
+  plan.split_layer = schedule.first();
+  if (!schedule.moves()) return;  // one band: a static split
   // Only a split strategy has layers to hand over: cloud-only and edge-only place every layer once.
   if (!hidden_codec(plan.wire) || !plan.edge_embeds || !plan.server_has_head)
     throw_input(sc.where("split.schedule"), "split.schedule", "a split strategy (not cloud-only or edge-only)",
                 fmt::format("{} with strategy {}", quoted_input(sc.split.schedule), plan.strategy));
-  plan.split_layer = schedule.first();
   plan.schedule = std::move(schedule);
 }
 

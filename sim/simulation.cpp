@@ -168,6 +168,8 @@ class Fleet {
   void build_networks();
   void driver_actor();
   RequestRecord& open_request(int64_t d, size_t r, double arrival);
+  // A request's bytes: the prompt block, `steps` decode blocks with the KV they move, `tokens` token frames down.
+  void request_bytes(RequestRecord& rec, int64_t prompt, int64_t steps, int64_t tokens) const;
   const RequestSpec& spec(int64_t d, size_t r) const {
     return requests_.at(d, r);
   }
@@ -206,8 +208,8 @@ class Fleet {
       request_starts_;
   int64_t busy_devices_ = 0;  // devices with requests not yet finished
   double last_done_ = 0;
-  // server.session_timeout on private links (fast mode's closed form): a session found silent for longer is
-  // closed at its deadline, when the server frees its KV (a driver event: time, server, bytes).
+  // server.session_timeout: a session silent for longer is closed at its deadline, when the server frees its KV
+  // (private links: found in closed form when the token leaves, then a driver event: time, server, bytes).
   double session_timeout_ = 120;
   std::priority_queue<std::tuple<double, size_t, double>, std::vector<std::tuple<double, size_t, double>>,
                       std::greater<>>
@@ -483,10 +485,8 @@ void Fleet::fail_request(DeviceState& ds, RequestRecord& rec, double closed, dou
   rec.downlink += at - closed;
   rec.failed = true;
   rec.output_tokens = received;
-  const RequestSpec& s = spec(rec.device, ds.next_request - 1);
-  rec.bytes_moved = received > 0 ? cost_.moved_bytes(s.prompt, received + 1) : 0.0;
-  rec.bytes_up = cost_.uplink_bytes(s.prompt) + static_cast<double>(received) * cost_.uplink_bytes(1) + rec.bytes_moved;
-  rec.bytes_down = static_cast<double>(received) * cost_.downlink_bytes() + bytes;
+  request_bytes(rec, ds.req.prompt, received, received);  // the blocks it sent (the last one cut short)
+  rec.bytes_down += bytes;
   ++failed_;
   finish(ds, std::max(at, sent));  // the device reads the error once it has sent its block
 }
@@ -659,13 +659,14 @@ RequestRecord& Fleet::open_request(int64_t d, size_t r, double arrival) {
   rec.edge_memory_peak = cost_.edge_memory(ds.group).total();
   rec.radio_energy = sys_.fleet[ds.group].link.radio ? 0.0 : std::numeric_limits<double>::quiet_NaN();
   rec.oom = all_oom_ || group_oom_[ds.group];
-  if (sys_.plan.server_has_head) {
-    rec.bytes_moved = stream() ? 0.0 : cost_.moved_bytes(s.prompt, s.output);
-    rec.bytes_up = cost_.uplink_bytes(s.prompt) +
-                   (stream() ? 0.0 : static_cast<double>(s.output - 1) * cost_.uplink_bytes(1)) + rec.bytes_moved;
-    rec.bytes_down = static_cast<double>(s.output) * cost_.downlink_bytes();
-  }
+  if (sys_.plan.server_has_head) request_bytes(rec, s.prompt, stream() ? 0 : s.output - 1, s.output);
   return rec;
+}
+
+void Fleet::request_bytes(RequestRecord& rec, int64_t prompt, int64_t steps, int64_t tokens) const {
+  rec.bytes_moved = cost_.moved_bytes(prompt, steps + 1);
+  rec.bytes_up = cost_.uplink_bytes(prompt) + static_cast<double>(steps) * cost_.uplink_bytes(1) + rec.bytes_moved;
+  rec.bytes_down = static_cast<double>(tokens) * cost_.downlink_bytes();
 }
 
 // Fast mode: queue device d's next request, whose predecessor ended at `now` (as the device actor of full
