@@ -86,6 +86,10 @@ const ScenarioKnob kKnobs[] = {
      [](const Scenario& f, Scenario& s) { s.split.layer = f.split.layer; }},
     {"split.schedule", [](const TomlReader& t, Scenario& s) { s.split.schedule = t.str_or("schedule", s.split.schedule); },
      [](const Scenario& f, Scenario& s) { s.split.schedule = f.split.schedule; }},
+    {"split.react_rate", [](const TomlReader& t, Scenario& s) { s.split.react_rate = t.quantity_or("react_rate", Dim::data_rate, s.split.react_rate); },
+     [](const Scenario& f, Scenario& s) { s.split.react_rate = f.split.react_rate; }},
+    {"split.react_window", [](const TomlReader& t, Scenario& s) { s.split.react_window = t.integer_or("react_window", 1, SplitReaction::kMaxWindow, s.split.react_window); },
+     [](const Scenario& f, Scenario& s) { s.split.react_window = f.split.react_window; }},
     {"split.edge_bits", [](const TomlReader& t, Scenario& s) { s.split.edge_bits = read_bits(t, "edge_bits", s.split.edge_bits, kWeightBits); },
      [](const Scenario& f, Scenario& s) { s.split.edge_bits = f.split.edge_bits; }},
     {"split.cloud_bits", [](const TomlReader& t, Scenario& s) { s.split.cloud_bits = read_bits(t, "cloud_bits", s.split.cloud_bits, kWeightBits); },
@@ -429,6 +433,8 @@ nlohmann::json Scenario::to_json() const {
   if (server.batch_window > 0) j["server"]["batch_window"] = server.batch_window;  // absent: as before
   if (server.session_timeout != 120) j["server"]["session_timeout"] = server.session_timeout;  // absent: the default
   if (!split.schedule.empty()) j["split"]["schedule"] = split.schedule;            // absent: as before
+  if (split.react_rate > 0)
+    j["split"]["react_rate"] = split.react_rate, j["split"]["react_window"] = split.react_window;  // absent: as before
   const bool hop = std::any_of(server.groups.begin(), server.groups.end(), [](const auto& g) { return !g.link.empty(); });
   if (server.groups.size() > 1 || server.server_count() > 1 || hop) {  // a pool; a single server is written as before
     nlohmann::json groups = nlohmann::json::array();

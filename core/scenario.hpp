@@ -94,6 +94,8 @@ struct SplitConfig {
   std::string strategy = "opsc";  // see core/strategy.hpp
   int64_t layer = 0;              // layers [0, layer) run on the edge
   std::string schedule;           // "CONTEXT:SPLIT,..." (core/split_schedule.hpp): the split moves; empty: `layer`
+  double react_rate = 0;          // B/s: a reacting band moves early once the uplink carries at least this (SplitReaction)
+  int64_t react_window = 4;       // uploads the observed rate is taken over
   int64_t edge_bits = 4;          // {2,3,4,8,16,32}: 16 = fp16, 32 = fp32
   int64_t cloud_bits = 8;
   int64_t kv_bits = 16;           // edge and server KV cache precision {4,8,16}

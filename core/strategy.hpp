@@ -38,6 +38,8 @@ struct Plan {
   // The edge's layers for a step whose last position is `position` (core/split_schedule.hpp): a decode step with
   // c tokens cached runs at split_at(c), a prompt of P tokens at split_at(P - 1).
   int64_t split_at(int64_t position) const { return schedule ? schedule->at(position) : split_layer; }
+  // split.react_rate/react_window, when the schedule has windows (a band that moves early on a good link).
+  std::optional<SplitReaction> reaction;
   // The lowest split the plan reaches: the server holds layers [lowest_split(), L).
   int64_t lowest_split() const { return schedule ? schedule->lowest() : split_layer; }
   bool edge_embeds = true;       // the edge holds the embedding table (false only for cloud-only)

@@ -99,6 +99,13 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
   Eigen::MatrixXf kv_rows;  // (kv_dim, rows) of a kv_move block
   std::vector<uint8_t> wire, kv_wire;
   int64_t split = schedule.at(P - 1);  // the prompt's: its last position's
+  SplitTracker own;
+  SplitTracker* tracker = nullptr;  // a reacting schedule's
+  if (o.reaction && schedule.reacts()) {
+    tracker = o.tracker;
+    if (!tracker) own = SplitTracker(&*o.schedule, *o.reaction), tracker = &own;
+    tracker->start_request(P - 1);
+  }
   std::vector<int32_t> block(prompt.begin(), prompt.end());
   RequestRecord& rec = r.record;
   rec.request = request;
@@ -115,7 +122,9 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     tr.step = step;
     // The step runs at the split of its last position; layers [next_split, split) go to the server first: after
     // this step's own layers, one kv_move frame per layer (top layer first), then the block, back to back.
-    const int64_t cached = cache.pos, next_split = schedule.at(cached + static_cast<int64_t>(block.size()) - 1);
+    const int64_t cached = cache.pos, position = cached + static_cast<int64_t>(block.size()) - 1;
+    if (tracker && step > 0) tracker->advance(position);
+    const int64_t next_split = tracker ? tracker->split() : schedule.at(position);
     tr.split = next_split;
     const double t0 = now_s();
     embed(w, block, x);  // (d, T)
@@ -128,7 +137,7 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
       kv_move_payload(cache, cached, m.kv_dim(), split - 1, split, o.wire, kv_rows, kv_wire, moves.back().payload);
     }
     wire_encode(x, o.wire, wire);
-    const double t2 = now_s();
+    const double t2 = now_s(), carried = up.serialized();
     for (const Frame& move : moves) {
       up.send(move);
       tr.bytes_moved += move.wire_bytes();
@@ -136,6 +145,7 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     Frame hidden{FrameType::hidden, 0, wire};
     up.send(hidden);
     tr.bytes_up = hidden.wire_bytes();
+    if (tracker) tracker->observe(static_cast<double>(tr.bytes_up + tr.bytes_moved), up.serialized() - carried);
     double arrived = 0, delivered = 0;
     if (!down.receive(f, &arrived, &delivered)) throw InputError("server closed the connection mid-request");
     if (f.type == FrameType::error &&

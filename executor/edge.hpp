@@ -28,6 +28,10 @@ struct EdgeOptions {
   // The edge part must hold layers [0, schedule->first()).
   std::optional<SplitSchedule> schedule;
   SplitSchedule effective_schedule() const { return schedule ? *schedule : SplitSchedule::fixed(split); }
+  // A schedule with windows reacts to the uplink (core/split_schedule.hpp): `tracker` is the client's, kept across
+  // its requests as the simulator keeps a device's (over `schedule`); without one each request observes afresh.
+  std::optional<SplitReaction> reaction;
+  SplitTracker* tracker = nullptr;
   LinkShape link;
   CodecSpec wire{WireCodec::fp32};
   SamplingConfig sampling;  // the server samples with it

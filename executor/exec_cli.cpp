@@ -8,6 +8,7 @@
 #include "executor/methods/method_run.hpp"
 #include "core/cli.hpp"
 #include "core/cli_checks.hpp"
+#include "core/split_schedule.hpp"
 
 namespace splitsim {
 
@@ -37,7 +38,12 @@ void common_flags(CLI::App* c, ExecOptions& o) {
   c->add_option("--split", o.split, "split point S: edge runs layers [0,S), server [S,L) + head")
       ->check(cli::at_least(0));
   c->add_option("--split-schedule", o.split_schedule,
-                 "split moving with the context, CONTEXT:SPLIT,... e.g. 0:4,40:2,80:1 (local, edge; replaces --split)");
+                 "split moving with the context, CONTEXT:SPLIT,... e.g. 0:4,40:2,80:1 (local, edge; replaces --split); "
+                 "a band EARLIEST-CONTEXT:SPLIT moves early when the uplink is good (--split-react-rate)");
+  c->add_option("--split-react-rate", o.split_react_rate,
+                "uplink rate, e.g. 4Mbps, from which a band with a window moves early (observed over the last uploads)");
+  c->add_option("--split-react-window", o.split_react_window, "uploads the observed uplink rate is taken over")
+      ->check(cli::int_in(1, SplitReaction::kMaxWindow));
   c->add_option("--edge-bits", o.edge_bits, "edge weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
   c->add_option("--cloud-bits", o.cloud_bits, "server weight bits: 32 (fp32), 16 (fp16) or OPSC 2, 3, 4, 8");
   c->add_option("--group-size", o.group_size, "OPSC quantization group size along the input dimension")

@@ -50,6 +50,8 @@ nlohmann::json ExecOptions::to_json() const {
           {"clients", clients},
           {"split", split},
           {"split_schedule", split_schedule},
+          {"split_react_rate", split_react_rate},
+          {"split_react_window", split_react_window},
           {"edge_bits", edge_bits},
           {"cloud_bits", cloud_bits},
           {"group_size", group_size},
@@ -78,6 +80,7 @@ struct ResolvedRun {
   ModelSpec spec;
   std::unique_ptr<Tokenizer> tokenizer;
   std::optional<SplitSchedule> schedule;  // --split-schedule
+  std::optional<SplitReaction> reaction;  // --split-react-rate, for a schedule with windows
 };
 
 // A loader's "unknown model ..." error with the flag that named it in front, like a scenario key's.
@@ -152,7 +155,7 @@ ServerOptions server_options(const ExecOptions& o) {
 }
 
 ResolvedRun resolve(const ExecOptions& in) {
-  ResolvedRun r{in, {}, nullptr, std::nullopt};
+  ResolvedRun r{in, {}, nullptr, std::nullopt, std::nullopt};
   ExecOptions& o = r.o;
   namespace fs = std::filesystem;
   // Flags first, before any file is read: each is checked like a scenario key.
@@ -186,6 +189,22 @@ ResolvedRun resolve(const ExecOptions& in) {
     if (o.split >= 0) throw InputError("--split-schedule: expected without --split (its first band is the split)");
     r.schedule = SplitSchedule::parse(o.split_schedule, r.spec.n_layers, "--split-schedule");
     o.split = r.schedule->first();
+  }
+  // As split.react_rate in a scenario: a window needs a rate, a rate needs a window.
+  const bool windows = r.schedule && r.schedule->reacts();
+  if (!o.split_react_rate.empty()) {
+    if (!windows)
+      throw InputError(fmt::format("--split-react-rate: expected a --split-schedule with a window to react with "
+                                   "(EARLIEST-CONTEXT:SPLIT, like 0:4,20-40:2), got {}",
+                                   o.split_schedule.empty() ? std::string("none") : quoted_input(o.split_schedule)));
+    const double rate = flag_quantity("--split-react-rate", o.split_react_rate, Dim::data_rate);
+    if (rate <= 0)
+      throw InputError(fmt::format("--split-react-rate: expected a positive rate like \"4Mbps\", got {}",
+                                   quoted_input(o.split_react_rate)));
+    r.reaction = SplitReaction{rate, o.split_react_window};
+  } else if (windows) {
+    throw InputError(fmt::format("--split-react-rate: expected the uplink rate at which the schedule's windows move "
+                                 "early, like 4Mbps, for {}", quoted_input(o.split_schedule)));
   }
   check_weight_bits("--edge-bits", o.edge_bits);
   check_weight_bits("--cloud-bits", o.cloud_bits);
@@ -237,7 +256,10 @@ std::string run_name(const ResolvedRun& r, const char* mode) {
   std::string split = fmt::format("s{}", r.o.split);
   if (r.schedule && r.schedule->moves())
     for (size_t i = 1; i < r.schedule->bands().size(); ++i)
-      split += fmt::format("-{}at{}", r.schedule->bands()[i].split, r.schedule->bands()[i].context);
+      split += r.schedule->bands()[i].earliest >= 0
+                   ? fmt::format("-{}at{}to{}", r.schedule->bands()[i].split, r.schedule->bands()[i].earliest,
+                                 r.schedule->bands()[i].context)
+                   : fmt::format("-{}at{}", r.schedule->bands()[i].split, r.schedule->bands()[i].context);
   return fmt::format("{}-{}-{}-e{}-c{}-{}", model, mode, split, r.o.edge_bits, r.o.cloud_bits, wire_codec_name(r.o.wire.codec));
 }
 
@@ -411,6 +433,7 @@ void exec_local(const ExecOptions& in) {
   EdgeOptions eo;
   eo.split = o.split;
   eo.schedule = r.schedule;
+  eo.reaction = r.reaction;
   eo.link = link_shape(o);
   eo.wire = o.wire;
   eo.sampling = o.sampling;
@@ -489,9 +512,12 @@ void exec_edge(const ExecOptions& in) {
   ModelWeights edge = load_part(r, ModelPart::edge(o.split), o.edge_bits);
   eo.split = o.split;
   eo.schedule = r.schedule;
+  eo.reaction = r.reaction;
   eo.link = link_shape(o);
   eo.wire = o.wire;
   eo.steps = o.steps;
+  SplitTracker tracker;  // the client's observations of its uplink, across its requests
+  if (eo.reaction) tracker = SplitTracker(&*eo.schedule, *eo.reaction), eo.tracker = &tracker;
   auto prompt = prompt_tokens(r);
   std::vector<EdgeResult> results;
   const double run_start = now_s();

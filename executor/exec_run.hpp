@@ -29,6 +29,8 @@ struct ExecOptions {
   // split
   int64_t split = -1;  // -1 = unsplit (local, eval reference)
   std::string split_schedule;  // "CONTEXT:SPLIT,..." (core/split_schedule.hpp): replaces split for local and edge
+  std::string split_react_rate;  // "4Mbps": the rate at which the schedule's windows move early (SplitReaction)
+  int64_t split_react_window = 4;
   int edge_bits = 32, cloud_bits = 32, group_size = 128;
   CodecSpec wire{WireCodec::fp32};
   // link (edge side) and server

@@ -30,6 +30,8 @@ LocalRunResult run_local_split(const ModelWeights& edge_part, const ModelWeights
       try {
         EdgeOptions o = options;
         o.sampling.seed = options.sampling.seed + static_cast<uint64_t>(c);
+        SplitTracker tracker;  // this client's observations of its uplink, across its requests
+        if (o.reaction && o.schedule) tracker = SplitTracker(&*o.schedule, *o.reaction), o.tracker = &tracker;
         o.start_gate = [&] {
           gated = true;
           gate.arrive_and_wait();

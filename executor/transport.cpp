@@ -266,12 +266,19 @@ double ShapedSender::send(const Frame& f) {
   std::lock_guard lk(mu_);
   if (!error_.empty()) throw std::runtime_error(error_);
   const double start = std::max(now, free_at_);
-  free_at_ = start + link_.serialization(true, start, static_cast<double>(bytes.size()));
+  const double carry = link_.serialization(true, start, static_cast<double>(bytes.size()));
+  free_at_ = start + carry;
+  serialized_ += carry;
   const double due = free_at_ + delay_;
   queue_.push_back({due, std::move(bytes)});
   ++queued_;
   cv_.notify_all();
   return due;
+}
+
+double ShapedSender::serialized() const {
+  std::lock_guard lk(mu_);
+  return serialized_;
 }
 
 double ShapedSender::wait_delivered() {

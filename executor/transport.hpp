@@ -116,6 +116,9 @@ class ShapedSender {
   double send(const Frame& f);
   // Time the most recently sent frame was actually written out (after its scheduled delivery); waits for it.
   double wait_delivered();
+  // Seconds the link has spent carrying the frames sent so far (their serialization; no queueing, no delay): what
+  // a device observes of its uplink's rate (SplitTracker::observe).
+  double serialized() const;
 
  private:
   void run();
@@ -127,7 +130,8 @@ class ShapedSender {
   double rate_, delay_;
   LinkShape link_;      // for its trace (rate_ and delay_ are the direction's)
   double free_at_ = 0;  // the transmit queue is busy until then
-  std::mutex mu_;
+  double serialized_ = 0;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   uint64_t queued_ = 0, written_ = 0;

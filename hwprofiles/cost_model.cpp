@@ -227,11 +227,13 @@ double CostModel::edge_prefill(size_t g, int64_t T) const {
   return t;
 }
 
-double CostModel::edge_step(size_t g, int64_t ctx) const {
+double CostModel::edge_step(size_t g, int64_t ctx) const { return edge_step_at(g, sys_.plan.split_at(ctx - 1), ctx); }
+
+double CostModel::edge_step_at(size_t g, int64_t split, int64_t ctx) const {
   const HwProfile& hw = sys_.fleet[g].device;
   const Plan& p = sys_.plan;
   if (!p.edge_embeds) return 0;
-  double t = layers_decode(hw, static_cast<int>(p.edge_bits), p.split_at(ctx - 1), 1, static_cast<double>(ctx));
+  double t = layers_decode(hw, static_cast<int>(p.edge_bits), split, 1, static_cast<double>(ctx));
   if (!p.server_has_head) t += head_time(hw, static_cast<int>(p.edge_bits), 1);
   return t;
 }
@@ -249,6 +251,15 @@ double CostModel::server_decode_codec(int64_t T) const {
   if (codec && sys_.server.measured)
     if (const CodecTable* c = sys_.server.measured->codec(codec, sys_.model.dim)) return c->decode.at(static_cast<double>(T));
   return codec_time(sys_.server, T, false);
+}
+
+int64_t CostModel::kv_move_rows(int64_t cached) const {
+  // The codec's cost is linear in the elements: the moved KV as hidden-state-wide rows.
+  return (2 * cached * sys_.model.kv_dim() + sys_.model.dim - 1) / sys_.model.dim;
+}
+
+double CostModel::server_kv_move_decode(int64_t layers, int64_t cached) const {
+  return layers > 0 ? static_cast<double>(layers) * server_decode_codec(kv_move_rows(cached)) : 0.0;
 }
 
 double CostModel::server_prefill(int64_t T) const {
@@ -419,13 +430,15 @@ DeviceWork CostModel::device_prefill(size_t g, int64_t prompt) const {
 }
 
 DeviceWork CostModel::device_step(size_t g, int64_t prompt, int64_t k) const {
-  DeviceWork w{edge_step(g, prompt + k), edge_encode(g, 1), uplink_bytes(1), 0};
-  if (const int64_t n = layers_moved_at(prompt, k); n > 0) {
-    const int64_t cached = prompt + k - 1;
-    // The codec's cost is linear in the elements: the moved KV as hidden-state-wide rows.
-    const int64_t rows = (2 * cached * sys_.model.kv_dim() + sys_.model.dim - 1) / sys_.model.dim;
-    w.encode += static_cast<double>(n) * edge_encode(g, rows);
-    w.moved_bytes = static_cast<double>(n) * kv_move_bytes(cached);
+  return device_step_at(g, prompt + k, sys_.plan.split_at(prompt + k - 1), layers_moved_at(prompt, k));
+}
+
+DeviceWork CostModel::device_step_at(size_t g, int64_t t, int64_t split, int64_t moved) const {
+  DeviceWork w{edge_step_at(g, split, t), edge_encode(g, 1), uplink_bytes(1), 0, split, moved};
+  if (moved > 0) {
+    const int64_t cached = t - 1;
+    w.encode += static_cast<double>(moved) * edge_encode(g, kv_move_rows(cached));
+    w.moved_bytes = static_cast<double>(moved) * kv_move_bytes(cached);
     w.up_bytes += w.moved_bytes;
   }
   return w;
@@ -450,11 +463,13 @@ double CostModel::router_hop(bool up, double bytes) const {
   return l->latency.value + bytes / (up ? l->uplink.value : l->downlink.value);
 }
 
+double CostModel::transfer_latency(size_t g) const { return sys_.fleet[g].link.latency.value + sys_.backbone.latency.value; }
+
 double CostModel::transfer(size_t g, bool up, double bytes, double start, double phase) const {
   if (bytes <= 0) return 0;
   const auto& a = sys_.fleet[g].link;
   const auto& b = sys_.backbone;
-  const double lat = a.latency.value + b.latency.value;
+  const double lat = transfer_latency(g);
   const double peak = up ? a.uplink.value : a.downlink.value, cap = up ? b.uplink.value : b.downlink.value;
   // A traced link: at its time-average rate for the screen (start < 0), along the trace in the simulator.
   const double carry = !a.trace        ? bytes / std::min(peak, cap)
@@ -591,7 +606,7 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
       s.edge_compute = w.edge_compute;
       s.encode = w.encode;
       s.uplink = transfer_up(g, w.up_bytes) + router_hop(true, w.up_bytes);
-      s.server_decode = server_decode_codec(1);
+      s.server_decode = server_decode_codec(1) + server_kv_move_decode(layers_moved_at(prompt, k), t - 1);
       server_busy += s.server_decode;
       s.downlink = transfer_down(g, e.bytes_down_per_token) + router_hop(false, e.bytes_down_per_token);
       decode_total += s.total();

@@ -55,6 +55,8 @@ struct DeviceWork {
   double encode = 0;        // s (the block's, and the moved KV's when the split schedule moves at this step)
   double up_bytes = 0;      // B sent on the uplink afterwards (0: nothing is sent)
   double moved_bytes = 0;   // B of up_bytes: kv_move frames handing layers to the server, sent before the block
+  int64_t split = -1;       // a decode step's split (its block enters the server at this layer); -1: the prompt's
+  int64_t moved = 0;        // layers it hands over (their kv_move frames are moved_bytes)
   double local() const { return edge_compute + encode; }
 };
 
@@ -92,9 +94,13 @@ class CostModel {
   // Edge device of fleet group g.
   double edge_prefill(size_t g, int64_t T) const;   // embedding + edge layers (+ head for edge-only)
   double edge_step(size_t g, int64_t t) const;      // one decode step at context t (at the split of t - 1 cached)
+  double edge_step_at(size_t g, int64_t split, int64_t t) const;  // the same at a given split
   double edge_encode(size_t g, int64_t T) const;    // codec encode of a T-token block
   // Server.
   double server_decode_codec(int64_t T) const;
+  // Decoding the kv_move frames of `layers` handed over with `cached` positions (the executor's server applies
+  // them before the step's block and counts them with its decode).
+  double server_kv_move_decode(int64_t layers, int64_t cached) const;
   double server_prefill(int64_t T) const;           // server part + head for the last position
   double server_prefills(std::span<const int64_t> blocks) const;  // the layers of prefill blocks batched together
   double server_step(std::span<const int64_t> contexts) const;  // one batched decode iteration
@@ -113,6 +119,9 @@ class CostModel {
   // compute at the new split, then the moves and the block back to back).
   DeviceWork device_prefill(size_t g, int64_t prompt) const;
   DeviceWork device_step(size_t g, int64_t prompt, int64_t k) const;
+  // The same step at context t at a given split, handing `moved` layers over first (a reacting schedule's device
+  // decides them itself: core/split_schedule.hpp, SplitTracker).
+  DeviceWork device_step_at(size_t g, int64_t t, int64_t split, int64_t moved) const;
   // One layer's kv_move frame (core/formats/kv_move.hpp) for `positions` cached tokens, through the plan's codec.
   double kv_move_bytes(int64_t positions) const;
   // Bytes of kv_move frames over a whole request (0 without a moving schedule).
@@ -129,6 +138,7 @@ class CostModel {
   // closed form of the simulator's fast mode); start < 0 gives the time-free estimate above.
   // `phase`: where the device's link is in its trace at simulated time 0 (sim/topology.hpp, trace_phase).
   double transfer(size_t g, bool up, double bytes, double start, double phase = 0) const;
+  double transfer_latency(size_t g) const;  // s: the one-way latency in transfer() (access link + backbone)
   // Weight bytes one edge step (every group runs the same plan) or one server iteration streams from memory
   // (every matrix is read once per step, whatever its tokens or batch): what a step puts on a shared memory bus.
   double edge_stream_bytes() const;
@@ -162,6 +172,7 @@ class CostModel {
   int64_t server_layers() const { return sys_.model.n_layers - sys_.plan.split_layer; }  // at the prefill
   int64_t server_held_layers() const { return sys_.model.n_layers - sys_.plan.lowest_split(); }
   int64_t layers_moved_at(int64_t prompt, int64_t k) const;  // by decode step k
+  int64_t kv_move_rows(int64_t cached) const;  // a layer's moved KV as hidden-state-wide codec rows
   // ModelSpec::layer_weight_bytes, computed once per (bits, group size): every iteration of a simulation asks.
   double layer_bytes(int bits, int group_size) const;
 

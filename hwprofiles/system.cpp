@@ -83,7 +83,13 @@ System resolve_system(const Scenario& sc) {
 }
 
 void apply_split_schedule(const Scenario& sc, const ModelSpec& m, std::span<const int64_t> valid, Plan& plan) {
-  if (sc.split.schedule.empty()) return;
+  const auto no_windows = [&] {
+    if (sc.split.react_rate > 0)
+      throw_input(sc.where("split.react_rate"), "split.react_rate",
+                  "a split.schedule with a window to react with (EARLIEST-CONTEXT:SPLIT, like \"0:24,1024-2048:20\")",
+                  sc.split.schedule.empty() ? std::string("no schedule") : quoted_input(sc.split.schedule));
+  };
+  if (sc.split.schedule.empty()) return no_windows();
   SplitSchedule schedule =
       SplitSchedule::parse(sc.split.schedule, m.n_layers, sc.where("split.schedule") + ": split.schedule");
   for (const SplitBand& b : schedule.bands())
@@ -91,11 +97,17 @@ void apply_split_schedule(const Scenario& sc, const ModelSpec& m, std::span<cons
       throw_input(sc.where("split.schedule"), "split.schedule",
                   fmt::format("split points of {} (0..{})", m.name, m.n_layers), quoted_input(sc.split.schedule));
   plan.split_layer = schedule.first();
-  if (!schedule.moves()) return;  // one band: a static split
+  if (!schedule.moves()) return no_windows();  // one band: a static split
   // Only a split strategy has layers to hand over: cloud-only and edge-only place every layer once.
   if (!hidden_codec(plan.wire) || !plan.edge_embeds || !plan.server_has_head)
     throw_input(sc.where("split.schedule"), "split.schedule", "a split strategy (not cloud-only or edge-only)",
                 fmt::format("{} with strategy {}", quoted_input(sc.split.schedule), plan.strategy));
+  if (!schedule.reacts()) no_windows();
+  else if (sc.split.react_rate <= 0)
+    throw_input(sc.where("split.react_rate"), "split.react_rate",
+                "the uplink rate at which the schedule's windows move early, like \"4Mbps\"", "none");
+  else
+    plan.reaction = SplitReaction{sc.split.react_rate, sc.split.react_window};
   plan.schedule = std::move(schedule);
 }
 
@@ -107,6 +119,7 @@ nlohmann::json System::to_json() const {
                         {"cloud_bits", plan.cloud_bits}, {"kv_bits", plan.kv_bits},
                         {"wire", wire_format_name(plan.wire)}, {"wire_bits", plan.wire_bits}};
   if (plan.schedule) plan_j["schedule"] = plan.schedule->to_string();  // absent: as before
+  if (plan.reaction) plan_j["react_rate"] = plan.reaction->min_rate, plan_j["react_window"] = plan.reaction->window;
   return {{"scenario", scenario.to_json()},
           {"model", model.to_json()},
           {"plan",

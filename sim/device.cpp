@@ -3,6 +3,7 @@
 namespace splitsim {
 
 DeviceWork begin_request(const CostModel& cost, const RequestInFlight& req, RequestRecord& rec) {
+  if (req.split) req.split->start_request(req.prompt - 1);
   const DeviceWork w = cost.device_prefill(req.group, req.prompt);
   rec.edge_compute += w.edge_compute;
   rec.encode += w.encode;
@@ -14,9 +15,17 @@ std::optional<DeviceWork> token_at_device(const CostModel& cost, const RequestIn
   rec.downlink += down;
   if (k == 1) rec.ttft = at - rec.arrival;
   if (k >= req.output || req.streamed) return std::nullopt;
-  const DeviceWork w = cost.device_step(req.group, req.prompt, k);
+  DeviceWork w;
+  if (req.split) {
+    const int64_t moved = req.split->advance(req.prompt + k - 1);
+    w = cost.device_step_at(req.group, req.prompt + k, req.split->split(), moved);
+  } else {
+    w = cost.device_step(req.group, req.prompt, k);
+  }
   rec.edge_compute += w.edge_compute;
   rec.encode += w.encode;
+  rec.bytes_moved += w.moved_bytes;  // the request's uplink bytes otherwise are known when it opens
+  rec.bytes_up += w.moved_bytes;
   return w;
 }
 

@@ -20,6 +20,7 @@ struct RequestInFlight {
   size_t group = 0;
   int64_t prompt = 0, output = 0;
   bool streamed = false;  // cloud-only: the server streams the tokens, the device sends nothing per token
+  SplitTracker* split = nullptr;  // a reacting split schedule: the device's own split (else the plan's)
 };
 
 // The device's work before its prompt block leaves, recorded as the request's edge and encode stages.

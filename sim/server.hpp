@@ -24,6 +24,8 @@ struct ServerItem {
   int64_t tokens = 0;     // prefill: prompt tokens; decode: context length of the step
   double kv_need = 0;     // B reserved on admission (prefill only), released by release_kv
   bool prefill = false;
+  int16_t moved = 0;      // decode: layers whose KV the step's kv_move frames hand over (decoded with its block)
+  int32_t split = -1;     // decode: the layer its block enters at; -1: the plan's split for the item's context
 };
 
 struct ServerStats {

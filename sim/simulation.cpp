@@ -95,6 +95,8 @@ struct DeviceState {
   int64_t blocks_in = 0;
   int32_t flow_gen = 0;
   bool up_pending = false;   // the request's next block is in the uplink (or about to start)
+  int16_t up_moved = 0;      // that block's step: layers it hands over, and its split (ServerItem)
+  int32_t up_split = -1;
   double up_start = 0;       // when that block started
   bool closed = false;       // the server closed the session at closed_at; the device learns of it after
   double closed_at = 0;
@@ -241,6 +243,15 @@ class Fleet {
   std::vector<CostModel> group_cost_;
   std::unique_ptr<Router> router_;
   std::vector<DeviceState> dev_;
+  // A reacting split schedule (Plan::reaction): each device's split and its link's observed rate; else empty.
+  std::vector<SplitTracker> trackers_;
+  // An upload of the device's took `seconds` on its link (latency and host overhead left out).
+  void observe_upload(DeviceState& ds, double bytes, double seconds) {
+    if (ds.req.split) ds.req.split->observe(bytes, seconds);
+  }
+  static ServerItem step_item(double ready, int64_t d, int64_t context, const DeviceWork& w) {
+    return {ready, d, context, 0, false, static_cast<int16_t>(w.moved), static_cast<int32_t>(w.split)};
+  }
   std::vector<DeviceActor> actors_;  // full mode only, per device
   DeviceActor& actor(const DeviceState& ds) { return actors_[static_cast<size_t>(&ds - dev_.data())]; }
   std::vector<RequestRecord> records_;
@@ -327,6 +338,11 @@ double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
   s4u::Host* srv = hosts_[0];
   s4u::Comm::sendto_init(up ? dev : srv, up ? srv : dev)->set_payload_size(sim_payload(bytes))->start()->wait();
   radio(ds, t0, s4u::Engine::get_clock(), bytes, up);
+  if (up && ds.req.split) {  // the comm's time less its route's latency
+    double lat = 0;
+    for (int32_t l : topo_.hosts[static_cast<size_t>(ds.host)].to_center) lat += topo_.links[static_cast<size_t>(l)].latency;
+    observe_upload(ds, bytes, s4u::Engine::get_clock() - t0 - lat);
+  }
   ++events_;
   // The host's measured message overhead, which the closed-form transfers of fast mode include too.
   if (const double o = cost_.transport_overhead(ds.group, bytes); o > 0) s4u::this_actor::sleep_for(o);
@@ -346,11 +362,11 @@ double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch) {
       t += cost.server_decode_codec(it.tokens);
       prefill_tokens_.push_back(it.tokens);
     } else {
-      t += cost.server_decode_codec(1);
+      t += cost.server_decode_codec(1) + cost.server_kv_move_decode(it.moved, it.tokens - 1);
       sum_context += static_cast<double>(it.tokens);
       ++steps;
-      if (moving) {  // a step of context c enters at the split of c - 1 cached tokens
-        const int64_t split = plan.split_at(it.tokens - 1);
+      if (moving) {  // a step of context c enters at its split (the plan's: that of c - 1 cached tokens)
+        const int64_t split = it.split >= 0 ? it.split : plan.split_at(it.tokens - 1);
         auto b = std::find_if(decode_bands_.begin(), decode_bands_.end(), [&](const DecodeBand& x) { return x.split == split; });
         if (b == decode_bands_.end()) b = decode_bands_.insert(decode_bands_.end(), DecodeBand{split, 0, 0});
         b->steps += 1;
@@ -373,7 +389,9 @@ void Fleet::finish(DeviceState& ds, double at) {
 void Fleet::on_done(size_t server, const ServerItem& it, double start, double end) {
   DeviceState& ds = dev_[static_cast<size_t>(it.device)];
   RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
-  const double codec = server_cost(server).server_decode_codec(it.prefill ? it.tokens : 1);
+  const double codec = it.prefill ? server_cost(server).server_decode_codec(it.tokens)
+                                   : server_cost(server).server_decode_codec(1) +
+                                         server_cost(server).server_kv_move_decode(it.moved, it.tokens - 1);
   rec.server_queue += start - it.ready;
   rec.server_decode += codec;
   rec.server_compute += (end - start) - codec;
@@ -451,7 +469,8 @@ void Fleet::on_done(size_t server, const ServerItem& it, double start, double en
   }
   rec.uplink += up;
   radio(ds, sent, sent + access, next->up_bytes, true);
-  server_of(ds).push({sent + up, it.device, ds.req.prompt + k, 0, false});
+  observe_upload(ds, next->up_bytes, access - cost_.transfer_latency(ds.group) - cost_.transport_overhead(ds.group, next->up_bytes));
+  server_of(ds).push(step_item(sent + up, it.device, ds.req.prompt + k, *next));
 }
 
 // A transfer of a device behind a shared cell or a simulated backbone, starting at `start` (its bandwidth phase
@@ -540,13 +559,14 @@ void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
   if (up) {  // the prompt block or one decode step reaches the router, then the server
     at += hop(ds.server, true, bytes);
     rec.uplink += at - flow.issued;
+    observe_upload(ds, bytes, done - ds.up_start - net_latency_up_[static_cast<size_t>(net_link_[static_cast<size_t>(ds.host)])]);
     ds.up_pending = false;
     ++ds.blocks_in;
     if (!host_goes_down_[static_cast<size_t>(ds.host)] && at - ds.silent_from > session_timeout_) ++late_sessions_;
     if (ds.received == 0)
       server_of(ds).push({at, d, ds.req.prompt, ds.kv_need, true});
     else
-      server_of(ds).push({at, d, ds.req.prompt + ds.received, 0, false});
+      server_of(ds).push({at, d, ds.req.prompt + ds.received, 0, false, ds.up_moved, ds.up_split});
     return;
   }
   const double down = at - flow.issued;
@@ -560,7 +580,10 @@ void Fleet::on_flow(const StarNetwork::Done& flow, double done) {
     fail_request(ds, rec, ds.closed_at, at + next->edge_compute + next->encode, k);
     return;
   }
-  if (next) add_flow(true, ds, at + next->edge_compute + next->encode, next->up_bytes);
+  if (!next) return;
+  ds.up_moved = static_cast<int16_t>(next->moved);
+  ds.up_split = static_cast<int32_t>(next->split);
+  add_flow(true, ds, at + next->edge_compute + next->encode, next->up_bytes);
 }
 
 void Fleet::add_traced(const TracedLink& l) {
@@ -664,7 +687,7 @@ RequestRecord& Fleet::open_request(int64_t d, size_t r, double arrival) {
 }
 
 void Fleet::request_bytes(RequestRecord& rec, int64_t prompt, int64_t steps, int64_t tokens) const {
-  rec.bytes_moved = cost_.moved_bytes(prompt, steps + 1);
+  // The kv_move frames are added step by step (token_at_device): a reacting schedule decides them as it runs.
   rec.bytes_up = cost_.uplink_bytes(prompt) + static_cast<double>(steps) * cost_.uplink_bytes(1) + rec.bytes_moved;
   rec.bytes_down = static_cast<double>(tokens) * cost_.downlink_bytes();
 }
@@ -751,7 +774,7 @@ void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, double now) {
 
 void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& s, double now) {
   const size_t g = ds.group;
-  ds.req = {g, s.prompt, s.output, stream()};
+  ds.req = {g, s.prompt, s.output, stream(), trackers_.empty() ? nullptr : &trackers_[static_cast<size_t>(rec.device)]};
   if (!sys_.plan.server_has_head) return edge_only(ds, rec, now);
   ds.rec = rec.request;
   ds.produced = 0;
@@ -781,6 +804,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
     }
     rec.uplink += up;
     radio(ds, t0, t0 + access, first.up_bytes, true);
+    observe_upload(ds, first.up_bytes, access - cost_.transfer_latency(g) - cost_.transport_overhead(g, first.up_bytes));
     server_of(ds).push({t0 + up, d, s.prompt, ds.kv_need, true});
     return;
   }
@@ -815,7 +839,7 @@ void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& 
     compute(next->edge_compute + next->encode);
     rec.uplink += transfer(ds, true, next->up_bytes) + router_hop(ds, true, next->up_bytes);
     if (s4u::Engine::get_clock() - ds.silent_from > session_timeout_) ++late_sessions_;
-    server_of(ds).push({s4u::Engine::get_clock(), d, s.prompt + k, 0, false});
+    server_of(ds).push(step_item(s4u::Engine::get_clock(), d, s.prompt + k, *next));
   }
 }
 
@@ -898,6 +922,7 @@ void Fleet::launch(int64_t n) {
   requests_ = fleet_requests(sys_.scenario.workload, sys_.scenario.seed, n);
   records_.resize(requests_.specs.size());
   dev_.resize(static_cast<size_t>(n));
+  if (sys_.plan.reaction) trackers_.assign(static_cast<size_t>(n), SplitTracker(&*sys_.plan.schedule, *sys_.plan.reaction));
   for (size_t s = 0; s < servers_.size(); ++s)
     s4u::Actor::create(fmt::format("server{}", s), hosts_[server_host(s)], [this, s] { servers_[s]->run(); })->daemonize();
   for (int64_t d = 0; d < n; ++d) {

@@ -85,6 +85,49 @@ TEST_CASE("a split schedule moves layers mid-sequence and the tokens stay the un
   }
 }
 
+TEST_CASE("a reacting split schedule moves early on a link observed fast enough and at its deadlines otherwise, and the "
+          "tokens stay the unsplit model's", "[split][schedule][real]") {
+  const auto* rm = test::real_model();
+  if (!rm) return;
+  const ModelWeights& whole = rm->weights;
+  const ModelSpec& m = whole.spec;
+  const std::vector<int32_t> prompt = rm->tokenizer->encode("Once upon a time");
+  const auto P = static_cast<int64_t>(prompt.size());
+  const int64_t steps = 24;
+  const SamplingConfig greedy{0.0, 0.9, 5};
+  const auto want = generate_unsplit(whole, prompt, steps, greedy);
+  const SplitSchedule reacting = SplitSchedule::parse("0:5,8-12:3,14-20:1", m.n_layers, "test");
+  const SplitSchedule early = SplitSchedule::parse("0:5,8:3,14:1", m.n_layers, "test");
+  const SplitSchedule late = SplitSchedule::parse("0:5,12:3,20:1", m.n_layers, "test");
+  struct Case {
+    double uplink;  // B/s, 0: unshaped (an upload takes no link time: infinitely fast)
+    double react;   // B/s
+    const SplitSchedule* as;
+  };
+  for (const Case& c : {Case{0, 1e12, &early}, Case{1e6, 5e5, &early}, Case{1e6, 2e6, &late}}) {
+    INFO("uplink " << c.uplink << " B/s, react at " << c.react << " B/s");
+    const Expected exp = expected_moves(*c.as, P, steps, m.kv_dim());
+    test::Halves h = test::split_weights(whole, reacting.first());
+    h.server = whole;
+    h.server.keep_only(ModelPart::server(m, reacting.lowest()));
+    EdgeOptions o;
+    o.schedule = reacting;
+    o.reaction = SplitReaction{c.react, 1};
+    o.link.uplink_rate = c.uplink;
+    o.steps = steps;
+    o.sampling = greedy;
+    const LocalRunResult r = run_local_split(h.edge, h.server, o, ServerOptions{}, 2, 2, prompt);
+    REQUIRE(r.requests.size() == 4);
+    CHECK(r.server.kv_moves == 4 * exp.layers_moved);
+    for (const auto& e : r.requests) {
+      CHECK(e.tokens == want);
+      CHECK(e.record.bytes_moved == exp.bytes_moved);
+      REQUIRE(e.steps.size() == exp.splits.size());
+      for (size_t k = 0; k < e.steps.size(); ++k) CHECK(e.steps[k].split == exp.splits[k]);
+    }
+  }
+}
+
 TEST_CASE("clients at different splits and schedules share the server's batches and all get the unsplit tokens",
           "[split][schedule][real]") {
   const auto* rm = test::real_model();

@@ -286,6 +286,72 @@ TEST_CASE("a moving split schedule: each step's cost follows its split, and a on
   CHECK(cm.edge_prefill(0, 40) > cf.edge_prefill(0, 40));  // 20 layers below position 50
 }
 
+namespace {
+
+// `text` with its split layer (`layer_line`) replaced by a schedule, reacting at `rate` over one upload if given.
+std::string scheduled(std::string text, const std::string& layer_line, const std::string& schedule,
+                      const std::string& rate = "") {
+  std::string keys = "schedule = \"" + schedule + "\"";
+  if (!rate.empty()) keys += "\nreact_rate = \"" + rate + "\"\nreact_window = 1";
+  text.replace(text.find(layer_line), layer_line.size(), keys);
+  return text;
+}
+
+// fleet()'s workload with prompts of 16-40 tokens and 4-60 generated.
+std::string short_prompts(std::string text) {
+  text.replace(text.find("max = 96"), 8, "max = 40");
+  text.replace(text.find("max = 24"), 8, "max = 60");
+  return text;
+}
+
+void check_same_requests(const SimResult& a, const SimResult& b) {
+  REQUIRE(a.requests.size() == b.requests.size());
+  for (size_t i = 0; i < a.requests.size(); ++i) {
+    const auto &x = a.requests[i], &y = b.requests[i];
+    INFO("request " << i);
+    CHECK(rel(x.ttft, y.ttft) < 1e-9);
+    CHECK(rel(x.e2e, y.e2e) < 1e-9);
+    CHECK(rel(x.edge_compute, y.edge_compute) < 1e-9);
+    CHECK(rel(x.server_decode, y.server_decode) < 1e-9);
+    CHECK(x.bytes_up == y.bytes_up);
+    CHECK(x.bytes_moved == y.bytes_moved);
+  }
+  CHECK(rel(a.totals.server_busy, b.totals.server_busy) < 1e-9);
+}
+
+}  // namespace
+
+TEST_CASE("a reacting split schedule moves at its earliest contexts on a good link and at its deadlines on a poor one, "
+          "in every mode", "[sim][oracle][schedule]") {
+  // Prompts stay below every window (a prompt starts at its deadline band), so a link that is always good makes the
+  // schedule the static one at its earliest contexts, and one that never is makes it the static one at its deadlines.
+  struct Case {
+    std::string text, layer_line, reacting, early, late;
+  };
+  const Case cases[] = {
+      {one_device("opsc"), "layer = 16", "0:20,105-110:16,115-125:8", "0:20,105:16,115:8", "0:20,110:16,125:8"},
+      {short_prompts(fleet("opsc", kCellsAndWired, "ethernet-10g", 4)), "layer = 4", "0:10,45-60:6,70-90:2",
+       "0:10,45:6,70:2", "0:10,60:6,90:2"},
+  };
+  for (const Case& c : cases)
+    for (bool full : {false, true}) {
+      INFO(c.reacting << (full ? " full" : " fast"));
+      const System good = system_from(scheduled(c.text, c.layer_line, c.reacting, "1kbps"));
+      const System poor = system_from(scheduled(c.text, c.layer_line, c.reacting, "1000Gbps"));
+      REQUIRE(good.plan.reaction);
+      const SimResult early = run_sim(system_from(scheduled(c.text, c.layer_line, c.early)), full);
+      const SimResult late = run_sim(system_from(scheduled(c.text, c.layer_line, c.late)), full);
+      check_same_requests(run_sim(good, full), early);
+      check_same_requests(run_sim(poor, full), late);
+      double moved_early = 0, moved_late = 0;
+      for (const auto& q : early.requests) moved_early += q.bytes_moved;
+      for (const auto& q : late.requests) moved_late += q.bytes_moved;
+      CHECK(moved_early > 0);
+      CHECK(moved_late > 0);
+      CHECK(moved_early != moved_late);
+    }
+}
+
 TEST_CASE("a split schedule in a scenario is checked like any key", "[sim][schedule]") {
   auto err = [](const std::string& text) {
     try {
@@ -300,4 +366,20 @@ TEST_CASE("a split schedule in a scenario is checked like any key", "[sim][sched
         0);
   CHECK(err(with_schedule(one_device("cloud-only"), "0:16,40:8")).find("split.schedule") != std::string::npos);
   CHECK(err(with_schedule(one_device("cloud-only"), "0:16,40:8")).find("a split strategy") != std::string::npos);
+  // A window needs a rate to react to, a rate needs a window, and the window of uploads is bounded.
+  CHECK(err(with_schedule(one_device("opsc"), "0:16,40-80:8")) ==
+        "s.toml: split.react_rate: expected the uplink rate at which the schedule's windows move early, like \"4Mbps\", "
+        "got none");
+  auto with_key = [](std::string text, const std::string& line) {  // a line into [split]
+    return text.replace(text.find("strategy = "), 0, line + "\n");
+  };
+  CHECK(err(with_key(with_schedule(one_device("opsc"), "0:16,80:8"), "react_rate = \"4Mbps\""))
+            .find("split.react_rate: expected a split.schedule with a window to react with") != std::string::npos);
+  CHECK(err(with_key(one_device("opsc"), "react_rate = \"4Mbps\"")) ==
+        "s.toml: split.react_rate: expected a split.schedule with a window to react with (EARLIEST-CONTEXT:SPLIT, like "
+        "\"0:24,1024-2048:20\"), got no schedule");
+  CHECK(err(with_key(one_device("opsc"), "react_rate = \"fast\"")).find("s.toml: split.react_rate: expected") == 0);
+  CHECK(err(with_key(one_device("opsc"), "react_window = 17")) ==
+        "s.toml: split.react_window: expected an integer in [1, 16], got 17");
+  CHECK(err(with_key(one_device("opsc"), "react_window = 0")).find("split.react_window") != std::string::npos);
 }
