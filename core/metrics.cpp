@@ -21,6 +21,8 @@ const RequestField kRequestFields[] = {
     {"ttft_s", "s", "TTFT", "arrival to the first generated token at the device", false, &R::ttft},
     {"tpot_s", "s", "TPOT", "(e2e - ttft) / (output_tokens - 1)", false, &R::tpot},
     {"e2e_s", "s", "end to end", "arrival to the last token at the device", false, &R::e2e},
+    {"tbt_max_s", "s", "longest pause", "the longest time between two consecutive tokens at the device", false,
+     &R::tbt_max},
     {"bytes_up", "B", "bytes up", "application bytes edge to server, framing included", false, &R::bytes_up},
     {"bytes_down", "B", "bytes down", "application bytes server to edge", false, &R::bytes_down},
     {"bytes_moved", "B", "KV moved", "of bytes_up: KV handed to the server when a split schedule moved layers", false,
@@ -56,6 +58,7 @@ const SummaryField kSummaryFields[] = {
     {"ttft_s", "s", "lower", true, "time to first token over completed requests"},
     {"tpot_s", "s", "lower", true, "time per output token over completed requests with more than one token"},
     {"e2e_s", "s", "lower", true, "end-to-end latency over completed requests"},
+    {"tbt_max_s", "s", "lower", true, "each completed request's longest time between two tokens (where modelled)"},
     {"throughput_tokens_per_s", "tokens/s", "higher", false, "generated tokens per second of the run's span"},
     {"server_busy_s", "s", "", false, "time the server spent computing"},
     {"server_utilization", "fraction", "", false, "server busy time over the span, per server of the pool"},
@@ -181,7 +184,7 @@ double usd_per_million_tokens(double server_usd_per_hour, double span_s, double 
 nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals& totals) {
-  std::vector<double> ttft, tpot, e2e;
+  std::vector<double> ttft, tpot, e2e, tbt_max;
   double tokens = 0, up = 0, down = 0, moved = 0, up_decode_tokens = 0, edge_energy = 0, radio_energy = 0;
   int64_t oom = 0, failed = 0, completed = 0;
   std::vector<int64_t> devices;
@@ -198,6 +201,7 @@ nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals
     ++completed;
     ttft.push_back(r.ttft);
     if (r.output_tokens > 1) tpot.push_back(r.tpot);
+    if (r.output_tokens > 1 && std::isfinite(r.tbt_max)) tbt_max.push_back(r.tbt_max);
     e2e.push_back(r.e2e);
     tokens += static_cast<double>(r.output_tokens);
     edge_energy += r.edge_energy;  // NaN when any request has none: the figure is unknown
@@ -219,6 +223,7 @@ nlohmann::json summarize(const std::vector<RequestRecord>& rows, const RunTotals
       {"ttft_s", percentiles(ttft).to_json()},
       {"tpot_s", percentiles(tpot).to_json()},
       {"e2e_s", percentiles(e2e).to_json()},
+      {"tbt_max_s", percentiles(tbt_max).to_json()},
       {"throughput_tokens_per_s", totals.span > 0 ? tokens / totals.span : 0.0},
       {"server_busy_s", totals.server_busy},
       {"server_utilization",

@@ -27,6 +27,9 @@ struct RequestRecord {
   double ttft = 0;          // s from arrival to the first generated token at the device
   double tpot = 0;          // s per output token after the first: (e2e - ttft) / (output_tokens - 1)
   double e2e = 0;           // s from arrival to the last token at the device
+  // s: the longest time between two consecutive generated tokens at the device (a pause the reader sees, e.g. the
+  // step that carries a split schedule's KV move); 0 with fewer than two tokens, NaN where not modelled.
+  double tbt_max = 0;
   double bytes_up = 0;      // application bytes edge -> server, framing included
   double bytes_down = 0;    // application bytes server -> edge
   double bytes_moved = 0;   // of bytes_up: the KV the edge handed to the server when its split schedule moved

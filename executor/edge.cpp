@@ -173,6 +173,7 @@ EdgeResult run_edge_request(const ModelWeights& w, const EdgeOptions& o, std::sp
     if (token == kBosToken) break;  // end of text
     r.tokens.push_back(token);
     if (on_token) on_token(token);
+    if (r.tokens.size() > 1) rec.tbt_max = std::max(rec.tbt_max, delivered - last_token_at);
     last_token_at = delivered;
     if (r.tokens.size() == 1) first_token_at = delivered;
     if (static_cast<int64_t>(r.tokens.size()) >= o.steps || cache.pos + 1 > cache.capacity()) break;

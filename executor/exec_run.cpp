@@ -336,6 +336,7 @@ void local_unsplit(const ResolvedRun& r) {
       if (next == kBosToken) break;
       out.push_back(next);
       if (out.size() == 1) rec.ttft = t1 - arrival;
+      else rec.tbt_max = std::max(rec.tbt_max, t1 - arrival - rec.e2e);
       rec.e2e = t1 - arrival;
       block.assign(1, next);
     }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "core/output.hpp"
 #include "sim/workload.hpp"
@@ -35,6 +36,7 @@ std::vector<RequestRecord> analytic_requests(const System& sys, const FleetEstim
         rec.output_tokens = f.output_tokens;
         rec.edge_memory_peak = ge.alone.edge_memory.total();
         rec.oom = f.infeasible;
+        rec.tbt_max = std::numeric_limits<double>::quiet_NaN();  // the fleet model has no per-token times
         if (!rec.oom) {
           rec.ttft = ge.ttft;
           rec.tpot = ge.tpot;

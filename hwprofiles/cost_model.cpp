@@ -117,6 +117,7 @@ nlohmann::json Estimate::to_json() const {
           {"ttft", ttft},
           {"tpot", tpot},
           {"e2e", e2e},
+          {"tbt_max", tbt_max},
           {"bytes_up_prefill", bytes_up_prefill},
           {"bytes_up_per_token", bytes_up_per_token},
           {"bytes_down_per_token", bytes_down_per_token},
@@ -601,6 +602,7 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
       if (const LinkProfile* hop = router_link())  // the router's hop pipelines its latency, not its rate
         link_time = std::max(link_time, e.bytes_down_per_token / hop->downlink.value);
       decode_total += std::max(s.server_compute, link_time);
+      e.tbt_max = std::max(e.tbt_max, std::max(s.server_compute, link_time));
     } else {
       const DeviceWork w = device_step(g, prompt, k);
       s.edge_compute = w.edge_compute;
@@ -610,6 +612,7 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
       server_busy += s.server_decode;
       s.downlink = transfer_down(g, e.bytes_down_per_token) + router_hop(false, e.bytes_down_per_token);
       decode_total += s.total();
+      e.tbt_max = std::max(e.tbt_max, s.total());
     }
     sum += s;
   }

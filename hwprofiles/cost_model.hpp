@@ -76,6 +76,7 @@ struct Estimate {
   StageTimes prefill;              // the time to first token, by stage
   StageTimes decode_mean;          // mean of one decode step, by stage
   double ttft = 0, tpot = 0, e2e = 0;  // s
+  double tbt_max = 0;                  // s: the longest decode step (time between two tokens)
   double bytes_up_prefill = 0, bytes_up_per_token = 0, bytes_down_per_token = 0;
   double bytes_up_total = 0, bytes_down_total = 0;
   double server_busy_per_token = 0;  // s of server compute per generated token at batch 1

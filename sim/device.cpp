@@ -1,5 +1,7 @@
 #include "sim/device.hpp"
 
+#include <algorithm>
+
 namespace splitsim {
 
 DeviceWork begin_request(const CostModel& cost, const RequestInFlight& req, RequestRecord& rec) {
@@ -13,7 +15,12 @@ DeviceWork begin_request(const CostModel& cost, const RequestInFlight& req, Requ
 std::optional<DeviceWork> token_at_device(const CostModel& cost, const RequestInFlight& req, int64_t k, double at,
                                           double down, RequestRecord& rec) {
   rec.downlink += down;
-  if (k == 1) rec.ttft = at - rec.arrival;
+  const double since = at - rec.arrival;
+  if (k == 1)
+    rec.ttft = since;
+  else
+    rec.tbt_max = std::max(rec.tbt_max, since - rec.e2e);
+  rec.e2e = since;  // the latest token's, until end_request
   if (k >= req.output || req.streamed) return std::nullopt;
   DeviceWork w;
   if (req.split) {

@@ -755,6 +755,7 @@ void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, double now) {
     const Estimate e = cost_.estimate(g, prompt, output);
     rec.ttft = (now - rec.arrival) + e.ttft;
     rec.edge_compute = e.prefill.edge_compute + e.decode_mean.edge_compute * static_cast<double>(output - 1);
+    rec.tbt_max = e.tbt_max;
     ++events_;
     finish(ds, now + e.e2e);
     return;
@@ -766,6 +767,7 @@ void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, double now) {
   for (int64_t k = 1; k < output; ++k) {
     t = cost_.edge_step(g, prompt + k);
     rec.edge_compute += t;
+    rec.tbt_max = std::max(rec.tbt_max, t);
     compute(t);
     ++events_;
   }

@@ -245,12 +245,12 @@ TEST_CASE("the optimizer chooses a power mode for the least device energy per to
     if (c.verified && c.verify_status == "ok")  // the screen's energy against the simulator's
       CHECK(metric_value(c, "edge_energy") == Approx(c.edge_energy_per_token).epsilon(0.1));
   }
-  // Energy over a link without radio figures is refused naming the link.
+  // Energy of a device without power figures is refused naming the profile.
   OptimizeOptions bad = o;
   bad.verify = 0;
   std::string fiveg = data_dir() + "/scenarios/orin-nano-llama3-8b-5g.toml";
-  CHECK_THROWS_WITH(optimize(fiveg, {"split.strategy=cloud-only"}, bad),
-                    Catch::Matchers::Contains("--objective edge_energy: link \"5g\" has no radio figures"));
+  CHECK_THROWS_WITH(optimize(fiveg, {"split.strategy=cloud-only", "edge.profile=host-cpu-edge"}, bad),
+                    Catch::Matchers::Contains("--objective edge_energy: device profile \"host-cpu-edge\" has no power"));
 }
 
 TEST_CASE("with split schedules the optimizer keeps more layers on the edge within the same memory, verified",

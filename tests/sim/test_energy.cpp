@@ -124,6 +124,36 @@ TEST_CASE("energy: one request on a private LTE link equals the closed form", "[
   }
 }
 
+TEST_CASE("energy: the Orin modules' nvpmodel modes cap the GPU clock, gate TPCs and cap the memory clock",
+          "[energy][power-mode]") {
+  // From NVIDIA's nvpmodel files: AGX Orin 64GB MODE_15W runs 3 of 8 TPCs at 408 of 1300 MHz with EMC at 2133 of
+  // 3199 MHz; the Orin NX 16GB's 25 W mode keeps 4 of 4 TPCs at 408 of 918 MHz with memory uncapped.
+  auto with = [](const std::string& profile, const std::string& mode) {
+    std::string text = one_device("opsc");
+    text.replace(text.find("jetson-xavier-nx"), 16, profile);
+    if (!mode.empty()) text.replace(text.find("count = 1"), 9, "count = 1\npower_mode = \"" + mode + "\"");
+    return system_from(text);
+  };
+  const System agx = with("jetson-agx-orin", ""), agx15 = with("jetson-agx-orin", "15W"),
+               agxmax = with("jetson-agx-orin", "MAXN");
+  const HwProfile &d = agx.fleet[0].device, &d15 = agx15.fleet[0].device;
+  CHECK(d15.peak.at("fp16").value == Approx(d.peak.at("fp16").value * 408.0 / 1300.0 * 3.0 / 8.0).epsilon(1e-4));
+  CHECK(d15.memory_bandwidth.value == Approx(d.memory_bandwidth.value * 2133.0 / 3199.0).epsilon(1e-4));
+  CHECK(agxmax.fleet[0].device.memory_bandwidth.value == d.memory_bandwidth.value);
+  CHECK(d15.power->active.value == 15);
+  const System nx = with("jetson-orin-nx-16gb", ""), nx25 = with("jetson-orin-nx-16gb", "25W");
+  CHECK(nx25.fleet[0].device.peak.at("fp16").value ==
+        Approx(nx.fleet[0].device.peak.at("fp16").value * 408.0 / 918.0).epsilon(1e-4));
+  CHECK(nx25.fleet[0].device.memory_bandwidth.value == nx.fleet[0].device.memory_bandwidth.value);
+  // The capped memory clock slows the AGX's decode steps (by less than the clock ratio: part of a step is its
+  // kernels' launch overhead, which the mode leaves alone), and the gated TPCs its compute-bound prefill far more.
+  const RequestRecord a = run_sim(agx).requests.at(0), b = run_sim(agx15).requests.at(0);
+  CHECK(b.tpot > a.tpot * 1.15);
+  CHECK(b.ttft > a.ttft * 3);
+  CHECK(with("jetson-orin-nano-super", "MAXN_SUPER").fleet[0].device.peak.at("fp16").value ==
+        with("jetson-orin-nano-super", "").fleet[0].device.peak.at("fp16").value);
+}
+
 TEST_CASE("energy: a power mode changes the device's speed and its energy consistently", "[energy][power-mode]") {
   auto with_mode = [](const std::string& mode) {
     std::string text = one_device("opsc");

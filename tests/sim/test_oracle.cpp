@@ -26,6 +26,8 @@ void check_against_estimate(const std::string& strategy, bool full) {
   CHECK(rel(q.ttft, e.ttft) < 1e-9);
   CHECK(rel(q.tpot, e.tpot) < 1e-9);
   CHECK(rel(q.e2e, e.e2e) < 1e-9);
+  CHECK(rel(q.tbt_max, e.tbt_max) < 1e-9);
+  CHECK(q.tbt_max > 0);
   CHECK(rel(q.bytes_up, e.bytes_up_total) < 1e-12);
   CHECK(rel(q.bytes_down, e.bytes_down_total) < 1e-12);
   if (sys.plan.server_has_head) CHECK(rel(r.totals.server_busy / 40.0, e.server_busy_per_token) < 1e-9);
@@ -56,6 +58,7 @@ SimResult check_modes_agree(const System& sys) {
     CHECK(a.arrival == Approx(b.arrival).epsilon(1e-12));
     CHECK(rel(a.ttft, b.ttft) < 1e-9);
     CHECK(rel(a.e2e, b.e2e) < 1e-9);
+    CHECK(rel(a.tbt_max, b.tbt_max) < 1e-9);
     CHECK(rel(a.uplink, b.uplink) < 1e-9);
     CHECK(rel(a.server_queue + 1, b.server_queue + 1) < 1e-9);
   }
@@ -226,6 +229,8 @@ TEST_CASE("a moving split schedule: one device alone reproduces the closed form,
       CHECK(rel(q.ttft, e.ttft) < 1e-9);
       CHECK(rel(q.tpot, e.tpot) < 1e-9);
       CHECK(rel(q.e2e, e.e2e) < 1e-9);
+      CHECK(rel(q.tbt_max, e.tbt_max) < 1e-9);
+      CHECK(q.tbt_max > 1.5 * q.tpot);  // the step that carries a move is the longest pause
       CHECK(rel(q.bytes_up, e.bytes_up_total) < 1e-12);
       CHECK(rel(q.bytes_moved, moved) < 1e-12);
       CHECK(rel(r.totals.server_busy / 40.0, e.server_busy_per_token) < 1e-9);
@@ -311,6 +316,7 @@ void check_same_requests(const SimResult& a, const SimResult& b) {
     INFO("request " << i);
     CHECK(rel(x.ttft, y.ttft) < 1e-9);
     CHECK(rel(x.e2e, y.e2e) < 1e-9);
+    CHECK(rel(x.tbt_max, y.tbt_max) < 1e-9);
     CHECK(rel(x.edge_compute, y.edge_compute) < 1e-9);
     CHECK(rel(x.server_decode, y.server_decode) < 1e-9);
     CHECK(x.bytes_up == y.bytes_up);
