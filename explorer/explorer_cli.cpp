@@ -68,6 +68,7 @@ struct OptimizeArgs {
   std::vector<std::string> sets, constraints;
   int verify = 5, jobs = 2;
   bool quiet = false, split_schedules = false;
+  int64_t schedule_bands = 2;
 };
 
 OptimizeOptions optimize_options(const OptimizeArgs& a, const std::string& out) {
@@ -78,6 +79,9 @@ OptimizeOptions optimize_options(const OptimizeArgs& a, const std::string& out) 
   o.accuracy_csv = a.accuracy;
   o.quiet = a.quiet;
   o.split_schedules = a.split_schedules;
+  o.schedule_bands = a.schedule_bands;
+  if (a.schedule_bands != 2 && !a.split_schedules)
+    throw InputError(fmt::format("--schedule-bands: expected with --split-schedules, got {} without it", a.schedule_bands));
   o.sweep.engine = engine_or_default(a.engine);
   o.sweep.jobs = a.jobs;
   o.sweep.out_dir = out;
@@ -103,6 +107,10 @@ void add_optimize_options(CLI::App* c, OptimizeArgs& a) {
                                           "results/accuracy/accuracy.csv)");
   c->add_flag("--split-schedules", a.split_schedules,
               "Also try splits that move with the context: each split alone and two-band schedules (see README)");
+  c->add_option("--schedule-bands", a.schedule_bands,
+                "With --split-schedules: the most bands of a generated schedule (2: one move; 3 or 4 move a few layers "
+                "at a time)")
+      ->check(CLI::Range(int64_t{2}, kMaxScheduleBands));
   c->add_flag("--quiet,-q", a.quiet, "No progress or tables");
   add_engine_option(c, a.engine);
 }

@@ -354,10 +354,10 @@ namespace {
 constexpr int64_t kScheduleMoves[] = {256, 512, 1024, 2048};
 }  // namespace
 
-Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool thin) {
+Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool thin, int64_t max_bands) {
   Axis ax{"split.schedule", {}};
   for (int64_t s : layers) ax.values.push_back(fmt::format("\"0:{}\"", s));
-  // Two-band schedules over at most 9 of the splits (evenly spaced, ends kept), moving at one of a few contexts.
+  // Schedules over at most 9 of the splits (evenly spaced, ends kept), moving at a few contexts.
   std::vector<int64_t> pick = layers;
   std::sort(pick.begin(), pick.end());
   if (thin && pick.size() > 9) {
@@ -365,10 +365,42 @@ Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool 
     for (size_t i = 0; i < 9; ++i) t.push_back(pick[i * (pick.size() - 1) / 8]);
     pick = t;
   }
-  for (int64_t c : kScheduleMoves) {
-    if (c >= base.model.max_seq_len) continue;
-    for (size_t i = 0; i < pick.size(); ++i)
-      for (size_t j = 0; j < i; ++j) ax.values.push_back(fmt::format("\"0:{},{}:{}\"", pick[i], c, pick[j]));
+  std::vector<int64_t> moves;
+  for (int64_t c : kScheduleMoves)
+    if (c < base.model.max_seq_len) moves.push_back(c);
+  // Bands by count (two, then three, ...), each by its move contexts, then its splits from the highest down: the
+  // two-band part is the axis it always was.
+  for (int64_t bands = 2; bands <= max_bands; ++bands) {
+    std::vector<size_t> ctx, split;  // indices into moves (increasing) and pick (decreasing)
+    std::function<void(size_t)> contexts, splits;
+    splits = [&](size_t from) {
+      if (static_cast<int64_t>(split.size()) == bands) {
+        std::string text = fmt::format("0:{}", pick[split[0]]);
+        for (size_t b = 1; b < split.size(); ++b) text += fmt::format(",{}:{}", moves[ctx[b - 1]], pick[split[b]]);
+        ax.values.push_back("\"" + text + "\"");
+        return;
+      }
+      for (size_t i = 0; i < from; ++i) {  // below the previous band's split
+        split.push_back(i);
+        splits(i);
+        split.pop_back();
+      }
+    };
+    contexts = [&](size_t from) {
+      if (static_cast<int64_t>(ctx.size()) == bands - 1) {
+        for (size_t i = 0; i < pick.size(); ++i) {
+          split.assign(1, i);
+          splits(i);
+        }
+        return;
+      }
+      for (size_t c = from; c < moves.size(); ++c) {
+        ctx.push_back(c);
+        contexts(c + 1);
+        ctx.pop_back();
+      }
+    };
+    contexts(0);
   }
   return ax;
 }
@@ -681,7 +713,7 @@ SweepSpec optimizer_grid(const SweepSpec& user, const System& base, const Optimi
       layers.push_back(base.scenario.split.layer);
     }
     const bool user_grid = std::any_of(user.axes.begin(), user.axes.end(), [](auto& a) { return a.key == "split.layer"; });
-    spec.axes.push_back(schedule_axis(base, layers, !user_grid));
+    spec.axes.push_back(schedule_axis(base, layers, !user_grid, opt.schedule_bands));
   }
   return spec;
 }

@@ -66,6 +66,7 @@ struct OptimizeOptions {
   bool default_grid = true;         // add the standard axes for keys not given with several values
   // Try splits that move with the context: the split.layer axis becomes a split.schedule axis (schedule_axis).
   bool split_schedules = false;
+  int64_t schedule_bands = 2;  // the most bands of a generated schedule (2..kMaxScheduleBands)
   bool quiet = false;
 };
 
@@ -87,7 +88,10 @@ std::vector<Axis> default_axes(const System& base, const std::string& strategy);
 // split.schedule values: every split of `layers` alone ("0:S"), and every two-band schedule "0:S0,C:S1" with
 // S0 > S1 from `layers` (at most 9 of them, evenly spaced, when `thin`) moving at C = 256, 512, 1024 or 2048
 // cached tokens (below the model's context).
-Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool thin);
+// Every split alone and every schedule of 2..max_bands bands over them (at most 9 splits, evenly spaced, when
+// `thin`), moving at increasing contexts among 256, 512, 1024 and 2048 below max_seq_len.
+constexpr int64_t kMaxScheduleBands = 4;
+Axis schedule_axis(const System& base, const std::vector<int64_t>& layers, bool thin, int64_t max_bands = 2);
 // Two-band schedules "0:S1,C:S" that keep the edge's memory peak (CostModel::edge_memory) within the static split
 // S's of `sys`: for each move context C = 256, 512, 1024, 2048 below max_seq_len, the largest split point S1 > S
 // that fits, if any. The layers they run on the edge below C are what the static split leaves unused for short

@@ -86,6 +86,8 @@ TEST_CASE("bad input: names never lead outside results/, and are refused naming 
         "--split-react-window", "17", "--quiet"},
        "--split-react-window"},
       {{"run", kSmall, "--set", "split.react_rate=4Mbps", "--quiet"}, "split.react_rate: expected a split.schedule"},
+      {{"optimize", kSmall, "--schedule-bands", "3", "--quiet"}, "--schedule-bands: expected with --split-schedules"},
+      {{"optimize", kSmall, "--split-schedules", "--schedule-bands", "5", "--quiet"}, "--schedule-bands: Value 5 not in range"},
       {{"run", files + "/long-model.toml", "--quiet"}, "long-model.toml: model: unknown model \"mmmm"},
       {{"run", kSmall, "--set", "model=" + std::string(100'000, 'm'), "--quiet"}, "model: unknown model \"mmmm"},
   };

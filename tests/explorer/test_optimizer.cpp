@@ -1,6 +1,8 @@
 // The optimizer: constraints, the screen, agreement with an exhaustive sweep, infeasibility reporting.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -293,6 +295,45 @@ TEST_CASE("with split schedules the optimizer keeps more layers on the edge with
   REQUIRE(s.found);
   CHECK(s.chosen.knobs == std::vector<Assignment>{{"split.layer", "12"}});
   CHECK(r.chosen.server_load < 0.9 * s.chosen.server_load);
+}
+
+TEST_CASE("the generated schedule axis: two-band schedules as before, then three and four bands with splits going "
+          "down and moves going up", "[explorer][schedule]") {
+  const System base = resolve_system(load_scenario(paper(), {parse_override("workload.max_seq_len=4096")}));
+  std::vector<int64_t> layers;
+  for (int64_t s = 0; s <= 32; s += 2) layers.push_back(s);  // 17 splits: thinned to 9
+  const Axis two = schedule_axis(base, layers, true), three = schedule_axis(base, layers, true, 3),
+             four = schedule_axis(base, layers, true, 4);
+  // 17 static, 4 contexts x C(9,2) pairs, C(4,2) context pairs x C(9,3), C(4,3) x C(9,4).
+  CHECK(two.values.size() == 17 + 4 * 36);
+  CHECK(three.values.size() == two.values.size() + 6 * 84);
+  CHECK(four.values.size() == three.values.size() + 4 * 126);
+  CHECK(std::equal(two.values.begin(), two.values.end(), three.values.begin()));
+  std::set<std::string> seen;
+  for (const std::string& v : four.values) {
+    INFO(v);
+    CHECK(seen.insert(v).second);
+    const SplitSchedule s = SplitSchedule::parse(v.substr(1, v.size() - 2), 32, "axis");  // checks the order rules
+    CHECK(s.bands().size() <= 4);
+    for (const SplitBand& b : s.bands()) CHECK(b.context < 4096);
+  }
+  CHECK(seen.count("\"0:32,256:24,1024:8\"") == 1);
+  // A superset of candidates: the screen's best with three bands is at least as good as with two.
+  OptimizeOptions o;
+  o.objective = "server_load";
+  o.verify = 0;
+  o.quiet = true;
+  o.split_schedules = true;
+  o.sweep.out_dir = "/tmp/splitsim-test-schedule-bands";
+  const std::vector<std::string> sets = {"split.layer=8,12,16,20", "workload.prompt_tokens=200",
+                                         "workload.output_tokens=600", "workload.max_seq_len=4096",
+                                         "edge.profile=jetson-orin-nano"};
+  const OptimizeResult r2 = optimize(paper(), sets, o);
+  o.schedule_bands = 3;
+  const OptimizeResult r3 = optimize(paper(), sets, o);
+  REQUIRE(r2.found);
+  REQUIRE(r3.found);
+  CHECK(r3.chosen.server_load <= r2.chosen.server_load);
 }
 
 TEST_CASE("memory-matched split schedules fit the static split's edge memory, one split point more does not",
