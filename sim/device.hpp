@@ -27,9 +27,10 @@ struct RequestInFlight {
 DeviceWork begin_request(const CostModel& cost, const RequestInFlight& req, RequestRecord& rec);
 
 // Token k (1-based) of the request reached the device at `at`, `down` s after it left the server. Records the
-// downlink and, for the first token, TTFT. Returns nothing when the device has no next step (the last token, or
-// a streamed request); otherwise the next decode step's work, recorded. The caller ends the request with
-// end_request after the last token.
+// downlink, TTFT for the first token and the longest gap between tokens. Returns nothing when the device has no
+// next step (the last token, or a streamed request); otherwise the next decode step's work, recorded (its split is
+// the plan's, or the device's own under a reacting schedule, and any kv_move bytes it sends are added to the
+// request's uplink bytes). The caller ends the request with end_request after the last token.
 std::optional<DeviceWork> token_at_device(const CostModel& cost, const RequestInFlight& req, int64_t k, double at,
                                           double down, RequestRecord& rec);
 
