@@ -113,6 +113,10 @@ void run_estimate(const std::string& path, const std::vector<std::string>& sets,
     if (p.schedule) {
       fmt::print("  split schedule {}: the edge's layers by context; the server holds [{},{})\n",
                  p.schedule->to_string(), p.lowest_split(), sys.model.n_layers);
+      if (p.reaction)
+        fmt::print("  its windows move early at an observed uplink of {} (over {} uploads); costed here at their "
+                   "deadlines (the simulator decides per device)\n",
+                   format_rate(p.reaction->min_rate), p.reaction->window);
     } else if (g == 0) {
       std::string ms;
       for (const auto& s : memory_matched_schedules(sys)) ms += (ms.empty() ? "" : " ") + s;
