@@ -89,17 +89,20 @@ struct Settings {
   double window;  // s of timed calls per figure (time_per_call)
   int samples;    // and at least this many calls
   std::vector<int64_t> prefill_tokens, batches, codec_tokens, transport_prompts;
+  std::vector<double> wake_delays;  // one-way link delays (s) of the wake runs (measure_wake), the first 0
+  int wake_requests, wake_steps;
 };
 
 Settings settings_for(bool quick) {
-  if (quick) return {0.06, 5, {1, 4, 16, 32}, {1, 2, 4}, {1, 16, 64}, {1, 128}};
-  return {0.2, 5, {1, 2, 4, 8, 16, 32, 64}, {1, 2, 4, 8}, {1, 4, 16, 64}, {1, 32, 128, 256}};
+  if (quick) return {0.06, 5, {1, 4, 16, 32}, {1, 2, 4}, {1, 16, 64}, {1, 128}, {0, 2e-3, 10e-3}, 1, 16};
+  return {0.2, 5, {1, 2, 4, 8, 16, 32, 64}, {1, 2, 4, 8}, {1, 4, 16, 64}, {1, 32, 128, 256},
+          {0, 1e-3, 3e-3, 10e-3, 30e-3}, 2, 24};
 }
 
 // ---------------------------------------------------------------------------------------------- layers
 
 std::string measure_layers(const ModelWeights& w, int bits, int group_size, const Settings& st,
-                           const std::string& source, const Eigen::MatrixXf& x0) {
+                           const std::string& source, const Eigen::MatrixXf& x0, LayerTable& out) {
   const ModelSpec& m = w.spec;
   const double L = static_cast<double>(m.n_layers);
   const int64_t ctx_lo = std::min<int64_t>(16, m.max_seq_len / 4);
@@ -173,6 +176,9 @@ std::string measure_layers(const ModelWeights& w, int bits, int group_size, cons
         st.window, st.samples));
   }
 
+  out.decode_base = Curve{db, base};
+  out.decode_per_context = per_context;
+  out.head = Curve{db, hs};
   std::string t = "\n[[executor.layers]]\n";
   t += fmt::format("model = \"{}\"\ndim = {}\nn_layers = {}\nbits = {}\ngroup_size = {}\nsource = \"{}\"\n", m.name,
                    m.dim, m.n_layers, bits, group_size, source);
@@ -190,7 +196,7 @@ std::string measure_layers(const ModelWeights& w, int bits, int group_size, cons
 // ---------------------------------------------------------------------------------------------- codecs
 
 std::string measure_codec(const std::string& codec, const Eigen::MatrixXf& h, const Settings& st,
-                          const std::string& source) {
+                          const std::string& source, CodecTable& out) {
   CodecSpec c;
   c.codec = parse_wire_codec(codec, "--codecs", "");
   const int64_t d = h.rows();
@@ -205,6 +211,8 @@ std::string measure_codec(const std::string& codec, const Eigen::MatrixXf& h, co
     wire_encode(x, c, wire);
     dec.push_back(time_per_call([&] { wire_decode(wire, d, y); }, st.window, st.samples));
   }
+  out.encode = Curve{ts, enc};
+  out.decode = Curve{ts, dec};
   std::string t = "\n[[executor.codecs]]\n";
   t += fmt::format("codec = \"{}\"\ndim = {}\nsource = \"{}\"\n", codec, d, source);
   t += fmt::format("tokens = {}\nencode_s = {}\ndecode_s = {}\n", toml_list(ts), toml_list(enc), toml_list(dec));
@@ -250,6 +258,71 @@ std::string measure_memory(const Settings& st, const std::string& source, int co
   t += "# B/s read from main memory by one thread, and by `threads` threads at once (summed)\n";
   t += fmt::format("read_single_Bps = {:.6g}\nread_all_Bps = {:.6g}\nthreads = {}\n", single, all, cores);
   return t;
+}
+
+// ---------------------------------------------------------------------------------------------- waking up
+
+// Wake curves (measured_tables.hpp): real local split runs of the model `w` (both parts at its bit-width, split in
+// the middle, one client, the wire codec `wire`) over links whose one-way delay grows from none to 30 ms. For each
+// delay, a stage's factor is the median over decode steps of its measured time over what the tables predict for
+// that step (`predict`: the layers at its context, the head, one token's codec); the median time the edge waited
+// between sending a block and receiving its token is the edge's idle gap, and what a step took beyond the server's
+// own stages the server's. So a curve holds both the cost of waking up and what a run pays per step that an
+// isolated call does not (the step's copies and hand-offs around the timed call); a stage the tables do not
+// predict (0) gets factor 1.
+struct WakeCurves {
+  std::vector<double> edge_gap, server_gap, edge, server, encode, decode;
+};
+struct WakePredict {
+  std::function<double(int64_t layers, int64_t context)> layers;  // s of `layers` layers for one token
+  double head = 0, encode = 0, decode = 0;                        // s of the server's head, one token's codec
+};
+
+WakeCurves measure_wake(const ModelWeights& w, const CodecSpec& wire, const Settings& st, uint64_t seed,
+                        const WakePredict& predict) {
+  const ModelSpec& m = w.spec;
+  const int64_t split = std::max<int64_t>(1, m.n_layers / 2);
+  ModelWeights edge = w, server = w;
+  edge.keep_only(ModelPart::edge(split));
+  server.keep_only(ModelPart::server(m, split));
+  std::vector<int32_t> prompt(8);
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>(2 + (i * 37 + seed) % (m.vocab_size - 2));
+  EdgeOptions eo;
+  eo.split = split;
+  eo.wire = wire;
+  eo.steps = std::min<int64_t>(st.wake_steps, m.max_seq_len - static_cast<int64_t>(prompt.size()) - 1);
+  ServerOptions so;
+  so.batch_window = 20e-3;  // as `splitsim validate` runs the executor (one client: it never waits)
+  WakeCurves c;
+  const auto P = static_cast<int64_t>(prompt.size());
+  for (double delay : st.wake_delays) {
+    eo.link.delay = delay;
+    const LocalRunResult r = run_local_split(edge, server, eo, so, 1, st.wake_requests, prompt);
+    std::array<std::vector<double>, 4> ratio;  // edge, server, encode, decode: measured over predicted
+    std::vector<double> eg, sg;
+    auto add = [&](size_t i, double measured, double predicted) {
+      if (predicted > 0) ratio[i].push_back(measured / predicted);
+    };
+    for (const EdgeResult& e : r.requests)
+      for (size_t k = 1; k < e.steps.size(); ++k) {  // decode steps (the prompt's cost is another table's)
+        const TokenRecord& s = e.steps[k];
+        const TokenRecord& p = e.steps[k - 1];
+        const int64_t context = P + static_cast<int64_t>(k);  // the step's token attends this many positions
+        add(0, s.edge_compute, predict.layers(split, context));
+        add(1, s.server_compute, predict.layers(m.n_layers - split, context) + predict.head);
+        add(2, s.encode, predict.encode);
+        add(3, s.decode, predict.decode);
+        eg.push_back(p.uplink + p.server_queue + p.decode + p.server_compute + p.downlink);
+        sg.push_back(p.downlink + s.edge_compute + s.encode + s.uplink + s.server_queue);
+      }
+    auto factor = [&](size_t i) { return ratio[i].empty() ? 1.0 : std::max(1.0, median(ratio[i])); };
+    // The gaps grow with the delay; a measured gap at or below the last (noise at tiny delays) is nudged past it.
+    auto push_gap = [](std::vector<double>& g, double v) { g.push_back(g.empty() ? v : std::max(v, g.back() * 1.001 + 1e-9)); };
+    push_gap(c.edge_gap, median(eg));
+    push_gap(c.server_gap, median(sg));
+    c.edge.push_back(factor(0)), c.server.push_back(factor(1)), c.encode.push_back(factor(2)), c.decode.push_back(factor(3));
+  }
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------------- transport
@@ -375,8 +448,20 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
       const double t0 = now_s();
       ModelWeights w = whole;
       w.quantize(bits, o.group_size);
-      t += measure_layers(w, bits, o.group_size, st, source, x0);
-      if (o.progress) fmt::print(stderr, "  layers {} {}-bit: {:.1f} s\n", name, bits, now_s() - t0);
+      LayerTable lt;
+      t += measure_layers(w, bits, o.group_size, st, source, x0, lt);
+      WakePredict pr;
+      pr.layers = [&lt](int64_t layers, int64_t context) {
+        return static_cast<double>(layers) * (lt.decode_base.at(1) + lt.decode_per_context * static_cast<double>(context));
+      };
+      pr.head = lt.head.at(1);
+      const WakeCurves wc = measure_wake(w, CodecSpec{WireCodec::fp32}, st, o.seed, pr);
+      t += fmt::format("wake_edge_gap_s = {}\nwake_edge = {}  # a decode step's layers on the edge after that idle gap, "
+                       "as a factor\nwake_server_gap_s = {}\nwake_server = {}  # a server iteration's\n",
+                       toml_list(wc.edge_gap), toml_list(wc.edge), toml_list(wc.server_gap), toml_list(wc.server));
+      if (o.progress)
+        fmt::print(stderr, "  layers {} {}-bit: {:.1f} s (after a {:.1f} ms wait a step takes {:.2f}x)\n", name, bits,
+                   now_s() - t0, 1e3 * wc.edge_gap.back(), wc.edge.back());
     }
     // Hidden states at the middle of the model for the codecs (the front half of the fp32 weights).
     whole.part = ModelPart{0, std::max<int64_t>(1, m.n_layers / 2), true, false};
@@ -391,8 +476,25 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
   }
   for (const auto& [name, h] : hidden)
     for (const auto& codec : o.codecs) {
-      t += measure_codec(codec, h, st, source);
-      if (o.progress) fmt::print(stderr, "  codec {} d={}\n", codec, h.rows());
+      CodecTable ct;
+      t += measure_codec(codec, h, st, source, ct);
+      // Its wake curves from runs of the model of this width with this codec on the wire.
+      const ModelSpec m = load_model(name);
+      ModelWeights w = random_weights(m, o.seed, ModelPart::whole(m));
+      if (o.bits.front() != 32) w.quantize(o.bits.front(), o.group_size);
+      CodecSpec c;
+      c.codec = parse_wire_codec(codec, "--codecs", "");
+      WakePredict pr;  // the codec's stages only
+      pr.layers = [](int64_t, int64_t) { return 0.0; };
+      pr.encode = ct.encode.at(1);
+      pr.decode = ct.decode.at(1);
+      const WakeCurves wc = measure_wake(w, c, st, o.seed, pr);
+      t += fmt::format("wake_encode_gap_s = {}\nwake_encode = {}  # an encode on the edge after that idle gap, as a "
+                       "factor\nwake_decode_gap_s = {}\nwake_decode = {}  # a decode on the server\n",
+                       toml_list(wc.edge_gap), toml_list(wc.encode), toml_list(wc.server_gap), toml_list(wc.decode));
+      if (o.progress)
+        fmt::print(stderr, "  codec {} d={} (after a {:.1f} ms wait an encode takes {:.2f}x)\n", codec, h.rows(),
+                   1e3 * wc.edge_gap.back(), wc.encode.back());
     }
   t += measure_memory(st, source, cores, o.progress);
   t += measure_transport(st, o.seed, source, o.progress);

@@ -247,6 +247,35 @@ double CostModel::edge_encode(size_t g, int64_t T) const {
   return codec_time(hw, T, true);
 }
 
+double CostModel::wake(Wake stage, double gap, size_t g) const {
+  const bool device = stage == Wake::edge || stage == Wake::encode;
+  const HwProfile& hw = device ? sys_.fleet[g].device : sys_.server;
+  if (!hw.measured) return 1.0;
+  const Curve* c = nullptr;
+  if (stage == Wake::edge || stage == Wake::server) {
+    const int bits = static_cast<int>(device ? sys_.plan.edge_bits : sys_.plan.cloud_bits);
+    if (const LayerTable* t = measured_layer(hw, sys_.model, bits)) c = device ? &t->wake_edge : &t->wake_server;
+  } else if (const char* codec = executor_codec(sys_.plan.wire)) {
+    if (const CodecTable* t = hw.measured->codec(codec, sys_.model.dim))
+      c = stage == Wake::encode ? &t->wake_encode : &t->wake_decode;
+  }
+  return c && !c->xs.empty() ? std::max(1.0, c->clamped(gap)) : 1.0;
+}
+
+CostModel::WakePenalty CostModel::device_wake(size_t g, double idle, int64_t split, int64_t context) const {
+  WakePenalty p;
+  if (const double f = wake(Wake::edge, idle, g); f > 1) p.compute = (f - 1) * edge_step_at(g, split, context);
+  if (const double f = wake(Wake::encode, idle, g); f > 1) p.codec = (f - 1) * edge_encode(g, 1);
+  return p;
+}
+
+CostModel::WakePenalty CostModel::server_wake(double idle, int64_t split, double context) const {
+  WakePenalty p;
+  if (const double f = wake(Wake::server, idle); f > 1) p.compute = (f - 1) * server_step_at(split, 1, context);
+  if (const double f = wake(Wake::decode, idle); f > 1) p.codec = (f - 1) * server_decode_codec(1);
+  return p;
+}
+
 double CostModel::server_decode_codec(int64_t T) const {
   const char* codec = executor_codec(sys_.plan.wire);
   if (codec && sys_.server.measured)
@@ -574,14 +603,18 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
   // cloud-only sends its prompt once; split strategies send one hidden-state block per generated token.
   e.bytes_up_per_token = (p.wire == WireFormat::token_ids) ? 0 : uplink_bytes(1);
 
-  // Time to first token.
+  // Time to first token. Both sides start after a long idle, and each later step after the other side's part of
+  // the round trip: the measured wake factors (1 without measured tables), as the simulator charges them.
+  constexpr double kLongIdle = std::numeric_limits<double>::infinity();
   StageTimes& f = e.prefill;
   const DeviceWork first = device_prefill(g, prompt);
-  f.edge_compute = first.edge_compute;
-  f.encode = first.encode;
+  const WakePenalty dw = device_wake(g, kLongIdle, p.split_at(prompt - 1), prompt);
+  const WakePenalty sw = server_wake(kLongIdle, p.split_at(prompt - 1), static_cast<double>(prompt));
+  f.edge_compute = first.edge_compute + dw.compute;
+  f.encode = first.encode + dw.codec;
   f.uplink = transfer_up(g, first.up_bytes) + router_hop(true, first.up_bytes);
-  f.server_decode = server_decode_codec(prompt);
-  f.server_compute = server_prefill(prompt);
+  f.server_decode = server_decode_codec(prompt) + sw.codec;
+  f.server_compute = server_prefill(prompt) + sw.compute;
   f.downlink = transfer_down(g, e.bytes_down_per_token) + router_hop(false, e.bytes_down_per_token);
   e.ttft = f.total();
 
@@ -589,11 +622,11 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
   StageTimes sum;
   double server_busy = f.server_compute + f.server_decode;
   double decode_total = 0;
+  StageTimes prev = f;
   for (int64_t k = 1; k < output; ++k) {
     const int64_t t = prompt + k;
     StageTimes s;
     s.server_compute = server_step_at(p.split_at(t - 1), 1, static_cast<double>(t));
-    server_busy += s.server_compute;
     if (p.wire == WireFormat::token_ids) {
       // The server generates on its own and streams tokens: the device sees one token per server step, or
       // per downlink transfer if the link is the slower of the two.
@@ -601,20 +634,28 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
       double link_time = e.bytes_down_per_token / std::min(a.downlink.value, sys_.backbone.downlink.value);
       if (const LinkProfile* hop = router_link())  // the router's hop pipelines its latency, not its rate
         link_time = std::max(link_time, e.bytes_down_per_token / hop->downlink.value);
+      server_busy += s.server_compute;
       decode_total += std::max(s.server_compute, link_time);
       e.tbt_max = std::max(e.tbt_max, std::max(s.server_compute, link_time));
     } else {
       const DeviceWork w = device_step(g, prompt, k);
-      s.edge_compute = w.edge_compute;
-      s.encode = w.encode;
+      const WakePenalty dw =
+          device_wake(g, prev.uplink + prev.server_decode + prev.server_compute + prev.downlink, w.split, t);
+      s.edge_compute = w.edge_compute + dw.compute;
+      s.encode = w.encode + dw.codec;
       s.uplink = transfer_up(g, w.up_bytes) + router_hop(true, w.up_bytes);
-      s.server_decode = server_decode_codec(1) + server_kv_move_decode(layers_moved_at(prompt, k), t - 1);
+      const WakePenalty sw = server_wake(prev.downlink + s.edge_compute + s.encode + s.uplink, w.split,
+                                         static_cast<double>(t));
+      s.server_decode = server_decode_codec(1) + server_kv_move_decode(layers_moved_at(prompt, k), t - 1) + sw.codec;
+      s.server_compute += sw.compute;
+      server_busy += s.server_compute;
       server_busy += s.server_decode;
       s.downlink = transfer_down(g, e.bytes_down_per_token) + router_hop(false, e.bytes_down_per_token);
       decode_total += s.total();
       e.tbt_max = std::max(e.tbt_max, s.total());
     }
     sum += s;
+    prev = s;
   }
   const double steps = static_cast<double>(std::max<int64_t>(output - 1, 0));
   e.decode_mean = steps > 0 ? sum.scaled(1.0 / steps) : StageTimes{};

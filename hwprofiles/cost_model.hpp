@@ -61,6 +61,9 @@ struct DeviceWork {
 };
 
 // Decode steps of one server iteration whose blocks enter at the same layer (a split schedule's band).
+// What a wake factor scales: a device's forward pass or its codec encode, a server iteration or its codec decode.
+enum class Wake { edge, encode, server, decode };
+
 struct DecodeBand {
   int64_t split = 0;  // the steps' blocks enter at this layer
   int64_t steps = 0;
@@ -99,6 +102,18 @@ class CostModel {
   double edge_encode(size_t g, int64_t T) const;    // codec encode of a T-token block
   // Server.
   double server_decode_codec(int64_t T) const;
+  // The factor by which a step of `stage` takes longer after its thread idled `gap` s (the measured tables' wake
+  // curves, hwprofiles/measured_tables.hpp; 1 without them). g: the device group (edge, encode).
+  double wake(Wake stage, double gap, size_t g = 0) const;
+  // The extra seconds a step pays when its thread idled `idle` s before it: (wake factor - 1) x that side's
+  // one-token step at `split` and `context`, and x one token's codec (a cold start refetches the weights and code a
+  // step touches, whatever its tokens). The device's (its layers and encode) and the server's (an iteration and a
+  // block's decode). All 0 without measured wake curves.
+  struct WakePenalty {
+    double compute = 0, codec = 0;
+  };
+  WakePenalty device_wake(size_t g, double idle, int64_t split, int64_t context) const;
+  WakePenalty server_wake(double idle, int64_t split, double context) const;
   // Decoding the kv_move frames of `layers` handed over with `cached` positions (the executor's server applies
   // them before the step's block and counts them with its decode).
   double server_kv_move_decode(int64_t layers, int64_t cached) const;

@@ -26,6 +26,11 @@ double Curve::at(double x) const {
   return std::max(0.0, y0 + (y1 - y0) * (x - x0) / (x1 - x0));
 }
 
+double Curve::clamped(double x) const {
+  if (xs.empty()) return 0;
+  return at(std::clamp(x, xs.front(), xs.back()));
+}
+
 double TransportTable::fixed(int64_t clients) const {
   if (round_trip.xs.empty()) return 0;
   const double k = std::clamp(static_cast<double>(clients), round_trip.xs.front(), round_trip.xs.back());
@@ -57,6 +62,14 @@ std::string default_measured_path() { return data_dir() + "/hwprofiles/measured/
 
 namespace {
 Curve curve(std::pair<std::vector<double>, std::vector<double>> s) { return Curve{std::move(s.first), std::move(s.second)}; }
+// A wake curve: KEY_gap_s (idle gaps, s) against KEY (factors), every factor at least 1 (a step after a wait is
+// never faster than one without).
+Curve wake_curve(StrictTable& t, const std::string& key) {
+  Curve c = curve(t.series(key + "_gap_s", key));
+  for (double f : c.ys)
+    if (!(f >= 1)) t.fail(key, "factors of at least 1 (a step after an idle gap against one without)");
+  return c;
+}
 }  // namespace
 
 std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& path, bool required) {
@@ -88,6 +101,8 @@ std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& pa
     l.decode_base = curve(t.series("decode_batch", "decode_s"));
     l.decode_per_context = t.number("decode_s_per_context");
     l.head = curve(t.series("head_batch", "head_s"));
+    if (t.has("wake_edge")) l.wake_edge = wake_curve(t, "wake_edge");
+    if (t.has("wake_server")) l.wake_server = wake_curve(t, "wake_server");
     t.expect_all_used();
     m->layers.push_back(std::move(l));
   }
@@ -98,6 +113,8 @@ std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& pa
     c.source = t.str("source");
     c.encode = curve(t.series("tokens", "encode_s"));
     c.decode = curve(t.series("tokens", "decode_s"));
+    if (t.has("wake_encode")) c.wake_encode = wake_curve(t, "wake_encode");
+    if (t.has("wake_decode")) c.wake_decode = wake_curve(t, "wake_decode");
     t.expect_all_used();
     m->codecs.push_back(std::move(c));
   }

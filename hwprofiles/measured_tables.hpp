@@ -14,6 +14,15 @@
 // Per codec and hidden width d: encode(T), decode(T) in s. Transport: the framed-TCP overhead per message
 // beyond the shaped link (thread hand-offs, copies), fixed per direction plus a per-byte term.
 // Tables are piecewise linear in their argument and extrapolate linearly past their ends (never below 0).
+//
+// Waking up: a split run's steps follow network waits, and a step after a longer wait takes longer (caches,
+// predictors and the core's clock have gone cold; measured here: a stories260K decode step 2-3x, its codec calls
+// up to 8x, after a 20 ms round trip). Each layer and codec table may carry wake curves (optional; none: factor 1):
+// against the idle gap before a step, the median over the decode steps of real local split runs (link delays from
+// none to 30 ms) of the step's measured time over what the table predicts for it. A factor so holds both the cold
+// start and what a run pays per step that an isolated call does not (copies and hand-offs around the timed call).
+// The cost model charges (factor - 1) x the side's one-token step (CostModel::device_wake, server_wake): a cold
+// start refetches what a step touches whatever its tokens. A wake curve is flat past its ends.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -33,6 +42,7 @@ constexpr int64_t kMeasuredTablesVersion = 2;
 struct Curve {
   std::vector<double> xs, ys;
   double at(double x) const;
+  double clamped(double x) const;  // at(x) with x held within the measured range (flat past the ends)
 };
 
 struct LayerTable {
@@ -45,6 +55,9 @@ struct LayerTable {
   Curve decode_base;   // batch -> s per layer at zero context
   double decode_per_context = 0;  // s per layer per cached position of each sequence
   Curve head;          // batch -> s
+  // Idle gap (s) before a forward pass -> the factor its time grows by: the edge's steps (the client thread) and
+  // the server's iterations. Empty: not measured.
+  Curve wake_edge, wake_server;
 };
 
 struct CodecTable {
@@ -52,6 +65,7 @@ struct CodecTable {
   int64_t dim = 0;
   std::string source;
   Curve encode, decode;  // tokens -> s
+  Curve wake_encode, wake_decode;  // idle gap (s) -> factor; empty: not measured
 };
 
 struct TransportTable {

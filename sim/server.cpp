@@ -114,8 +114,8 @@ void Server::run() {
       continue;
     }
     wake_target = 0;
-    const double duration = iteration_time_(batch_);
     const double start = s4u::Engine::get_clock();
+    const double duration = iteration_time_(batch_, start - last_end_);
     if (duration > 0) {
       if (execute_)
         execute_(duration);
@@ -123,6 +123,7 @@ void Server::run() {
         s4u::this_actor::execute(duration);  // the server host runs at 1 flop/s
     }
     const double end = s4u::Engine::get_clock();
+    last_end_ = end;
     stats_.busy += duration;
     stats_.iterations += 1;
     stats_.items += static_cast<int64_t>(batch_.size());

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <queue>
 #include <span>
 #include <vector>
@@ -38,7 +39,9 @@ struct ServerStats {
 
 class Server {
  public:
-  using IterationTime = std::function<double(std::span<const ServerItem>)>;
+  // An iteration's duration for its batch; `idle`: s since the previous iteration ended (infinite before the first),
+  // for the measured cost of waking up (CostModel::wake).
+  using IterationTime = std::function<double(std::span<const ServerItem>, double idle)>;
   using Done = std::function<void(const ServerItem&, double start, double end)>;
 
   // Runs one iteration of `duration` s in the server actor; default: an exec on the server's own host.
@@ -76,6 +79,7 @@ class Server {
   double window_ = 0;
   int64_t active_ = 0;  // admitted sequences whose last token is not produced yet
   IterationTime iteration_time_;
+  double last_end_ = -std::numeric_limits<double>::infinity();
   Done done_;
   Execute execute_;
   std::priority_queue<ServerItem, std::vector<ServerItem>, Later> arrivals_;  // not yet ready

@@ -144,7 +144,8 @@ class Fleet {
   void finish_energy(SimResult& res);
   void shared_step(double seconds, double stream_bytes);
   double transfer(DeviceState& ds, bool up, double bytes);
-  double iteration_time(size_t server, std::span<const ServerItem> batch);
+  double iteration_time(size_t server, std::span<const ServerItem> batch, double idle);
+  std::vector<double> decode_wake_;  // per server: each item's share of its current iteration's decode wake-up (on_done)
   void on_done(size_t server, const ServerItem& it, double start, double end);
   Server& server_of(const DeviceState& ds) { return *servers_[ds.server]; }
   // The host of a server of the pool. The first is the network's center (every device's route ends there: the
@@ -349,20 +350,23 @@ double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
   return s4u::Engine::get_clock() - t0;
 }
 
-double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch) {
+double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch, double idle) {
   const CostModel& cost = server_cost(server);
-  double t = 0, sum_context = 0;
+  // After an idle gap the iteration runs slower by the measured wake factors (1 without measured tables).
+  double t = 0, codec = 0, sum_context = 0;
+  int64_t low_split = std::numeric_limits<int64_t>::max();
   int64_t steps = 0;
   prefill_tokens_.clear();
   const Plan& plan = sys_.plan;
   const bool moving = plan.schedule && plan.schedule->moves();
   if (moving) decode_bands_.clear();
   for (const auto& it : batch) {
+    low_split = std::min(low_split, it.split >= 0 ? static_cast<int64_t>(it.split) : plan.split_at(it.tokens - 1));
     if (it.prefill) {
-      t += cost.server_decode_codec(it.tokens);
+      codec += cost.server_decode_codec(it.tokens);
       prefill_tokens_.push_back(it.tokens);
     } else {
-      t += cost.server_decode_codec(1) + cost.server_kv_move_decode(it.moved, it.tokens - 1);
+      codec += cost.server_decode_codec(1) + cost.server_kv_move_decode(it.moved, it.tokens - 1);
       sum_context += static_cast<double>(it.tokens);
       ++steps;
       if (moving) {  // a step of context c enters at its split (the plan's: that of c - 1 cached tokens)
@@ -374,8 +378,15 @@ double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch) {
       }
     }
   }
-  if (moving) return t + cost.server_iteration(prefill_tokens_, decode_bands_);
-  return t + cost.server_iteration(prefill_tokens_, steps, sum_context);
+  t = moving ? cost.server_iteration(prefill_tokens_, decode_bands_)
+             : cost.server_iteration(prefill_tokens_, steps, sum_context);
+  // After an idle gap the iteration pays the measured cost of waking up, once (nothing without measured curves):
+  // its compute at the batch's lowest split and mean context, and one block's decode, shared by its items.
+  double mean_context = 0;
+  for (const auto& it : batch) mean_context += static_cast<double>(it.tokens) / static_cast<double>(batch.size());
+  const CostModel::WakePenalty w = batch.empty() ? CostModel::WakePenalty{} : cost.server_wake(idle, low_split, mean_context);
+  decode_wake_[server] = batch.empty() ? 0.0 : w.codec / static_cast<double>(batch.size());
+  return codec + t + w.codec + w.compute;
 }
 
 void Fleet::finish(DeviceState& ds, double at) {
@@ -389,9 +400,10 @@ void Fleet::finish(DeviceState& ds, double at) {
 void Fleet::on_done(size_t server, const ServerItem& it, double start, double end) {
   DeviceState& ds = dev_[static_cast<size_t>(it.device)];
   RequestRecord& rec = records_[static_cast<size_t>(ds.rec)];
-  const double codec = it.prefill ? server_cost(server).server_decode_codec(it.tokens)
-                                   : server_cost(server).server_decode_codec(1) +
-                                         server_cost(server).server_kv_move_decode(it.moved, it.tokens - 1);
+  const double codec = (it.prefill ? server_cost(server).server_decode_codec(it.tokens)
+                                    : server_cost(server).server_decode_codec(1) +
+                                          server_cost(server).server_kv_move_decode(it.moved, it.tokens - 1)) +
+                       decode_wake_[server];
   rec.server_queue += start - it.ready;
   rec.server_decode += codec;
   rec.server_compute += (end - start) - codec;
@@ -776,14 +788,15 @@ void Fleet::edge_only(DeviceState& ds, RequestRecord& rec, double now) {
 
 void Fleet::run_request(DeviceState& ds, RequestRecord& rec, const RequestSpec& s, double now) {
   const size_t g = ds.group;
-  ds.req = {g, s.prompt, s.output, stream(), trackers_.empty() ? nullptr : &trackers_[static_cast<size_t>(rec.device)]};
+  ds.req = {g, s.prompt, s.output, stream(), trackers_.empty() ? nullptr : &trackers_[static_cast<size_t>(rec.device)],
+            ds.req.idle_from};
   if (!sys_.plan.server_has_head) return edge_only(ds, rec, now);
   ds.rec = rec.request;
   ds.produced = 0;
   ds.kv_need = cost_.kv_reservation(s.prompt, s.output);
   ds.server = router_->route(rec.device, cell_of(rec.device), s.prompt + s.output, ds.kv_need);
   const int64_t d = rec.device;
-  const DeviceWork first = begin_request(cost_, ds.req, rec);
+  const DeviceWork first = begin_request(cost_, ds.req, rec, now);
 
   if (!topo_.full) {  // the server and the network carry the request from here to finish()
     const double t0 = now + first.edge_compute + first.encode;
@@ -909,12 +922,13 @@ void Fleet::launch(int64_t n) {
     build_networks();
   }
   std::vector<double> kv_capacity;
+  decode_wake_.assign(server_group_.size(), 0.0);
   for (size_t s = 0; s < server_group_.size(); ++s) {
     const CostModel& cost = server_cost(s);
     kv_capacity.push_back(cost.server_kv_capacity());
     servers_.push_back(std::make_unique<Server>(
         group_sys_[server_group_[s]].scenario.server.max_batch, cost.server_kv_capacity(),
-        [this, s](std::span<const ServerItem> b) { return iteration_time(s, b); },
+        [this, s](std::span<const ServerItem> b, double idle) { return iteration_time(s, b, idle); },
         [this, s](const ServerItem& it, double start, double end) { on_done(s, it, start, end); },
         topo_.memory_src >= 0 ? Server::Execute([this](double d) { shared_step(d, cost_.server_stream_bytes()); })
                               : Server::Execute()));

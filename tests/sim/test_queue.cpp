@@ -25,7 +25,7 @@ nlohmann::json md1(double rho, double service, int64_t customers, bool pushed_li
     double wait_sum = 0;
     int64_t served = 0;
     Server server(
-        1, 1e30, [service](std::span<const ServerItem>) { return service; },
+        1, 1e30, [service](std::span<const ServerItem>, double) { return service; },
         [&](const ServerItem& it, double start, double) {
           wait_sum += start - it.ready;
           ++served;

@@ -13,6 +13,7 @@
 #include "hwprofiles/cost_model.hpp"
 #include "hwprofiles/measured_tables.hpp"
 #include "hwprofiles/system.hpp"
+#include "sim/simulation.hpp"
 #include "core/formats/wire_block.hpp"
 #include "../temp_file.hpp"
 
@@ -197,6 +198,76 @@ TEST_CASE("cost model: a host-cpu profile with measured tables is costed from th
   plain.fleet[0].device.measured = nullptr;
   const CostModel rq(q), rq_plain(plain);
   CHECK(rq.edge_step(0, 20) == rq_plain.edge_step(0, 20));
+}
+
+namespace {
+// kTables with wake curves: after a 10 ms idle gap the edge's layers take 3x, the server's 2x, an encode 5x, a
+// decode 4x; after 0.1 ms or less, 1x.
+std::string with_wake() {
+  std::string t = kTables;
+  t.replace(t.find("head_s = [2e-5, 5e-5]"), 21,
+            "head_s = [2e-5, 5e-5]\nwake_edge_gap_s = [1e-4, 1e-2]\nwake_edge = [1, 3]\nwake_server_gap_s = [1e-4, "
+            "1e-2]\nwake_server = [1, 2]");
+  t.replace(t.find("decode_s = [2e-7, 2e-6]"), 23,
+            "decode_s = [2e-7, 2e-6]\nwake_encode_gap_s = [1e-4, 1e-2]\nwake_encode = [1, 5]\nwake_decode_gap_s = "
+            "[1e-4, 1e-2]\nwake_decode = [1, 4]");
+  return t;
+}
+}  // namespace
+
+TEST_CASE("measured tables: wake curves make a step after an idle gap dearer, in the simulator as in the estimate",
+          "[validate][wake]") {
+  auto tables = load_measured_tables(write_temp("wake.toml", with_wake()));
+  System sys = resolve_system(scenario(1, "split-fp32"));
+  sys.fleet[0].device.measured = tables;
+  sys.server.measured = tables;
+  const CostModel cost(sys);
+  CHECK(cost.wake(Wake::edge, 1e-4) == 1);
+  CHECK(cost.wake(Wake::edge, 0.5 * (1e-4 + 1e-2)) == Approx(2));
+  CHECK(cost.wake(Wake::edge, 1.0) == 3);  // flat past the longest measured gap
+  CHECK(cost.wake(Wake::edge, 0) == 1);    // and below the shortest
+  CHECK(cost.wake(Wake::decode, 1e-2) == 4);
+  // The penalty: (factor - 1) x that side's one-token step, whatever the step's own tokens.
+  const CostModel::WakePenalty d = cost.device_wake(0, 1e-2, 2, 20);
+  CHECK(d.compute == Approx(2 * cost.edge_step_at(0, 2, 20)));
+  CHECK(d.codec == Approx(4 * cost.edge_encode(0, 1)));
+  const CostModel::WakePenalty sv = cost.server_wake(1e-2, 2, 20);
+  CHECK(sv.compute == Approx(1 * cost.server_step_at(2, 1, 20)));
+  CHECK(sv.codec == Approx(3 * cost.server_decode_codec(1)));
+  // Without wake curves nothing changes.
+  System plain = sys;
+  plain.fleet[0].device.measured = plain.server.measured = load_measured_tables(write_temp("nowake.toml", kTables));
+  CHECK(CostModel(plain).device_wake(0, 1.0, 2, 20).compute == 0);
+  CHECK(CostModel(plain).wake(Wake::server, 1.0) == 1);
+
+  // One device alone: every step follows a round trip of about 2 ms (shaped-fast), so the simulator charges each
+  // step's wake-up from the gap it really idled, in closed form and in full SimGrid mode, and the estimate from its
+  // own stage times: all three agree.
+  const Estimate e = cost.estimate(0, 16, 8);
+  const Estimate e_plain = CostModel(plain).estimate(0, 16, 8);
+  CHECK(e.tpot > e_plain.tpot);
+  CHECK(e.prefill.edge_compute == Approx(e_plain.prefill.edge_compute + 2 * cost.edge_step_at(0, 2, 16)));
+  for (bool full : {false, true}) {
+    INFO((full ? "full" : "fast"));
+    SimOptions o;
+    o.full = full;
+    const SimResult r = simulate_isolated(sys, o);
+    REQUIRE(r.requests.size() == 1);
+    const RequestRecord& q = r.requests[0];
+    CHECK(q.ttft == Approx(e.ttft).epsilon(1e-9));
+    CHECK(q.e2e == Approx(e.e2e).epsilon(1e-9));
+    CHECK(q.edge_compute == Approx(e.prefill.edge_compute + 7 * e.decode_mean.edge_compute).epsilon(1e-9));
+    CHECK(q.server_decode == Approx(e.prefill.server_decode + 7 * e.decode_mean.server_decode).epsilon(1e-9));
+  }
+  // Bad curves are refused naming the key: a factor below 1, a gap list without its factors.
+  std::string below = with_wake();
+  below.replace(below.find("wake_server = [1, 2]"), 20, "wake_server = [0.5, 2]");
+  CHECK_THROWS_WITH(load_measured_tables(write_temp("below.toml", below)),
+                    Catch::Matchers::Contains("executor.layers[0].wake_server: expected factors of at least 1"));
+  std::string orphan = with_wake();
+  orphan.replace(orphan.find("wake_encode = [1, 5]\n"), 21, "");
+  CHECK_THROWS_WITH(load_measured_tables(write_temp("orphan.toml", orphan)),
+                    Catch::Matchers::Contains("wake_encode_gap_s"));
 }
 
 TEST_CASE("measured tables: files of an older format are refused with what to do", "[validate]") {
