@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <filesystem>
 #include <map>
@@ -435,6 +437,71 @@ std::string failures_section(const SweepResult& sr) {
 
 }  // namespace
 
+// What the stage breakdown rests on: the latest `splitsim validate` run beside this report (its validation.csv),
+// per stage over the scenarios where the stage takes at least 5% of the measured end-to-end time, and what that run
+// does not cover. Without such a run the section says so and how to make one.
+std::string validation_section(const std::string& path, const System& base) {
+  std::string md = "\n## How far the stage breakdown is validated\n\n";
+  const std::string run = "`splitsim validate scenarios/validate/*.toml --reps 3 --calibrate-each`";
+  if (!fs::exists(path))
+    return md + fmt::format("No validation run was found at {}, so the breakdown's stages are unvalidated estimates "
+                            "here. {} runs the real split executor against the simulator on this machine and writes "
+                            "it.\n",
+                            path, run);
+  CsvData d;
+  try {
+    d = read_csv(path);
+  } catch (const InputError& e) {
+    return md + fmt::format("The validation run at {} could not be read ({}).\n", path, e.what());
+  }
+  const int sc = d.column("scenario"), me = d.column("metric"), ki = d.column("kind"), ms = d.column("measured"),
+            er = d.column("rel_error");
+  if (sc < 0 || me < 0 || ki < 0 || ms < 0 || er < 0)
+    return md + fmt::format("The file at {} is not a validation table (expected the columns of validation.csv).\n", path);
+  std::map<std::string, double> e2e;  // scenario -> measured end-to-end
+  for (const auto& r : d.rows)
+    if (r[static_cast<size_t>(me)] == "e2e_mean") e2e[r[static_cast<size_t>(sc)]] = std::atof(r[static_cast<size_t>(ms)].c_str());
+  struct Errors {
+    std::vector<double> e;
+    void add(double x) { e.push_back(std::abs(x)); }
+    std::string text() const {
+      if (e.empty()) return "-";
+      double s = 0, w = 0;
+      for (double x : e) s += x, w = std::max(w, x);
+      return fmt::format("{:.1f}% / {:.1f}% ({})", 100 * s / static_cast<double>(e.size()), 100 * w, e.size());
+    }
+  };
+  std::map<std::string, Errors> stages, headline;
+  for (const auto& r : d.rows) {
+    const std::string& metric = r[static_cast<size_t>(me)];
+    const double err = std::atof(r[static_cast<size_t>(er)].c_str()), measured = std::atof(r[static_cast<size_t>(ms)].c_str());
+    if (!std::isfinite(err)) continue;
+    if (r[static_cast<size_t>(ki)] == "stage") {
+      const auto it = e2e.find(r[static_cast<size_t>(sc)]);
+      if (it != e2e.end() && it->second > 0 && measured >= 0.05 * it->second) stages[metric].add(err);
+    } else if (metric == "ttft_mean" || metric == "tpot_mean" || metric == "e2e_mean" || metric == "server_busy") {
+      headline[metric].add(err);
+    }
+  }
+  md += fmt::format("From {} ({} scenarios of the real split executor on this machine's CPU against the simulator; "
+                    "made by {} or the like). |relative error| mean / worst (scenarios):\n\n",
+                    path, e2e.size(), run);
+  md += "| figure | error |\n|---|---|\n";
+  for (const char* m : {"ttft_mean", "tpot_mean", "e2e_mean", "server_busy"})
+    md += fmt::format("| {} | {} |\n", m, headline[m].text());
+  for (const RequestField* f : latency_stages()) {
+    std::string name = f->name;
+    if (name.size() > 2 && name.ends_with("_s")) name.resize(name.size() - 2);
+    md += fmt::format("| stage {} (where >= 5% of end-to-end) | {} |\n", f->label, stages[name].text());
+  }
+  md += fmt::format("\nThose scenarios cost the host's CPU from its measured tables; this report's devices and "
+                    "server are costed from {}, which that run does not check (see README, The cost model, for the "
+                    "published-measurement check of the GPU profiles).\n",
+                    base.server.measured || base.fleet.front().device.measured ? "measured tables as well"
+                                                                               : "datasheet rooflines");
+  return md;
+}
+
 StudyResult run_study(const std::string& scenario, const std::vector<std::string>& sets, const StudyOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   SweepSpec user = spec_from_sets(scenario, sets);
@@ -501,6 +568,11 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
   md += energy_table(get, opt);
   if (replay) md += replay_section(*replay, *replay_scenario);
   if (schedules) md += schedule_section(*schedules, *replay_scenario);
+  {
+    fs::path root = fs::path(out).lexically_normal();
+    if (root.filename().empty()) root = root.parent_path();  // "results/x/"
+    md += validation_section((root.parent_path() / "validate" / "validation.csv").string(), base);
+  }
   md += failures_section(sr);
   if (opt.plots) {
     say("plotting");

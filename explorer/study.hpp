@@ -42,4 +42,10 @@ StudyResult run_study(const std::string& scenario, const std::vector<std::string
 // latency stage (core/metrics.hpp), from the runs' requests.csv.
 void write_breakdown(const SweepResult& sweep, const std::string& path);
 
+// The report's section on how far its stage breakdown is validated: from a `splitsim validate` table at `path`
+// (validation.csv), the headline errors and, per latency stage, the mean and worst |relative error| over the
+// scenarios where the stage takes at least 5% of the measured end-to-end time; without the file, that it is missing.
+// `base`: the report's system (what its costs come from).
+std::string validation_section(const std::string& path, const System& base);
+
 }  // namespace splitsim

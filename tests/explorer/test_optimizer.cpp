@@ -1,6 +1,7 @@
 // The optimizer: constraints, the screen, agreement with an exhaustive sweep, infeasibility reporting.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <set>
 
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "hwprofiles/cost_model.hpp"
 #include "hwprofiles/system.hpp"
 #include "explorer/optimizer.hpp"
+#include "explorer/study.hpp"
 #include "explorer/sweep.hpp"
 
 using namespace splitsim;
@@ -364,3 +366,37 @@ TEST_CASE("memory-matched split schedules fit the static split's edge memory, on
   for (size_t i = 1; i < ms.size(); ++i)
     CHECK(SplitSchedule::parse(ms[i], 32, "t").first() <= SplitSchedule::parse(ms[i - 1], 32, "t").first());
 }
+
+TEST_CASE("the study report says how far its stage breakdown is validated, from a validation table or its absence",
+          "[explorer][study]") {
+  const System base = resolve_system(load_scenario(paper(), {}));
+  const std::string dir = "/tmp/splitsim-test-validation-section";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/validation.csv";
+  std::filesystem::remove(path);
+  const std::string none = validation_section(path, base);
+  CHECK(none.find("No validation run was found at " + path) != std::string::npos);
+  CHECK(none.find("unvalidated estimates") != std::string::npos);
+  // Two scenarios: the uplink is 50% of end-to-end in both (errors 1% and -3%), edge compute 2% in one (left out)
+  // and 40% in the other (error +20%); server busy errors 10% and -30%.
+  std::ofstream(path) << "scenario,clients,metric,kind,unit,measured,simulated,rel_error,measured_min,measured_max,reps\n"
+                         "a,1,e2e_mean,target,s,1.0,1.0,0.02,1,1,3\n"
+                         "a,1,server_busy,metric,s,0.1,0.11,0.10,0.1,0.1,3\n"
+                         "a,1,uplink,stage,s,0.5,0.505,0.01,0.5,0.5,3\n"
+                         "a,1,edge_compute,stage,s,0.02,0.01,-0.5,0.02,0.02,3\n"
+                         "b,2,e2e_mean,target,s,2.0,2.0,-0.04,2,2,3\n"
+                         "b,2,server_busy,metric,s,0.1,0.07,-0.30,0.1,0.1,3\n"
+                         "b,2,uplink,stage,s,1.0,0.97,-0.03,1,1,3\n"
+                         "b,2,edge_compute,stage,s,0.8,0.96,0.20,0.8,0.8,3\n";
+  const std::string md = validation_section(path, base);
+  INFO(md);
+  CHECK(md.find("2 scenarios") != std::string::npos);
+  CHECK(md.find("| e2e_mean | 3.0% / 4.0% (2) |") != std::string::npos);
+  CHECK(md.find("| server_busy | 20.0% / 30.0% (2) |") != std::string::npos);
+  CHECK(md.find("| stage uplink (where >= 5% of end-to-end) | 2.0% / 3.0% (2) |") != std::string::npos);
+  CHECK(md.find("| stage edge compute (where >= 5% of end-to-end) | 20.0% / 20.0% (1) |") != std::string::npos);
+  CHECK(md.find("datasheet rooflines") != std::string::npos);
+  std::ofstream(path) << "not,a,validation\n1,2,3\n";
+  CHECK(validation_section(path, base).find("is not a validation table") != std::string::npos);
+}
+
