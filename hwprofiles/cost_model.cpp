@@ -83,6 +83,7 @@ StageTimes& StageTimes::operator+=(const StageTimes& o) {
   edge_compute += o.edge_compute;
   encode += o.encode;
   uplink += o.uplink;
+  server_queue += o.server_queue;
   server_decode += o.server_decode;
   server_compute += o.server_compute;
   downlink += o.downlink;
@@ -94,6 +95,7 @@ StageTimes StageTimes::scaled(double f) const {
   s.edge_compute *= f;
   s.encode *= f;
   s.uplink *= f;
+  s.server_queue *= f;
   s.server_decode *= f;
   s.server_compute *= f;
   s.downlink *= f;
@@ -101,9 +103,11 @@ StageTimes StageTimes::scaled(double f) const {
 }
 
 nlohmann::json StageTimes::to_json() const {
-  return {{"edge_compute", edge_compute}, {"encode", encode},     {"uplink", uplink},
-          {"server_decode", server_decode}, {"server_compute", server_compute}, {"downlink", downlink},
-          {"total", total()}};
+  nlohmann::json j{{"edge_compute", edge_compute}, {"encode", encode},     {"uplink", uplink},
+                   {"server_decode", server_decode}, {"server_compute", server_compute}, {"downlink", downlink},
+                   {"total", total()}};
+  if (server_queue > 0) j["server_queue"] = server_queue;  // absent: as before
+  return j;
 }
 
 nlohmann::json Estimate::to_json() const {
@@ -275,6 +279,8 @@ CostModel::WakePenalty CostModel::server_wake(double idle, int64_t split, double
   if (const double f = wake(Wake::decode, idle); f > 1) p.codec = (f - 1) * server_decode_codec(1);
   return p;
 }
+
+double CostModel::server_handoff() const { return sys_.server.measured ? sys_.server.measured->transport.handoff : 0.0; }
 
 double CostModel::server_decode_codec(int64_t T) const {
   const char* codec = executor_codec(sys_.plan.wire);
@@ -613,6 +619,7 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
   f.edge_compute = first.edge_compute + dw.compute;
   f.encode = first.encode + dw.codec;
   f.uplink = transfer_up(g, first.up_bytes) + router_hop(true, first.up_bytes);
+  f.server_queue = server_handoff();
   f.server_decode = server_decode_codec(prompt) + sw.codec;
   f.server_compute = server_prefill(prompt) + sw.compute;
   f.downlink = transfer_down(g, e.bytes_down_per_token) + router_hop(false, e.bytes_down_per_token);
@@ -639,13 +646,14 @@ Estimate CostModel::estimate(size_t g, int64_t prompt, int64_t output) const {
       e.tbt_max = std::max(e.tbt_max, std::max(s.server_compute, link_time));
     } else {
       const DeviceWork w = device_step(g, prompt, k);
-      const WakePenalty dw =
-          device_wake(g, prev.uplink + prev.server_decode + prev.server_compute + prev.downlink, w.split, t);
+      const WakePenalty dw = device_wake(
+          g, prev.uplink + prev.server_queue + prev.server_decode + prev.server_compute + prev.downlink, w.split, t);
       s.edge_compute = w.edge_compute + dw.compute;
       s.encode = w.encode + dw.codec;
       s.uplink = transfer_up(g, w.up_bytes) + router_hop(true, w.up_bytes);
-      const WakePenalty sw = server_wake(prev.downlink + s.edge_compute + s.encode + s.uplink, w.split,
-                                         static_cast<double>(t));
+      s.server_queue = server_handoff();
+      const WakePenalty sw = server_wake(prev.downlink + s.edge_compute + s.encode + s.uplink + s.server_queue,
+                                         w.split, static_cast<double>(t));
       s.server_decode = server_decode_codec(1) + server_kv_move_decode(layers_moved_at(prompt, k), t - 1) + sw.codec;
       s.server_compute += sw.compute;
       server_busy += s.server_compute;

@@ -38,10 +38,13 @@ struct StageTimes {
   double edge_compute = 0;
   double encode = 0;
   double uplink = 0;
+  double server_queue = 0;   // waiting at the server: here, its scheduler waking for the block (server_handoff)
   double server_decode = 0;  // codec decode on the server
   double server_compute = 0;
   double downlink = 0;
-  double total() const { return edge_compute + encode + uplink + server_decode + server_compute + downlink; }
+  double total() const {
+    return edge_compute + encode + uplink + server_queue + server_decode + server_compute + downlink;
+  }
   StageTimes& operator+=(const StageTimes& o);
   StageTimes scaled(double f) const;
   nlohmann::json to_json() const;
@@ -102,6 +105,9 @@ class CostModel {
   double edge_encode(size_t g, int64_t T) const;    // codec encode of a T-token block
   // Server.
   double server_decode_codec(int64_t T) const;
+  // s the server's scheduler takes to wake for a block that arrives while it sleeps (measured tables; 0 without):
+  // the simulated server starts an iteration no earlier than that after the block that woke it.
+  double server_handoff() const;
   // The factor by which a step of `stage` takes longer after its thread idled `gap` s (the measured tables' wake
   // curves, hwprofiles/measured_tables.hpp; 1 without them). g: the device group (edge, encode).
   double wake(Wake stage, double gap, size_t g = 0) const;

@@ -132,6 +132,7 @@ std::shared_ptr<const MeasuredTables> load_measured_tables(const std::string& pa
     m->transport.source = t.str("source");
     m->transport.round_trip = curve(t.series("clients", "round_trip_s"));
     m->transport.per_byte = t.number("per_byte_s");
+    if (t.has("server_handoff_s")) m->transport.handoff = t.number("server_handoff_s");
     t.expect_all_used();
   }
   r.expect_all_used();

@@ -72,6 +72,9 @@ struct TransportTable {
   std::string source;
   Curve round_trip;     // clients of one local run -> s per round trip (half each way); flat past the last
   double per_byte = 0;  // s per byte of a frame, beyond the link's own rate
+  // s the server's scheduler takes to wake for a block that arrives while it sleeps (its `server_queue` with one
+  // client); not part of round_trip. 0: not measured.
+  double handoff = 0;
   double fixed(int64_t clients) const;  // s per message, either way
 };
 

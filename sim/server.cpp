@@ -7,6 +7,7 @@
 #include <simgrid/s4u.hpp>
 
 #include <algorithm>
+#include <limits>
 
 namespace splitsim {
 
@@ -88,6 +89,17 @@ void Server::run() {
       (it.prefill ? prefills_ : decodes_).push_back(it);
       arrivals_.pop();
     }
+    if (asleep_ && handoff_ > 0 && (!prefills_.empty() || !decodes_.empty())) {
+      double first = std::numeric_limits<double>::infinity();
+      if (!prefills_.empty()) first = prefills_.front().ready;
+      if (!decodes_.empty()) first = std::min(first, decodes_.front().ready);
+      if (now < first + handoff_) {  // still waking up: items arriving meanwhile join the batch
+        wake_target = first + handoff_;
+        s4u::this_actor::sleep_until(wake_target);
+        continue;
+      }
+    }
+    asleep_ = false;
     if (const double until = gather_until(now); until >= 0) {
       // The batch window: wait for the other sequences' steps, or for the window to close.
       idle_ = true;
@@ -100,6 +112,7 @@ void Server::run() {
     }
     form_batch();
     if (batch_.empty()) {
+      asleep_ = true;
       idle_ = true;
       rung_ = false;
       if (!arrivals_.empty()) {

@@ -53,6 +53,10 @@ class Server {
   // ready item, until every admitted sequence's next step (and every waiting prefill) is ready or the batch is
   // full. 0: iterations start as soon as anything is ready.
   void set_batch_window(double window) { window_ = window; }
+  // The executor's scheduler thread sleeps when it has nothing to do and takes `handoff` s to wake for a block
+  // (measured: CostModel::server_handoff): an iteration after a sleep starts no earlier than that after the first
+  // item that woke it, and the items count the wait as queueing. 0: at once.
+  void set_handoff(double handoff) { handoff_ = handoff; }
 
   void push(const ServerItem& item);  // from any actor; wakes the server when idle
   void release_kv(double bytes);
@@ -77,6 +81,8 @@ class Server {
   double kv_capacity_;
   double kv_used_ = 0;
   double window_ = 0;
+  double handoff_ = 0;
+  bool asleep_ = true;  // the last loop found nothing to run and waited (or the server has not run yet)
   int64_t active_ = 0;  // admitted sequences whose last token is not produced yet
   IterationTime iteration_time_;
   double last_end_ = -std::numeric_limits<double>::infinity();

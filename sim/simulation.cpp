@@ -934,7 +934,10 @@ void Fleet::launch(int64_t n) {
                               : Server::Execute()));
   }
   router_ = std::make_unique<Router>(sys_.scenario.server.router, kv_capacity);
-  for (auto& s : servers_) s->set_batch_window(sys_.scenario.server.batch_window);
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    servers_[i]->set_batch_window(sys_.scenario.server.batch_window);
+    servers_[i]->set_handoff(server_cost(i).server_handoff());
+  }
   requests_ = fleet_requests(sys_.scenario.workload, sys_.scenario.seed, n);
   records_.resize(requests_.specs.size());
   dev_.resize(static_cast<size_t>(n));

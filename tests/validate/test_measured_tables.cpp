@@ -211,6 +211,7 @@ std::string with_wake() {
   t.replace(t.find("decode_s = [2e-7, 2e-6]"), 23,
             "decode_s = [2e-7, 2e-6]\nwake_encode_gap_s = [1e-4, 1e-2]\nwake_encode = [1, 5]\nwake_decode_gap_s = "
             "[1e-4, 1e-2]\nwake_decode = [1, 4]");
+  t.replace(t.find("per_byte_s = 1e-9"), 17, "per_byte_s = 1e-9\nserver_handoff_s = 3e-5");
   return t;
 }
 }  // namespace
@@ -258,7 +259,11 @@ TEST_CASE("measured tables: wake curves make a step after an idle gap dearer, in
     CHECK(q.e2e == Approx(e.e2e).epsilon(1e-9));
     CHECK(q.edge_compute == Approx(e.prefill.edge_compute + 7 * e.decode_mean.edge_compute).epsilon(1e-9));
     CHECK(q.server_decode == Approx(e.prefill.server_decode + 7 * e.decode_mean.server_decode).epsilon(1e-9));
+    // The server's scheduler wakes for each of the 8 blocks (it sleeps between them): queueing, as in the executor.
+    CHECK(q.server_queue == Approx(8 * 3e-5).epsilon(1e-9));
   }
+  CHECK(cost.server_handoff() == 3e-5);
+  CHECK(e.prefill.server_queue == 3e-5);
   // Bad curves are refused naming the key: a factor below 1, a gap list without its factors.
   std::string below = with_wake();
   below.replace(below.find("wake_server = [1, 2]"), 20, "wake_server = [0.5, 2]");
