@@ -80,9 +80,11 @@ void print_memory(const char* title, const MemoryBreakdown& m) {
 }
 
 void print_stages(const char* title, const StageTimes& s) {
-  fmt::print("  {:<22} edge {:>11} | encode {:>10} | uplink {:>11} | srv decode {:>10} | server {:>11} | downlink {:>10} | "
+  // The server's queue (its measured hand-off) only where there is one: profiles without measured tables print as before.
+  const std::string queue = s.server_queue > 0 ? fmt::format(" | srv queue {:>10}", format_time(s.server_queue)) : "";
+  fmt::print("  {:<22} edge {:>11} | encode {:>10} | uplink {:>11}{} | srv decode {:>10} | server {:>11} | downlink {:>10} | "
              "total {:>11}\n",
-             title, format_time(s.edge_compute), format_time(s.encode), format_time(s.uplink),
+             title, format_time(s.edge_compute), format_time(s.encode), format_time(s.uplink), queue,
              format_time(s.server_decode), format_time(s.server_compute), format_time(s.downlink), format_time(s.total()));
 }
 
