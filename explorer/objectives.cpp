@@ -30,6 +30,8 @@ const OptimizerMetric kMetrics[] = {
     // The device's energy per generated token (J): battery life.
     {"edge_energy", "edge_energy_per_token_j", MetricUnit::energy, true, true, false,
      [](const Candidate& c) { return c.edge_energy_per_token; }},
+    // The longest time between two tokens of a request (a move's pause; verified runs: its median over requests).
+    {"pause", "tbt_max_s", MetricUnit::time, true, true, true, [](const Candidate& c) { return c.pause; }},
 };
 
 static_assert(std::size(kMetrics) == kOptimizerMetricCount);

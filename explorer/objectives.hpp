@@ -23,7 +23,7 @@ struct OptimizerMetric {
   double (*analytic)(const Candidate&);  // the screen's value
 };
 
-constexpr size_t kOptimizerMetricCount = 11;
+constexpr size_t kOptimizerMetricCount = 12;
 std::span<const OptimizerMetric> optimizer_metrics();  // kOptimizerMetricCount entries
 // The entry for a metric name, with or without a percentile suffix; nullptr when unknown.
 const OptimizerMetric* find_metric(std::string_view metric);

@@ -215,6 +215,7 @@ struct Screen {
       p.throughput = f.throughput;
       p.utilization = f.utilization;
       p.edge_energy_per_token = f.edge_energy_per_token;
+      for (const auto& g : f.groups) p.pause = std::max(p.pause, g.alone.tbt_max + std::max(0.0, g.tpot - g.alone.tpot));
       if (!f.groups.empty()) {
         p.bytes_up_per_token = f.groups[0].alone.bytes_up_per_token;
         p.decode = f.groups[0].alone.decode_mean;
@@ -233,6 +234,7 @@ struct Screen {
     c.throughput = p.throughput;
     c.utilization = p.utilization;
     c.edge_energy_per_token = p.edge_energy_per_token;
+    c.pause = p.pause;
     c.servers = static_cast<double>(sys.server_count());
     c.server_usd_per_hour = sys.server_usd_per_hour().value_or(std::numeric_limits<double>::quiet_NaN());
     c.bytes_up_per_token = p.bytes_up_per_token;

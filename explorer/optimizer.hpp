@@ -46,6 +46,9 @@ struct Candidate {
   double servers = 1;                // in the pool
   double server_usd_per_hour = 0;    // the pool's price (System::server_usd_per_hour; NaN: unpriced)
   double edge_energy_per_token = 0;  // J (NaN: a device or link profile has no power figures)
+  // s: the longest time between two tokens (a split schedule's move stalls the stream). The screen: a device alone's
+  // longest step plus what the fleet adds to every step (its TPOT beyond the device alone's), the worst group.
+  double pause = 0;
   AccuracyResult accuracy;
   bool oom = false;                  // edge or server memory does not fit
   std::string reason;

@@ -22,7 +22,7 @@ std::vector<std::string> candidate_header(const std::vector<std::string>& keys, 
   h.insert(h.end(), keys.begin(), keys.end());
   for (const char* c : {"edge_memory_bytes", "ttft_s", "tpot_s", "e2e_s", "server_busy_per_token_s",
                         "throughput_tokens_per_s", "server_utilization", "servers", "server_usd_per_hour",
-                        "usd_per_million_tokens", "edge_energy_per_token_j", "bytes_up_per_token", "accuracy_loss",
+                        "usd_per_million_tokens", "edge_energy_per_token_j", "tbt_max_s", "bytes_up_per_token", "accuracy_loss",
                         "accuracy_source", "codec_mean_bits", "codec_outliers_per_token", "codec_relative_mse", "oom",
                         "reason"})
     h.push_back(c);
@@ -51,6 +51,7 @@ void add_candidate(CsvTable& t, const Candidate& c, const std::vector<std::strin
   add_known(c.server_usd_per_hour);
   add_known(find_metric("token_cost")->analytic(c));
   add_known(c.edge_energy_per_token);
+  t.add(c.pause);
   t.add(c.bytes_up_per_token).add(c.accuracy.loss).add(std::string_view(c.accuracy.label()));
   t.add(c.codec.mean_bits).add(c.codec.outliers_per_token).add(c.codec.relative_mse).add(c.oom);
   t.add(std::string_view(c.reason));

@@ -400,3 +400,23 @@ TEST_CASE("the study report says how far its stage breakdown is validated, from 
   CHECK(validation_section(path, base).find("is not a validation table") != std::string::npos);
 }
 
+TEST_CASE("the longest pause as an objective: the optimizer avoids a schedule whose move stalls the stream, verified",
+          "[explorer][optimize][schedule]") {
+  const std::string out = "/tmp/splitsim-test-optimize-pause";
+  OptimizeOptions o = verified(out, "pause", 2);
+  o.default_grid = false;
+  // 8 layers' KV of 150 positions over LTE: seconds of pause, against one decode step's ~0.1 s.
+  const std::vector<std::string> sets = {"split.schedule=\"0:16\",\"0:24,150:16\"", "workload.prompt_tokens=128",
+                                         "workload.output_tokens=256", "workload.max_seq_len=512", "edge.link=lte"};
+  const OptimizeResult r = optimize(paper(), sets, o);
+  REQUIRE(r.found);
+  CHECK(r.chosen.knobs == std::vector<Assignment>{{"split.schedule", "\"0:16\""}});
+  double moving = 0, fixed = 0;
+  for (const auto& c : r.top) (c.knobs.front().second == "\"0:16\"" ? fixed : moving) = c.pause;
+  INFO("screen: static " << fixed << " s, moving " << moving << " s");
+  CHECK(fixed > 0);
+  CHECK(moving > 10 * fixed);
+  REQUIRE(r.chosen.verified);
+  CHECK(metric_value(r.chosen, "pause") == Approx(r.chosen.pause).epsilon(0.1));  // the screen against the simulator
+}
+
