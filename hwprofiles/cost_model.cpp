@@ -132,7 +132,10 @@ nlohmann::json Estimate::to_json() const {
 }
 
 CostModel::CostModel(const System& sys)
-    : sys_(sys), matmul_params_(sys.model.attn_params() + sys.model.mlp_params()) {}
+    : sys_(sys), matmul_params_(sys.model.attn_params() + sys.model.mlp_params()) {
+  measured_ = sys.server.measured != nullptr;
+  for (const auto& g : sys.fleet) measured_ = measured_ || g.device.measured != nullptr;
+}
 
 double CostModel::layer_bytes(int bits, int group_size) const {
   for (const auto& [b, g, v] : layer_bytes_memo_)
@@ -268,6 +271,7 @@ double CostModel::wake(Wake stage, double gap, size_t g) const {
 
 CostModel::WakePenalty CostModel::device_wake(size_t g, double idle, int64_t split, int64_t context) const {
   WakePenalty p;
+  if (!measured_) return p;  // the simulator asks at every step
   if (const double f = wake(Wake::edge, idle, g); f > 1) p.compute = (f - 1) * edge_step_at(g, split, context);
   if (const double f = wake(Wake::encode, idle, g); f > 1) p.codec = (f - 1) * edge_encode(g, 1);
   return p;
@@ -275,6 +279,7 @@ CostModel::WakePenalty CostModel::device_wake(size_t g, double idle, int64_t spl
 
 CostModel::WakePenalty CostModel::server_wake(double idle, int64_t split, double context) const {
   WakePenalty p;
+  if (!measured_) return p;
   if (const double f = wake(Wake::server, idle); f > 1) p.compute = (f - 1) * server_step_at(split, 1, context);
   if (const double f = wake(Wake::decode, idle); f > 1) p.codec = (f - 1) * server_decode_codec(1);
   return p;

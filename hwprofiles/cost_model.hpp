@@ -200,6 +200,7 @@ class CostModel {
 
   const System& sys_;
   int64_t matmul_params_ = 0;  // of one layer: attention + MLP matrices
+  bool measured_ = false;      // some profile of the system has measured tables (wake curves can only come from them)
   mutable std::vector<std::tuple<int, int, double>> layer_bytes_memo_;
 };
 
