@@ -274,8 +274,8 @@ struct WakeCurves {
   std::vector<double> edge_gap, server_gap, edge, server, encode, decode;
 };
 struct WakePredict {
-  std::function<double(int64_t layers, int64_t context)> layers;  // s of `layers` layers for one token
-  double head = 0, encode = 0, decode = 0;                        // s of the server's head, one token's codec
+  const LayerTable* layers = nullptr;  // the model's table at this bit-width (none: the layers' factors are 1)
+  double encode = 0, decode = 0;       // s of one token's codec (0: those factors are 1)
 };
 
 WakeCurves measure_wake(const ModelWeights& w, const CodecSpec& wire, const Settings& st, uint64_t seed,
@@ -308,8 +308,11 @@ WakeCurves measure_wake(const ModelWeights& w, const CodecSpec& wire, const Sett
         const TokenRecord& s = e.steps[k];
         const TokenRecord& p = e.steps[k - 1];
         const int64_t context = P + static_cast<int64_t>(k);  // the step's token attends this many positions
-        add(0, s.edge_compute, predict.layers(split, context));
-        add(1, s.server_compute, predict.layers(m.n_layers - split, context) + predict.head);
+        if (const LayerTable* t = predict.layers) {
+          const double layer = t->decode(1, static_cast<double>(context));
+          add(0, s.edge_compute, static_cast<double>(split) * layer);
+          add(1, s.server_compute, static_cast<double>(m.n_layers - split) * layer + t->head.at(1));
+        }
         add(2, s.encode, predict.encode);
         add(3, s.decode, predict.decode);
         eg.push_back(p.uplink + p.server_queue + p.decode + p.server_compute + p.downlink);
@@ -461,10 +464,7 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
       LayerTable lt;
       t += measure_layers(w, bits, o.group_size, st, source, x0, lt);
       WakePredict pr;
-      pr.layers = [&lt](int64_t layers, int64_t context) {
-        return static_cast<double>(layers) * (lt.decode_base.at(1) + lt.decode_per_context * static_cast<double>(context));
-      };
-      pr.head = lt.head.at(1);
+      pr.layers = &lt;
       const WakeCurves wc = measure_wake(w, CodecSpec{WireCodec::fp32}, st, o.seed, pr);
       t += fmt::format("wake_edge_gap_s = {}\nwake_edge = {}  # a decode step's layers on the edge after that idle gap, "
                        "as a factor\nwake_server_gap_s = {}\nwake_server = {}  # a server iteration's\n",
@@ -495,7 +495,6 @@ std::string calibrate_executor(const ExecCalibrationOptions& o, const std::strin
       CodecSpec c;
       c.codec = parse_wire_codec(codec, "--codecs", "");
       WakePredict pr;  // the codec's stages only
-      pr.layers = [](int64_t, int64_t) { return 0.0; };
       pr.encode = ct.encode.at(1);
       pr.decode = ct.decode.at(1);
       const WakeCurves wc = measure_wake(w, c, st, o.seed, pr);

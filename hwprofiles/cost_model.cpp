@@ -157,7 +157,7 @@ double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, i
   const ModelSpec& m = sys_.model;
   const double B = static_cast<double>(batch);
   if (const LayerTable* t = measured_layer(hw, m, bits))
-    return static_cast<double>(layers) * (t->decode_base.at(B) + t->decode_per_context * sum_context);
+    return static_cast<double>(layers) * t->decode(B, sum_context);
   // Attention: each sequence reads its own KV cache.
   double att_flops = 4.0 * static_cast<double>(m.n_heads * m.head_dim()) * sum_context;
   double att_bytes = m.kv_bytes_per_token_layer(static_cast<int>(sys_.plan.kv_bits)) * sum_context;

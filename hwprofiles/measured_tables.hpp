@@ -54,6 +54,8 @@ struct LayerTable {
   Curve prefill;       // tokens -> s per layer
   Curve decode_base;   // batch -> s per layer at zero context
   double decode_per_context = 0;  // s per layer per cached position of each sequence
+  // s per layer of one decode step of `batch` sequences whose contexts sum to `sum_context`.
+  double decode(double batch, double sum_context) const { return decode_base.at(batch) + decode_per_context * sum_context; }
   Curve head;          // batch -> s
   // Idle gap (s) before a forward pass -> the factor its time grows by: the edge's steps (the client thread) and
   // the server's iterations. Empty: not measured.

@@ -352,8 +352,7 @@ double Fleet::transfer(DeviceState& ds, bool up, double bytes) {
 
 double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch, double idle) {
   const CostModel& cost = server_cost(server);
-  // After an idle gap the iteration runs slower by the measured wake factors (1 without measured tables).
-  double t = 0, codec = 0, sum_context = 0;
+  double t = 0, codec = 0, sum_context = 0, sum_tokens = 0;
   int64_t low_split = std::numeric_limits<int64_t>::max();
   int64_t steps = 0;
   prefill_tokens_.clear();
@@ -362,6 +361,7 @@ double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch, d
   if (moving) decode_bands_.clear();
   for (const auto& it : batch) {
     low_split = std::min(low_split, it.split >= 0 ? static_cast<int64_t>(it.split) : plan.split_at(it.tokens - 1));
+    sum_tokens += static_cast<double>(it.tokens);
     if (it.prefill) {
       codec += cost.server_decode_codec(it.tokens);
       prefill_tokens_.push_back(it.tokens);
@@ -382,9 +382,8 @@ double Fleet::iteration_time(size_t server, std::span<const ServerItem> batch, d
              : cost.server_iteration(prefill_tokens_, steps, sum_context);
   // After an idle gap the iteration pays the measured cost of waking up, once (nothing without measured curves):
   // its compute at the batch's lowest split and mean context, and one block's decode, shared by its items.
-  double mean_context = 0;
-  for (const auto& it : batch) mean_context += static_cast<double>(it.tokens) / static_cast<double>(batch.size());
-  const CostModel::WakePenalty w = batch.empty() ? CostModel::WakePenalty{} : cost.server_wake(idle, low_split, mean_context);
+  const CostModel::WakePenalty w =
+      batch.empty() ? CostModel::WakePenalty{} : cost.server_wake(idle, low_split, sum_tokens / static_cast<double>(batch.size()));
   decode_wake_[server] = batch.empty() ? 0.0 : w.codec / static_cast<double>(batch.size());
   return codec + t + w.codec + w.compute;
 }
