@@ -181,18 +181,22 @@ std::vector<ProfileFit> fit_published(const std::vector<PublishedPoint>& points)
     f.device = device;
     const HwProfile& hw = pts.front().second.server;
     f.was_efficiency_memory = f.efficiency_memory = hw.efficiency_memory.value;
+    f.was_efficiency_memory_quantized = f.efficiency_memory_quantized = hw.memory_efficiency(4);
     f.was_launch_overhead = f.launch_overhead = hw.launch_overhead.value;
     f.was_efficiency_compute = f.efficiency_compute = hw.efficiency_compute.value;
-    std::vector<std::pair<const PublishedPoint*, System>*> dec, pre;
+    using Fitted = std::pair<const PublishedPoint*, System>;
+    std::vector<Fitted*> dec, pre, quantized, wide;
     for (auto& x : pts) (x.first->metric == "decode_tps" ? dec : pre).push_back(&x);
+    for (auto* x : dec) (x->first->weight_bits < 16 ? quantized : wide).push_back(x);
     for (auto* x : dec) f.decode_points.push_back(x->first->id);
     for (auto* x : pre) f.prefill_points.push_back(x->first->id);
-    const auto sq_log_error = [](std::vector<std::pair<const PublishedPoint*, System>*>& v, double e_mem, double launch,
+    const auto sq_log_error = [](const std::vector<Fitted*>& v, double e_wide, double e_quantized, double launch,
                                  double e_comp) {
       double s = 0;
       for (auto* x : v) {
         System& sys = x->second;
-        sys.server.efficiency_memory.value = e_mem;
+        sys.server.efficiency_memory.value = e_wide;
+        sys.server.efficiency_memory_quantized = Sourced{e_quantized, "fit"};
         sys.server.launch_overhead.value = launch;
         sys.server.efficiency_compute.value = e_comp;
         const double r = std::log(predicted_tps(sys, *x->first) / x->first->value);
@@ -200,26 +204,52 @@ std::vector<ProfileFit> fit_published(const std::vector<PublishedPoint>& points)
       }
       return s;
     };
-    // Both memory efficiency and launch overhead only when the decode points differ in bytes per launch.
+    // Decode points at 16 bits and below 16 bits, in at least three shapes (model, width): each width class has
+    // its memory efficiency (a dequantizing GEMV need not stream like an fp16 one) and the launch overhead is fitted
+    // beside them. Fewer shapes fit one efficiency for every stream and the launch overhead (two shapes), or the
+    // launch overhead alone (one shape): no more parameters than the points identify.
     std::set<std::pair<std::string, double>> shapes;
     for (auto* x : dec) shapes.insert({x->first->model, x->first->weight_bits});
     if (!dec.empty()) {
+      f.separated = !quantized.empty() && !wide.empty() && shapes.size() >= 3;
+      const bool fit_eff = shapes.size() >= 2;
+      std::vector<double> efficiencies, launches;
+      for (int ei = 5; ei <= 100; ++ei) efficiencies.push_back(0.01 * ei);
+      for (int li = 0; li <= 400; ++li) launches.push_back(0.25e-6 * li);
       double best = INFINITY;
-      const bool both = shapes.size() >= 2;
-      for (int ei = both ? 5 : 0; ei <= (both ? 100 : 0); ++ei) {
-        const double e = both ? 0.01 * ei : f.was_efficiency_memory;
-        for (int li = 0; li <= 400; ++li) {
-          const double launch = 0.25e-6 * li;
-          const double err = sq_log_error(dec, e, launch, f.was_efficiency_compute);
-          if (err < best) best = err, f.efficiency_memory = e, f.launch_overhead = launch;
+      for (double launch : launches) {
+        // One class: one efficiency for every stream. Two: the wide points' efficiency first (the quantized ones
+        // read their KV at it too), then the quantized points', then the wide ones' again given that.
+        double e_wide = f.was_efficiency_memory, e_q = f.was_efficiency_memory_quantized;
+        auto best_for = [&](const std::vector<Fitted*>& v, bool for_wide) {
+          double b = INFINITY, arg = for_wide ? e_wide : e_q;
+          for (double e : efficiencies) {
+            const double err = f.separated ? (for_wide ? sq_log_error(v, e, e_q, launch, f.was_efficiency_compute)
+                                                       : sq_log_error(v, e_wide, e, launch, f.was_efficiency_compute))
+                                           : sq_log_error(v, e, e, launch, f.was_efficiency_compute);
+            if (err < b) b = err, arg = e;
+          }
+          return arg;
+        };
+        if (!fit_eff) {
+          e_wide = e_q = f.was_efficiency_memory;
+        } else if (!f.separated) {
+          e_wide = e_q = best_for(dec, true);
+        } else {
+          e_wide = best_for(wide, true);
+          e_q = best_for(quantized, false);
+          e_wide = best_for(wide, true);
         }
+        const double err = sq_log_error(dec, e_wide, e_q, launch, f.was_efficiency_compute);
+        if (err < best)
+          best = err, f.efficiency_memory = e_wide, f.efficiency_memory_quantized = e_q, f.launch_overhead = launch;
       }
-      f.fitted_memory = true;
+      f.fitted_memory = fit_eff;
     }
     if (!pre.empty()) {
       double best = INFINITY;
       for (int ci = 1; ci <= 100; ++ci) {
-        const double err = sq_log_error(pre, f.efficiency_memory, f.launch_overhead, 0.01 * ci);
+        const double err = sq_log_error(pre, f.efficiency_memory, f.efficiency_memory_quantized, f.launch_overhead, 0.01 * ci);
         if (err < best) best = err, f.efficiency_compute = 0.01 * ci;
       }
       f.fitted_compute = true;
@@ -279,9 +309,13 @@ void run_published_fit(const std::string& file) {
   const std::vector<ProfileFit> fits = fit_published(read_published(file));
   fmt::print("profiles fitted to the fit points of {}\n", file);
   for (const ProfileFit& f : fits) {
-    fmt::print("  {:<22} decode {}: efficiency.memory {:.2f} (now {:.2f}), launch_overhead {:.2f} us (now {:.2f})\n", f.device,
-               f.decode_points.empty() ? "-" : fmt::format("{}", fmt::join(f.decode_points, ",")), f.efficiency_memory,
-               f.was_efficiency_memory, f.launch_overhead * 1e6, f.was_launch_overhead * 1e6);
+    fmt::print("  {:<22} decode {}: efficiency.memory {:.2f} (now {:.2f}){}, launch_overhead {:.2f} us (now {:.2f})\n",
+               f.device, f.decode_points.empty() ? "-" : fmt::format("{}", fmt::join(f.decode_points, ",")),
+               f.efficiency_memory, f.was_efficiency_memory,
+               f.separated ? fmt::format(", efficiency.memory_quantized {:.2f} (now {:.2f})", f.efficiency_memory_quantized,
+                                         f.was_efficiency_memory_quantized)
+                           : "",
+               f.launch_overhead * 1e6, f.was_launch_overhead * 1e6);
     if (f.fitted_compute)
       fmt::print("  {:<22} prefill {}: efficiency.compute {:.2f} (now {:.2f})\n", "",
                  fmt::format("{}", fmt::join(f.prefill_points, ",")), f.efficiency_compute, f.was_efficiency_compute);

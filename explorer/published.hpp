@@ -41,12 +41,17 @@ PublishedPrediction predict_published(const PublishedPoint& p);
 // (least squares of log(predicted / published) on a grid; both only when the points separate them, e.g. one model at
 // two weight widths or two model sizes, else the launch overhead alone), then the compute efficiency from the prefill
 // points. The profile's current values come along for comparison.
+// Where a device's decode points include weights at 16 bits and below, in at least three shapes, each width class
+// gets its memory efficiency ([efficiency] memory and memory_quantized) beside the launch overhead.
 struct ProfileFit {
   std::string device;
   std::vector<std::string> decode_points, prefill_points;
-  double efficiency_memory = 0, launch_overhead = 0, efficiency_compute = 0;          // fitted
-  double was_efficiency_memory = 0, was_launch_overhead = 0, was_efficiency_compute = 0;  // the profile now
-  bool fitted_memory = false, fitted_compute = false;
+  // fitted (efficiency_memory_quantized equals efficiency_memory unless `separated`)
+  double efficiency_memory = 0, efficiency_memory_quantized = 0, launch_overhead = 0, efficiency_compute = 0;
+  // the profile now
+  double was_efficiency_memory = 0, was_efficiency_memory_quantized = 0, was_launch_overhead = 0,
+         was_efficiency_compute = 0;
+  bool separated = false, fitted_memory = false, fitted_compute = false;
 };
 std::vector<ProfileFit> fit_published(const std::vector<PublishedPoint>& points);
 

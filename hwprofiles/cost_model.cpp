@@ -145,9 +145,9 @@ double CostModel::layer_bytes(int bits, int group_size) const {
   return v;
 }
 
-double CostModel::op_time(const HwProfile& hw, double flops, double bytes, double launches) {
+double CostModel::op_time(const HwProfile& hw, double flops, double bytes, double launches, double weight_bits) {
   double compute = flops / (hw.peak_for(kComputePrecision) * hw.efficiency_compute.value);
-  double memory = bytes / (hw.memory_bandwidth.value * hw.efficiency_memory.value);
+  double memory = bytes / (hw.memory_bandwidth.value * hw.memory_efficiency(weight_bits));
   return std::max(compute, memory) + launches * launch_cost(hw);
 }
 
@@ -168,7 +168,8 @@ double CostModel::layers_decode(const HwProfile& hw, int bits, int64_t layers, i
   // Matmuls: the layer's weights are read once for the whole batch.
   double mat_flops = B * 2.0 * static_cast<double>(matmul_params_);
   double mat_bytes = layer_bytes(bits, gs) + B * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
-  double per_layer = op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1) + op_time(hw, att_flops, att_bytes, 1);
+  double per_layer =
+      op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1, bits) + op_time(hw, att_flops, att_bytes, 1);
   return static_cast<double>(layers) * per_layer;
 }
 
@@ -197,7 +198,8 @@ double CostModel::layers_prefill(const HwProfile& hw, int bits, int64_t layers, 
                                           (kLaunchesPerLayer - kMatmulLaunchesPerLayer - 1) * launch_cost(hw));
   double mat_flops = total * 2.0 * static_cast<double>(matmul_params_);
   double mat_bytes = layer_bytes(bits, gs) + total * kActivationBytes * static_cast<double>(4 * m.dim + 2 * m.hidden_dim);
-  double per_layer = op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1) + op_time(hw, att_flops, att_bytes, 1);
+  double per_layer =
+      op_time(hw, mat_flops, mat_bytes, kLaunchesPerLayer - 1, bits) + op_time(hw, att_flops, att_bytes, 1);
   return static_cast<double>(layers) * per_layer;
 }
 
@@ -210,7 +212,7 @@ double CostModel::head_time(const HwProfile& hw, int bits, int64_t tokens) const
     return hw.gpu->matmul(bits, gs, m.vocab_size, m.dim, tokens).value() + (kLaunchesHead - 1) * launch_cost(hw);
   double flops = static_cast<double>(tokens) * m.head_flops();
   double bytes = matrix_bytes(m.vocab_size, m.dim, bits, gs);
-  return op_time(hw, flops, bytes, kLaunchesHead);
+  return op_time(hw, flops, bytes, kLaunchesHead, bits);
 }
 
 double CostModel::codec_time(const HwProfile& hw, int64_t T, bool encode) const {

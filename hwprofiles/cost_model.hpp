@@ -96,7 +96,8 @@ class CostModel {
 
   const System& system() const { return sys_; }
 
-  static double op_time(const HwProfile& hw, double flops, double bytes, double launches);
+  // Roofline time of an operation; `weight_bits`: the width of the weights it streams (HwProfile::memory_efficiency).
+  static double op_time(const HwProfile& hw, double flops, double bytes, double launches, double weight_bits = 16);
 
   // Edge device of fleet group g.
   double edge_prefill(size_t g, int64_t T) const;   // embedding + edge layers (+ head for edge-only)

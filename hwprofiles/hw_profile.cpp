@@ -63,6 +63,7 @@ nlohmann::json HwProfile::to_json() const {
                    {"peak", pk},
                    {"efficiency_compute", sourced_json(efficiency_compute)},
                    {"efficiency_memory", sourced_json(efficiency_memory)}};
+  if (efficiency_memory_quantized) j["efficiency_memory_quantized"] = sourced_json(*efficiency_memory_quantized);
   if (codec_throughput) j["codec_throughput"] = sourced_json(*codec_throughput);
   if (usd_per_hour) j["usd_per_hour"] = sourced_json(*usd_per_hour);
   if (power) j["power"] = power->to_json();
@@ -195,9 +196,14 @@ HwProfile load_hw_profile_file(const std::string& path) {
   TomlReader eff = r.table("efficiency");
   h.efficiency_compute = eff.sourced("compute", Dim::dimensionless);
   h.efficiency_memory = eff.sourced("memory", Dim::dimensionless);
-  for (const char* k : {"compute", "memory"}) {
-    double v = k[0] == 'c' ? h.efficiency_compute.value : h.efficiency_memory.value;
-    if (!(v > 0 && v <= 1)) eff.fail(std::string(k) + ".value", "a fraction in (0, 1]", fmt::format("{}", v));
+  h.efficiency_memory_quantized = eff.sourced_opt("memory_quantized", Dim::dimensionless);
+  for (const char* k : {"compute", "memory", "memory_quantized"}) {
+    const std::string key = k;
+    if (key == "memory_quantized" && !h.efficiency_memory_quantized) continue;
+    const double v = key == "compute"  ? h.efficiency_compute.value
+                     : key == "memory" ? h.efficiency_memory.value
+                                       : h.efficiency_memory_quantized->value;
+    if (!(v > 0 && v <= 1)) eff.fail(key + ".value", "a fraction in (0, 1]", fmt::format("{}", v));
   }
   h.codec_throughput = r.sourced_opt("codec_throughput", Dim::data_rate);
   if (h.codec_throughput && h.codec_throughput->value <= 0)

@@ -50,6 +50,9 @@ struct HwProfile {
   std::map<std::string, Sourced> peak;  // op/s per precision: fp32, fp16, int8, int4
   Sourced efficiency_compute;  // achieved fraction of peak for GEMM-like work
   Sourced efficiency_memory;   // achieved fraction of memory bandwidth for streaming work (GEMV, codec)
+  // [efficiency] memory_quantized: the fraction a weight stream below 16 bits achieves (a dequantizing GEMV is
+  // often bound by its unpacking, not by the bus); absent: efficiency_memory. memory_efficiency() chooses.
+  std::optional<Sourced> efficiency_memory_quantized;
   std::optional<Sourced> codec_throughput;  // B/s of fp32 input for encode/decode, when measured
   // US dollars per hour of one such server rented on demand (cloud profiles; "price: <provider page>, <date>").
   // Without it the cost metrics of a pool that uses this profile are unknown (null in summary.json).
@@ -67,6 +70,10 @@ struct HwProfile {
   std::shared_ptr<const GpuCosts> gpu;
   std::string measured_note;
 
+  // The memory efficiency of a weight stream of `weight_bits` (KV, activations and codec: 16).
+  double memory_efficiency(double weight_bits) const {
+    return weight_bits < 16 && efficiency_memory_quantized ? efficiency_memory_quantized->value : efficiency_memory.value;
+  }
   // Peak for a compute precision, falling back to the next wider one the device has (fp16 -> fp32).
   double peak_for(const std::string& precision) const;
   // One line saying what this profile is costed from: measured kernels or tables (what they cover) or the roofline.

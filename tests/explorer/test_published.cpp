@@ -2,6 +2,7 @@
 // naming file, line and column; each point is costed from its profile's roofline at the width and group size that
 // store its bytes; the shipped set covers enough devices and models and meets the held-out targets.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
@@ -105,6 +106,37 @@ TEST_CASE("published points: costed from the profile's roofline at the bytes the
   CHECK(h.predicted != Approx(1.0 / CostModel(h200).server_step(1, 64.0)).epsilon(0.01));
   h200.server.gpu.reset();
   CHECK(h.predicted == Approx(1.0 / CostModel(h200).server_step(1, 64.0)).epsilon(1e-9));
+}
+
+TEST_CASE("published points: quantized weight streams run at the profile's quantized efficiency, 16-bit ones do not", "[published]") {
+  auto step = [](int bits, bool quantized_efficiency) {
+    System sys = resolve_system(load_scenario(
+        data_dir() + "/scenarios/paper-llama2-7b-xavier-a6000.toml",
+        parse_overrides({"split.strategy=cloud-only", "server.profile=rtx-4090", fmt::format("split.cloud_bits={}", bits),
+                         "split.kv_bits=16", "workload.max_seq_len=129", "workload.prompt_tokens=1",
+                         "workload.output_tokens=1"})));
+    REQUIRE(sys.server.efficiency_memory_quantized);
+    CHECK(sys.server.efficiency_memory_quantized->value < sys.server.efficiency_memory.value);
+    if (!quantized_efficiency) sys.server.efficiency_memory_quantized.reset();
+    return CostModel(sys).server_step(1, 64.0);
+  };
+  // A 4-bit decode is memory-bound: it slows in proportion to the lower efficiency of its weight stream.
+  CHECK(step(4, true) > 1.2 * step(4, false));
+  CHECK(step(16, true) == step(16, false));
+}
+
+TEST_CASE("published points: the shipped profiles are at their fit, with a quantized efficiency where three shapes identify it", "[published]") {
+  for (const ProfileFit& f : fit_published(read_published(data_dir() + "/scenarios/validate/published.csv"))) {
+    INFO(f.device);
+    if (f.decode_points.empty()) continue;
+    CHECK(f.efficiency_memory == Approx(f.was_efficiency_memory).margin(0.0051));
+    CHECK(f.efficiency_memory_quantized == Approx(f.was_efficiency_memory_quantized).margin(0.0051));
+    CHECK(f.launch_overhead == Approx(f.was_launch_overhead).margin(0.13e-6));
+    // The RTX 4090 has Q4_K_M points of two models and an F16 one; the L40S and H100 one of each, which fit one
+    // efficiency and a launch overhead.
+    CHECK(f.separated == (f.device == "rtx-4090"));
+    if (f.separated) CHECK(f.efficiency_memory_quantized < f.efficiency_memory - 0.1);
+  }
 }
 
 TEST_CASE("published points: the shipped set covers the devices and models and keeps its held-out target", "[published]") {

@@ -30,6 +30,7 @@ TEST_CASE("profiles: every shipped device profile loads and says where each numb
     for (const Sourced* s : {&h.memory_capacity, &h.memory_bandwidth, &h.runtime_overhead, &h.launch_overhead,
                              &h.efficiency_compute, &h.efficiency_memory})
       CHECK(has_provenance(*s));
+    if (h.efficiency_memory_quantized) CHECK(has_provenance(*h.efficiency_memory_quantized));
     for (const auto& [prec, s] : h.peak) {
       INFO(prec);
       CHECK(has_provenance(s));
@@ -93,6 +94,11 @@ TEST_CASE("profiles: bad profiles are one-line errors", "[profiles][bad-input]")
                      << eff;
     CHECK_THROWS_WITH(load_hw_profile_file(p.string()), Catch::Matchers::Contains("measured: expected \"auto\" or a file name"));
   }
+  // The quantized-stream efficiency is a fraction, as the others are.
+  std::ofstream(p) << base << "[peak]\nfp16 = { value = \"10Tflops\", source = \"assumption: t\" }\n" << eff
+                   << "memory_quantized = { value = 1.5, source = \"assumption: t\" }\n";
+  CHECK_THROWS_WITH(load_hw_profile_file(p.string()),
+                    p.string() + ": efficiency.memory_quantized.value: expected a fraction in (0, 1], got 1.5");
   // A price must be positive, and only servers are priced.
   const std::string cloud = base.substr(0, base.find("kind")) + "kind = \"cloud\"" + base.substr(base.find('\n', base.find("kind")));
   std::ofstream(p) << cloud << "usd_per_hour = { value = 0, source = \"price: t\" }\n[peak]\nfp16 = { value = \"10Tflops\", source = \"assumption: t\" }\n" << eff;
