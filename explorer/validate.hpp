@@ -67,13 +67,27 @@ struct ScenarioValidation {
 // without measured tables for the model, bits and codec.
 ScenarioValidation validate_scenario(const std::string& path, const ValidateOptions& o);
 
-// Aggregate over scenarios: mean and worst |relative error| of a metric.
+// Aggregate over scenarios: mean and worst |relative error| of a metric, and the noise it is measured through:
+// the spread of the executor's repetitions, (max - min) / measured, and in how many scenarios the simulation falls
+// inside the measured range (an error inside it is within the run-to-run noise of this host).
 struct ErrorStats {
   double mean_abs = 0, worst_abs = 0;
   std::string worst_scenario;
   int64_t n = 0;
+  double spread_mean = 0, spread_worst = 0;
+  int64_t inside = 0;
 };
 ErrorStats error_stats(const std::vector<ScenarioValidation>& v, const std::string& metric);
+// A stage's errors over the scenarios where its measured time is at least 5% of the measured end-to-end time.
+ErrorStats stage_error_stats(const std::vector<ScenarioValidation>& v, const std::string& stage);
+
+// The targets, each checked in one place: `targets` (TPOT and E2E mean |error| <= 10%, worst <= 20%, bytes exact,
+// what --check enforces), `tightened` (TPOT and E2E mean <= 5%, worst <= 12%) and `stages` (every stage that takes
+// >= 5% of end-to-end within 15% mean and 30% worst, server busy within 10% mean).
+struct ValidationVerdict {
+  bool targets = false, tightened = false, stages = false;
+};
+ValidationVerdict validation_verdict(const std::vector<ScenarioValidation>& v);
 bool bytes_exact(const ScenarioValidation& v);  // bytes up and down agree to the byte (mean per request)
 
 // The command: every scenario, printed tables, <out>/<scenario>/{validation.csv, validation.json,

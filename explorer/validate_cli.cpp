@@ -62,10 +62,7 @@ void add_validate_commands(CliRoot& root) {
       throw_input("validate", "scenario", "scenario files (e.g. scenarios/validate/*.toml) or --published", "none");
     auto all = run_validate(*vo);
     if (!*check) return;
-    const ErrorStats tp = error_stats(all, "tpot_mean"), ee = error_stats(all, "e2e_mean");
-    bool ok = tp.mean_abs <= 0.10 && ee.mean_abs <= 0.10 && tp.worst_abs <= 0.20 && ee.worst_abs <= 0.20;
-    for (const auto& s : all) ok = ok && bytes_exact(s);
-    if (!ok) throw std::runtime_error("validation targets not met");
+    if (!validation_verdict(all).targets) throw std::runtime_error("validation targets not met");
   });
 }
 

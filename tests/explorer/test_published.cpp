@@ -108,7 +108,7 @@ TEST_CASE("published points: costed from the profile's roofline at the bytes the
   CHECK(h.predicted == Approx(1.0 / CostModel(h200).server_step(1, 64.0)).epsilon(1e-9));
 }
 
-TEST_CASE("published points: quantized weight streams run at the profile's quantized efficiency, 16-bit ones do not", "[published]") {
+TEST_CASE("published points: quantized weight streams run at the profile's quantized efficiency and 16-bit ones do not", "[published]") {
   auto step = [](int bits, bool quantized_efficiency) {
     System sys = resolve_system(load_scenario(
         data_dir() + "/scenarios/paper-llama2-7b-xavier-a6000.toml",
@@ -125,7 +125,7 @@ TEST_CASE("published points: quantized weight streams run at the profile's quant
   CHECK(step(16, true) == step(16, false));
 }
 
-TEST_CASE("published points: the shipped profiles are at their fit, with a quantized efficiency where three shapes identify it", "[published]") {
+TEST_CASE("published points: the shipped profiles are at their fit with a quantized efficiency where three shapes identify it", "[published]") {
   for (const ProfileFit& f : fit_published(read_published(data_dir() + "/scenarios/validate/published.csv"))) {
     INFO(f.device);
     if (f.decode_points.empty()) continue;

@@ -157,3 +157,39 @@ TEST_CASE("validate: configurations the executor cannot run are input errors nam
   CHECK_THROWS_WITH(validate_scenario(scenario_path("v260k-s2-fp32-c2-lte-varying"), o),
                     Catch::Matchers::Contains("edge.trace_phase: expected \"aligned\""));
 }
+
+TEST_CASE("validate: targets and stage errors and the spread of repetitions from hand-written rows", "[validate]") {
+  auto scenario = [](const std::string& name, double tpot_sim, double edge_measured, double edge_sim) {
+    ScenarioValidation v;
+    v.scenario = name;
+    // metric, unit, kind, measured, simulated, measured_min, measured_max
+    v.rows = {{"tpot_mean", "s", "target", 0.010, tpot_sim, 0.009, 0.0105},
+              {"e2e_mean", "s", "target", 1.0, 1.0, 0.95, 1.05},
+              {"bytes_up", "B", "exact", 100, 100, 100, 100},
+              {"bytes_down", "B", "exact", 10, 10, 10, 10},
+              {"server_busy", "s", "metric", 0.5, 0.52, 0.5, 0.5},
+              {"edge_compute", "s", "stage", edge_measured, edge_sim, edge_measured, edge_measured},
+              {"encode", "s", "stage", 0.01, 0.05, 0.01, 0.01}};  // 1% of E2E: not held to the stage targets
+    return v;
+  };
+  std::vector<ScenarioValidation> all = {scenario("a", 0.0104, 0.2, 0.21), scenario("b", 0.0108, 0.04, 0.06)};
+  const ErrorStats tp = error_stats(all, "tpot_mean");
+  CHECK(tp.mean_abs == Approx(0.06));
+  CHECK(tp.worst_abs == Approx(0.08));
+  CHECK(tp.worst_scenario == "b");
+  CHECK(tp.spread_mean == Approx(0.15));
+  CHECK(tp.inside == 1);  // 10.4 ms inside [9, 10.5]; 10.8 ms is not
+  // b's edge stage is 4% of its end-to-end time: only a's counts.
+  const ErrorStats edge = stage_error_stats(all, "edge_compute");
+  CHECK(edge.n == 1);
+  CHECK(edge.mean_abs == Approx(0.05));
+  CHECK(stage_error_stats(all, "encode").n == 0);
+  ValidationVerdict verdict = validation_verdict(all);
+  CHECK(verdict.targets);
+  CHECK(!verdict.tightened);  // TPOT mean 6%, worst 8%
+  CHECK(verdict.stages);
+  all[0].rows[5].simulated = 0.27;  // a's edge stage 35% off
+  CHECK(!validation_verdict(all).stages);
+  all[1].rows[2].simulated = 101;  // a byte off
+  CHECK(!validation_verdict(all).targets);
+}
