@@ -221,26 +221,24 @@ std::vector<ProfileFit> fit_published(const std::vector<PublishedPoint>& points)
         // One class: one efficiency for every stream. Two: the wide points' efficiency first (the quantized ones
         // read their KV at it too), then the quantized points', then the wide ones' again given that.
         double e_wide = f.was_efficiency_memory, e_q = f.was_efficiency_memory_quantized;
-        auto best_for = [&](const std::vector<Fitted*>& v, bool for_wide) {
-          double b = INFINITY, arg = for_wide ? e_wide : e_q;
-          for (double e : efficiencies) {
-            const double err = f.separated ? (for_wide ? sq_log_error(v, e, e_q, launch, f.was_efficiency_compute)
-                                                       : sq_log_error(v, e_wide, e, launch, f.was_efficiency_compute))
-                                           : sq_log_error(v, e, e, launch, f.was_efficiency_compute);
-            if (err < b) b = err, arg = e;
-          }
+        const double comp = f.was_efficiency_compute;
+        auto best_of = [&](auto error_at) {  // the grid's efficiency of least error
+          double b = INFINITY, arg = 0;
+          for (double e : efficiencies)
+            if (const double err = error_at(e); err < b) b = err, arg = e;
           return arg;
         };
+        auto fit_wide = [&] { return best_of([&](double e) { return sq_log_error(wide, e, e_q, launch, comp); }); };
         if (!fit_eff) {
           e_wide = e_q = f.was_efficiency_memory;
         } else if (!f.separated) {
-          e_wide = e_q = best_for(dec, true);
+          e_wide = e_q = best_of([&](double e) { return sq_log_error(dec, e, e, launch, comp); });
         } else {
-          e_wide = best_for(wide, true);
-          e_q = best_for(quantized, false);
-          e_wide = best_for(wide, true);
+          e_wide = fit_wide();
+          e_q = best_of([&](double e) { return sq_log_error(quantized, e_wide, e, launch, comp); });
+          e_wide = fit_wide();
         }
-        const double err = sq_log_error(dec, e_wide, e_q, launch, f.was_efficiency_compute);
+        const double err = sq_log_error(dec, e_wide, e_q, launch, comp);
         if (err < best)
           best = err, f.efficiency_memory = e_wide, f.efficiency_memory_quantized = e_q, f.launch_overhead = launch;
       }

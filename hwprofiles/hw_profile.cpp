@@ -197,14 +197,12 @@ HwProfile load_hw_profile_file(const std::string& path) {
   h.efficiency_compute = eff.sourced("compute", Dim::dimensionless);
   h.efficiency_memory = eff.sourced("memory", Dim::dimensionless);
   h.efficiency_memory_quantized = eff.sourced_opt("memory_quantized", Dim::dimensionless);
-  for (const char* k : {"compute", "memory", "memory_quantized"}) {
-    const std::string key = k;
-    if (key == "memory_quantized" && !h.efficiency_memory_quantized) continue;
-    const double v = key == "compute"  ? h.efficiency_compute.value
-                     : key == "memory" ? h.efficiency_memory.value
-                                       : h.efficiency_memory_quantized->value;
-    if (!(v > 0 && v <= 1)) eff.fail(key + ".value", "a fraction in (0, 1]", fmt::format("{}", v));
-  }
+  auto fraction = [&](const std::string& key, const Sourced& s) {
+    if (!(s.value > 0 && s.value <= 1)) eff.fail(key + ".value", "a fraction in (0, 1]", fmt::format("{}", s.value));
+  };
+  fraction("compute", h.efficiency_compute);
+  fraction("memory", h.efficiency_memory);
+  if (h.efficiency_memory_quantized) fraction("memory_quantized", *h.efficiency_memory_quantized);
   h.codec_throughput = r.sourced_opt("codec_throughput", Dim::data_rate);
   if (h.codec_throughput && h.codec_throughput->value <= 0)
     r.fail("codec_throughput.value", "a positive rate like \"2GB/s\"", "0");

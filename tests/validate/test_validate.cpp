@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -48,26 +49,15 @@ std::string table(const ScenarioValidation& v) {
 
 std::string scenario_path(const std::string& name) { return data_dir() + "/scenarios/validate/" + name + ".toml"; }
 
-}  // namespace
-
-namespace {
-
-constexpr double kMeanBound = 0.10, kWorstBound = 0.20;
-
 struct Attempt {
   std::vector<ScenarioValidation> all;
   std::string tables;
-  bool bytes_ok = true;
-  // The issue's targets over these scenarios: TPOT and end-to-end mean |error| <= 10%, worst <= 20%; and TTFT,
-  // not a target of the issue, to the worst-case bound (the clients of a local run start their first requests
-  // together after the handshakes, as the simulated devices start at time 0).
+  bool sent = true;  // every scenario's executor sent its hidden states
+  // The issue's targets over these scenarios (validation_verdict: TPOT and end-to-end mean |error| <= 10%, worst
+  // <= 20%, bytes exact); and TTFT, not a target of the issue, within 20% (the clients of a local run start their
+  // first requests together after the handshakes, as the simulated devices start at time 0).
   bool within_targets() const {
-    bool ok = bytes_ok;
-    for (const char* metric : {"tpot_mean", "e2e_mean"}) {
-      const ErrorStats e = error_stats(all, metric);
-      ok = ok && e.mean_abs <= kMeanBound && e.worst_abs <= kWorstBound;
-    }
-    return ok && error_stats(all, "ttft_mean").worst_abs <= kWorstBound;
+    return sent && validation_verdict(all).targets && error_stats(all, "ttft_mean").worst_abs <= 0.20;
   }
 };
 
@@ -82,7 +72,7 @@ Attempt validate_small_scenarios() {
     a.all.push_back(validate_scenario(scenario_path(name), o));
     const ScenarioValidation& v = a.all.back();
     a.tables += table(v);
-    a.bytes_ok = a.bytes_ok && bytes_exact(v) && v.row("bytes_up")->measured > 0;
+    a.sent = a.sent && v.row("bytes_up")->measured > 0;
   }
   return a;
 }
@@ -94,22 +84,14 @@ TEST_CASE("validate: the simulator predicts the executor within the targets afte
   // A 2-core CI host is sometimes busy for a whole calibration (a build's last writes, a neighbour): one attempt
   // that misses is repeated once, with a fresh calibration, and reported; both must not miss. The bytes never vary.
   Attempt a = validate_small_scenarios();
-  if (a.bytes_ok && !a.within_targets()) {
+  const bool bytes_exact_everywhere = std::all_of(a.all.begin(), a.all.end(), [](const auto& v) { return bytes_exact(v); });
+  if (bytes_exact_everywhere && !a.within_targets()) {
     WARN("first attempt missed the targets on a busy host; repeating it once:\n" << a.tables);
     a = validate_small_scenarios();
   }
   INFO(a.tables);
-  for (const ScenarioValidation& v : a.all) {
-    CHECK(bytes_exact(v));
-    CHECK(v.row("bytes_up")->measured > 0);
-  }
-  for (const char* metric : {"tpot_mean", "e2e_mean"}) {
-    const ErrorStats e = error_stats(a.all, metric);
-    INFO(metric);
-    CHECK(e.mean_abs <= kMeanBound);
-    CHECK(e.worst_abs <= kWorstBound);
-  }
-  CHECK(error_stats(a.all, "ttft_mean").worst_abs <= kWorstBound);
+  for (const ScenarioValidation& v : a.all) CHECK(bytes_exact(v));
+  CHECK(a.within_targets());
 }
 
 TEST_CASE("validate: a wrong calibration is caught (negative control)", "[validate][ci]") {
